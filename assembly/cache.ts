@@ -1,0 +1,383 @@
+// The CPU data cache up to the Point of Coherency: a set-associative, write-back,
+// write-allocate cache that holds real data, and the line operations the arm64 DMA hooks issue
+// (arch/arm64/mm/cache.S: dcache_clean_poc = DC CVAC, dcache_inval_poc = DC IVAC, DC CIVAC).
+//
+// Regions (all offsets into the one shared memory, placed by src/layout.ts):
+//
+//   tags     u32 x lines   WASM line number of the RAM line held by each slot, or EMPTY_TAG
+//   stamps   u64 x lines   LRU age of each slot (a global tick, never wraps in practice)
+//   data     lineSize x lines, slot s at data + (s << lineShift)
+//   lineDir  u8 per line of RAM (see abi.ts): way + 1 and the dirty bit
+//   counters u64 x NR_COUNTERS
+//
+// Slot s = set * ways + way; set = (line address >> lineShift) & setMask. The host lays RAM so
+// that a line's WASM offset and its physical address agree modulo the way size, so sets are
+// indexed by the physical address, as on hardware.
+//
+// Everything here trusts its arguments: the host validates every range before calling.
+
+import {
+  LD_WAY_MASK, LD_DIRTY, EMPTY_TAG, REPL_RANDOM, LINE_INVALID, LINE_CLEAN, LINE_DIRTY,
+  CNT_CACHE_HITS, CNT_CACHE_MISSES, CNT_EVICTIONS, CNT_DIRTY_WRITTEN_BACK, CNT_DIRTY_DISCARDED,
+  CNT_LINES_CLEANED, CNT_LINES_INVALIDATED, CNT_MAINTENANCE_OPS, CNT_SPECULATIVE_FILLS,
+  CNT_CPU_BYTES_READ, CNT_CPU_BYTES_WRITTEN, CNT_SNOOPS,
+} from './abi';
+
+let tags: usize = 0;
+let stamps: usize = 0;
+let data: usize = 0;
+let lineDir: usize = 0;
+let counters: usize = 0;
+let ramStart: usize = 0;
+let ways: u32 = 1;
+let setMask: u32 = 0;
+let nSlots: u32 = 0;
+let lineShift: u32 = 6;
+let lineSize: usize = 64;
+let pageShift: u32 = 12;
+let replacement: i32 = 0;
+let tick: u64 = 0;
+let rng: u32 = 1;
+let pressureThreshold: u32 = 0;
+let speculationThreshold: u32 = 0;
+
+/**
+ * Binds the engine to the regions the host laid out, and empties the cache.
+ * @returns 0
+ */
+export function init(
+  tagsAt: usize, stampsAt: usize, dataAt: usize, lineDirAt: usize, countersAt: usize,
+  ramStartAt: usize, ramBytes: usize, sets: u32, nWays: u32, shift: u32, pgShift: u32,
+  policy: i32, seed: u32,
+): i32 {
+  tags = tagsAt; stamps = stampsAt; data = dataAt; lineDir = lineDirAt; counters = countersAt;
+  ramStart = ramStartAt; ways = nWays; setMask = sets - 1; nSlots = sets * nWays;
+  lineShift = shift; lineSize = <usize>1 << shift; pageShift = pgShift; replacement = policy;
+  tick = 0;
+  reseed(seed);
+  memory.fill(tags, 0xff, <usize>nSlots << 2);
+  memory.fill(stamps, 0, <usize>nSlots << 3);
+  memory.fill(lineDir, 0, ramBytes >> shift);
+  return 0;
+}
+
+/** Restarts the random stream (replacement, pressure, speculation): same seed, same run. */
+export function reseed(seed: u32): void {
+  rng = seed != 0 ? seed : 0x9e3779b9;
+}
+
+/**
+ * Load knobs, as u32 thresholds (abi.ts KNOB_ONE; 0 = off): on each cached CPU line access, a
+ * random line is evicted with probability `pressure`, and a random line of the same page is
+ * speculatively filled with probability `speculation`. Hardware prefetchers stop at page edges,
+ * so speculation stays inside the page being touched.
+ */
+export function setLoad(pressure: u32, speculation: u32): void {
+  pressureThreshold = pressure;
+  speculationThreshold = speculation;
+}
+
+// ---- small helpers ------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline export function count(idx: i32, n: u64): void {
+  const p = counters + (<usize>idx << 3);
+  store<u64>(p, load<u64>(p) + n);
+}
+
+// @ts-ignore: decorator
+@inline function nextRandom(): u32 {
+  let x = rng;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  rng = x;
+  return x;
+}
+
+// @ts-ignore: decorator
+@inline export function dirIndex(line: usize): usize {
+  return (line - ramStart) >> lineShift;
+}
+
+// @ts-ignore: decorator
+@inline export function lineOf(index: usize): usize {
+  return ramStart + (index << lineShift);
+}
+
+// @ts-ignore: decorator
+@inline export function slotData(line: usize, dirByte: u32): usize {
+  const slot = (<u32>(line >> lineShift) & setMask) * ways + (dirByte & LD_WAY_MASK) - 1;
+  return data + (<usize>slot << lineShift);
+}
+
+/** The directory range [first, end) of the lines that [addr, addr + len) touches. */
+// @ts-ignore: decorator
+@inline export function firstIndex(addr: usize): usize {
+  return dirIndex(addr);
+}
+// @ts-ignore: decorator
+@inline export function endIndex(addr: usize, len: usize): usize {
+  return dirIndex(addr + len - 1) + 1;
+}
+
+export function lineBytes(): usize {
+  return lineSize;
+}
+
+/**
+ * The next directory index in [i, e) whose byte has a `mask` bit set, or e.
+ * Skips 16 lines per step with SIMD: most lines of a range are usually not cached.
+ */
+export function nextMarked(i: usize, e: usize, mask: u32): usize {
+  if (ASC_FEATURE_SIMD) {
+    const m = i8x16.splat(<i8>mask);
+    while (i + 16 <= e && !v128.any_true(v128.and(v128.load(lineDir + i), m))) i += 16;
+  }
+  while (i < e && (<u32>load<u8>(lineDir + i) & mask) == 0) i++;
+  return i;
+}
+
+// ---- slots --------------------------------------------------------------------------------
+
+/** Pushes a slot's line out of the cache, writing it back first if it is dirty. */
+function evictSlot(slot: u32): void {
+  const tag = load<u32>(tags + (<usize>slot << 2));
+  if (tag == <u32>EMPTY_TAG) return;
+  const line = <usize>tag << lineShift;
+  const di = lineDir + dirIndex(line);
+  if (<u32>load<u8>(di) & LD_DIRTY) {
+    memory.copy(line, data + (<usize>slot << lineShift), lineSize);
+    count(CNT_DIRTY_WRITTEN_BACK, 1);
+  }
+  store<u8>(di, 0);
+  store<u32>(tags + (<usize>slot << 2), <u32>EMPTY_TAG);
+  count(CNT_EVICTIONS, 1);
+}
+
+/** Drops a resident line without writing it back. */
+// @ts-ignore: decorator
+@inline function dropLine(index: usize, dirByte: u32): void {
+  const line = lineOf(index);
+  const slot = (<u32>(line >> lineShift) & setMask) * ways + (dirByte & LD_WAY_MASK) - 1;
+  store<u32>(tags + (<usize>slot << 2), <u32>EMPTY_TAG);
+  store<u8>(lineDir + index, 0);
+}
+
+/** Picks the way to fill in a set: an empty way first, then the policy's victim. */
+function victimWay(base: u32): u32 {
+  let best: u32 = 0;
+  let oldest: u64 = U64.MAX_VALUE;
+  for (let w: u32 = 0; w < ways; w++) {
+    const slot = base + w;
+    if (load<u32>(tags + (<usize>slot << 2)) == <u32>EMPTY_TAG) return w;
+    const age = load<u64>(stamps + (<usize>slot << 3));
+    if (age < oldest) { oldest = age; best = w; }
+  }
+  return replacement == REPL_RANDOM ? nextRandom() % ways : best;
+}
+
+/** Allocates a slot for `line` and fills it from RAM. Returns the directory byte. */
+function fill(line: usize): u32 {
+  const base = (<u32>(line >> lineShift) & setMask) * ways;
+  const way = victimWay(base);
+  const slot = base + way;
+  evictSlot(slot);
+  memory.copy(data + (<usize>slot << lineShift), line, lineSize);
+  store<u32>(tags + (<usize>slot << 2), <u32>(line >> lineShift));
+  store<u64>(stamps + (<usize>slot << 3), ++tick);
+  const dirByte = way + 1;
+  store<u8>(lineDir + dirIndex(line), <u8>dirByte);
+  return dirByte;
+}
+
+/** What "under load" means: other work evicting lines and prefetchers filling them. */
+function loadEffects(line: usize): void {
+  if (pressureThreshold != 0 && nextRandom() <= pressureThreshold) {
+    evictSlot(nextRandom() % nSlots);
+  }
+  if (speculationThreshold != 0 && nextRandom() <= speculationThreshold) {
+    const page = line & ~((<usize>1 << pageShift) - 1);
+    const target = page + ((<usize>(nextRandom() >> 8) & ((<usize>1 << (pageShift - lineShift)) - 1)) << lineShift);
+    if ((<u32>load<u8>(lineDir + dirIndex(target)) & LD_WAY_MASK) == 0) {
+      fill(target);
+      count(CNT_SPECULATIVE_FILLS, 1);
+    }
+  }
+}
+
+/**
+ * One cached CPU access to a line: hit, or miss and fill (write-allocate). Marks the line dirty
+ * on a write. Returns the address of the line's data in the cache.
+ */
+function access(line: usize, write: bool): usize {
+  if ((pressureThreshold | speculationThreshold) != 0) loadEffects(line);
+  const di = lineDir + dirIndex(line);
+  let dirByte = <u32>load<u8>(di);
+  if (dirByte & LD_WAY_MASK) {
+    count(CNT_CACHE_HITS, 1);
+  } else {
+    dirByte = fill(line);
+    count(CNT_CACHE_MISSES, 1);
+  }
+  if (write) store<u8>(di, <u8>(dirByte | LD_DIRTY));
+  const at = slotData(line, dirByte);
+  const slot = (at - data) >> lineShift;
+  store<u64>(stamps + (slot << 3), ++tick);
+  return at;
+}
+
+// ---- CPU accesses -------------------------------------------------------------------------
+
+/** CPU load of [addr, addr + len) through the cache into dst (a host scratch buffer). */
+export function cpuRead(addr: usize, len: usize, dst: usize): void {
+  const end = addr + len;
+  while (addr < end) {
+    const line = addr & ~(lineSize - 1);
+    let n = line + lineSize - addr;
+    if (n > end - addr) n = end - addr;
+    memory.copy(dst, access(line, false) + (addr - line), n);
+    addr += n;
+    dst += n;
+  }
+  count(CNT_CPU_BYTES_READ, <u64>len);
+}
+
+/** CPU store of src[0, len) to [addr, addr + len) through the cache. */
+export function cpuWrite(addr: usize, len: usize, src: usize): void {
+  const end = addr + len;
+  while (addr < end) {
+    const line = addr & ~(lineSize - 1);
+    let n = line + lineSize - addr;
+    if (n > end - addr) n = end - addr;
+    memory.copy(access(line, true) + (addr - line), src, n);
+    addr += n;
+    src += n;
+  }
+  count(CNT_CPU_BYTES_WRITTEN, <u64>len);
+}
+
+/** CPU memset of [addr, addr + len) through the cache. */
+export function cpuFill(addr: usize, len: usize, value: u8): void {
+  const end = addr + len;
+  while (addr < end) {
+    const line = addr & ~(lineSize - 1);
+    let n = line + lineSize - addr;
+    if (n > end - addr) n = end - addr;
+    memory.fill(access(line, true) + (addr - line), value, n);
+    addr += n;
+  }
+  count(CNT_CPU_BYTES_WRITTEN, <u64>len);
+}
+
+// ---- maintenance by range (DC CVAC / IVAC / CIVAC on every line of the range) --------------
+
+/** Writes back one dirty resident line and marks it clean. */
+// @ts-ignore: decorator
+@inline function writeBack(index: usize, dirByte: u32): void {
+  const line = lineOf(index);
+  memory.copy(line, slotData(line, dirByte), lineSize);
+  count(CNT_DIRTY_WRITTEN_BACK, 1);
+}
+
+/** dcache_clean_poc: dirty lines are written back and stay valid. Returns lines written back. */
+export function clean(addr: usize, len: usize): u32 {
+  if (len == 0) return 0;
+  const e = endIndex(addr, len);
+  let i = firstIndex(addr);
+  count(CNT_MAINTENANCE_OPS, <u64>(e - i));
+  let n: u32 = 0;
+  for (i = nextMarked(i, e, LD_DIRTY); i < e; i = nextMarked(i + 1, e, LD_DIRTY)) {
+    const dirByte = <u32>load<u8>(lineDir + i);
+    writeBack(i, dirByte);
+    store<u8>(lineDir + i, <u8>(dirByte & ~LD_DIRTY));
+    n++;
+  }
+  count(CNT_LINES_CLEANED, <u64>n);
+  return n;
+}
+
+/** dcache_inval_poc's DC IVAC: resident lines are dropped, dirty data with them. Returns lines dropped. */
+export function invalidate(addr: usize, len: usize): u32 {
+  if (len == 0) return 0;
+  const e = endIndex(addr, len);
+  let i = firstIndex(addr);
+  count(CNT_MAINTENANCE_OPS, <u64>(e - i));
+  let n: u32 = 0;
+  let lost: u32 = 0;
+  for (i = nextMarked(i, e, LD_WAY_MASK); i < e; i = nextMarked(i + 1, e, LD_WAY_MASK)) {
+    const dirByte = <u32>load<u8>(lineDir + i);
+    if (dirByte & LD_DIRTY) lost++;
+    dropLine(i, dirByte);
+    n++;
+  }
+  count(CNT_DIRTY_DISCARDED, <u64>lost);
+  count(CNT_LINES_INVALIDATED, <u64>n);
+  return n;
+}
+
+/** DC CIVAC: dirty lines are written back, then every resident line is dropped. Returns lines dropped. */
+export function cleanInvalidate(addr: usize, len: usize): u32 {
+  if (len == 0) return 0;
+  const e = endIndex(addr, len);
+  let i = firstIndex(addr);
+  count(CNT_MAINTENANCE_OPS, <u64>(e - i));
+  let n: u32 = 0;
+  let cleaned: u32 = 0;
+  for (i = nextMarked(i, e, LD_WAY_MASK); i < e; i = nextMarked(i + 1, e, LD_WAY_MASK)) {
+    const dirByte = <u32>load<u8>(lineDir + i);
+    if (dirByte & LD_DIRTY) {
+      writeBack(i, dirByte);
+      cleaned++;
+    }
+    dropLine(i, dirByte);
+    n++;
+  }
+  count(CNT_LINES_CLEANED, <u64>cleaned);
+  count(CNT_LINES_INVALIDATED, <u64>n);
+  return n;
+}
+
+/** LINE_INVALID, LINE_CLEAN or LINE_DIRTY for the line holding addr. */
+export function lineState(addr: usize): i32 {
+  const dirByte = <u32>load<u8>(lineDir + dirIndex(addr));
+  if ((dirByte & LD_WAY_MASK) == 0) return LINE_INVALID;
+  return dirByte & LD_DIRTY ? LINE_DIRTY : LINE_CLEAN;
+}
+
+// ---- coherent views, shared by the bus (snooping devices) and CPU copies -------------------
+
+/**
+ * Overlays the dirty cached lines of [addr, addr + len) onto dst, which already holds the RAM
+ * contents of that range: the result is what a coherent observer sees.
+ */
+export function overlayDirty(addr: usize, len: usize, dst: usize): void {
+  if (len == 0) return;
+  const end = addr + len;
+  const e = endIndex(addr, len);
+  for (let i = nextMarked(firstIndex(addr), e, LD_DIRTY); i < e; i = nextMarked(i + 1, e, LD_DIRTY)) {
+    const line = lineOf(i);
+    const lo = line > addr ? line : addr;
+    const hi = line + lineSize < end ? line + lineSize : end;
+    memory.copy(dst + (lo - addr), slotData(line, <u32>load<u8>(lineDir + i)) + (lo - line), hi - lo);
+    count(CNT_SNOOPS, 1);
+  }
+}
+
+/**
+ * Makes [addr, addr + len) safe to overwrite in RAM by a coherent agent: resident lines are
+ * dropped, and a dirty line the write covers only partly is written back first so that its other
+ * bytes survive. Lines the write covers entirely lose nothing: the write replaces them.
+ */
+export function snoopInvalidate(addr: usize, len: usize): void {
+  if (len == 0) return;
+  const end = addr + len;
+  const e = endIndex(addr, len);
+  for (let i = nextMarked(firstIndex(addr), e, LD_WAY_MASK); i < e; i = nextMarked(i + 1, e, LD_WAY_MASK)) {
+    const line = lineOf(i);
+    const dirByte = <u32>load<u8>(lineDir + i);
+    if ((dirByte & LD_DIRTY) && (line < addr || line + lineSize > end)) writeBack(i, dirByte);
+    dropLine(i, dirByte);
+    count(CNT_SNOOPS, 1);
+  }
+}

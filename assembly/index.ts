@@ -1,0 +1,12 @@
+// The engine's exports: plain functions over u32 offsets into the host's shared memory.
+// It owns no memory and allocates nothing (scripts/check-wasm.mjs fails the build if it does).
+
+export { abiFingerprint } from './abi';
+export {
+  init, reseed, setLoad, cpuRead, cpuWrite, cpuFill, clean, invalidate, cleanInvalidate, lineState,
+} from './cache';
+export { devRead, devWrite, devFill } from './bus';
+export { cpuCopy, uncachedRead, uncachedWrite, uncachedFill, rawCopy } from './copy';
+
+/** An empty call, the baseline of every per-call benchmark. */
+export function noop(): void {}

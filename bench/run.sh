@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every bench suite: each bench/*.bench.ts is bundled with esbuild (Node 20 cannot run .ts)
+# and run in a fresh process with default V8 flags. Rows also go to bench/results.jsonl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p build/bench
+export DMASIM_BENCH_JSONL=bench/results.jsonl
+: > "$DMASIM_BENCH_JSONL"
+for f in bench/*.bench.ts; do
+  out="build/bench/$(basename "$f" .ts).mjs"
+  npx esbuild "$f" --bundle --platform=node --target=node20 --format=esm --log-level=warning \
+    --define:CORE_WASM_DIR='"../"' --outfile="$out"
+  node "$out"
+done

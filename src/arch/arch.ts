@@ -1,0 +1,30 @@
+// What the rest of dmasim needs to know about an architecture. One file per arch implements it,
+// named as the kernel names the arch directory.
+
+import type { BankSpec } from '../layout.js';
+
+/** Physical zone limits (exclusive ends) of ZONE_DMA and ZONE_DMA32; ZONE_NORMAL is the rest. */
+export interface ZoneLimits {
+  readonly dma: number;
+  readonly dma32: number;
+}
+
+export interface Arch {
+  readonly name: 'arm64' | 'x86_64';
+  /** Default line size of the CPU data cache (L1_CACHE_BYTES). */
+  readonly lineSize: number;
+  /** ARCH_DMA_MINALIGN, or 0 when the arch does not define it (dma_get_cache_alignment() is then 1). */
+  readonly dmaMinalign: number;
+  /** ARCH_KMALLOC_MINALIGN. */
+  readonly kmallocMinalign: number;
+  /** Whether devices are DMA-coherent unless told otherwise (firmware's `dma-coherent`, ACPI _CCA). */
+  readonly coherentByDefault: boolean;
+  /** THREAD_SIZE: the kernel stack of a task. */
+  readonly threadSize: number;
+  /** MAX_PAGE_ORDER for 4 KiB pages. */
+  readonly maxPageOrder: number;
+  /** Zone boundaries for this RAM, as the arch's zone_sizes_init() computes them. */
+  zoneLimits(banks: readonly BankSpec[]): ZoneLimits;
+  /** The machine line printed at boot. */
+  readonly bootBanner: string;
+}

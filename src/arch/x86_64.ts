@@ -1,0 +1,18 @@
+// x86_64: DMA-coherent (no cache maintenance for DMA), ZONE_DMA below 16 MiB (MAX_DMA_PFN) and
+// ZONE_DMA32 below 4 GiB (MAX_DMA32_PFN), arch/x86/include/asm/dma.h and arch/x86/mm/init.c.
+
+import type { Arch, ZoneLimits } from './arch.js';
+
+export const x86_64: Arch = {
+  name: 'x86_64',
+  lineSize: 64,
+  dmaMinalign: 0,
+  kmallocMinalign: 8,
+  coherentByDefault: true,
+  threadSize: 16384,
+  maxPageOrder: 10,
+  bootBanner: 'DMI: dmasim x86_64 virtual platform',
+  zoneLimits(): ZoneLimits {
+    return { dma: 16 << 20, dma32: 2 ** 32 };
+  },
+};

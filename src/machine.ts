@@ -1,0 +1,545 @@
+// The simulated machine: RAM banks in one shared WebAssembly.Memory, the engine that models the
+// CPU data cache over it, and the kernel's memory management on top (memblock, zones, the page
+// allocator, kmalloc, vmalloc, the kernel image). Boot follows start_kernel()'s order: memblock,
+// the command line, zones, then the allocators.
+
+import {
+  KNOB_ONE, LINE_CLEAN, LINE_DIRTY, NR_COUNTERS, REPL_LRU, REPL_RANDOM, MAX_WAYS,
+  CNT_CACHE_HITS, CNT_CACHE_MISSES, CNT_EVICTIONS, CNT_DIRTY_WRITTEN_BACK, CNT_DIRTY_DISCARDED,
+  CNT_LINES_CLEANED, CNT_LINES_INVALIDATED, CNT_MAINTENANCE_OPS, CNT_SPECULATIVE_FILLS, CNT_SNOOPS,
+  CNT_CPU_COPY_BYTES, CNT_CPU_BYTES_READ, CNT_CPU_BYTES_WRITTEN, CNT_DEV_BYTES_READ,
+  CNT_DEV_BYTES_WRITTEN, CNT_UNCACHED_BYTES,
+} from '../assembly/abi.js';
+import type { Arch } from './arch/arch.js';
+import { arm64 } from './arch/arm64.js';
+import { x86_64 } from './arch/x86_64.js';
+import { parseCmdline, type ParamHandler } from './cmdline.js';
+import { compileCore, instantiateCore, type CoreExports, type CoreSource } from './core.js';
+import { Cpu } from './cpu.js';
+import { Device, type DeviceOptions } from './device.js';
+import { DmaSimRangeError, DmaSimTypeError } from './errors.js';
+import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type Layout } from './layout.js';
+import { ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, zoneNames } from './mm/gfp.js';
+import { KernelImage, KIMAGE_BYTES, type Section, SECTIONS } from './mm/kimage.js';
+import { Memblock } from './mm/memblock.js';
+import {
+  __pa, __va, isKernelImageAddr, isLinearMapAddress, isPageHandle, isVmallocAddr,
+  PAGE_SHIFT, PAGE_SIZE, pageToPfn, pfnToPage, PHYS_ADDR_LIMIT, type Page,
+} from './mm/memory.js';
+import { PageAllocator } from './mm/page_alloc.js';
+import { Slab } from './mm/slab.js';
+import { Vmalloc } from './mm/vmalloc.js';
+import { KernelLog } from './printk.js';
+import { checkAddr, checkBool, checkIntIn, checkPowerOfTwo, checkSize, checkString } from './validate.js';
+
+export interface CacheOptions {
+  /** Bytes of data the cache holds (a power of two). Default 1 MiB. */
+  size?: number;
+  /** Associativity, 1..32 (a power of two). Default 16. */
+  ways?: number;
+  /** Line size in bytes (a power of two, 16..256). Default: the arch's L1_CACHE_BYTES. */
+  lineSize?: number;
+  replacement?: 'lru' | 'random';
+}
+
+/** Build-time options, by their Kconfig names. */
+export interface KernelConfig {
+  DMA_API_DEBUG?: boolean;
+  ARCH_HAS_BATCHED_DMA_SYNC?: boolean;
+}
+
+/** "Under load": probabilities per cached CPU line access, 0..1, all off by default. */
+export interface LoadOptions {
+  /** A random cache line is evicted (written back if dirty), as other work would. */
+  evictionPressure?: number;
+  /** A random line of the page being touched is speculatively filled from RAM. */
+  speculation?: number;
+}
+
+export interface MachineOptions {
+  arch?: 'arm64' | 'x86_64';
+  ram?: readonly BankSpec[];
+  cache?: CacheOptions;
+  config?: KernelConfig;
+  cmdline?: string;
+  seed?: number;
+  load?: LoadOptions;
+  /** The engine: a compiled WebAssembly.Module, its bytes, or where to fetch it (default: core.wasm beside this file). */
+  core?: CoreSource;
+}
+
+/** Counters of everything the machine did; see README for each one's meaning. */
+export interface Stats {
+  cacheHits: number;
+  cacheMisses: number;
+  evictions: number;
+  dirtyLinesWrittenBack: number;
+  dirtyLinesDiscarded: number;
+  cacheLinesCleaned: number;
+  cacheLinesInvalidated: number;
+  cacheMaintenanceOps: number;
+  speculativeFills: number;
+  snoops: number;
+  bounceBytes: number;
+  cpuBytesRead: number;
+  cpuBytesWritten: number;
+  uncachedBytes: number;
+  deviceBytesRead: number;
+  deviceBytesWritten: number;
+  barriers: number;
+  swiotlbSlotsUsed: number;
+  iommuMaps: number;
+  iotlbFlushes: number;
+}
+
+export type LineState = 'invalid' | 'clean' | 'dirty';
+
+const ARCHES: Readonly<Record<string, Arch>> = { arm64, x86_64 };
+const DEFAULT_RAM: readonly BankSpec[] = [
+  { base: 0x4000_0000, size: 64 << 20 },
+  { base: 0x1_0000_0000, size: 64 << 20 },
+];
+const KNOWN_CONFIG = new Set(['DMA_API_DEBUG', 'ARCH_HAS_BATCHED_DMA_SYNC']);
+const U32_MAX = 0xffff_ffff;
+
+/** A validated, normalised set of options: nothing below can fail on bad input. */
+interface Resolved {
+  readonly arch: Arch;
+  readonly banks: readonly BankSpec[];
+  readonly cache: Required<CacheOptions>;
+  readonly config: Required<KernelConfig>;
+  readonly cmdline: string;
+  readonly seed: number;
+  readonly load: Required<LoadOptions>;
+}
+
+function resolveBanks(ram: unknown): BankSpec[] {
+  const fn = 'createMachine';
+  if (!Array.isArray(ram) || ram.length === 0) throw new DmaSimTypeError(fn, 'ram', 'must be a non-empty array of { base, size } banks');
+  const banks = ram.map((b: Partial<BankSpec>, i): BankSpec => {
+    const base = checkAddr(fn, `ram[${i}].base`, b?.base);
+    const size = checkSize(fn, `ram[${i}].size`, b?.size);
+    if (size === 0) throw new DmaSimRangeError(fn, `ram[${i}].size`, 'must not be 0');
+    if (base % PAGE_SIZE !== 0 || size % PAGE_SIZE !== 0) throw new DmaSimRangeError(fn, `ram[${i}]`, `must be page-aligned (${PAGE_SIZE} bytes)`);
+    if (base + size > PHYS_ADDR_LIMIT) throw new DmaSimRangeError(fn, `ram[${i}]`, 'must end below 2^48 (the largest arm64 physical address)');
+    return { base, size };
+  });
+  banks.sort((a, b) => a.base - b.base);
+  for (let i = 1; i < banks.length; i++) {
+    const prev = banks[i - 1] as BankSpec;
+    const cur = banks[i] as BankSpec;
+    if (cur.base < prev.base + prev.size) {
+      throw new DmaSimRangeError(fn, 'ram', `banks overlap: [0x${prev.base.toString(16)}, +0x${prev.size.toString(16)}) and [0x${cur.base.toString(16)}, +0x${cur.size.toString(16)})`);
+    }
+  }
+  const first = banks[0] as BankSpec;
+  if (first.size < KIMAGE_BYTES * 2) throw new DmaSimRangeError(fn, 'ram[0].size', `must be at least ${KIMAGE_BYTES * 2} bytes: the kernel image lives in the lowest bank`);
+  return banks;
+}
+
+function resolveCache(c: CacheOptions | undefined, arch: Arch): Required<CacheOptions> {
+  const fn = 'createMachine';
+  if (c !== undefined && (typeof c !== 'object' || c === null)) throw new DmaSimTypeError(fn, 'cache', 'must be an object');
+  const lineSize = checkPowerOfTwo(fn, 'cache.lineSize', c?.lineSize ?? arch.lineSize, 16, 256);
+  const ways = checkPowerOfTwo(fn, 'cache.ways', c?.ways ?? 16, 1, MAX_WAYS);
+  const size = checkPowerOfTwo(fn, 'cache.size', c?.size ?? 1 << 20, lineSize * ways, 1 << 30);
+  const replacement = c?.replacement ?? 'lru';
+  if (replacement !== 'lru' && replacement !== 'random') throw new DmaSimRangeError(fn, 'cache.replacement', `must be 'lru' or 'random', got ${String(replacement)}`);
+  return { size, ways, lineSize, replacement };
+}
+
+function resolveConfig(config: KernelConfig | undefined): Required<KernelConfig> {
+  const fn = 'createMachine';
+  for (const key of Object.keys(config ?? {})) {
+    if (!KNOWN_CONFIG.has(key)) throw new DmaSimRangeError(fn, `config.${key}`, `is not an option dmasim knows (known: ${[...KNOWN_CONFIG].join(', ')})`);
+  }
+  return {
+    DMA_API_DEBUG: checkBool(fn, 'config.DMA_API_DEBUG', config?.DMA_API_DEBUG ?? false),
+    ARCH_HAS_BATCHED_DMA_SYNC: checkBool(fn, 'config.ARCH_HAS_BATCHED_DMA_SYNC', config?.ARCH_HAS_BATCHED_DMA_SYNC ?? false),
+  };
+}
+
+function checkProbability(fn: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number') throw new DmaSimTypeError(fn, arg, `must be a number, got ${typeof v}`);
+  if (!(v >= 0 && v <= 1)) throw new DmaSimRangeError(fn, arg, `must be a probability in 0..1, got ${v}`);
+  return v;
+}
+
+function resolveLoad(fn: string, load: LoadOptions | undefined): Required<LoadOptions> {
+  return {
+    evictionPressure: checkProbability(fn, 'load.evictionPressure', load?.evictionPressure ?? 0),
+    speculation: checkProbability(fn, 'load.speculation', load?.speculation ?? 0),
+  };
+}
+
+function resolveOptions(opts: MachineOptions): Resolved {
+  const fn = 'createMachine';
+  if (typeof opts !== 'object' || opts === null) throw new DmaSimTypeError(fn, 'options', 'must be an object');
+  const arch = ARCHES[opts.arch ?? 'arm64'];
+  if (arch === undefined) throw new DmaSimRangeError(fn, 'arch', `must be 'arm64' or 'x86_64', got ${String(opts.arch)}`);
+  return {
+    arch,
+    banks: resolveBanks(opts.ram ?? DEFAULT_RAM),
+    cache: resolveCache(opts.cache, arch),
+    config: resolveConfig(opts.config),
+    cmdline: checkString(fn, 'cmdline', opts.cmdline ?? ''),
+    seed: checkIntIn(fn, 'seed', opts.seed ?? 1, 0, U32_MAX),
+    load: resolveLoad(fn, opts.load),
+  };
+}
+
+/** Boots a machine. Every option is checked before any memory is created. */
+export async function createMachine(opts: MachineOptions = {}): Promise<Machine> {
+  const r = resolveOptions(opts);
+  const layout = computeLayout(r.banks, r.cache);
+  if (layout.pages > MAX_WASM_PAGES) {
+    throw new DmaSimRangeError('createMachine', 'ram', `needs ${layout.totalBytes} bytes of WASM memory, more than the 4 GiB a 32-bit WebAssembly memory can hold`);
+  }
+  const module = await compileCore(opts.core);
+  const memory = new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true });
+  return new Machine(r, layout, memory, instantiateCore(module, memory));
+}
+
+/** Engine-side RAM access for device bus masters (offsets are already translated and checked). */
+export interface Bus {
+  read(off: number, len: number, coherent: boolean): Uint8Array;
+  write(off: number, bytes: Uint8Array, coherent: boolean): void;
+  fill(off: number, len: number, byte: number, coherent: boolean): void;
+}
+
+/** Raw cache line operations on physical ranges (what the arch DMA hooks use). */
+export interface CacheOps {
+  clean(phys: number, len: number): void;
+  invalidate(phys: number, len: number): void;
+  cleanInvalidate(phys: number, len: number): void;
+  lineState(phys: number): LineState;
+  readonly lineSize: number;
+}
+
+export class Machine {
+  readonly arch: Arch;
+  readonly config: Readonly<Required<KernelConfig>>;
+  readonly seed: number;
+  readonly log: KernelLog;
+  readonly memblock: Memblock;
+  readonly pages: PageAllocator;
+  readonly slab: Slab;
+  readonly vm: Vmalloc;
+  readonly kimage: KernelImage;
+  readonly cpu: Cpu;
+  readonly cache: CacheOps;
+  readonly bus: Bus;
+  /** Boot parameters the command line set, by name (for subsystems that read them later). */
+  readonly params = new Map<string, string | undefined>();
+  /** The engine, its memory and a byte view of it (the memory never grows, so the view never goes stale). */
+  readonly core: CoreExports;
+  readonly memory: WebAssembly.Memory;
+  readonly u8: Uint8Array;
+  readonly layout: Layout;
+  /** Counters the host keeps (the engine keeps the rest in its counter block). */
+  readonly hostStats = { barriers: 0, swiotlbSlotsUsed: 0, iommuMaps: 0, iotlbFlushes: 0 };
+  private readonly counters: BigUint64Array;
+  private readonly stackTop: number;
+  private stackNext: number;
+
+  /** @internal use createMachine() */
+  constructor(r: Resolved, layout: Layout, memory: WebAssembly.Memory, core: CoreExports) {
+    this.arch = r.arch;
+    this.config = r.config;
+    this.seed = r.seed;
+    this.layout = layout;
+    this.memory = memory;
+    this.core = core;
+    this.u8 = new Uint8Array(memory.buffer);
+    this.counters = new BigUint64Array(memory.buffer, layout.counters, NR_COUNTERS);
+    core.init(
+      layout.tags, layout.stamps, layout.cacheData, layout.lineDir, layout.counters,
+      layout.ramStart, layout.ramSpan, layout.sets, r.cache.ways, Math.log2(r.cache.lineSize),
+      PAGE_SHIFT, r.cache.replacement === 'random' ? REPL_RANDOM : REPL_LRU, r.seed,
+    );
+    this.log = new KernelLog();
+    this.log.pr_info('Linux version 7.1.0-dmasim (dmasim@localhost) #1 SMP PREEMPT');
+    this.log.pr_info(r.arch.bootBanner);
+
+    this.memblock = new Memblock(r.banks);
+    const first = r.banks[0] as BankSpec;
+    this.memblock.reserve(first.base, KIMAGE_BYTES);
+    this.kimage = new KernelImage(first.base);
+    parseCmdline(r.cmdline, this.paramHandlers(), this.log);
+
+    const limits = r.arch.zoneLimits(r.banks);
+    const zones = this.zoneSpans(limits.dma, limits.dma32);
+    this.pages = new PageAllocator({ zones, log: this.log, freeRanges: this.memblock.freeRanges() });
+    this.slab = new Slab({ pages: this.pages, log: this.log, minalign: this.kmallocMinalign(r.cache.lineSize) });
+    this.vm = new Vmalloc({ pages: this.pages, log: this.log });
+
+    // The current task's stack: vmalloc'd, as with CONFIG_VMAP_STACK (kernel/fork.c).
+    const stack = this.vm.vmalloc(r.arch.threadSize);
+    this.stackTop = stack + r.arch.threadSize;
+    this.stackNext = this.stackTop;
+
+    this.cpu = new Cpu(this);
+    this.cache = this.cacheOps(r.cache.lineSize);
+    this.bus = this.busOps();
+    this.setLoad(r.load);
+  }
+
+  /**
+   * __kmalloc_minalign(): with swiotlb present for kmalloc bouncing (arm64's
+   * DMA_BOUNCE_UNALIGNED_KMALLOC), ARCH_KMALLOC_MINALIGN; otherwise the DMA cache alignment.
+   */
+  private kmallocMinalign(lineSize: number): number {
+    const cacheAlign = this.arch.dmaMinalign === 0 ? 1 : lineSize;
+    const swiotlb = this.params.get('swiotlb');
+    const bounce = this.arch.name === 'arm64' && !(swiotlb !== undefined && swiotlb.split(',').includes('noforce'));
+    return Math.max(bounce ? this.arch.kmallocMinalign : cacheAlign, this.arch.kmallocMinalign);
+  }
+
+  /** Zone spans over the RAM, printed as free_area_init() prints them. */
+  private zoneSpans(dmaLimit: number, dma32Limit: number): { id: number; startPfn: number; endPfn: number }[] {
+    const start = this.memblock.start();
+    const end = this.memblock.end();
+    const bounds: [number, number, number][] = [
+      [ZONE_DMA, start, Math.max(start, Math.min(dmaLimit, end))],
+      [ZONE_DMA32, Math.max(start, Math.min(dmaLimit, end)), Math.max(start, Math.min(dma32Limit, end))],
+      [ZONE_NORMAL, Math.max(start, Math.min(dma32Limit, end)), end],
+    ];
+    const hex = (x: number): string => `0x${x.toString(16).padStart(16, '0')}`;
+    this.log.pr_info('Zone ranges:');
+    for (const [id, lo, hi] of bounds) {
+      const name = (zoneNames[id] ?? '').padEnd(8);
+      this.log.pr_info(hi > lo ? `  ${name} [mem ${hex(lo)}-${hex(hi - 1)}]` : `  ${name} empty`);
+    }
+    this.log.pr_info('Movable zone start for each node');
+    this.log.pr_info('Early memory node ranges');
+    for (const b of this.memblock.memory) this.log.pr_info(`  node   0: [mem ${hex(b.base)}-${hex(b.base + b.size - 1)}]`);
+    this.log.pr_info(`Initmem setup node 0 [mem ${hex(start)}-${hex(end - 1)}]`);
+    return bounds.map(([id, lo, hi]) => ({ id, startPfn: lo / PAGE_SIZE, endPfn: hi / PAGE_SIZE }));
+  }
+
+  /** The boot parameters dmasim understands; each subsystem reads its own from `params`. */
+  private paramHandlers(): Map<string, ParamHandler> {
+    const store = (name: string): ParamHandler => (value) => {
+      this.params.set(name, value);
+      return true;
+    };
+    const names = ['swiotlb', 'dma_debug', 'dma_debug_entries', 'dma_debug_driver', 'iommu.passthrough', 'iommu.strict', 'coherent_pool'];
+    return new Map(names.map((n) => [n, store(n)]));
+  }
+
+  // ---- addresses ------------------------------------------------------------------------
+
+  /** The WASM offset of physical [phys, phys + len) if one bank holds it all, else -1. */
+  physToOffset(phys: number, len: number): number {
+    for (const b of this.layout.banks) {
+      if (phys >= b.base && phys + len <= b.base + b.size) return b.offset + (phys - b.base);
+    }
+    return -1;
+  }
+
+  /** pfn_valid() for a whole range: every byte in RAM. */
+  isRam(phys: number, len: number): boolean {
+    return this.physToOffset(phys, Math.max(len, 1)) >= 0;
+  }
+
+  /** The physical address behind a kernel virtual address, or -1 (linear map, kernel image, vmalloc). */
+  translate(virt: number): number {
+    if (isLinearMapAddress(virt)) {
+      const phys = __pa(virt);
+      return this.isRam(phys, 1) ? phys : -1;
+    }
+    if (isKernelImageAddr(virt)) return this.kimage.toPhys(virt);
+    if (isVmallocAddr(virt)) return this.vm.translate(virt);
+    return -1;
+  }
+
+  /** virt_to_phys(): linear-map and kernel-image addresses (arm64 __virt_to_phys). */
+  virt_to_phys(ptr: number): number {
+    checkAddr('virt_to_phys', 'ptr', ptr);
+    const phys = isVmallocAddr(ptr) ? -1 : this.translate(ptr);
+    if (phys < 0) throw new DmaSimRangeError('virt_to_phys', 'ptr', `0x${ptr.toString(16)} is not a linear-map or kernel-image address backed by RAM`);
+    return phys;
+  }
+
+  /** phys_to_virt(): the linear-map alias. */
+  phys_to_virt(phys: number): number {
+    checkAddr('phys_to_virt', 'phys', phys);
+    if (!this.isRam(phys, 1)) throw new DmaSimRangeError('phys_to_virt', 'phys', `0x${phys.toString(16)} is in no RAM bank`);
+    return __va(phys);
+  }
+
+  // ---- the page allocator, kmalloc, vmalloc, stack and statics --------------------------
+
+  alloc_pages(gfp: number, order: number): Page | null {
+    checkIntIn('alloc_pages', 'gfp', gfp, 0, U32_MAX);
+    checkIntIn('alloc_pages', 'order', order, 0, 63);
+    const pfn = this.pages.alloc_pages(gfp, order);
+    return pfn < 0 ? null : pfnToPage(pfn);
+  }
+
+  __free_pages(page: Page, order: number): void {
+    this.checkPage('__free_pages', page);
+    checkIntIn('__free_pages', 'order', order, 0, 63);
+    this.pages.free_pages(pageToPfn(page), order);
+  }
+
+  page_address(page: Page): number {
+    this.checkPage('page_address', page);
+    return __va(pageToPfn(page) * PAGE_SIZE);
+  }
+
+  virt_to_page(ptr: number): Page {
+    return pfnToPage(Math.floor(this.virt_to_phys(ptr) / PAGE_SIZE));
+  }
+
+  page_to_phys(page: Page): number {
+    this.checkPage('page_to_phys', page);
+    return pageToPfn(page) * PAGE_SIZE;
+  }
+
+  private checkPage(fn: string, page: unknown): void {
+    if (typeof page !== 'number' || !isPageHandle(page)) throw new DmaSimTypeError(fn, 'page', 'must be a struct page handle from alloc_pages() or virt_to_page()');
+    if (!this.isRam(pageToPfn(page as Page) * PAGE_SIZE, PAGE_SIZE)) throw new DmaSimRangeError(fn, 'page', 'names no page of RAM');
+  }
+
+  kmalloc(size: number, gfp: number): number {
+    checkSize('kmalloc', 'size', size);
+    checkIntIn('kmalloc', 'gfp', gfp, 0, U32_MAX);
+    return this.slab.kmalloc(size, gfp);
+  }
+
+  /** kzalloc(): kmalloc, then a CPU memset through the cache, as the kernel zeroes it. */
+  kzalloc(size: number, gfp: number): number {
+    const p = this.kmalloc(size, gfp);
+    if (p > 16 && size > 0) this.cpu.fill(p, size, 0);
+    return p;
+  }
+
+  kfree(ptr: number): void {
+    checkAddr('kfree', 'ptr', ptr);
+    this.slab.kfree(ptr);
+  }
+
+  vmalloc(size: number): number {
+    checkSize('vmalloc', 'size', size);
+    return this.vm.vmalloc(size);
+  }
+
+  vfree(ptr: number): void {
+    checkAddr('vfree', 'ptr', ptr);
+    this.vm.vfree(ptr);
+  }
+
+  /** An on-stack object of the current task (its stack is vmalloc'd, CONFIG_VMAP_STACK). */
+  stackAlloc(size: number): number {
+    checkSize('stackAlloc', 'size', size);
+    const at = Math.floor((this.stackNext - size) / 16) * 16;
+    if (at < this.stackTop - this.arch.threadSize) throw new DmaSimRangeError('stackAlloc', 'size', `overflows the ${this.arch.threadSize}-byte kernel stack`);
+    this.stackNext = at;
+    return at;
+  }
+
+  /** A static object in the kernel image: `static u8 buf[size]` in .text, .rodata, .data or .bss. */
+  staticAlloc(section: Section, size: number, align = 8): number {
+    if (!SECTIONS.includes(section)) throw new DmaSimRangeError('staticAlloc', 'section', `must be one of ${SECTIONS.join(', ')}, got ${String(section)}`);
+    checkSize('staticAlloc', 'size', size);
+    checkPowerOfTwo('staticAlloc', 'align', align, 1, PAGE_SIZE);
+    const at = this.kimage.alloc(section, size, align);
+    if (at === 0) throw new DmaSimRangeError('staticAlloc', 'size', `does not fit in what is left of .${section}`);
+    return at;
+  }
+
+  // ---- devices, load, counters ----------------------------------------------------------
+
+  createDevice(opts: DeviceOptions): Device {
+    if (typeof opts !== 'object' || opts === null) throw new DmaSimTypeError('createDevice', 'options', 'must be an object with at least a name');
+    return new Device(this, opts);
+  }
+
+  /** Changes the load knobs (see LoadOptions); the random stream continues from the seed. */
+  setLoad(load: LoadOptions): void {
+    const l = resolveLoad('setLoad', load);
+    const scale = (p: number): number => Math.round(p * KNOB_ONE);
+    this.core.setLoad(scale(l.evictionPressure), scale(l.speculation));
+  }
+
+  stats(): Stats {
+    const c = (i: number): number => Number(this.counters[i] ?? 0n);
+    return {
+      cacheHits: c(CNT_CACHE_HITS),
+      cacheMisses: c(CNT_CACHE_MISSES),
+      evictions: c(CNT_EVICTIONS),
+      dirtyLinesWrittenBack: c(CNT_DIRTY_WRITTEN_BACK),
+      dirtyLinesDiscarded: c(CNT_DIRTY_DISCARDED),
+      cacheLinesCleaned: c(CNT_LINES_CLEANED),
+      cacheLinesInvalidated: c(CNT_LINES_INVALIDATED),
+      cacheMaintenanceOps: c(CNT_MAINTENANCE_OPS),
+      speculativeFills: c(CNT_SPECULATIVE_FILLS),
+      snoops: c(CNT_SNOOPS),
+      bounceBytes: c(CNT_CPU_COPY_BYTES),
+      cpuBytesRead: c(CNT_CPU_BYTES_READ),
+      cpuBytesWritten: c(CNT_CPU_BYTES_WRITTEN),
+      uncachedBytes: c(CNT_UNCACHED_BYTES),
+      deviceBytesRead: c(CNT_DEV_BYTES_READ),
+      deviceBytesWritten: c(CNT_DEV_BYTES_WRITTEN),
+      ...this.hostStats,
+    };
+  }
+
+  dmesg(): string[] {
+    return this.log.lines();
+  }
+
+  /** Bytes of WASM memory the machine uses. */
+  get memoryBytes(): number {
+    return this.layout.pages * WASM_PAGE;
+  }
+
+  private cacheOps(lineSize: number): CacheOps {
+    const range = (fn: string, phys: number, len: number): number => {
+      checkAddr(`cache.${fn}`, 'phys', phys);
+      checkSize(`cache.${fn}`, 'len', len);
+      const off = this.physToOffset(phys, Math.max(len, 1));
+      if (off < 0) throw new DmaSimRangeError(`cache.${fn}`, 'phys', `[0x${phys.toString(16)}, +${len}) is not inside one RAM bank`);
+      return off;
+    };
+    const core = this.core;
+    return {
+      lineSize,
+      clean: (phys, len) => { core.clean(range('clean', phys, len), len); },
+      invalidate: (phys, len) => { core.invalidate(range('invalidate', phys, len), len); },
+      cleanInvalidate: (phys, len) => { core.cleanInvalidate(range('cleanInvalidate', phys, len), len); },
+      lineState: (phys) => {
+        const s = core.lineState(range('lineState', phys, 1));
+        return s === LINE_DIRTY ? 'dirty' : s === LINE_CLEAN ? 'clean' : 'invalid';
+      },
+    };
+  }
+
+  private busOps(): Bus {
+    const { core, u8 } = this;
+    const scratch = this.layout.scratch;
+    return {
+      read(off, len, coherent) {
+        const out = new Uint8Array(len);
+        for (let done = 0; done < len; done += SCRATCH_BYTES) {
+          const n = Math.min(SCRATCH_BYTES, len - done);
+          core.devRead(off + done, n, scratch, coherent ? 1 : 0);
+          out.set(u8.subarray(scratch, scratch + n), done);
+        }
+        return out;
+      },
+      write(off, bytes, coherent) {
+        for (let done = 0; done < bytes.length; done += SCRATCH_BYTES) {
+          const n = Math.min(SCRATCH_BYTES, bytes.length - done);
+          u8.set(bytes.subarray(done, done + n), scratch);
+          core.devWrite(off + done, n, scratch, coherent ? 1 : 0);
+        }
+      },
+      fill(off, len, byte, coherent) {
+        core.devFill(off, len, byte, coherent ? 1 : 0);
+      },
+    };
+  }
+}
+

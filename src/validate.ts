@@ -1,0 +1,53 @@
+// Argument checks for input no kernel could receive. Each throws a DmaSimError naming the public
+// function and the argument, before the caller has changed anything.
+
+import { DmaSimRangeError, DmaSimTypeError } from './errors.js';
+
+/** A non-negative safe integer (sizes, lengths, orders). */
+export function checkSize(fn: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number') throw new DmaSimTypeError(fn, arg, `must be a number, got ${typeof v}`);
+  if (!Number.isSafeInteger(v) || v < 0) throw new DmaSimRangeError(fn, arg, `must be a non-negative integer, got ${String(v)}`);
+  return v;
+}
+
+/** An address: a non-negative safe integer (API.md: every simulated address is below 2^53). */
+export function checkAddr(fn: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number') throw new DmaSimTypeError(fn, arg, `must be a number, got ${typeof v}`);
+  if (!Number.isSafeInteger(v) || v < 0) throw new DmaSimRangeError(fn, arg, `must be an integer address below 2^53, got ${String(v)}`);
+  return v;
+}
+
+/** An integer in [lo, hi]. */
+export function checkIntIn(fn: string, arg: string, v: unknown, lo: number, hi: number): number {
+  if (typeof v !== 'number') throw new DmaSimTypeError(fn, arg, `must be a number, got ${typeof v}`);
+  if (!Number.isInteger(v) || v < lo || v > hi) throw new DmaSimRangeError(fn, arg, `must be an integer in ${lo}..${hi}, got ${String(v)}`);
+  return v;
+}
+
+export function isPowerOfTwo(v: number): boolean {
+  return Number.isSafeInteger(v) && v > 0 && Number.isInteger(Math.log2(v));
+}
+
+/** A power of two in [lo, hi]. */
+export function checkPowerOfTwo(fn: string, arg: string, v: unknown, lo: number, hi: number): number {
+  const n = checkIntIn(fn, arg, v, lo, hi);
+  if (!isPowerOfTwo(n)) throw new DmaSimRangeError(fn, arg, `must be a power of two, got ${n}`);
+  return n;
+}
+
+/** Bytes to write: a Uint8Array (or an array of byte values). */
+export function checkBytes(fn: string, arg: string, v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (Array.isArray(v) && v.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return Uint8Array.from(v as number[]);
+  throw new DmaSimTypeError(fn, arg, 'must be a Uint8Array or an array of byte values');
+}
+
+export function checkBool(fn: string, arg: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new DmaSimTypeError(fn, arg, `must be a boolean, got ${typeof v}`);
+  return v;
+}
+
+export function checkString(fn: string, arg: string, v: unknown): string {
+  if (typeof v !== 'string') throw new DmaSimTypeError(fn, arg, `must be a string, got ${typeof v}`);
+  return v;
+}
