@@ -138,6 +138,19 @@ export function nextMarked(i: usize, e: usize, mask: u32): usize {
   return i;
 }
 
+/**
+ * Copies one cache line. Lines are 16..256 bytes, a multiple of 16: inline v128 moves beat
+ * memory.copy, whose fixed cost in V8 (about 3 ns) is a whole line's worth of time.
+ */
+// @ts-ignore: decorator
+@inline function copyLine(dst: usize, src: usize): void {
+  if (ASC_FEATURE_SIMD) {
+    for (let o: usize = 0; o < lineSize; o += 16) v128.store(dst + o, v128.load(src + o));
+  } else {
+    memory.copy(dst, src, lineSize);
+  }
+}
+
 // ---- slots --------------------------------------------------------------------------------
 
 /** Pushes a slot's line out of the cache, writing it back first if it is dirty. */
@@ -147,7 +160,7 @@ function evictSlot(slot: u32): void {
   const line = <usize>tag << lineShift;
   const di = lineDir + dirIndex(line);
   if (<u32>load<u8>(di) & LD_DIRTY) {
-    memory.copy(line, data + (<usize>slot << lineShift), lineSize);
+    copyLine(line, data + (<usize>slot << lineShift));
     count(CNT_DIRTY_WRITTEN_BACK, 1);
   }
   store<u8>(di, 0);
@@ -183,7 +196,7 @@ function fill(line: usize): u32 {
   const way = victimWay(base);
   const slot = base + way;
   evictSlot(slot);
-  memory.copy(data + (<usize>slot << lineShift), line, lineSize);
+  copyLine(data + (<usize>slot << lineShift), line);
   store<u32>(tags + (<usize>slot << 2), <u32>(line >> lineShift));
   store<u64>(stamps + (<usize>slot << 3), ++tick);
   const dirByte = way + 1;
@@ -272,12 +285,11 @@ export function cpuFill(addr: usize, len: usize, value: u8): void {
 
 // ---- maintenance by range (DC CVAC / IVAC / CIVAC on every line of the range) --------------
 
-/** Writes back one dirty resident line and marks it clean. */
+/** Writes one dirty resident line back to RAM (the caller counts it and updates its state). */
 // @ts-ignore: decorator
 @inline function writeBack(index: usize, dirByte: u32): void {
   const line = lineOf(index);
-  memory.copy(line, slotData(line, dirByte), lineSize);
-  count(CNT_DIRTY_WRITTEN_BACK, 1);
+  copyLine(line, slotData(line, dirByte));
 }
 
 /** dcache_clean_poc: dirty lines are written back and stay valid. Returns lines written back. */
@@ -294,6 +306,7 @@ export function clean(addr: usize, len: usize): u32 {
     n++;
   }
   count(CNT_LINES_CLEANED, <u64>n);
+  count(CNT_DIRTY_WRITTEN_BACK, <u64>n);
   return n;
 }
 
@@ -334,6 +347,7 @@ export function cleanInvalidate(addr: usize, len: usize): u32 {
     n++;
   }
   count(CNT_LINES_CLEANED, <u64>cleaned);
+  count(CNT_DIRTY_WRITTEN_BACK, <u64>cleaned);
   count(CNT_LINES_INVALIDATED, <u64>n);
   return n;
 }
@@ -373,11 +387,18 @@ export function snoopInvalidate(addr: usize, len: usize): void {
   if (len == 0) return;
   const end = addr + len;
   const e = endIndex(addr, len);
+  let snooped: u32 = 0;
+  let written: u32 = 0;
   for (let i = nextMarked(firstIndex(addr), e, LD_WAY_MASK); i < e; i = nextMarked(i + 1, e, LD_WAY_MASK)) {
     const line = lineOf(i);
     const dirByte = <u32>load<u8>(lineDir + i);
-    if ((dirByte & LD_DIRTY) && (line < addr || line + lineSize > end)) writeBack(i, dirByte);
+    if ((dirByte & LD_DIRTY) && (line < addr || line + lineSize > end)) {
+      writeBack(i, dirByte);
+      written++;
+    }
     dropLine(i, dirByte);
-    count(CNT_SNOOPS, 1);
+    snooped++;
   }
+  count(CNT_SNOOPS, <u64>snooped);
+  count(CNT_DIRTY_WRITTEN_BACK, <u64>written);
 }
