@@ -1,6 +1,7 @@
 // The CPU's loads and stores (m.cpu): through the data cache for normal memory, around it for
 // uncached mappings (pgprot_dmacoherent / pgprot_noncached remaps in the vmalloc area), plus
-// the barriers of asm/barrier.h.
+// the barriers of asm/barrier.h and, optionally, a store buffer that lets a device observe
+// uncached stores out of program order until a write barrier.
 
 import { DmaSimRangeError } from './errors.js';
 import { SCRATCH_BYTES } from './layout.js';
@@ -15,11 +16,64 @@ interface Span {
   readonly cached: boolean;
 }
 
+/** A store to uncached memory that has not reached RAM yet. */
+interface BufferedStore {
+  readonly off: number;
+  readonly bytes: Uint8Array;
+}
+
 export class Cpu {
   private readonly view: DataView;
+  private readonly storeBuffer: BufferedStore[] = [];
+  private reorder = 0;
+  private rng: number;
 
-  constructor(private readonly m: Machine) {
+  constructor(private readonly m: Machine, seed: number) {
     this.view = new DataView(m.memory.buffer as ArrayBuffer);
+    this.rng = (seed ^ 0x5bd1e995) >>> 0 || 1;
+  }
+
+  /** Probability that a device access finds a buffered store already in RAM (0: no buffering). */
+  setStoreReordering(p: number): void {
+    this.drainStores();
+    this.reorder = p;
+  }
+
+  private random(): number {
+    let x = this.rng;
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    this.rng = x;
+    return x / 0x1_0000_0000;
+  }
+
+  private commit(st: BufferedStore): void {
+    this.m.u8.set(st.bytes, this.m.layout.scratch);
+    this.m.core.uncachedWrite(st.off, st.bytes.length, this.m.layout.scratch);
+  }
+
+  /** Every buffered store reaches RAM in program order (a write barrier, or store forwarding). */
+  drainStores(): void {
+    for (const st of this.storeBuffer) this.commit(st);
+    this.storeBuffer.length = 0;
+  }
+
+  /**
+   * A device is about to look at memory: each buffered store has reached RAM with probability
+   * `reorder`, independently, which is how a device sees word1 of a descriptor before word0.
+   * Stores to overlapping bytes never pass each other (per-location order holds on any CPU).
+   */
+  storesObserved(): void {
+    if (this.storeBuffer.length === 0) return;
+    const held: BufferedStore[] = [];
+    for (const st of this.storeBuffer) {
+      const blocked = held.some((h) => h.off < st.off + st.bytes.length && st.off < h.off + h.bytes.length);
+      if (!blocked && this.random() < this.reorder) this.commit(st);
+      else held.push(st);
+    }
+    this.storeBuffer.length = 0;
+    this.storeBuffer.push(...held);
   }
 
   /**
@@ -75,7 +129,7 @@ export class Cpu {
       for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
         const n = Math.min(SCRATCH_BYTES, s.len - done);
         if (s.cached) core.cpuRead(s.off + done, n, scratch);
-        else core.uncachedRead(s.off + done, n, scratch);
+        else this.uncachedRead(s.off + done, n);
         out.set(u8.subarray(scratch, scratch + n), pos);
         pos += n;
       }
@@ -95,9 +149,13 @@ export class Cpu {
     for (const s of this.spans(fn, ptr, data.length)) {
       for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
         const n = Math.min(SCRATCH_BYTES, s.len - done);
-        u8.set(data.subarray(pos, pos + n), scratch);
-        if (s.cached) core.cpuWrite(s.off + done, n, scratch);
-        else core.uncachedWrite(s.off + done, n, scratch);
+        if (!s.cached && this.reorder > 0) {
+          this.storeBuffer.push({ off: s.off + done, bytes: data.slice(pos, pos + n) });
+        } else {
+          u8.set(data.subarray(pos, pos + n), scratch);
+          if (s.cached) core.cpuWrite(s.off + done, n, scratch);
+          else core.uncachedWrite(s.off + done, n, scratch);
+        }
         pos += n;
       }
     }
@@ -109,6 +167,7 @@ export class Cpu {
     const { core } = this.m;
     for (const s of this.spans('cpu.fill', ptr, len)) {
       if (s.cached) core.cpuFill(s.off, s.len, byte);
+      else if (this.reorder > 0) this.storeBuffer.push({ off: s.off, bytes: new Uint8Array(s.len).fill(byte) });
       else core.uncachedFill(s.off, s.len, byte);
     }
   }
@@ -122,7 +181,7 @@ export class Cpu {
       return bytes.reduceRight((v, b) => v * 256 + b, 0);
     }
     if (s.cached) this.m.core.cpuRead(s.off, size, scratch);
-    else this.m.core.uncachedRead(s.off, size, scratch);
+    else this.uncachedRead(s.off, size);
     return size === 1 ? this.view.getUint8(scratch) : size === 2 ? this.view.getUint16(scratch, true) : this.view.getUint32(scratch, true);
   }
 
@@ -140,14 +199,19 @@ export class Cpu {
   writew(ptr: number, value: number): void { this.store('cpu.writew', ptr, 2, value); }
   writel(ptr: number, value: number): void { this.store('cpu.writel', ptr, 4, value); }
 
+  /** An uncached load sees the CPU's own buffered stores (store forwarding). */
+  private uncachedRead(off: number, n: number): void {
+    this.drainStores();
+    this.m.core.uncachedRead(off, n, this.m.layout.scratch);
+  }
+
   /**
-   * Barriers. The cache model completes every access in program order, so a barrier has
-   * nothing to drain here; it is counted, and the store-reordering model for coherent memory
-   * (the article's descriptor word0/word1 example) hooks in at this point.
+   * Barriers (asm/barrier.h). Loads complete in order in this model, so the read barriers only
+   * count; the write barriers drain the store buffer, which is what orders descriptor stores.
    */
-  mb(): void { this.m.hostStats.barriers++; }
-  rmb(): void { this.m.hostStats.barriers++; }
-  wmb(): void { this.m.hostStats.barriers++; }
-  dma_rmb(): void { this.m.hostStats.barriers++; }
-  dma_wmb(): void { this.m.hostStats.barriers++; }
+  mb(): void { this.m.hostStats.cpuBarriers++; this.drainStores(); }
+  rmb(): void { this.m.hostStats.cpuBarriers++; }
+  wmb(): void { this.m.hostStats.cpuBarriers++; this.drainStores(); }
+  dma_rmb(): void { this.m.hostStats.cpuBarriers++; }
+  dma_wmb(): void { this.m.hostStats.cpuBarriers++; this.drainStores(); }
 }

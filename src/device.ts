@@ -1,8 +1,12 @@
-// struct device as the DMA layer sees it (include/linux/device.h, include/linux/dma-direct.h):
-// its name and driver, whether it is DMA-coherent, and its bus offsets (dma_range_map). A device
-// is a bus master: it reaches RAM only through DMA addresses, and the CPU cache only if coherent.
+// struct device as the DMA layer sees it (include/linux/device.h, include/linux/dma-direct.h,
+// include/linux/dma-mapping.h): name and driver, DMA masks, bus limit and offsets
+// (dma_range_map), coherence, dma_ops, dma_parms and min_align_mask. A device is a bus master: it
+// reaches RAM only through DMA addresses, and the CPU cache only if it is coherent.
 
-import { DmaFaultError, DmaSimTypeError } from './errors.js';
+import type { DmaMapOps } from './dma-map-ops.js';
+import { unknownCallbacks } from './dma-map-ops.js';
+import { DMA_BIT_MASK, minNotZero } from './dma-mapping.js';
+import { DmaFaultError, DmaSimRangeError, DmaSimTypeError } from './errors.js';
 import type { Machine } from './machine.js';
 import { checkAddr, checkBool, checkBytes, checkIntIn, checkSize, checkString } from './validate.js';
 
@@ -22,9 +26,30 @@ export interface DeviceOptions {
   coherent?: boolean;
   /** dev->dma_range_map: bus offsets; without it a DMA address is the physical address. */
   dmaRangeMap?: readonly BusDmaRegion[];
+  /** dev->bus_dma_limit: a firmware limit on bus addresses (0: none). */
+  busDmaLimit?: bigint;
+  /** The initial *dev->dma_mask (default DMA_BIT_MASK(32)); null models a device whose dma_mask pointer is NULL. */
+  dmaMask?: bigint | null;
+  /** dev->dma_ops: a legacy back end (kernel/dma/mapping.c dispatches to it). */
+  ops?: DmaMapOps;
+  /** dma_parms->max_segment_size (without it dma_get_max_seg_size() is 64 KiB). */
+  maxSegmentSize?: number;
+  /** dma_parms->segment_boundary_mask (default ULONG_MAX). */
+  segBoundaryMask?: bigint;
+  /** dma_parms->min_align_mask. */
+  minAlignMask?: number;
+  /** An IOMMU: the dma-iommu back end is not built yet, so such a device is refused. */
+  iommu?: unknown;
 }
 
-/** DMA_MAPPING_ERROR as a number: ~(dma_addr_t)0 does not fit, so the largest exact value stands for it. */
+/** struct device_dma_parameters */
+export interface DmaParms {
+  readonly max_segment_size: number;
+  readonly segment_boundary_mask: bigint;
+  readonly min_align_mask: number;
+}
+
+/** What translate_dma_to_phys() and translate_phys_to_dma() return for "no region": -1 (see DMA_MAPPING_ERROR). */
 const NO_PHYS = -1;
 
 export class Device {
@@ -34,14 +59,43 @@ export class Device {
   readonly dma_coherent: boolean;
   /** dev->dma_range_map (empty: DMA address == physical address) */
   readonly dma_range_map: readonly BusDmaRegion[];
+  /** *dev->dma_mask, or null when the dma_mask pointer is NULL. */
+  dma_mask: bigint | null;
+  coherent_dma_mask: bigint;
+  readonly bus_dma_limit: bigint;
+  readonly dma_ops: DmaMapOps | null;
+  readonly dma_parms: DmaParms | null;
+  /** dev->dma_skip_sync: decided at dma_set_mask() time, cleared by the first swiotlb bounce. */
+  dma_skip_sync = false;
+  /** min_not_zero(*dma_mask, bus_dma_limit) as a number: dma_capable() runs on every map. */
+  streamLimit = 0;
+  /** The driver is bound (false after m.unbind()). */
+  bound = true;
 
   /** @internal created by Machine.createDevice */
   constructor(readonly machine: Machine, opts: DeviceOptions) {
     const fn = 'createDevice';
     this.name = checkString(fn, 'name', opts.name);
     this.driver = opts.driver === undefined ? this.name : checkString(fn, 'driver', opts.driver);
+    if (opts.iommu !== undefined) throw new DmaSimRangeError(fn, 'iommu', 'is not supported yet: the dma-iommu back end is not built (only dma-direct and dma_map_ops are)');
     this.dma_coherent = opts.coherent === undefined ? machine.arch.coherentByDefault : checkBool(fn, 'coherent', opts.coherent);
+    if (!this.dma_coherent && machine.arch.sync === undefined) throw new DmaSimRangeError(fn, 'coherent', `must be true on ${machine.arch.name}: it has no non-coherent DMA`);
     this.dma_range_map = checkRangeMap(fn, opts.dmaRangeMap);
+    this.bus_dma_limit = opts.busDmaLimit === undefined ? 0n : checkU64(fn, 'busDmaLimit', opts.busDmaLimit);
+    this.dma_mask = opts.dmaMask === null ? null : opts.dmaMask === undefined ? DMA_BIT_MASK(32) : checkU64(fn, 'dmaMask', opts.dmaMask);
+    this.coherent_dma_mask = this.dma_mask ?? DMA_BIT_MASK(32);
+    this.dma_ops = checkOps(fn, opts.ops);
+    this.dma_parms = opts.maxSegmentSize === undefined && opts.segBoundaryMask === undefined && opts.minAlignMask === undefined ? null : {
+      max_segment_size: opts.maxSegmentSize === undefined ? 0 : checkIntIn(fn, 'maxSegmentSize', opts.maxSegmentSize, 0, 0xffff_ffff),
+      segment_boundary_mask: opts.segBoundaryMask === undefined ? 0n : checkU64(fn, 'segBoundaryMask', opts.segBoundaryMask),
+      min_align_mask: opts.minAlignMask === undefined ? 0 : checkIntIn(fn, 'minAlignMask', opts.minAlignMask, 0, 0xffff_ffff),
+    };
+    this.updateLimits();
+  }
+
+  /** Recomputes the cached limit after a mask change. */
+  updateLimits(): void {
+    this.streamLimit = Number(minNotZero(this.dma_mask ?? 0n, this.bus_dma_limit));
   }
 
   /** dev_driver_string(), for log prefixes. */
@@ -96,6 +150,21 @@ export class Device {
     const off = this.target('dmaFill', dma_addr, len);
     this.machine.bus.fill(off, len, byte, this.dma_coherent);
   }
+}
+
+function checkU64(fn: string, arg: string, v: unknown): bigint {
+  if (typeof v !== 'bigint') throw new DmaSimTypeError(fn, arg, `must be a bigint, got ${typeof v}`);
+  if (v < 0n || v > DMA_BIT_MASK(64)) throw new DmaSimRangeError(fn, arg, 'must be a u64');
+  return v;
+}
+
+function checkOps(fn: string, ops: unknown): DmaMapOps | null {
+  if (ops === undefined) return null;
+  if (typeof ops !== 'object' || ops === null) throw new DmaSimTypeError(fn, 'ops', 'must be a dma_map_ops object');
+  const unknown = unknownCallbacks(ops);
+  if (unknown.length > 0) throw new DmaSimRangeError(fn, 'ops', `has members dma_map_ops does not: ${unknown.join(', ')}`);
+  for (const [k, f] of Object.entries(ops)) if (typeof f !== 'function') throw new DmaSimTypeError(fn, `ops.${k}`, 'must be a function');
+  return ops as DmaMapOps;
 }
 
 function checkRangeMap(fn: string, map: unknown): readonly BusDmaRegion[] {

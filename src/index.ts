@@ -15,5 +15,24 @@ export {
 export { PAGE_SIZE, PAGE_SHIFT, type Page } from './mm/memory.js';
 export type { Section } from './mm/kimage.js';
 
+export * from './dma-mapping.js';
+export {
+  dma_supported, dma_set_mask, dma_set_coherent_mask, dma_set_mask_and_coherent, dma_coerce_mask_and_coherent,
+  dma_get_mask, dma_get_required_mask, dma_addressing_limited,
+  dma_map_phys, dma_unmap_phys, dma_map_page, dma_unmap_page, dma_map_single, dma_unmap_single,
+  dma_map_resource, dma_unmap_resource, dma_mapping_error,
+  dma_map_sg, dma_unmap_sg, dma_map_sgtable, dma_unmap_sgtable,
+  dma_sync_single_for_cpu, dma_sync_single_for_device, dma_sync_single_range_for_cpu, dma_sync_single_range_for_device,
+  dma_sync_sg_for_cpu, dma_sync_sg_for_device, dma_sync_sgtable_for_cpu, dma_sync_sgtable_for_device,
+  dma_need_sync, dma_max_mapping_size, dma_opt_mapping_size, dma_get_max_seg_size, dma_get_seg_boundary,
+  dma_get_min_align_mask, dma_get_cache_alignment,
+  dma_alloc_attrs, dma_alloc_coherent, dma_free_attrs, dma_free_coherent,
+  dma_alloc_pages, dma_free_pages, dma_alloc_noncoherent, dma_free_noncoherent,
+} from './mapping.js';
+export { Scatterlist, sg_init_table, sg_alloc_table, sg_set_buf, sg_set_page, sg_dma_address, sg_dma_len, sg_phys } from './scatterlist.js';
+export type { SgTable } from './scatterlist.js';
+export type { DmaMapOps } from './dma-map-ops.js';
+export type { CostParams, Cost } from './cost.js';
+
 /** NULL, as the pointer-returning calls (kmalloc, vmalloc) return it. */
 export const NULL = 0;

@@ -15,7 +15,11 @@ import { arm64 } from './arch/arm64.js';
 import { x86_64 } from './arch/x86_64.js';
 import { parseCmdline, type ParamHandler } from './cmdline.js';
 import { compileCore, instantiateCore, type CoreExports, type CoreSource } from './core.js';
+import { DcacheMaintenance } from './arch/cacheflush.js';
+import { COST_PARAMS, CostModel, type CostParams } from './cost.js';
 import { Cpu } from './cpu.js';
+import { setCurrentMachine } from './current.js';
+import type { DmaDebugHooks } from './debug.js';
 import { Device, type DeviceOptions } from './device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './errors.js';
 import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type Layout } from './layout.js';
@@ -54,6 +58,12 @@ export interface LoadOptions {
   evictionPressure?: number;
   /** A random line of the page being touched is speculatively filled from RAM. */
   speculation?: number;
+  /**
+   * Stores to uncached (coherent DMA) memory wait in a store buffer until a barrier; a device
+   * access commits each waiting store with this probability, in a random order. Makes a missing
+   * wmb()/dma_wmb() between two descriptor words visible.
+   */
+  storeReordering?: number;
 }
 
 export interface MachineOptions {
@@ -64,6 +74,8 @@ export interface MachineOptions {
   cmdline?: string;
   seed?: number;
   load?: LoadOptions;
+  /** Parameters of the simulated-time model behind m.cost() (defaults per arch, see cost.ts). */
+  costModel?: Partial<CostParams>;
   /** The engine: a compiled WebAssembly.Module, its bytes, or where to fetch it (default: core.wasm beside this file). */
   core?: CoreSource;
 }
@@ -86,7 +98,12 @@ export interface Stats {
   uncachedBytes: number;
   deviceBytesRead: number;
   deviceBytesWritten: number;
+  /** DSBs completing DMA cache maintenance (one per range op, or one per batch with ARCH_HAS_BATCHED_DMA_SYNC). */
   barriers: number;
+  /** mb/rmb/wmb/dma_rmb/dma_wmb executed by the driver. */
+  cpuBarriers: number;
+  /** Buffers mapped or unmapped by dma-direct (each sg entry counts). */
+  dmaOps: number;
   swiotlbSlotsUsed: number;
   iommuMaps: number;
   iotlbFlushes: number;
@@ -111,6 +128,7 @@ interface Resolved {
   readonly cmdline: string;
   readonly seed: number;
   readonly load: Required<LoadOptions>;
+  readonly costModel: Partial<CostParams>;
 }
 
 function resolveBanks(ram: unknown): BankSpec[] {
@@ -169,6 +187,7 @@ function resolveLoad(fn: string, load: LoadOptions | undefined): Required<LoadOp
   return {
     evictionPressure: checkProbability(fn, 'load.evictionPressure', load?.evictionPressure ?? 0),
     speculation: checkProbability(fn, 'load.speculation', load?.speculation ?? 0),
+    storeReordering: checkProbability(fn, 'load.storeReordering', load?.storeReordering ?? 0),
   };
 }
 
@@ -185,7 +204,19 @@ function resolveOptions(opts: MachineOptions): Resolved {
     cmdline: checkString(fn, 'cmdline', opts.cmdline ?? ''),
     seed: checkIntIn(fn, 'seed', opts.seed ?? 1, 0, U32_MAX),
     load: resolveLoad(fn, opts.load),
+    costModel: resolveCostModel(opts.costModel),
   };
+}
+
+function resolveCostModel(c: unknown): Partial<CostParams> {
+  const fn = 'createMachine';
+  if (c === undefined) return {};
+  if (typeof c !== 'object' || c === null) throw new DmaSimTypeError(fn, 'costModel', 'must be an object of cost parameters');
+  for (const [k, v] of Object.entries(c)) {
+    if (!COST_PARAMS.includes(k)) throw new DmaSimRangeError(fn, `costModel.${k}`, `is not a cost parameter (known: ${COST_PARAMS.join(', ')})`);
+    if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new DmaSimRangeError(fn, `costModel.${k}`, `must be a non-negative number of ns, got ${String(v)}`);
+  }
+  return c as Partial<CostParams>;
 }
 
 /** Boots a machine. Every option is checked before any memory is created. */
@@ -197,7 +228,9 @@ export async function createMachine(opts: MachineOptions = {}): Promise<Machine>
   }
   const module = await compileCore(opts.core);
   const memory = new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true });
-  return new Machine(r, layout, memory, instantiateCore(module, memory));
+  const m = new Machine(r, layout, memory, instantiateCore(module, memory));
+  setCurrentMachine(m);
+  return m;
 }
 
 /** Engine-side RAM access for device bus masters (offsets are already translated and checked). */
@@ -229,6 +262,16 @@ export class Machine {
   readonly cpu: Cpu;
   readonly cache: CacheOps;
   readonly bus: Bus;
+  /** The D-cache maintenance the arch DMA hooks issue, and its pending queue when batched. */
+  readonly dcache: DcacheMaintenance;
+  /** The dma-debug hooks: null when CONFIG_DMA_API_DEBUG's checker is not attached. */
+  dmaDebug: DmaDebugHooks | null = null;
+  /** zone_dma_limit and the end of ZONE_DMA32 (inclusive physical limits). */
+  readonly zoneDmaLimit: number;
+  readonly zoneDma32Limit: number;
+  /** dma_get_cache_alignment() */
+  readonly dmaCacheAlignment: number;
+  readonly costModel: CostModel;
   /** Boot parameters the command line set, by name (for subsystems that read them later). */
   readonly params = new Map<string, string | undefined>();
   /** The engine, its memory and a byte view of it (the memory never grows, so the view never goes stale). */
@@ -237,7 +280,7 @@ export class Machine {
   readonly u8: Uint8Array;
   readonly layout: Layout;
   /** Counters the host keeps (the engine keeps the rest in its counter block). */
-  readonly hostStats = { barriers: 0, swiotlbSlotsUsed: 0, iommuMaps: 0, iotlbFlushes: 0 };
+  readonly hostStats = { barriers: 0, cpuBarriers: 0, dmaOps: 0, swiotlbSlotsUsed: 0, iommuMaps: 0, iotlbFlushes: 0 };
   private readonly counters: BigUint64Array;
   private readonly stackTop: number;
   private stackNext: number;
@@ -268,9 +311,12 @@ export class Machine {
     parseCmdline(r.cmdline, this.paramHandlers(), this.log);
 
     const limits = r.arch.zoneLimits(r.banks);
+    this.zoneDmaLimit = limits.dma - 1;
+    this.zoneDma32Limit = limits.dma32 - 1;
+    this.dmaCacheAlignment = r.arch.dmaCacheAlignment(r.cache.lineSize);
     const zones = this.zoneSpans(limits.dma, limits.dma32);
     this.pages = new PageAllocator({ zones, log: this.log, freeRanges: this.memblock.freeRanges() });
-    this.slab = new Slab({ pages: this.pages, log: this.log, minalign: this.kmallocMinalign(r.cache.lineSize) });
+    this.slab = new Slab({ pages: this.pages, log: this.log, minalign: this.kmallocMinalign() });
     this.vm = new Vmalloc({ pages: this.pages, log: this.log });
 
     // The current task's stack: vmalloc'd, as with CONFIG_VMAP_STACK (kernel/fork.c).
@@ -278,21 +324,26 @@ export class Machine {
     this.stackTop = stack + r.arch.threadSize;
     this.stackNext = this.stackTop;
 
-    this.cpu = new Cpu(this);
+    this.cpu = new Cpu(this, r.seed);
     this.cache = this.cacheOps(r.cache.lineSize);
     this.bus = this.busOps();
+    this.dcache = new DcacheMaintenance(this);
+    this.costModel = new CostModel(r.arch, r.costModel);
     this.setLoad(r.load);
   }
 
   /**
-   * __kmalloc_minalign(): with swiotlb present for kmalloc bouncing (arm64's
-   * DMA_BOUNCE_UNALIGNED_KMALLOC), ARCH_KMALLOC_MINALIGN; otherwise the DMA cache alignment.
+   * __kmalloc_minalign(): ARCH_KMALLOC_MINALIGN only where swiotlb can bounce unaligned kmalloc
+   * buffers (DMA_BOUNCE_UNALIGNED_KMALLOC with a pool allocated); dmasim has no swiotlb pool
+   * yet, so kmalloc keeps the DMA cache alignment and small buffers never share a line.
    */
-  private kmallocMinalign(lineSize: number): number {
-    const cacheAlign = this.arch.dmaMinalign === 0 ? 1 : lineSize;
-    const swiotlb = this.params.get('swiotlb');
-    const bounce = this.arch.name === 'arm64' && !(swiotlb !== undefined && swiotlb.split(',').includes('noforce'));
-    return Math.max(bounce ? this.arch.kmallocMinalign : cacheAlign, this.arch.kmallocMinalign);
+  private kmallocMinalign(): number {
+    return Math.max(this.dmaCacheAlignment, this.arch.kmallocMinalign);
+  }
+
+  /** Makes this the machine that calls without a device argument act on (see current.ts). */
+  makeCurrent(): void {
+    setCurrentMachine(this);
   }
 
   /** Zone spans over the RAM, printed as free_area_init() prints them. */
@@ -461,6 +512,7 @@ export class Machine {
     const l = resolveLoad('setLoad', load);
     const scale = (p: number): number => Math.round(p * KNOB_ONE);
     this.core.setLoad(scale(l.evictionPressure), scale(l.speculation));
+    this.cpu.setStoreReordering(l.storeReordering);
   }
 
   stats(): Stats {
@@ -484,6 +536,11 @@ export class Machine {
       deviceBytesWritten: c(CNT_DEV_BYTES_WRITTEN),
       ...this.hostStats,
     };
+  }
+
+  /** Simulated nanoseconds by category under the arch's cost model (cost.ts). */
+  cost(): ReturnType<CostModel['evaluate']> {
+    return this.costModel.evaluate(this.stats());
   }
 
   dmesg(): string[] {
@@ -520,7 +577,8 @@ export class Machine {
     const { core, u8 } = this;
     const scratch = this.layout.scratch;
     return {
-      read(off, len, coherent) {
+      read: (off, len, coherent) => {
+        this.cpu.storesObserved();
         const out = new Uint8Array(len);
         for (let done = 0; done < len; done += SCRATCH_BYTES) {
           const n = Math.min(SCRATCH_BYTES, len - done);
@@ -529,14 +587,16 @@ export class Machine {
         }
         return out;
       },
-      write(off, bytes, coherent) {
+      write: (off, bytes, coherent) => {
+        this.cpu.drainStores();
         for (let done = 0; done < bytes.length; done += SCRATCH_BYTES) {
           const n = Math.min(SCRATCH_BYTES, bytes.length - done);
           u8.set(bytes.subarray(done, done + n), scratch);
           core.devWrite(off + done, n, scratch, coherent ? 1 : 0);
         }
       },
-      fill(off, len, byte, coherent) {
+      fill: (off, len, byte, coherent) => {
+        this.cpu.drainStores();
         core.devFill(off, len, byte, coherent ? 1 : 0);
       },
     };

@@ -1,12 +1,29 @@
 // What the rest of dmasim needs to know about an architecture. One file per arch implements it,
 // named as the kernel names the arch directory.
 
+import type { DmaDirection } from '../dma-mapping.js';
 import type { BankSpec } from '../layout.js';
+import type { Machine } from '../machine.js';
 
 /** Physical zone limits (exclusive ends) of ZONE_DMA and ZONE_DMA32; ZONE_NORMAL is the rest. */
 export interface ZoneLimits {
   readonly dma: number;
   readonly dma32: number;
+}
+
+/**
+ * The cache hooks of an arch with non-coherent DMA (CONFIG_ARCH_HAS_SYNC_DMA_FOR_DEVICE/CPU).
+ * Ranges are physical; an arch without them (x86_64) has no non-coherent devices at all.
+ */
+export interface ArchDmaSync {
+  /** arch_sync_dma_for_device() */
+  forDevice(m: Machine, phys: number, size: number, dir: DmaDirection): void;
+  /** arch_sync_dma_for_cpu() */
+  forCpu(m: Machine, phys: number, size: number, dir: DmaDirection): void;
+  /** arch_sync_dma_flush(): the barrier that completes what the hooks issued. */
+  flush(m: Machine): void;
+  /** arch_dma_prep_coherent(): the linear alias of a coherent buffer is made clean. */
+  prepCoherent(m: Machine, phys: number, size: number): void;
 }
 
 export interface Arch {
@@ -27,4 +44,8 @@ export interface Arch {
   zoneLimits(banks: readonly BankSpec[]): ZoneLimits;
   /** The machine line printed at boot. */
   readonly bootBanner: string;
+  /** Present when devices may be non-coherent (arm64); absent on x86_64. */
+  readonly sync?: ArchDmaSync;
+  /** dma_get_cache_alignment() for a cache of `lineSize` bytes per line. */
+  dmaCacheAlignment(lineSize: number): number;
 }

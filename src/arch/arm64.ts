@@ -1,9 +1,49 @@
-// arm64: arch/arm64/include/asm/cache.h (ARCH_DMA_MINALIGN, ARCH_KMALLOC_MINALIGN) and
-// arch/arm64/mm/init.c (zone_sizes_init, max_zone_phys). The DMA cache hooks
-// (arch/arm64/mm/dma-mapping.c) build on this file.
+// arm64: arch/arm64/include/asm/cache.h (ARCH_DMA_MINALIGN, ARCH_KMALLOC_MINALIGN,
+// arch_sync_dma_flush), arch/arm64/mm/init.c (zone_sizes_init, max_zone_phys) and
+// arch/arm64/mm/dma-mapping.c (arch_sync_dma_for_device/cpu, arch_dma_prep_coherent).
 
-import type { Arch, ZoneLimits } from './arch.js';
+import type { Arch, ArchDmaSync, ZoneLimits } from './arch.js';
+import { DMA_TO_DEVICE, type DmaDirection } from '../dma-mapping.js';
 import type { BankSpec } from '../layout.js';
+import type { Machine } from '../machine.js';
+
+/** The WASM offset of a physical range the hooks were handed, or -1 after the oops line. */
+function target(m: Machine, phys: number, size: number): number {
+  const off = m.physToOffset(phys, Math.max(size, 1));
+  if (off < 0) {
+    // phys_to_virt() of memory that is not RAM: the DC instruction takes a translation fault.
+    m.log.printk(1, `Unable to handle kernel paging request at virtual address ${(0xffff_0000_0000_0000n + BigInt(phys)).toString(16).padStart(16, '0')}`);
+  }
+  return off;
+}
+
+/** The batching series' split: with ARCH_HAS_BATCHED_DMA_SYNC the hooks only issue (_nosync). */
+function batched(m: Machine): boolean {
+  return m.config.ARCH_HAS_BATCHED_DMA_SYNC;
+}
+
+const sync: ArchDmaSync = {
+  /** dcache_clean_poc(_nosync) for every direction: the lines stay valid. */
+  forDevice(m: Machine, phys: number, size: number, _dir: DmaDirection): void {
+    const off = target(m, phys, size);
+    if (off >= 0) m.dcache.clean(off, size, !batched(m));
+  },
+  /** Nothing moved towards the CPU for DMA_TO_DEVICE; otherwise dcache_inval_poc(_nosync). */
+  forCpu(m: Machine, phys: number, size: number, dir: DmaDirection): void {
+    if (dir === DMA_TO_DEVICE) return;
+    const off = target(m, phys, size);
+    if (off >= 0) m.dcache.inval(off, size, !batched(m));
+  },
+  /** dsb(sy) with batching; without it every hook already ended in its own DSB. */
+  flush(m: Machine): void {
+    if (batched(m)) m.dcache.dsb();
+  },
+  /** dcache_clean_poc(): synchronous, whatever the batching. */
+  prepCoherent(m: Machine, phys: number, size: number): void {
+    const off = target(m, phys, size);
+    if (off >= 0) m.dcache.clean(off, size, true);
+  },
+};
 
 const U32_LIMIT = 2 ** 32;
 
@@ -28,6 +68,9 @@ export const arm64: Arch = {
   threadSize: 16384,
   maxPageOrder: 10,
   bootBanner: 'Machine model: dmasim arm64 virtual platform',
+  sync,
+  /** arm64 overrides ARCH_DMA_MINALIGN with cache_line_size(), the CPU's real line size. */
+  dmaCacheAlignment: (lineSize: number) => lineSize,
   /**
    * zone_dma_limit comes from firmware (DT dma-ranges / IORT); with none it is 32 bits, so
    * ZONE_DMA spans the first 4 GiB and ZONE_DMA32 is empty, as on most arm64 servers.

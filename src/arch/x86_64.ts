@@ -12,6 +12,8 @@ export const x86_64: Arch = {
   threadSize: 16384,
   maxPageOrder: 10,
   bootBanner: 'DMI: dmasim x86_64 virtual platform',
+  /** No ARCH_DMA_MINALIGN: dma_get_cache_alignment() is 1. */
+  dmaCacheAlignment: () => 1,
   zoneLimits(): ZoneLimits {
     return { dma: 16 << 20, dma32: 2 ** 32 };
   },

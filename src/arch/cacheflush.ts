@@ -1,0 +1,78 @@
+// The arm64 D-cache maintenance routines of arch/arm64/mm/cache.S as the DMA hooks use them:
+// dcache_clean_poc / dcache_inval_poc (each ends in its own DSB) and, with the 7.x batching
+// series (ARCH_HAS_BATCHED_DMA_SYNC), their _nosync variants, which only issue the DC
+// instructions: they complete at the next dsb(sy), i.e. arch_sync_dma_flush().
+//
+// Issued-but-incomplete operations are really pending here: until the DSB, a device reading RAM
+// does not see a queued clean, and a queued invalidate has not dropped anything.
+
+import type { Machine } from '../machine.js';
+
+const CLEAN = 0;
+const INVAL = 1;
+
+export class DcacheMaintenance {
+  /** Pending operations as (kind, offset, length) triples, in issue order. */
+  private readonly pending: number[] = [];
+
+  constructor(private readonly m: Machine) {}
+
+  /**
+   * dcache_clean_poc(_nosync): DC CVAC over every line of [off, off + len). The line loop of
+   * dcache_by_line_op tests its bound after the first DC, so a zero-length range still cleans
+   * the line holding `off`.
+   */
+  clean(off: number, len: number, sync: boolean): void {
+    if (sync) {
+      this.m.core.clean(off, Math.max(len, 1));
+      this.dsb();
+    } else {
+      this.pending.push(CLEAN, off, len);
+    }
+  }
+
+  /** dcache_inval_poc(_nosync): DC IVAC, but DC CIVAC on partial lines at either edge. */
+  inval(off: number, len: number, sync: boolean): void {
+    if (sync) {
+      this.invalNow(off, len);
+      this.dsb();
+    } else {
+      this.pending.push(INVAL, off, len);
+    }
+  }
+
+  /**
+   * The line walk of dcache_inval_poc: an unaligned end line is cleaned and invalidated first,
+   * then an unaligned start line (else the start line is invalidated: the loop tests its bound
+   * after the first DC), then every further line below the end's line is invalidated. Partial
+   * lines keep their dirty bytes that way: they may belong to someone else.
+   */
+  private invalNow(off: number, len: number): void {
+    const core = this.m.core;
+    const size = this.m.cache.lineSize;
+    const end = off + len;
+    const endLine = end - (end % size);
+    if (end % size) core.cleanInvalidate(endLine, 1);
+    const startLine = off - (off % size);
+    if (off % size) core.cleanInvalidate(startLine, 1);
+    else core.invalidate(startLine, 1);
+    const next = startLine + size;
+    if (next < endLine) core.invalidate(next, endLine - next);
+  }
+
+  /** dsb(sy): every issued operation completes. */
+  dsb(): void {
+    const p = this.pending;
+    for (let i = 0; i < p.length; i += 3) {
+      if (p[i] === CLEAN) this.m.core.clean(p[i + 1] as number, Math.max(p[i + 2] as number, 1));
+      else this.invalNow(p[i + 1] as number, p[i + 2] as number);
+    }
+    p.length = 0;
+    this.m.hostStats.barriers++;
+  }
+
+  /** Operations issued and not yet completed (for tests and the data-aware checker). */
+  get pendingOps(): number {
+    return this.pending.length / 3;
+  }
+}

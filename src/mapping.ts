@@ -1,0 +1,514 @@
+// The DMA mapping API: kernel/dma/mapping.c and the inline wrappers of
+// include/linux/dma-mapping.h. Every entry point has the kernel's three steps: validate
+// (direction, mask), dispatch to one back end (dma-direct, or the device's dma_map_ops), then
+// the dma-debug hook. Arguments no kernel could receive throw DmaSimError before anything runs.
+
+import * as direct from './direct.js';
+import type { CoherentBuffer } from './direct.js';
+import { currentMachine } from './current.js';
+import { Device } from './device.js';
+import {
+  checkAttrs, checkDir, checkMask, DMA_ATTR_MMIO, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
+  DMA_BIT_MASK, DMA_MAPPING_ERROR, EINVAL, EIO, ENOMEM, EOPNOTSUPP, EREMOTEIO, minNotZero, U64_MAX,
+  validDmaDirection, type DmaDirection,
+} from './dma-mapping.js';
+import { DmaSimRangeError, DmaSimTypeError } from './errors.js';
+import type { Machine } from './machine.js';
+import { __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN } from './mm/gfp.js';
+import { isPageHandle, isVmallocAddr, PAGE_SIZE, pageAlign, pageToPfn, type Page } from './mm/memory.js';
+import { checkSgList, type Scatterlist, type SgTable } from './scatterlist.js';
+import { checkAddr, checkIntIn, checkSize } from './validate.js';
+
+const MAPPING_C = 'kernel/dma/mapping.c';
+
+// ---- validation --------------------------------------------------------------------------
+
+function checkDev(fn: string, dev: unknown): Device {
+  if (!(dev instanceof Device)) throw new DmaSimTypeError(fn, 'dev', 'must be a struct device from m.createDevice()');
+  return dev;
+}
+
+function checkGfp(fn: string, gfp: unknown): number {
+  return checkIntIn(fn, 'gfp', gfp, 0, 0xffff_ffff);
+}
+
+/** BUG_ON(!valid_dma_direction(dir)): DMA_NONE is a kernel BUG, logged and thrown. */
+function bugOnDirection(dev: Device, fn: string, dir: DmaDirection): void {
+  if (!validDmaDirection(dir)) dev.machine.log.bug({ file: MAPPING_C, fn }, `${fn}: invalid DMA direction ${dir}`);
+}
+
+/** A physical range handed to a mapping call must be RAM (or, for MMIO, any address). */
+function checkPhysRange(dev: Device, fn: string, arg: string, phys: number, size: number, mmio: boolean): void {
+  if (!mmio && !dev.machine.isRam(phys, Math.max(size, 1))) {
+    throw new DmaSimRangeError(fn, arg, `[0x${phys.toString(16)}, +${size}) is not inside one RAM bank`);
+  }
+}
+
+/** get_dma_ops() is non-NULL: the legacy back end, else dma-direct (dma_go_direct()). */
+function ops(dev: Device) {
+  return dev.dma_ops;
+}
+
+// ---- masks (dma_set_mask and friends) ----------------------------------------------------
+
+/** dma_supported(): dma-direct's rule, or the ops' own. */
+export function dma_supported(dev: Device, mask: bigint): boolean {
+  const o = ops(dev);
+  if (o !== null) return o.dma_supported?.(dev, mask) ?? true;
+  return direct.dma_direct_supported(dev, mask);
+}
+
+/** dma_setup_need_sync(): a coherent direct device may skip syncs until its first bounce. */
+function dma_setup_need_sync(dev: Device): void {
+  const o = ops(dev);
+  if (o === null) dev.dma_skip_sync = dev.dma_coherent;
+  else dev.dma_skip_sync = !o.sync_single_for_device && !o.sync_single_for_cpu && !o.sync_sg_for_device && !o.sync_sg_for_cpu;
+}
+
+/** dma_set_mask(): -EIO without a dma_mask pointer or when the mask is not supported. */
+export function dma_set_mask(dev: Device, mask: bigint): number {
+  checkDev('dma_set_mask', dev);
+  mask = BigInt.asUintN(64, checkMask('dma_set_mask', mask));
+  if (dev.dma_mask === null || !dma_supported(dev, mask)) return -EIO;
+  dev.dma_mask = mask;
+  dev.updateLimits();
+  dma_setup_need_sync(dev);
+  return 0;
+}
+
+/** dma_set_coherent_mask() */
+export function dma_set_coherent_mask(dev: Device, mask: bigint): number {
+  checkDev('dma_set_coherent_mask', dev);
+  mask = BigInt.asUintN(64, checkMask('dma_set_coherent_mask', mask));
+  if (!dma_supported(dev, mask)) return -EIO;
+  dev.coherent_dma_mask = mask;
+  return 0;
+}
+
+/** dma_set_mask_and_coherent(): the coherent mask's result is ignored, as in the kernel. */
+export function dma_set_mask_and_coherent(dev: Device, mask: bigint): number {
+  const rc = dma_set_mask(dev, mask);
+  if (rc === 0) dma_set_coherent_mask(dev, mask);
+  return rc;
+}
+
+/** dma_coerce_mask_and_coherent(): points dma_mask at coherent_dma_mask first. */
+export function dma_coerce_mask_and_coherent(dev: Device, mask: bigint): number {
+  checkDev('dma_coerce_mask_and_coherent', dev);
+  dev.dma_mask ??= dev.coherent_dma_mask;
+  return dma_set_mask_and_coherent(dev, mask);
+}
+
+/** dma_get_mask(): an unset mask reads as 32-bit. */
+export function dma_get_mask(dev: Device): bigint {
+  checkDev('dma_get_mask', dev);
+  return dev.dma_mask !== null && dev.dma_mask !== 0n ? dev.dma_mask : DMA_BIT_MASK(32);
+}
+
+/** dma_get_required_mask() */
+export function dma_get_required_mask(dev: Device): bigint {
+  checkDev('dma_get_required_mask', dev);
+  const o = ops(dev);
+  if (o === null) return direct.dma_direct_get_required_mask(dev);
+  return o.get_required_mask?.(dev) ?? DMA_BIT_MASK(32);
+}
+
+/** dma_addressing_limited(): the mask (or bus limit) cannot reach all of RAM. */
+export function dma_addressing_limited(dev: Device): boolean {
+  return minNotZero(dma_get_mask(dev), dev.bus_dma_limit) < dma_get_required_mask(dev);
+}
+
+// ---- streaming mappings ------------------------------------------------------------------
+
+/** dma_map_phys(): the v7.x primitive every single-buffer map ends in. */
+export function dma_map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs = 0): number {
+  const fn = 'dma_map_phys';
+  checkDev(fn, dev);
+  checkAddr(fn, 'phys', phys);
+  checkSize(fn, 'size', size);
+  checkDir(fn, dir);
+  attrs = checkAttrs(fn, attrs);
+  checkPhysRange(dev, fn, 'phys', phys, size, (attrs & DMA_ATTR_MMIO) !== 0);
+  return mapPhys(dev, phys, size, dir, attrs);
+}
+
+function mapPhys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
+  const m = dev.machine;
+  bugOnDirection(dev, 'dma_map_phys', dir);
+  if (dev.dma_mask === null) {
+    m.log.warnOnce(`map_phys-nomask:${dev.name}`, { file: MAPPING_C, fn: 'dma_map_phys' }, '');
+    return DMA_MAPPING_ERROR;
+  }
+  if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
+  const o = ops(dev);
+  let addr = DMA_MAPPING_ERROR;
+  if (o === null) addr = direct.dma_direct_map_phys(dev, phys, size, dir, attrs, true);
+  else if (o.map_phys) addr = o.map_phys(dev, phys, size, dir, attrs);
+  m.dmaDebug?.map_phys(dev, phys, size, dir, addr, attrs);
+  return addr;
+}
+
+/** dma_unmap_phys(): the debug check runs after the real unmap. */
+export function dma_unmap_phys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
+  const fn = 'dma_unmap_phys';
+  checkDev(fn, dev);
+  checkAddr(fn, 'addr', addr === DMA_MAPPING_ERROR ? 0 : addr);
+  checkSize(fn, 'size', size);
+  checkDir(fn, dir);
+  unmapPhys(dev, addr, size, dir, checkAttrs(fn, attrs));
+}
+
+function unmapPhys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs: number): void {
+  bugOnDirection(dev, 'dma_unmap_phys', dir);
+  const o = ops(dev);
+  if (o === null) direct.dma_direct_unmap_phys(dev, addr, size, dir, attrs, true);
+  else o.unmap_phys?.(dev, addr, size, dir, attrs);
+  dev.machine.dmaDebug?.unmap_phys(dev, addr, size, dir);
+}
+
+/** dma_map_page_attrs(): MMIO is refused for pages. */
+export function dma_map_page(dev: Device, page: Page, offset: number, size: number, dir: DmaDirection, attrs = 0): number {
+  const fn = 'dma_map_page';
+  checkDev(fn, dev);
+  if (typeof page !== 'number' || !isPageHandle(page)) throw new DmaSimTypeError(fn, 'page', 'must be a struct page handle');
+  checkSize(fn, 'offset', offset);
+  checkSize(fn, 'size', size);
+  checkDir(fn, dir);
+  attrs = checkAttrs(fn, attrs);
+  const phys = pageToPfn(page) * PAGE_SIZE + offset;
+  checkPhysRange(dev, fn, 'page', phys, size, false);
+  if (attrs & DMA_ATTR_MMIO) return DMA_MAPPING_ERROR;
+  return mapPhys(dev, phys, size, dir, attrs);
+}
+
+/** dma_unmap_page_attrs(): silently nothing with MMIO. */
+export function dma_unmap_page(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
+  attrs = checkAttrs('dma_unmap_page', attrs);
+  if (attrs & DMA_ATTR_MMIO) return;
+  dma_unmap_phys(dev, addr, size, dir, attrs);
+}
+
+/**
+ * dma_map_single_attrs(): vmalloc memory is rejected with a WARN; otherwise the buffer is
+ * mapped as virt_to_page(ptr) + offset_in_page(ptr).
+ */
+export function dma_map_single(dev: Device, ptr: number, size: number, dir: DmaDirection, attrs = 0): number {
+  const fn = 'dma_map_single';
+  checkDev(fn, dev);
+  checkAddr(fn, 'ptr', ptr);
+  checkSize(fn, 'size', size);
+  checkDir(fn, dir);
+  attrs = checkAttrs(fn, attrs);
+  const m = dev.machine;
+  if (isVmallocAddr(ptr)) {
+    m.log.warnOnce(`map_single-vmalloc:${dev.name}`, { file: 'include/linux/dma-mapping.h', fn: 'dma_map_single_attrs' }, `${dev.driver} ${dev.name}: rejecting DMA map of vmalloc memory`);
+    return DMA_MAPPING_ERROR;
+  }
+  const phys = m.translate(ptr);
+  if (phys < 0) throw new DmaSimRangeError(fn, 'ptr', `0x${ptr.toString(16)} is not a linear-map or kernel-image address`);
+  checkPhysRange(dev, fn, 'ptr', phys, size, false);
+  m.dmaDebug?.map_single(dev, ptr, size);
+  if (attrs & DMA_ATTR_MMIO) return DMA_MAPPING_ERROR;
+  return mapPhys(dev, phys, size, dir, attrs);
+}
+
+export function dma_unmap_single(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
+  dma_unmap_page(dev, addr, size, dir, attrs);
+}
+
+/** dma_map_resource(): MMIO, never bounced, no cache maintenance, dma_addr = phys. */
+export function dma_map_resource(dev: Device, phys: number, size: number, dir: DmaDirection, attrs = 0): number {
+  return dma_map_phys(dev, phys, size, dir, checkAttrs('dma_map_resource', attrs) | DMA_ATTR_MMIO);
+}
+
+export function dma_unmap_resource(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
+  dma_unmap_phys(dev, addr, size, dir, checkAttrs('dma_unmap_resource', attrs) | DMA_ATTR_MMIO);
+}
+
+/** dma_mapping_error(): the debug layer marks the mapping as checked first. */
+export function dma_mapping_error(dev: Device, addr: number): number {
+  checkDev('dma_mapping_error', dev);
+  dev.machine.dmaDebug?.mapping_error(dev, addr);
+  return addr === DMA_MAPPING_ERROR ? -ENOMEM : 0;
+}
+
+// ---- scatter-gather ----------------------------------------------------------------------
+
+/** __dma_map_sg_attrs(): the count of mapped segments, or a negative errno. */
+function mapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs: number): number {
+  const m = dev.machine;
+  bugOnDirection(dev, 'dma_map_sg_attrs', dir);
+  if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return -EOPNOTSUPP;
+  if (dev.dma_mask === null) {
+    m.log.warnOnce(`map_sg-nomask:${dev.name}`, { file: MAPPING_C, fn: '__dma_map_sg_attrs' }, '');
+    return 0;
+  }
+  const o = ops(dev);
+  let ents: number;
+  if (o === null) ents = direct.dma_direct_map_sg(dev, sgl, nents, dir, attrs);
+  else ents = o.map_sg ? o.map_sg(dev, sgl, nents, dir, attrs) : -EIO;
+  if (ents > 0) {
+    m.dmaDebug?.map_sg(dev, sgl, nents, ents, dir, attrs);
+  } else if (ents !== -EINVAL && ents !== -ENOMEM && ents !== -EIO && ents !== -EREMOTEIO) {
+    m.log.warnOnce('map_sg-errno', { file: MAPPING_C, fn: '__dma_map_sg_attrs' }, '');
+    return -EIO;
+  }
+  return ents;
+}
+
+function sgArgs(fn: string, dev: Device, sgl: unknown, nents: unknown, dir: unknown, attrs: unknown): [Scatterlist[], number, DmaDirection, number] {
+  checkDev(fn, dev);
+  const list = checkSgList(dev.machine, fn, sgl, nents);
+  return [list, nents as number, checkDir(fn, dir), checkAttrs(fn, attrs)];
+}
+
+/** dma_map_sg_attrs(): the mapped count, 0 on any error. */
+export function dma_map_sg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs = 0): number {
+  const [list, n, d, a] = sgArgs('dma_map_sg', dev, sgl, nents, dir, attrs);
+  const ret = mapSg(dev, list, n, d, a);
+  return ret < 0 ? 0 : ret;
+}
+
+/** dma_unmap_sg_attrs(): the debug check runs before the unmap; pass the original nents. */
+export function dma_unmap_sg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs = 0): void {
+  const [list, n, d, a] = sgArgs('dma_unmap_sg', dev, sgl, nents, dir, attrs);
+  bugOnDirection(dev, 'dma_unmap_sg_attrs', d);
+  dev.machine.dmaDebug?.unmap_sg(dev, list, n, d);
+  const o = ops(dev);
+  if (o === null) direct.dma_direct_unmap_sg(dev, list, n, d, a);
+  else o.unmap_sg?.(dev, list, n, d, a);
+}
+
+function checkSgt(fn: string, sgt: unknown): SgTable {
+  if (typeof sgt !== 'object' || sgt === null || !Array.isArray((sgt as SgTable).sgl)) throw new DmaSimTypeError(fn, 'sgt', 'must be an sg_table from sg_alloc_table()');
+  return sgt as SgTable;
+}
+
+/** dma_map_sgtable(): 0 or a negative errno; sgt.nents gets the mapped count. */
+export function dma_map_sgtable(dev: Device, sgt: SgTable, dir: DmaDirection, attrs = 0): number {
+  checkSgt('dma_map_sgtable', sgt);
+  const [list, n, d, a] = sgArgs('dma_map_sgtable', dev, sgt.sgl, sgt.orig_nents, dir, attrs);
+  const nents = mapSg(dev, list, n, d, a);
+  if (nents < 0) return nents;
+  sgt.nents = nents;
+  return 0;
+}
+
+export function dma_unmap_sgtable(dev: Device, sgt: SgTable, dir: DmaDirection, attrs = 0): void {
+  checkSgt('dma_unmap_sgtable', sgt);
+  dma_unmap_sg(dev, sgt.sgl, sgt.orig_nents, dir, attrs);
+}
+
+// ---- syncs -------------------------------------------------------------------------------
+
+/** dma_dev_need_sync(): skipped for a coherent device that never bounced, never under DEBUG. */
+function needSync(dev: Device): boolean {
+  return !dev.dma_skip_sync || dev.machine.config.DMA_API_DEBUG;
+}
+
+function syncArgs(fn: string, dev: Device, addr: unknown, size: unknown, dir: unknown): DmaDirection {
+  checkDev(fn, dev);
+  checkAddr(fn, 'addr', addr === DMA_MAPPING_ERROR ? 0 : addr);
+  checkSize(fn, 'size', size);
+  return checkDir(fn, dir);
+}
+
+export function dma_sync_single_for_cpu(dev: Device, addr: number, size: number, dir: DmaDirection): void {
+  const d = syncArgs('dma_sync_single_for_cpu', dev, addr, size, dir);
+  if (!needSync(dev)) return;
+  bugOnDirection(dev, '__dma_sync_single_for_cpu', d);
+  const o = ops(dev);
+  if (o === null) direct.dma_direct_sync_single_for_cpu(dev, addr, size, d, true);
+  else o.sync_single_for_cpu?.(dev, addr, size, d);
+  dev.machine.dmaDebug?.sync_single_for_cpu(dev, addr, size, d);
+}
+
+export function dma_sync_single_for_device(dev: Device, addr: number, size: number, dir: DmaDirection): void {
+  const d = syncArgs('dma_sync_single_for_device', dev, addr, size, dir);
+  if (!needSync(dev)) return;
+  bugOnDirection(dev, '__dma_sync_single_for_device', d);
+  const o = ops(dev);
+  if (o === null) direct.dma_direct_sync_single_for_device(dev, addr, size, d);
+  else o.sync_single_for_device?.(dev, addr, size, d);
+  dev.machine.dmaDebug?.sync_single_for_device(dev, addr, size, d);
+}
+
+/** dma_sync_single_range_for_cpu(): a sync of addr + offset. */
+export function dma_sync_single_range_for_cpu(dev: Device, addr: number, offset: number, size: number, dir: DmaDirection): void {
+  checkSize('dma_sync_single_range_for_cpu', 'offset', offset);
+  dma_sync_single_for_cpu(dev, addr + offset, size, dir);
+}
+
+export function dma_sync_single_range_for_device(dev: Device, addr: number, offset: number, size: number, dir: DmaDirection): void {
+  checkSize('dma_sync_single_range_for_device', 'offset', offset);
+  dma_sync_single_for_device(dev, addr + offset, size, dir);
+}
+
+export function dma_sync_sg_for_cpu(dev: Device, sgl: Scatterlist[], nelems: number, dir: DmaDirection): void {
+  const [list, n, d] = sgArgs('dma_sync_sg_for_cpu', dev, sgl, nelems, dir, 0);
+  if (!needSync(dev)) return;
+  bugOnDirection(dev, '__dma_sync_sg_for_cpu', d);
+  const o = ops(dev);
+  if (o === null) direct.dma_direct_sync_sg_for_cpu(dev, list, n, d);
+  else o.sync_sg_for_cpu?.(dev, list, n, d);
+  dev.machine.dmaDebug?.sync_sg_for_cpu(dev, list, n, d);
+}
+
+export function dma_sync_sg_for_device(dev: Device, sgl: Scatterlist[], nelems: number, dir: DmaDirection): void {
+  const [list, n, d] = sgArgs('dma_sync_sg_for_device', dev, sgl, nelems, dir, 0);
+  if (!needSync(dev)) return;
+  bugOnDirection(dev, '__dma_sync_sg_for_device', d);
+  const o = ops(dev);
+  if (o === null) direct.dma_direct_sync_sg_for_device(dev, list, n, d);
+  else o.sync_sg_for_device?.(dev, list, n, d);
+  dev.machine.dmaDebug?.sync_sg_for_device(dev, list, n, d);
+}
+
+export function dma_sync_sgtable_for_cpu(dev: Device, sgt: SgTable, dir: DmaDirection): void {
+  dma_sync_sg_for_cpu(dev, checkSgt('dma_sync_sgtable_for_cpu', sgt).sgl, sgt.orig_nents, dir);
+}
+
+export function dma_sync_sgtable_for_device(dev: Device, sgt: SgTable, dir: DmaDirection): void {
+  dma_sync_sg_for_device(dev, checkSgt('dma_sync_sgtable_for_device', sgt).sgl, sgt.orig_nents, dir);
+}
+
+// ---- limits ------------------------------------------------------------------------------
+
+/** dma_need_sync(): whether syncs for this address do anything. */
+export function dma_need_sync(dev: Device, addr: number): boolean {
+  checkDev('dma_need_sync', dev);
+  if (dev.dma_skip_sync) return false;
+  return ops(dev) === null ? direct.dma_direct_need_sync(dev, addr) : true;
+}
+
+/** dma_max_mapping_size(): SIZE_MAX is Number.MAX_SAFE_INTEGER here. */
+export function dma_max_mapping_size(dev: Device): number {
+  checkDev('dma_max_mapping_size', dev);
+  const o = ops(dev);
+  if (o === null) return direct.dma_direct_max_mapping_size(dev);
+  return o.max_mapping_size?.(dev) ?? Number.MAX_SAFE_INTEGER;
+}
+
+/** dma_opt_mapping_size(): min(dma_max_mapping_size, the back end's optimum). */
+export function dma_opt_mapping_size(dev: Device): number {
+  checkDev('dma_opt_mapping_size', dev);
+  const opt = ops(dev)?.opt_mapping_size?.() ?? Number.MAX_SAFE_INTEGER;
+  return Math.min(dma_max_mapping_size(dev), opt);
+}
+
+/** dma_get_max_seg_size(): 64 KiB when the device has no dma_parms. */
+export function dma_get_max_seg_size(dev: Device): number {
+  checkDev('dma_get_max_seg_size', dev);
+  const v = dev.dma_parms?.max_segment_size ?? 0;
+  return v === 0 ? 65536 : v;
+}
+
+/** dma_get_seg_boundary(): ULONG_MAX by default. */
+export function dma_get_seg_boundary(dev: Device): bigint {
+  checkDev('dma_get_seg_boundary', dev);
+  const v = dev.dma_parms?.segment_boundary_mask ?? 0n;
+  return v === 0n ? U64_MAX : v;
+}
+
+export function dma_get_min_align_mask(dev: Device): number {
+  checkDev('dma_get_min_align_mask', dev);
+  return dev.dma_parms?.min_align_mask ?? 0;
+}
+
+/** dma_get_cache_alignment(): of the given machine (or device's), else the current machine. */
+export function dma_get_cache_alignment(on?: Machine | Device): number {
+  const m = on instanceof Device ? on.machine : on ?? currentMachine('dma_get_cache_alignment');
+  return m.dmaCacheAlignment;
+}
+
+// ---- coherent and non-coherent allocations -------------------------------------------------
+
+/** dma_alloc_attrs(): zone flags are stripped (the back end picks the zone); __GFP_COMP WARNs. */
+export function dma_alloc_attrs(dev: Device, size: number, gfp: number, attrs = 0): CoherentBuffer | null {
+  const fn = 'dma_alloc_attrs';
+  checkDev(fn, dev);
+  checkSize(fn, 'size', size);
+  gfp = checkGfp(fn, gfp);
+  attrs = checkAttrs(fn, attrs);
+  const m = dev.machine;
+  const site = { file: MAPPING_C, fn };
+  if (dev.coherent_dma_mask === 0n) m.log.warnOnce(`alloc-nomask:${dev.name}`, site, '');
+  if (gfp & __GFP_COMP) {
+    m.log.warnOnce('alloc-comp', site, '');
+    return null;
+  }
+  gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
+  const o = ops(dev);
+  const buf = o === null ? direct.dma_direct_alloc(dev, size, gfp, attrs) : o.alloc?.(dev, size, gfp, attrs) ?? null;
+  if (buf !== null) m.dmaDebug?.alloc_coherent(dev, size, buf.dma_handle, buf.cpu_addr, attrs);
+  return buf;
+}
+
+/** dma_alloc_coherent(): dma_alloc_attrs with NO_WARN when gfp has __GFP_NOWARN. */
+export function dma_alloc_coherent(dev: Device, size: number, gfp: number): CoherentBuffer | null {
+  return dma_alloc_attrs(dev, size, gfp, (checkGfp('dma_alloc_coherent', gfp) & __GFP_NOWARN) ? DMA_ATTR_NO_WARN : 0);
+}
+
+/** dma_free_attrs(): NULL is nothing; the debug check runs before the free. */
+export function dma_free_attrs(dev: Device, size: number, cpu_addr: number, dma_handle: number, attrs = 0): void {
+  const fn = 'dma_free_attrs';
+  checkDev(fn, dev);
+  checkSize(fn, 'size', size);
+  checkAddr(fn, 'cpu_addr', cpu_addr);
+  checkAddr(fn, 'dma_handle', dma_handle);
+  attrs = checkAttrs(fn, attrs);
+  if (cpu_addr === 0) return;
+  dev.machine.dmaDebug?.free_coherent(dev, size, cpu_addr, dma_handle);
+  const o = ops(dev);
+  if (o === null) direct.dma_direct_free(dev, size, cpu_addr, dma_handle, attrs);
+  else o.free?.(dev, size, cpu_addr, dma_handle, attrs);
+}
+
+export function dma_free_coherent(dev: Device, size: number, cpu_addr: number, dma_handle: number): void {
+  dma_free_attrs(dev, size, cpu_addr, dma_handle, 0);
+}
+
+/**
+ * dma_alloc_pages(): cacheable memory owned by the CPU until mapped or synced; unlike
+ * dma_alloc_attrs, zone flags are a WARN and NULL.
+ */
+export function dma_alloc_pages(dev: Device, size: number, dir: DmaDirection, gfp: number): { page: Page; dma_handle: number } | null {
+  const fn = 'dma_alloc_pages';
+  checkDev(fn, dev);
+  checkSize(fn, 'size', size);
+  const d = checkDir(fn, dir);
+  gfp = checkGfp(fn, gfp);
+  const m = dev.machine;
+  const site = { file: MAPPING_C, fn: '__dma_alloc_pages' };
+  if (dev.coherent_dma_mask === 0n || (gfp & (__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM | __GFP_COMP))) {
+    m.log.warnOnce(`alloc_pages:${dev.name}`, site, '');
+    return null;
+  }
+  size = pageAlign(size);
+  if (ops(dev) !== null) throw new DmaSimRangeError(fn, 'dev', 'has dma_map_ops: dmasim allocates pages only on the dma-direct path');
+  const r = direct.dma_direct_alloc_pages(dev, size, gfp);
+  if (r !== null) m.dmaDebug?.alloc_pages(dev, pageToPfn(r.page) * PAGE_SIZE, size, d, r.dma_handle);
+  return r;
+}
+
+export function dma_free_pages(dev: Device, size: number, page: Page, dma_handle: number, dir: DmaDirection): void {
+  const fn = 'dma_free_pages';
+  checkDev(fn, dev);
+  checkSize(fn, 'size', size);
+  if (typeof page !== 'number' || !isPageHandle(page)) throw new DmaSimTypeError(fn, 'page', 'must be a struct page handle');
+  const d = checkDir(fn, dir);
+  size = pageAlign(size);
+  dev.machine.dmaDebug?.free_pages(dev, pageToPfn(page) * PAGE_SIZE, size, d, dma_handle);
+  direct.__dma_direct_free_pages(dev, pageToPfn(page), size);
+}
+
+/** dma_alloc_noncoherent(): page_address(dma_alloc_pages()). */
+export function dma_alloc_noncoherent(dev: Device, size: number, dir: DmaDirection, gfp: number): CoherentBuffer | null {
+  const r = dma_alloc_pages(dev, size, dir, gfp);
+  return r === null ? null : { cpu_addr: dev.machine.page_address(r.page), dma_handle: r.dma_handle };
+}
+
+export function dma_free_noncoherent(dev: Device, size: number, cpu_addr: number, dma_handle: number, dir: DmaDirection): void {
+  checkDev('dma_free_noncoherent', dev);
+  dma_free_pages(dev, size, dev.machine.virt_to_page(cpu_addr), dma_handle, dir);
+}
