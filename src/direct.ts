@@ -1,7 +1,7 @@
 // dma-direct: kernel/dma/direct.h, kernel/dma/direct.c and include/linux/dma-direct.h. Every
 // mapping on a device without an IOMMU or dma_map_ops goes through here. The order of the
 // cache hooks is the kernel's: towards the device, bounce then clean; towards the CPU,
-// invalidate then bounce (swiotlb plugs in at the marked points).
+// invalidate then bounce (swiotlb.ts does the bouncing).
 
 import type { Device } from './device.js';
 import {
@@ -55,6 +55,11 @@ function overflow(dev: Device, addr: number, size: number): number {
 export function dma_direct_map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number, flush: boolean): number {
   const m = dev.machine;
   m.hostStats.dmaOps++;
+  const swiotlb = m.swiotlb;
+  if (swiotlb?.forceBounce) {
+    if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
+    return swiotlb.map(dev, phys, size, dir, attrs);
+  }
   let addr: number;
   if (attrs & DMA_ATTR_MMIO) {
     addr = phys;
@@ -62,7 +67,7 @@ export function dma_direct_map_phys(dev: Device, phys: number, size: number, dir
   } else {
     addr = phys_to_dma(dev, phys);
     if (!dma_capable(dev, addr, size) || dma_kmalloc_needs_bounce(dev, size, dir)) {
-      // swiotlb_map() when a pool is active and not REQUIRE_COHERENT: dmasim has no swiotlb yet.
+      if (swiotlb !== null && !(attrs & DMA_ATTR_REQUIRE_COHERENT)) return swiotlb.map(dev, phys, size, dir, attrs);
       return overflow(dev, addr, size);
     }
   }
@@ -78,18 +83,22 @@ export function dma_direct_map_phys(dev: Device, phys: number, size: number, dir
 export function dma_direct_sync_single_for_cpu(dev: Device, addr: number, size: number, dir: DmaDirection, flush: boolean): void {
   const m = dev.machine;
   const sync = m.arch.sync;
+  const paddr = dma_to_phys(dev, addr);
   if (sync !== undefined && !dev.dma_coherent) {
-    sync.forCpu(m, dma_to_phys(dev, addr), size, dir);
+    sync.forCpu(m, paddr, size, dir);
     if (flush) sync.flush(m);
   }
+  if (m.swiotlb?.contains(paddr)) m.swiotlb.syncForCpu(dev, paddr, size, dir);
 }
 
 /** dma_direct_sync_single_for_device(): (swiotlb) copy first, then clean, then the barrier. */
 export function dma_direct_sync_single_for_device(dev: Device, addr: number, size: number, dir: DmaDirection): void {
   const m = dev.machine;
   const sync = m.arch.sync;
+  const paddr = dma_to_phys(dev, addr);
+  if (m.swiotlb?.contains(paddr)) m.swiotlb.syncForDevice(dev, paddr, size, dir);
   if (sync !== undefined && !dev.dma_coherent) {
-    sync.forDevice(m, dma_to_phys(dev, addr), size, dir);
+    sync.forDevice(m, paddr, size, dir);
     sync.flush(m);
   }
 }
@@ -97,8 +106,11 @@ export function dma_direct_sync_single_for_device(dev: Device, addr: number, siz
 /** dma_direct_unmap_phys(): MMIO and REQUIRE_COHERENT mappings have nothing to undo. */
 export function dma_direct_unmap_phys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs: number, flush: boolean): void {
   if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT)) return;
-  dev.machine.hostStats.dmaOps++;
+  const m = dev.machine;
+  m.hostStats.dmaOps++;
+  const phys = dma_to_phys(dev, addr);
   if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC)) dma_direct_sync_single_for_cpu(dev, addr, size, dir, flush);
+  if (m.swiotlb?.contains(phys)) m.swiotlb.unmapSingle(dev, phys, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
 }
 
 /** dma_direct_map_sg(): entry by entry without barriers, one flush at the end; never merges. */
@@ -129,25 +141,27 @@ export function dma_direct_unmap_sg(dev: Device, sgl: Scatterlist[], nents: numb
 /** dma_direct_sync_sg_for_device(): per entry (swiotlb copy, then clean), one flush. */
 export function dma_direct_sync_sg_for_device(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection): void {
   const m = dev.machine;
-  const sync = m.arch.sync;
-  if (sync === undefined || dev.dma_coherent) return;
+  const sync = dev.dma_coherent ? undefined : m.arch.sync;
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i] as Scatterlist;
-    sync.forDevice(m, dma_to_phys(dev, sg.dma_address), sg.length, dir);
+    const paddr = dma_to_phys(dev, sg.dma_address);
+    if (m.swiotlb?.contains(paddr)) m.swiotlb.syncForDevice(dev, paddr, sg.length, dir);
+    sync?.forDevice(m, paddr, sg.length, dir);
   }
-  sync.flush(m);
+  sync?.flush(m);
 }
 
 /** dma_direct_sync_sg_for_cpu(): per entry (invalidate, then swiotlb copy), one flush. */
 export function dma_direct_sync_sg_for_cpu(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection): void {
   const m = dev.machine;
-  const sync = m.arch.sync;
-  if (sync === undefined || dev.dma_coherent) return;
+  const sync = dev.dma_coherent ? undefined : m.arch.sync;
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i] as Scatterlist;
-    sync.forCpu(m, dma_to_phys(dev, sg.dma_address), sg.length, dir);
+    const paddr = dma_to_phys(dev, sg.dma_address);
+    sync?.forCpu(m, paddr, sg.length, dir);
+    if (m.swiotlb?.contains(paddr)) m.swiotlb.syncForCpu(dev, paddr, sg.length, dir);
   }
-  sync.flush(m);
+  sync?.flush(m);
 }
 
 // ---- masks and limits --------------------------------------------------------------------
@@ -172,14 +186,19 @@ export function dma_direct_get_required_mask(dev: Device): bigint {
   return (1n << BigInt(fls - 1)) * 2n - 1n;
 }
 
-/** dma_direct_max_mapping_size(): SIZE_MAX without an active swiotlb. */
-export function dma_direct_max_mapping_size(_dev: Device): number {
+/**
+ * dma_direct_max_mapping_size(): the swiotlb limit when swiotlb is active and the device is
+ * addressing-limited or force-bounced, else SIZE_MAX (Number.MAX_SAFE_INTEGER here).
+ */
+export function dma_direct_max_mapping_size(dev: Device, addressingLimited: boolean): number {
+  const swiotlb = dev.machine.swiotlb;
+  if (swiotlb !== null && (addressingLimited || swiotlb.forceBounce)) return swiotlb.maxMappingSize(dev);
   return Number.MAX_SAFE_INTEGER;
 }
 
-/** dma_direct_need_sync() */
-export function dma_direct_need_sync(dev: Device, _addr: number): boolean {
-  return !dev.dma_coherent;
+/** dma_direct_need_sync(): non-coherent, or the address is a bounce buffer. */
+export function dma_direct_need_sync(dev: Device, addr: number): boolean {
+  return !dev.dma_coherent || (dev.machine.swiotlb?.contains(dma_to_phys(dev, addr)) ?? false);
 }
 
 // ---- allocation --------------------------------------------------------------------------

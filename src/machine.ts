@@ -20,6 +20,8 @@ import { COST_PARAMS, CostModel, type CostParams } from './cost.js';
 import { Cpu } from './cpu.js';
 import { setCurrentMachine } from './current.js';
 import type { DmaDebugHooks } from './debug.js';
+import { Debugfs } from './debugfs.js';
+import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './swiotlb.js';
 import { Device, type DeviceOptions } from './device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './errors.js';
 import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type Layout } from './layout.js';
@@ -264,6 +266,10 @@ export class Machine {
   readonly bus: Bus;
   /** The D-cache maintenance the arch DMA hooks issue, and its pending queue when batched. */
   readonly dcache: DcacheMaintenance;
+  /** io_tlb_default_mem: the swiotlb pool, or null when the kernel would not have made one. */
+  readonly swiotlb: Swiotlb | null;
+  /** /sys/kernel/debug */
+  readonly debugfs = new Debugfs();
   /** The dma-debug hooks: null when CONFIG_DMA_API_DEBUG's checker is not attached. */
   dmaDebug: DmaDebugHooks | null = null;
   /** zone_dma_limit and the end of ZONE_DMA32 (inclusive physical limits). */
@@ -280,7 +286,7 @@ export class Machine {
   readonly u8: Uint8Array;
   readonly layout: Layout;
   /** Counters the host keeps (the engine keeps the rest in its counter block). */
-  readonly hostStats = { barriers: 0, cpuBarriers: 0, dmaOps: 0, swiotlbSlotsUsed: 0, iommuMaps: 0, iotlbFlushes: 0 };
+  readonly hostStats = { barriers: 0, cpuBarriers: 0, dmaOps: 0, iommuMaps: 0, iotlbFlushes: 0 };
   private readonly counters: BigUint64Array;
   private readonly stackTop: number;
   private stackNext: number;
@@ -315,6 +321,7 @@ export class Machine {
     this.zoneDma32Limit = limits.dma32 - 1;
     this.dmaCacheAlignment = r.arch.dmaCacheAlignment(r.cache.lineSize);
     const zones = this.zoneSpans(limits.dma, limits.dma32);
+    this.swiotlb = this.swiotlbSetup(limits);
     this.pages = new PageAllocator({ zones, log: this.log, freeRanges: this.memblock.freeRanges() });
     this.slab = new Slab({ pages: this.pages, log: this.log, minalign: this.kmallocMinalign() });
     this.vm = new Vmalloc({ pages: this.pages, log: this.log });
@@ -333,12 +340,24 @@ export class Machine {
   }
 
   /**
-   * __kmalloc_minalign(): ARCH_KMALLOC_MINALIGN only where swiotlb can bounce unaligned kmalloc
-   * buffers (DMA_BOUNCE_UNALIGNED_KMALLOC with a pool allocated); dmasim has no swiotlb pool
-   * yet, so kmalloc keeps the DMA cache alignment and small buffers never share a line.
+   * __kmalloc_minalign(): ARCH_KMALLOC_MINALIGN where swiotlb can bounce unaligned kmalloc
+   * buffers (DMA_BOUNCE_UNALIGNED_KMALLOC with a pool allocated); otherwise the DMA cache
+   * alignment, so that small buffers never share a line.
    */
   private kmallocMinalign(): number {
-    return Math.max(this.dmaCacheAlignment, this.arch.kmallocMinalign);
+    const bounce = this.arch.kmallocBounce && this.swiotlb !== null;
+    return Math.max(bounce ? 1 : this.dmaCacheAlignment, this.arch.kmallocMinalign);
+  }
+
+  /** The swiotlb part of mm_core_init(): sized by the arch and `swiotlb=`, reserved from memblock. */
+  private swiotlbSetup(limits: { dma: number; dma32: number }): Swiotlb | null {
+    const p = parseSwiotlbParam(this.params.get('swiotlb'), this.log);
+    const ram = { end: this.memblock.end(), total: this.memblock.memory.reduce((t, b) => t + b.size, 0) };
+    const needed = this.arch.swiotlbNeeded(ram, limits, (size) => swiotlbAdjustSize(p, size, this.log));
+    const pool = swiotlbInit(this, p, needed, this.arch.swiotlbLowLimit(limits));
+    this.debugfs.mkdir('/sys/kernel/debug/swiotlb');
+    pool?.registerDebugfs(this.debugfs);
+    return pool;
   }
 
   /** Makes this the machine that calls without a device argument act on (see current.ts). */
@@ -535,6 +554,7 @@ export class Machine {
       deviceBytesRead: c(CNT_DEV_BYTES_READ),
       deviceBytesWritten: c(CNT_DEV_BYTES_WRITTEN),
       ...this.hostStats,
+      swiotlbSlotsUsed: this.swiotlb?.totalUsed ?? 0,
     };
   }
 

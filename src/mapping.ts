@@ -385,7 +385,7 @@ export function dma_need_sync(dev: Device, addr: number): boolean {
 export function dma_max_mapping_size(dev: Device): number {
   checkDev('dma_max_mapping_size', dev);
   const o = ops(dev);
-  if (o === null) return direct.dma_direct_max_mapping_size(dev);
+  if (o === null) return direct.dma_direct_max_mapping_size(dev, dma_addressing_limited(dev));
   return o.max_mapping_size?.(dev) ?? Number.MAX_SAFE_INTEGER;
 }
 

@@ -48,4 +48,12 @@ export interface Arch {
   readonly sync?: ArchDmaSync;
   /** dma_get_cache_alignment() for a cache of `lineSize` bytes per line. */
   dmaCacheAlignment(lineSize: number): number;
+  /** CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC: small kmalloc buffers bounce instead of being aligned. */
+  readonly kmallocBounce: boolean;
+  /**
+   * arch_mm_preinit() / pci_swiotlb_detect(): whether swiotlb is needed for addressing, after
+   * resizing it for the arch (`adjust` is swiotlb_adjust_size()); and ARCH_LOW_ADDRESS_LIMIT.
+   */
+  swiotlbNeeded(ram: { end: number; total: number }, limits: ZoneLimits, adjust: (size: number) => void): boolean;
+  swiotlbLowLimit(limits: ZoneLimits): number;
 }

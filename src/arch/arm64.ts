@@ -71,6 +71,18 @@ export const arm64: Arch = {
   sync,
   /** arm64 overrides ARCH_DMA_MINALIGN with cache_line_size(), the CPU's real line size. */
   dmaCacheAlignment: (lineSize: number) => lineSize,
+  kmallocBounce: true,
+  /**
+   * RAM beyond ZONE_DMA needs bouncing; otherwise swiotlb is still set up, shrunk to 1 MiB per
+   * GiB of RAM, for bouncing small kmalloc buffers (DMA_BOUNCE_UNALIGNED_KMALLOC).
+   */
+  swiotlbNeeded(ram, limits, adjust): boolean {
+    if (ram.end > limits.dma) return true;
+    adjust(Math.min(64 << 20, Math.ceil(ram.total / 1024)));
+    return true;
+  },
+  /** ARCH_LOW_ADDRESS_LIMIT is arm64_dma_phys_limit - 1. */
+  swiotlbLowLimit: (limits) => limits.dma,
   /**
    * zone_dma_limit comes from firmware (DT dma-ranges / IORT); with none it is 32 bits, so
    * ZONE_DMA spans the first 4 GiB and ZONE_DMA32 is empty, as on most arm64 servers.

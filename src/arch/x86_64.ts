@@ -14,6 +14,10 @@ export const x86_64: Arch = {
   bootBanner: 'DMI: dmasim x86_64 virtual platform',
   /** No ARCH_DMA_MINALIGN: dma_get_cache_alignment() is 1. */
   dmaCacheAlignment: () => 1,
+  kmallocBounce: false,
+  /** pci_swiotlb_detect(): bounce buffers only when there is RAM above 4 GiB. */
+  swiotlbNeeded: (ram) => ram.end > 2 ** 32,
+  swiotlbLowLimit: () => 2 ** 32,
   zoneLimits(): ZoneLimits {
     return { dma: 16 << 20, dma32: 2 ** 32 };
   },
