@@ -352,6 +352,24 @@ export function cleanInvalidate(addr: usize, len: usize): u32 {
   return n;
 }
 
+/**
+ * dcache_inval_poc()'s line walk (arch/arm64/mm/cache.S): an unaligned end line is cleaned and
+ * invalidated first, then an unaligned start line (an aligned one is invalidated: the loop tests
+ * its bound after the first DC), then every further line below the end's line is invalidated.
+ * Partial lines keep their dirty bytes that way: they may belong to someone else.
+ */
+export function invalPoc(addr: usize, len: usize): void {
+  const mask = lineSize - 1;
+  const end = addr + len;
+  const endLine = end & ~mask;
+  const startLine = addr & ~mask;
+  if (end & mask) cleanInvalidate(endLine, 1);
+  if (addr & mask) cleanInvalidate(startLine, 1);
+  else invalidate(startLine, 1);
+  const next = startLine + lineSize;
+  if (next < endLine) invalidate(next, endLine - next);
+}
+
 /** LINE_INVALID, LINE_CLEAN or LINE_DIRTY for the line holding addr. */
 export function lineState(addr: usize): i32 {
   const dirByte = <u32>load<u8>(lineDir + dirIndex(addr));

@@ -3,7 +3,7 @@
 
 export { abiFingerprint } from './abi';
 export {
-  init, reseed, setLoad, cpuRead, cpuWrite, cpuFill, clean, invalidate, cleanInvalidate, lineState,
+  init, reseed, setLoad, cpuRead, cpuWrite, cpuFill, clean, invalidate, cleanInvalidate, invalPoc, lineState,
 } from './cache';
 export { devRead, devWrite, devFill } from './bus';
 export { cpuCopy, uncachedRead, uncachedWrite, uncachedFill, rawCopy } from './copy';

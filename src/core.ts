@@ -24,6 +24,7 @@ export interface CoreExports {
   clean(addr: number, len: number): number;
   invalidate(addr: number, len: number): number;
   cleanInvalidate(addr: number, len: number): number;
+  invalPoc(addr: number, len: number): void;
   lineState(addr: number): number;
   devRead(addr: number, len: number, dst: number, coherent: number): void;
   devWrite(addr: number, len: number, src: number, coherent: number): void;
@@ -120,7 +121,8 @@ export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.
   return {
     abiFingerprint: g('abiFingerprint'), init: g('init'), reseed: g('reseed'), setLoad: g('setLoad'),
     cpuRead: g('cpuRead'), cpuWrite: g('cpuWrite'), cpuFill: g('cpuFill'),
-    clean: g('clean'), invalidate: g('invalidate'), cleanInvalidate: g('cleanInvalidate'), lineState: g('lineState'),
+    clean: g('clean'), invalidate: g('invalidate'), cleanInvalidate: g('cleanInvalidate'), invalPoc: g('invalPoc'),
+    lineState: g('lineState'),
     devRead: g('devRead'), devWrite: g('devWrite'), devFill: g('devFill'),
     cpuCopy: g('cpuCopy'), uncachedRead: g('uncachedRead'), uncachedWrite: g('uncachedWrite'), uncachedFill: g('uncachedFill'),
     rawCopy: g('rawCopy'), noop: g('noop'),

@@ -24,7 +24,7 @@ import { Debugfs } from './debugfs.js';
 import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './swiotlb.js';
 import { Device, type DeviceOptions } from './device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './errors.js';
-import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type Layout } from './layout.js';
+import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './layout.js';
 import { ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, zoneNames } from './mm/gfp.js';
 import { KernelImage, KIMAGE_BYTES, type Section, SECTIONS } from './mm/kimage.js';
 import { Memblock } from './mm/memblock.js';
@@ -288,6 +288,7 @@ export class Machine {
   /** Counters the host keeps (the engine keeps the rest in its counter block). */
   readonly hostStats = { barriers: 0, cpuBarriers: 0, dmaOps: 0, iommuMaps: 0, iotlbFlushes: 0 };
   private readonly counters: BigUint64Array;
+  private lastBank: BankWindow;
   private readonly stackTop: number;
   private stackNext: number;
 
@@ -301,6 +302,7 @@ export class Machine {
     this.core = core;
     this.u8 = new Uint8Array(memory.buffer);
     this.counters = new BigUint64Array(memory.buffer, layout.counters, NR_COUNTERS);
+    this.lastBank = layout.banks[0] as BankWindow;
     core.init(
       layout.tags, layout.stamps, layout.cacheData, layout.lineDir, layout.counters,
       layout.ramStart, layout.ramSpan, layout.sets, r.cache.ways, Math.log2(r.cache.lineSize),
@@ -399,10 +401,18 @@ export class Machine {
 
   // ---- addresses ------------------------------------------------------------------------
 
-  /** The WASM offset of physical [phys, phys + len) if one bank holds it all, else -1. */
+  /**
+   * The WASM offset of physical [phys, phys + len) if one bank holds it all, else -1. Every map
+   * asks this several times for the same buffer, so the last bank found is tried first.
+   */
   physToOffset(phys: number, len: number): number {
+    const last = this.lastBank;
+    if (phys >= last.base && phys + len <= last.base + last.size) return last.offset + (phys - last.base);
     for (const b of this.layout.banks) {
-      if (phys >= b.base && phys + len <= b.base + b.size) return b.offset + (phys - b.base);
+      if (phys >= b.base && phys + len <= b.base + b.size) {
+        this.lastBank = b;
+        return b.offset + (phys - b.base);
+      }
     }
     return -1;
   }

@@ -1,5 +1,5 @@
 // Differential property test: random sequences of CPU and device accesses and cache
-// maintenance give byte-identical data and identical line states in the engine and in the
+// maintenance (including arm64's dcache_inval_poc edge rule) give byte-identical data and identical line states in the engine and in the
 // reference model (test/model/ref-cache.ts), for coherent and non-coherent devices.
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
@@ -18,6 +18,7 @@ const op = fc.oneof(
   range.map((r) => ({ kind: 'clean' as const, ...r })),
   range.map((r) => ({ kind: 'invalidate' as const, ...r })),
   range.map((r) => ({ kind: 'cleanInvalidate' as const, ...r })),
+  fc.record({ off: fc.integer({ min: 0, max: WINDOW - 400 }), len: fc.integer({ min: 0, max: 300 }) }).map((r) => ({ kind: 'invalPoc' as const, ...r })),
   fc.tuple(range, fc.boolean()).map(([r, coherent]) => ({ kind: 'devRead' as const, ...r, coherent })),
   fc.tuple(range, fc.boolean(), fc.integer({ min: 1, max: 1e9 })).map(([r, coherent, seed]) => ({ kind: 'devWrite' as const, ...r, coherent, seed })),
   fc.record({ src: fc.integer({ min: 0, max: 4095 - 256 }), dst: fc.integer({ min: 4096, max: WINDOW - 256 }), len: fc.integer({ min: 0, max: 256 }) })
@@ -53,6 +54,7 @@ test('engine and reference model agree on every byte and every line state', asyn
           case 'clean': m.cache.clean(SMALL_BUF + o.off, o.len); ref.clean(SMALL_BUF + o.off, o.len); break;
           case 'invalidate': m.cache.invalidate(SMALL_BUF + o.off, o.len); ref.invalidate(SMALL_BUF + o.off, o.len); break;
           case 'cleanInvalidate': m.cache.cleanInvalidate(SMALL_BUF + o.off, o.len); ref.cleanInvalidate(SMALL_BUF + o.off, o.len); break;
+          case 'invalPoc': m.core.invalPoc(off + o.off, o.len); ref.invalPoc(SMALL_BUF + o.off, o.len); break;
           case 'devRead':
             expect((o.coherent ? coh : nc).dmaRead(SMALL_BUF + o.off, o.len)).toEqual(ref.devRead(SMALL_BUF + o.off, o.len, o.coherent));
             break;

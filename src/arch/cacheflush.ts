@@ -12,8 +12,9 @@ const CLEAN = 0;
 const INVAL = 1;
 
 export class DcacheMaintenance {
-  /** Pending operations as (kind, offset, length) triples, in issue order. */
+  /** Pending operations as (kind, offset, length) triples, in issue order; `queued` of them are live. */
   private readonly pending: number[] = [];
+  private queued = 0;
 
   constructor(private readonly m: Machine) {}
 
@@ -27,52 +28,42 @@ export class DcacheMaintenance {
       this.m.core.clean(off, Math.max(len, 1));
       this.dsb();
     } else {
-      this.pending.push(CLEAN, off, len);
+      this.queue(CLEAN, off, len);
     }
   }
 
-  /** dcache_inval_poc(_nosync): DC IVAC, but DC CIVAC on partial lines at either edge. */
+  /** dcache_inval_poc(_nosync): DC IVAC, but DC CIVAC on partial lines at either edge (engine's invalPoc). */
   inval(off: number, len: number, sync: boolean): void {
     if (sync) {
-      this.invalNow(off, len);
+      this.m.core.invalPoc(off, len);
       this.dsb();
     } else {
-      this.pending.push(INVAL, off, len);
+      this.queue(INVAL, off, len);
     }
   }
 
-  /**
-   * The line walk of dcache_inval_poc: an unaligned end line is cleaned and invalidated first,
-   * then an unaligned start line (else the start line is invalidated: the loop tests its bound
-   * after the first DC), then every further line below the end's line is invalidated. Partial
-   * lines keep their dirty bytes that way: they may belong to someone else.
-   */
-  private invalNow(off: number, len: number): void {
-    const core = this.m.core;
-    const size = this.m.cache.lineSize;
-    const end = off + len;
-    const endLine = end - (end % size);
-    if (end % size) core.cleanInvalidate(endLine, 1);
-    const startLine = off - (off % size);
-    if (off % size) core.cleanInvalidate(startLine, 1);
-    else core.invalidate(startLine, 1);
-    const next = startLine + size;
-    if (next < endLine) core.invalidate(next, endLine - next);
+  /** The queue is reused, never truncated: resetting an array's length costs more than a map. */
+  private queue(kind: number, off: number, len: number): void {
+    const at = this.queued * 3;
+    this.pending[at] = kind;
+    this.pending[at + 1] = off;
+    this.pending[at + 2] = len;
+    this.queued++;
   }
 
   /** dsb(sy): every issued operation completes. */
   dsb(): void {
     const p = this.pending;
-    for (let i = 0; i < p.length; i += 3) {
+    for (let i = 0; i < this.queued * 3; i += 3) {
       if (p[i] === CLEAN) this.m.core.clean(p[i + 1] as number, Math.max(p[i + 2] as number, 1));
-      else this.invalNow(p[i + 1] as number, p[i + 2] as number);
+      else this.m.core.invalPoc(p[i + 1] as number, p[i + 2] as number);
     }
-    p.length = 0;
+    this.queued = 0;
     this.m.hostStats.barriers++;
   }
 
   /** Operations issued and not yet completed (for tests and the data-aware checker). */
   get pendingOps(): number {
-    return this.pending.length / 3;
+    return this.queued;
   }
 }

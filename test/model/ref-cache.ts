@@ -107,6 +107,21 @@ export class RefMachine {
     this.invalidate(addr, len);
   }
 
+  /**
+   * dcache_inval_poc (arch/arm64/mm/cache.S): partial lines at either end are cleaned and
+   * invalidated, whole lines only invalidated; the line at the start is always operated on.
+   */
+  invalPoc(addr: number, len: number): void {
+    const ls = this.lineSize;
+    const end = addr + len;
+    const startLine = addr - (addr % ls);
+    const endLine = end - (end % ls);
+    if (end % ls) this.cleanInvalidate(endLine, 1);
+    if (addr % ls) this.cleanInvalidate(startLine, 1);
+    else this.invalidate(startLine, 1);
+    for (let a = startLine + ls; a < endLine; a += ls) this.invalidate(a, 1);
+  }
+
   /** What a coherent observer sees: a dirty cached line wins over RAM. */
   private coherentView(addr: number, len: number): Uint8Array {
     const out = this.ram.slice(addr - this.base, addr - this.base + len);
