@@ -59,9 +59,10 @@ export class Device {
   readonly dma_coherent: boolean;
   /** dev->dma_range_map (empty: DMA address == physical address) */
   readonly dma_range_map: readonly BusDmaRegion[];
-  /** *dev->dma_mask, or null when the dma_mask pointer is NULL. */
-  dma_mask: bigint | null;
-  coherent_dma_mask: bigint;
+  private streamingMask: bigint | null;
+  private coherentMask: bigint;
+  /** dev->dma_mask points at dev->coherent_dma_mask (dma_coerce_mask_and_coherent()). */
+  private maskIsCoherentMask = false;
   readonly bus_dma_limit: bigint;
   readonly dma_ops: DmaMapOps | null;
   readonly dma_parms: DmaParms | null;
@@ -82,14 +83,40 @@ export class Device {
     if (!this.dma_coherent && machine.arch.sync === undefined) throw new DmaSimRangeError(fn, 'coherent', `must be true on ${machine.arch.name}: it has no non-coherent DMA`);
     this.dma_range_map = checkRangeMap(fn, opts.dmaRangeMap);
     this.bus_dma_limit = opts.busDmaLimit === undefined ? 0n : checkU64(fn, 'busDmaLimit', opts.busDmaLimit);
-    this.dma_mask = opts.dmaMask === null ? null : opts.dmaMask === undefined ? DMA_BIT_MASK(32) : checkU64(fn, 'dmaMask', opts.dmaMask);
-    this.coherent_dma_mask = this.dma_mask ?? DMA_BIT_MASK(32);
+    this.streamingMask = opts.dmaMask === null ? null : opts.dmaMask === undefined ? DMA_BIT_MASK(32) : checkU64(fn, 'dmaMask', opts.dmaMask);
+    this.coherentMask = this.streamingMask ?? DMA_BIT_MASK(32);
     this.dma_ops = checkOps(fn, opts.ops);
     this.dma_parms = opts.maxSegmentSize === undefined && opts.segBoundaryMask === undefined && opts.minAlignMask === undefined ? null : {
       max_segment_size: opts.maxSegmentSize === undefined ? 0 : checkIntIn(fn, 'maxSegmentSize', opts.maxSegmentSize, 0, 0xffff_ffff),
       segment_boundary_mask: opts.segBoundaryMask === undefined ? 0n : checkU64(fn, 'segBoundaryMask', opts.segBoundaryMask),
       min_align_mask: opts.minAlignMask === undefined ? 0 : checkIntIn(fn, 'minAlignMask', opts.minAlignMask, 0, 0xffff_ffff),
     };
+    this.updateLimits();
+  }
+
+  /** *dev->dma_mask, or null when the dma_mask pointer is NULL. */
+  get dma_mask(): bigint | null {
+    return this.maskIsCoherentMask ? this.coherentMask : this.streamingMask;
+  }
+
+  set dma_mask(mask: bigint | null) {
+    if (this.maskIsCoherentMask && mask !== null) this.coherentMask = mask;
+    else this.streamingMask = mask;
+    this.updateLimits();
+  }
+
+  get coherent_dma_mask(): bigint {
+    return this.coherentMask;
+  }
+
+  set coherent_dma_mask(mask: bigint) {
+    this.coherentMask = mask;
+    this.updateLimits();
+  }
+
+  /** dev->dma_mask = &dev->coherent_dma_mask: from now on the two are one value. */
+  pointMaskAtCoherentMask(): void {
+    this.maskIsCoherentMask = true;
     this.updateLimits();
   }
 

@@ -45,8 +45,13 @@ export function dma_kmalloc_needs_bounce(dev: Device, size: number, dir: DmaDire
   return !(size >= 2 * m.arch.dmaMinalign || m.slab.kmalloc_size_roundup(size) % align === 0);
 }
 
-function overflow(dev: Device, addr: number, size: number): number {
-  dev.machine.log.warnOnce(`overflow:${dev.name}`, DIRECT_H,
+/**
+ * The overflow WARN. dma_direct_map_phys() is a static inline of kernel/dma/direct.h, so its
+ * WARN_ONCE flag exists once in each file that inlines it: mapping.c (single maps, which
+ * flush) and direct.c (sg entries, which do not).
+ */
+function overflow(dev: Device, addr: number, size: number, flush: boolean): number {
+  dev.machine.log.warnOnce(flush ? 'overflow:mapping.c' : 'overflow:direct.c', DIRECT_H,
     `${dev.driver} ${dev.name}: DMA addr ${fmtPad(addr)}+${size} overflow (mask ${fmtLlx(dev.dma_mask ?? 0n)}, bus limit ${fmtLlx(dev.bus_dma_limit)}).`);
   return DMA_MAPPING_ERROR;
 }
@@ -63,12 +68,12 @@ export function dma_direct_map_phys(dev: Device, phys: number, size: number, dir
   let addr: number;
   if (attrs & DMA_ATTR_MMIO) {
     addr = phys;
-    if (!dma_capable(dev, addr, size)) return overflow(dev, addr, size);
+    if (!dma_capable(dev, addr, size)) return overflow(dev, addr, size, flush);
   } else {
     addr = phys_to_dma(dev, phys);
     if (!dma_capable(dev, addr, size) || dma_kmalloc_needs_bounce(dev, size, dir)) {
       if (swiotlb !== null && !(attrs & DMA_ATTR_REQUIRE_COHERENT)) return swiotlb.map(dev, phys, size, dir, attrs);
-      return overflow(dev, addr, size);
+      return overflow(dev, addr, size, flush);
     }
   }
   const sync = m.arch.sync;

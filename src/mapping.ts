@@ -71,7 +71,6 @@ export function dma_set_mask(dev: Device, mask: bigint): number {
   mask = BigInt.asUintN(64, checkMask('dma_set_mask', mask));
   if (dev.dma_mask === null || !dma_supported(dev, mask)) return -EIO;
   dev.dma_mask = mask;
-  dev.updateLimits();
   dma_setup_need_sync(dev);
   return 0;
 }
@@ -95,7 +94,7 @@ export function dma_set_mask_and_coherent(dev: Device, mask: bigint): number {
 /** dma_coerce_mask_and_coherent(): points dma_mask at coherent_dma_mask first. */
 export function dma_coerce_mask_and_coherent(dev: Device, mask: bigint): number {
   checkDev('dma_coerce_mask_and_coherent', dev);
-  dev.dma_mask ??= dev.coherent_dma_mask;
+  dev.pointMaskAtCoherentMask();
   return dma_set_mask_and_coherent(dev, mask);
 }
 
@@ -136,7 +135,7 @@ function mapPhys(dev: Device, phys: number, size: number, dir: DmaDirection, att
   const m = dev.machine;
   bugOnDirection(dev, 'dma_map_phys', dir);
   if (dev.dma_mask === null) {
-    m.log.warnOnce(`map_phys-nomask:${dev.name}`, { file: MAPPING_C, fn: 'dma_map_phys' }, '');
+    m.log.warnOnce('map_phys-nomask', { file: MAPPING_C, fn: 'dma_map_phys' }, '');
     return DMA_MAPPING_ERROR;
   }
   if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
@@ -201,7 +200,7 @@ export function dma_map_single(dev: Device, ptr: number, size: number, dir: DmaD
   attrs = checkAttrs(fn, attrs);
   const m = dev.machine;
   if (isVmallocAddr(ptr)) {
-    m.log.warnOnce(`map_single-vmalloc:${dev.name}`, { file: 'include/linux/dma-mapping.h', fn: 'dma_map_single_attrs' }, `${dev.driver} ${dev.name}: rejecting DMA map of vmalloc memory`);
+    m.log.warnOnce('map_single-vmalloc', { file: 'include/linux/dma-mapping.h', fn: 'dma_map_single_attrs' }, `${dev.driver} ${dev.name}: rejecting DMA map of vmalloc memory`);
     return DMA_MAPPING_ERROR;
   }
   const phys = m.translate(ptr);
@@ -240,7 +239,7 @@ function mapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection
   bugOnDirection(dev, 'dma_map_sg_attrs', dir);
   if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return -EOPNOTSUPP;
   if (dev.dma_mask === null) {
-    m.log.warnOnce(`map_sg-nomask:${dev.name}`, { file: MAPPING_C, fn: '__dma_map_sg_attrs' }, '');
+    m.log.warnOnce('map_sg-nomask', { file: MAPPING_C, fn: '__dma_map_sg_attrs' }, '');
     return 0;
   }
   const o = ops(dev);
@@ -432,7 +431,7 @@ export function dma_alloc_attrs(dev: Device, size: number, gfp: number, attrs = 
   attrs = checkAttrs(fn, attrs);
   const m = dev.machine;
   const site = { file: MAPPING_C, fn };
-  if (dev.coherent_dma_mask === 0n) m.log.warnOnce(`alloc-nomask:${dev.name}`, site, '');
+  if (dev.coherent_dma_mask === 0n) m.log.warnOnce('alloc-nomask', site, '');
   if (gfp & __GFP_COMP) {
     m.log.warnOnce('alloc-comp', site, '');
     return null;
@@ -480,8 +479,12 @@ export function dma_alloc_pages(dev: Device, size: number, dir: DmaDirection, gf
   gfp = checkGfp(fn, gfp);
   const m = dev.machine;
   const site = { file: MAPPING_C, fn: '__dma_alloc_pages' };
-  if (dev.coherent_dma_mask === 0n || (gfp & (__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM | __GFP_COMP))) {
-    m.log.warnOnce(`alloc_pages:${dev.name}`, site, '');
+  // Three WARN_ON_ONCE()s, three once-flags.
+  const refused = dev.coherent_dma_mask === 0n ? 'alloc_pages-nomask'
+    : gfp & (__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM) ? 'alloc_pages-zone'
+      : gfp & __GFP_COMP ? 'alloc_pages-comp' : null;
+  if (refused !== null) {
+    m.log.warnOnce(refused, site, '');
     return null;
   }
   size = pageAlign(size);

@@ -261,7 +261,7 @@ export class Swiotlb {
     const addr = dev.physToDma(tlbAddr);
     if (addr === DMA_MAPPING_ERROR || addr + size - 1 > dev.streamLimit) {
       this.unmapSingle(dev, tlbAddr, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
-      m.log.warnOnce(`swiotlb_map:${dev.name}`, { file: SWIOTLB_C, fn: 'swiotlb_map' },
+      m.log.warnOnce('swiotlb_map', { file: SWIOTLB_C, fn: 'swiotlb_map' },
         `${dev.driver} ${dev.name}: swiotlb addr ${fmtPad(addr)}+${size} overflow (mask ${(dev.dma_mask ?? 0n).toString(16)}, bus limit ${dev.bus_dma_limit.toString(16)}).`);
       return DMA_MAPPING_ERROR;
     }
@@ -289,7 +289,7 @@ export class Swiotlb {
     orig += tlbOffset;
     allocSize -= tlbOffset;
     if (size > allocSize) {
-      m.log.warnOnce(`swiotlb_bounce:${dev.name}`, { file: SWIOTLB_C, fn: 'swiotlb_bounce' },
+      m.log.warnOnce('swiotlb_bounce', { file: SWIOTLB_C, fn: 'swiotlb_bounce' },
         `${dev.driver} ${dev.name}: Buffer overflow detected. Allocation size: ${allocSize}. Mapping size: ${size}.`);
       size = allocSize;
     }
@@ -327,7 +327,7 @@ export class Swiotlb {
     const offset = this.alignOffset(dev, 0, tlbAddr);
     let index = Math.floor((tlbAddr - offset - this.start) / IO_TLB_SIZE);
     if (this.head[index] !== 1) {
-      this.m.log.warnOnce(`swiotlb_release:${dev.name}`, { file: SWIOTLB_C, fn: 'swiotlb_release_slots' },
+      this.m.log.warnOnce('swiotlb_release', { file: SWIOTLB_C, fn: 'swiotlb_release_slots' },
         `${dev.driver} ${dev.name}: swiotlb: unmap of ${fmtPad(tlbAddr)}, which starts no bounce buffer`);
       return;
     }
