@@ -40,9 +40,8 @@ export function dma_capable(dev: Device, addr: number, size: number): boolean {
  */
 export function dma_kmalloc_needs_bounce(dev: Device, size: number, dir: DmaDirection): boolean {
   const m = dev.machine;
-  if (m.arch.sync === undefined || dev.dma_coherent || dir === DMA_TO_DEVICE) return false;
-  const align = m.dmaCacheAlignment;
-  return !(size >= 2 * m.arch.dmaMinalign || m.slab.kmalloc_size_roundup(size) % align === 0);
+  if (!m.arch.kmallocBounce || dev.dma_coherent || dir === DMA_TO_DEVICE || size >= 2 * m.arch.dmaMinalign) return false;
+  return m.slab.kmalloc_size_roundup(size) % m.dmaCacheAlignment !== 0;
 }
 
 /**
@@ -56,44 +55,63 @@ function overflow(dev: Device, addr: number, size: number, flush: boolean): numb
   return DMA_MAPPING_ERROR;
 }
 
-/** dma_direct_map_phys() */
+/**
+ * dma_direct_map_phys(). The common case (RAM the device reaches, no forced bounce) stays in
+ * this function; the rest is in mapUncommon(), which keeps this one small enough for V8 to
+ * inline into every map.
+ */
 export function dma_direct_map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number, flush: boolean): number {
   const m = dev.machine;
   m.hostStats.dmaOps++;
-  const swiotlb = m.swiotlb;
-  if (swiotlb?.forceBounce) {
-    if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
-    return swiotlb.map(dev, phys, size, dir, attrs);
-  }
-  let addr: number;
-  if (attrs & DMA_ATTR_MMIO) {
-    addr = phys;
-    if (!dma_capable(dev, addr, size)) return overflow(dev, addr, size, flush);
-  } else {
-    addr = phys_to_dma(dev, phys);
-    if (!dma_capable(dev, addr, size) || dma_kmalloc_needs_bounce(dev, size, dir)) {
-      if (swiotlb !== null && !(attrs & DMA_ATTR_REQUIRE_COHERENT)) return swiotlb.map(dev, phys, size, dir, attrs);
-      return overflow(dev, addr, size, flush);
-    }
-  }
+  if ((attrs & DMA_ATTR_MMIO) !== 0 || m.swiotlb?.forceBounce === true) return mapUncommon(dev, phys, size, dir, attrs, flush);
+  const addr = phys_to_dma(dev, phys);
+  if (!dma_capable(dev, addr, size) || dma_kmalloc_needs_bounce(dev, size, dir)) return bounceOrFail(dev, phys, addr, size, dir, attrs, flush);
+  syncForDevice(dev, phys, size, dir, attrs, flush);
+  return addr;
+}
+
+/** The cache half of dma_direct_map_phys(): clean, then (unless batching) the barrier. */
+function syncForDevice(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number, flush: boolean): void {
+  const m = dev.machine;
   const sync = m.arch.sync;
   if (sync !== undefined && !dev.dma_coherent && !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO))) {
     sync.forDevice(m, phys, size, dir);
     if (flush) sync.flush(m);
   }
-  return addr;
+}
+
+/** A forced bounce, or an MMIO mapping (dma_addr = phys, no range map, no cache work). */
+function mapUncommon(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number, flush: boolean): number {
+  const swiotlb = dev.machine.swiotlb;
+  if (swiotlb?.forceBounce) {
+    if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
+    return swiotlb.map(dev, phys, size, dir, attrs);
+  }
+  if (!dma_capable(dev, phys, size)) return overflow(dev, phys, size, flush);
+  return phys;
+}
+
+/** Not reachable, or a kmalloc buffer that must not share lines: swiotlb if active, else the WARN. */
+function bounceOrFail(dev: Device, phys: number, addr: number, size: number, dir: DmaDirection, attrs: number, flush: boolean): number {
+  const swiotlb = dev.machine.swiotlb;
+  if (swiotlb !== null && !(attrs & DMA_ATTR_REQUIRE_COHERENT)) return swiotlb.map(dev, phys, size, dir, attrs);
+  return overflow(dev, addr, size, flush);
 }
 
 /** dma_direct_sync_single_for_cpu(): invalidate first, then (swiotlb) copy back. */
 export function dma_direct_sync_single_for_cpu(dev: Device, addr: number, size: number, dir: DmaDirection, flush: boolean): void {
+  syncForCpu(dev, dma_to_phys(dev, addr), size, dir, flush);
+}
+
+function syncForCpu(dev: Device, paddr: number, size: number, dir: DmaDirection, flush: boolean): void {
   const m = dev.machine;
   const sync = m.arch.sync;
-  const paddr = dma_to_phys(dev, addr);
   if (sync !== undefined && !dev.dma_coherent) {
     sync.forCpu(m, paddr, size, dir);
     if (flush) sync.flush(m);
   }
-  if (m.swiotlb?.contains(paddr)) m.swiotlb.syncForCpu(dev, paddr, size, dir);
+  const swiotlb = m.swiotlb;
+  if (swiotlb !== null && swiotlb.contains(paddr)) swiotlb.syncForCpu(dev, paddr, size, dir);
 }
 
 /** dma_direct_sync_single_for_device(): (swiotlb) copy first, then clean, then the barrier. */
@@ -101,7 +119,8 @@ export function dma_direct_sync_single_for_device(dev: Device, addr: number, siz
   const m = dev.machine;
   const sync = m.arch.sync;
   const paddr = dma_to_phys(dev, addr);
-  if (m.swiotlb?.contains(paddr)) m.swiotlb.syncForDevice(dev, paddr, size, dir);
+  const swiotlb = m.swiotlb;
+  if (swiotlb !== null && swiotlb.contains(paddr)) swiotlb.syncForDevice(dev, paddr, size, dir);
   if (sync !== undefined && !dev.dma_coherent) {
     sync.forDevice(m, paddr, size, dir);
     sync.flush(m);
@@ -114,8 +133,9 @@ export function dma_direct_unmap_phys(dev: Device, addr: number, size: number, d
   const m = dev.machine;
   m.hostStats.dmaOps++;
   const phys = dma_to_phys(dev, addr);
-  if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC)) dma_direct_sync_single_for_cpu(dev, addr, size, dir, flush);
-  if (m.swiotlb?.contains(phys)) m.swiotlb.unmapSingle(dev, phys, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+  if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC)) syncForCpu(dev, phys, size, dir, flush);
+  const swiotlb = m.swiotlb;
+  if (swiotlb !== null && swiotlb.contains(phys)) swiotlb.unmapSingle(dev, phys, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
 }
 
 /** dma_direct_map_sg(): entry by entry without barriers, one flush at the end; never merges. */

@@ -24,7 +24,11 @@ export const DMA_ATTR_MMIO = 1 << 10;
 export const DMA_ATTR_DEBUGGING_IGNORE_CACHELINES = 1 << 11;
 export const DMA_ATTR_REQUIRE_COHERENT = 1 << 12;
 export const DMA_ATTR_CC_SHARED = 1 << 13;
-const DMA_ATTR_ALL = (1 << 14) - 1;
+/** Every attribute v7.1 defines: bits 0 and 3 are unused (1 << 3 was DMA_ATTR_NON_CONSISTENT). */
+const DMA_ATTR_ALL = DMA_ATTR_WEAK_ORDERING | DMA_ATTR_WRITE_COMBINE | DMA_ATTR_NO_KERNEL_MAPPING |
+  DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_FORCE_CONTIGUOUS | DMA_ATTR_ALLOC_SINGLE_PAGES | DMA_ATTR_NO_WARN |
+  DMA_ATTR_PRIVILEGED | DMA_ATTR_MMIO | DMA_ATTR_DEBUGGING_IGNORE_CACHELINES | DMA_ATTR_REQUIRE_COHERENT |
+  DMA_ATTR_CC_SHARED;
 
 /**
  * DMA_MAPPING_ERROR is ~(dma_addr_t)0, which no JavaScript number holds exactly. -1 stands for
@@ -56,11 +60,15 @@ export function minNotZero(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
 }
 
+function refuse(fn: string, arg: string, v: unknown, what: string): never {
+  if (typeof v !== 'number') throw new DmaSimTypeError(fn, arg, `must be a number, got ${typeof v}`);
+  throw new DmaSimRangeError(fn, arg, `must be ${what}, got ${String(v)}`);
+}
+
 /** A direction argument: 0..3 is what a C caller can pass; anything else no kernel could receive. */
 export function checkDir(fn: string, dir: unknown): DmaDirection {
-  if (typeof dir !== 'number') throw new DmaSimTypeError(fn, 'dir', `must be a number, got ${typeof dir}`);
-  if (!Number.isInteger(dir) || dir < 0 || dir > 3) throw new DmaSimRangeError(fn, 'dir', `must be a dma_data_direction (0..3), got ${String(dir)}`);
-  return dir as DmaDirection;
+  if (dir !== 0 && dir !== 1 && dir !== 2 && dir !== 3) refuse(fn, 'dir', dir, 'a dma_data_direction (0..3)');
+  return dir;
 }
 
 /** valid_dma_direction(): DMA_NONE is only a debugging placeholder. */
@@ -68,10 +76,12 @@ export function validDmaDirection(dir: DmaDirection): boolean {
   return dir === DMA_BIDIRECTIONAL || dir === DMA_TO_DEVICE || dir === DMA_FROM_DEVICE;
 }
 
+/** DMA_ATTR_* bits; anything else (unused bits, bits above 31, fractions) no kernel defines. */
 export function checkAttrs(fn: string, attrs: unknown): number {
-  if (attrs === undefined) return 0;
-  if (typeof attrs !== 'number') throw new DmaSimTypeError(fn, 'attrs', `must be a number, got ${typeof attrs}`);
-  if (!Number.isInteger(attrs) || attrs < 0 || (attrs & ~DMA_ATTR_ALL) !== 0) throw new DmaSimRangeError(fn, 'attrs', `must be DMA_ATTR_* bits, got ${String(attrs)}`);
+  if (attrs === 0 || attrs === undefined) return 0;
+  if (typeof attrs !== 'number' || !Number.isInteger(attrs) || attrs < 0 || attrs > DMA_ATTR_ALL || (attrs & ~DMA_ATTR_ALL) !== 0) {
+    refuse(fn, 'attrs', attrs, 'DMA_ATTR_* bits');
+  }
   return attrs;
 }
 

@@ -8,14 +8,14 @@ import type { CoherentBuffer } from './direct.js';
 import { currentMachine } from './current.js';
 import { Device } from './device.js';
 import {
-  checkAttrs, checkDir, checkMask, DMA_ATTR_MMIO, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
+  checkAttrs, checkDir, checkMask, DMA_ATTR_MMIO, DMA_NONE, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
   DMA_BIT_MASK, DMA_MAPPING_ERROR, EINVAL, EIO, ENOMEM, EOPNOTSUPP, EREMOTEIO, minNotZero, U64_MAX,
   validDmaDirection, type DmaDirection,
 } from './dma-mapping.js';
 import { DmaSimRangeError, DmaSimTypeError } from './errors.js';
 import type { Machine } from './machine.js';
 import { __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN } from './mm/gfp.js';
-import { isPageHandle, isVmallocAddr, PAGE_SIZE, pageAlign, pageToPfn, type Page } from './mm/memory.js';
+import { __pa, isLinearMapAddress, isPageHandle, isVmallocAddr, PAGE_SIZE, pageAlign, pageToPfn, pfnToPage, type Page } from './mm/memory.js';
 import { checkSgList, type Scatterlist, type SgTable } from './scatterlist.js';
 import { checkAddr, checkIntIn, checkSize } from './validate.js';
 
@@ -37,15 +37,14 @@ function bugOnDirection(dev: Device, fn: string, dir: DmaDirection): void {
   if (!validDmaDirection(dir)) dev.machine.log.bug({ file: MAPPING_C, fn }, `${fn}: invalid DMA direction ${dir}`);
 }
 
-/** A physical range handed to a mapping call must be RAM (or, for MMIO, any address). */
-function checkPhysRange(dev: Device, fn: string, arg: string, phys: number, size: number, mmio: boolean): void {
-  if (!mmio && !dev.machine.isRam(phys, Math.max(size, 1))) {
-    throw new DmaSimRangeError(fn, arg, `[0x${phys.toString(16)}, +${size}) is not inside one RAM bank`);
-  }
+/** The sg-table argument of the *_sgtable calls. */
+function checkSgt(fn: string, sgt: unknown): SgTable {
+  if (typeof sgt !== 'object' || sgt === null || !Array.isArray((sgt as SgTable).sgl)) throw new DmaSimTypeError(fn, 'sgt', 'must be an sg_table from sg_alloc_table()');
+  return sgt as SgTable;
 }
 
-/** get_dma_ops() is non-NULL: the legacy back end, else dma-direct (dma_go_direct()). */
-function ops(dev: Device) {
+/** get_dma_ops(): the legacy back end, or null for dma-direct (dma_go_direct()). */
+function ops(dev: Device): Device['dma_ops'] {
   return dev.dma_ops;
 }
 
@@ -67,8 +66,16 @@ function dma_setup_need_sync(dev: Device): void {
 
 /** dma_set_mask(): -EIO without a dma_mask pointer or when the mask is not supported. */
 export function dma_set_mask(dev: Device, mask: bigint): number {
-  checkDev('dma_set_mask', dev);
-  mask = BigInt.asUintN(64, checkMask('dma_set_mask', mask));
+  return setMask(dev, checkMaskArgs('dma_set_mask', dev, mask));
+}
+
+/** A mask truncated to dma_addr_t's 64 bits, as the kernel's u64 argument truncates it. */
+function checkMaskArgs(fn: string, dev: Device, mask: unknown): bigint {
+  checkDev(fn, dev);
+  return BigInt.asUintN(64, checkMask(fn, mask));
+}
+
+function setMask(dev: Device, mask: bigint): number {
   if (dev.dma_mask === null || !dma_supported(dev, mask)) return -EIO;
   dev.dma_mask = mask;
   dma_setup_need_sync(dev);
@@ -77,8 +84,10 @@ export function dma_set_mask(dev: Device, mask: bigint): number {
 
 /** dma_set_coherent_mask() */
 export function dma_set_coherent_mask(dev: Device, mask: bigint): number {
-  checkDev('dma_set_coherent_mask', dev);
-  mask = BigInt.asUintN(64, checkMask('dma_set_coherent_mask', mask));
+  return setCoherentMask(dev, checkMaskArgs('dma_set_coherent_mask', dev, mask));
+}
+
+function setCoherentMask(dev: Device, mask: bigint): number {
   if (!dma_supported(dev, mask)) return -EIO;
   dev.coherent_dma_mask = mask;
   return 0;
@@ -86,16 +95,20 @@ export function dma_set_coherent_mask(dev: Device, mask: bigint): number {
 
 /** dma_set_mask_and_coherent(): the coherent mask's result is ignored, as in the kernel. */
 export function dma_set_mask_and_coherent(dev: Device, mask: bigint): number {
-  const rc = dma_set_mask(dev, mask);
-  if (rc === 0) dma_set_coherent_mask(dev, mask);
+  return setMaskAndCoherent(dev, checkMaskArgs('dma_set_mask_and_coherent', dev, mask));
+}
+
+function setMaskAndCoherent(dev: Device, mask: bigint): number {
+  const rc = setMask(dev, mask);
+  if (rc === 0) setCoherentMask(dev, mask);
   return rc;
 }
 
 /** dma_coerce_mask_and_coherent(): points dma_mask at coherent_dma_mask first. */
 export function dma_coerce_mask_and_coherent(dev: Device, mask: bigint): number {
-  checkDev('dma_coerce_mask_and_coherent', dev);
+  const m = checkMaskArgs('dma_coerce_mask_and_coherent', dev, mask);
   dev.pointMaskAtCoherentMask();
-  return dma_set_mask_and_coherent(dev, mask);
+  return setMaskAndCoherent(dev, m);
 }
 
 /** dma_get_mask(): an unset mask reads as 32-bit. */
@@ -119,47 +132,57 @@ export function dma_addressing_limited(dev: Device): boolean {
 
 // ---- streaming mappings ------------------------------------------------------------------
 
-/** dma_map_phys(): the v7.x primitive every single-buffer map ends in. */
-export function dma_map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs = 0): number {
-  const fn = 'dma_map_phys';
+/** The common checks of a single map or unmap; returns the attrs. */
+function checkSingle(fn: string, dev: Device, addrArg: string, addr: number, size: number, dir: DmaDirection, attrs: unknown): number {
   checkDev(fn, dev);
-  checkAddr(fn, 'phys', phys);
+  if (addr !== DMA_MAPPING_ERROR) checkAddr(fn, addrArg, addr);
   checkSize(fn, 'size', size);
   checkDir(fn, dir);
-  attrs = checkAttrs(fn, attrs);
-  checkPhysRange(dev, fn, 'phys', phys, size, (attrs & DMA_ATTR_MMIO) !== 0);
+  return checkAttrs(fn, attrs);
+}
+
+/** A physical range handed to a mapping call must lie in one RAM bank (any address for MMIO). */
+function checkPhysRange(dev: Device, fn: string, arg: string, phys: number, size: number): void {
+  if (dev.machine.physToOffset(phys, size === 0 ? 1 : size) < 0) refuseRange(fn, arg, phys, size);
+}
+
+function refuseRange(fn: string, arg: string, phys: number, size: number): never {
+  throw new DmaSimRangeError(fn, arg, `[0x${phys.toString(16)}, +${size}) is not inside one RAM bank`);
+}
+
+/** dma_map_phys(): the v7.x primitive every single-buffer map ends in. */
+export function dma_map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs = 0): number {
+  attrs = checkSingle('dma_map_phys', dev, 'phys', phys, size, dir, attrs);
+  if (!(attrs & DMA_ATTR_MMIO)) checkPhysRange(dev, 'dma_map_phys', 'phys', phys, size);
   return mapPhys(dev, phys, size, dir, attrs);
 }
 
 function mapPhys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
-  const m = dev.machine;
-  bugOnDirection(dev, 'dma_map_phys', dir);
-  if (dev.dma_mask === null) {
-    m.log.warnOnce('map_phys-nomask', { file: MAPPING_C, fn: 'dma_map_phys' }, '');
-    return DMA_MAPPING_ERROR;
-  }
+  if (dir === DMA_NONE) bugOnDirection(dev, 'dma_map_phys', dir);
+  if (dev.dma_mask === null) return noMask(dev, 'dma_map_phys');
   if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
-  const o = ops(dev);
+  const o = dev.dma_ops;
   let addr = DMA_MAPPING_ERROR;
   if (o === null) addr = direct.dma_direct_map_phys(dev, phys, size, dir, attrs, true);
   else if (o.map_phys) addr = o.map_phys(dev, phys, size, dir, attrs);
-  m.dmaDebug?.map_phys(dev, phys, size, dir, addr, attrs);
+  dev.machine.dmaDebug?.map_phys(dev, phys, size, dir, addr, attrs);
   return addr;
+}
+
+/** WARN_ON_ONCE(!dev->dma_mask) */
+function noMask(dev: Device, fn: string): number {
+  dev.machine.log.warnOnce(`${fn}-nomask`, { file: MAPPING_C, fn }, '');
+  return DMA_MAPPING_ERROR;
 }
 
 /** dma_unmap_phys(): the debug check runs after the real unmap. */
 export function dma_unmap_phys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
-  const fn = 'dma_unmap_phys';
-  checkDev(fn, dev);
-  checkAddr(fn, 'addr', addr === DMA_MAPPING_ERROR ? 0 : addr);
-  checkSize(fn, 'size', size);
-  checkDir(fn, dir);
-  unmapPhys(dev, addr, size, dir, checkAttrs(fn, attrs));
+  unmapPhys(dev, addr, size, dir, checkSingle('dma_unmap_phys', dev, 'addr', addr, size, dir, attrs));
 }
 
 function unmapPhys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs: number): void {
-  bugOnDirection(dev, 'dma_unmap_phys', dir);
-  const o = ops(dev);
+  if (dir === DMA_NONE) bugOnDirection(dev, 'dma_unmap_phys', dir);
+  const o = dev.dma_ops;
   if (o === null) direct.dma_direct_unmap_phys(dev, addr, size, dir, attrs, true);
   else o.unmap_phys?.(dev, addr, size, dir, attrs);
   dev.machine.dmaDebug?.unmap_phys(dev, addr, size, dir);
@@ -168,23 +191,23 @@ function unmapPhys(dev: Device, addr: number, size: number, dir: DmaDirection, a
 /** dma_map_page_attrs(): MMIO is refused for pages. */
 export function dma_map_page(dev: Device, page: Page, offset: number, size: number, dir: DmaDirection, attrs = 0): number {
   const fn = 'dma_map_page';
-  checkDev(fn, dev);
   if (typeof page !== 'number' || !isPageHandle(page)) throw new DmaSimTypeError(fn, 'page', 'must be a struct page handle');
   checkSize(fn, 'offset', offset);
-  checkSize(fn, 'size', size);
-  checkDir(fn, dir);
-  attrs = checkAttrs(fn, attrs);
   const phys = pageToPfn(page) * PAGE_SIZE + offset;
-  checkPhysRange(dev, fn, 'page', phys, size, false);
+  attrs = checkSingle(fn, dev, 'page', phys, size, dir, attrs);
+  checkPhysRange(dev, fn, 'page', phys, size);
   if (attrs & DMA_ATTR_MMIO) return DMA_MAPPING_ERROR;
   return mapPhys(dev, phys, size, dir, attrs);
 }
 
 /** dma_unmap_page_attrs(): silently nothing with MMIO. */
+function unmapPage(fn: string, dev: Device, addr: number, size: number, dir: DmaDirection, attrs: unknown): void {
+  const a = checkSingle(fn, dev, 'addr', addr, size, dir, attrs);
+  if (!(a & DMA_ATTR_MMIO)) unmapPhys(dev, addr, size, dir, a);
+}
+
 export function dma_unmap_page(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
-  attrs = checkAttrs('dma_unmap_page', attrs);
-  if (attrs & DMA_ATTR_MMIO) return;
-  dma_unmap_phys(dev, addr, size, dir, attrs);
+  unmapPage('dma_unmap_page', dev, addr, size, dir, attrs);
 }
 
 /**
@@ -193,35 +216,33 @@ export function dma_unmap_page(dev: Device, addr: number, size: number, dir: Dma
  */
 export function dma_map_single(dev: Device, ptr: number, size: number, dir: DmaDirection, attrs = 0): number {
   const fn = 'dma_map_single';
-  checkDev(fn, dev);
-  checkAddr(fn, 'ptr', ptr);
-  checkSize(fn, 'size', size);
-  checkDir(fn, dir);
-  attrs = checkAttrs(fn, attrs);
+  attrs = checkSingle(fn, dev, 'ptr', ptr, size, dir, attrs);
   const m = dev.machine;
-  if (isVmallocAddr(ptr)) {
-    m.log.warnOnce('map_single-vmalloc', { file: 'include/linux/dma-mapping.h', fn: 'dma_map_single_attrs' }, `${dev.driver} ${dev.name}: rejecting DMA map of vmalloc memory`);
-    return DMA_MAPPING_ERROR;
-  }
-  const phys = m.translate(ptr);
+  if (isVmallocAddr(ptr)) return rejectVmalloc(dev);
+  const phys = isLinearMapAddress(ptr) ? __pa(ptr) : m.translate(ptr);
   if (phys < 0) throw new DmaSimRangeError(fn, 'ptr', `0x${ptr.toString(16)} is not a linear-map or kernel-image address`);
-  checkPhysRange(dev, fn, 'ptr', phys, size, false);
+  checkPhysRange(dev, fn, 'ptr', phys, size);
   m.dmaDebug?.map_single(dev, ptr, size);
   if (attrs & DMA_ATTR_MMIO) return DMA_MAPPING_ERROR;
   return mapPhys(dev, phys, size, dir, attrs);
 }
 
+function rejectVmalloc(dev: Device): number {
+  dev.machine.log.warnOnce('map_single-vmalloc', { file: 'include/linux/dma-mapping.h', fn: 'dma_map_single_attrs' }, `${dev.driver} ${dev.name}: rejecting DMA map of vmalloc memory`);
+  return DMA_MAPPING_ERROR;
+}
+
 export function dma_unmap_single(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
-  dma_unmap_page(dev, addr, size, dir, attrs);
+  unmapPage('dma_unmap_single', dev, addr, size, dir, attrs);
 }
 
 /** dma_map_resource(): MMIO, never bounced, no cache maintenance, dma_addr = phys. */
 export function dma_map_resource(dev: Device, phys: number, size: number, dir: DmaDirection, attrs = 0): number {
-  return dma_map_phys(dev, phys, size, dir, checkAttrs('dma_map_resource', attrs) | DMA_ATTR_MMIO);
+  return mapPhys(dev, phys, size, dir, checkSingle('dma_map_resource', dev, 'phys', phys, size, dir, attrs) | DMA_ATTR_MMIO);
 }
 
 export function dma_unmap_resource(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
-  dma_unmap_phys(dev, addr, size, dir, checkAttrs('dma_unmap_resource', attrs) | DMA_ATTR_MMIO);
+  unmapPhys(dev, addr, size, dir, checkSingle('dma_unmap_resource', dev, 'addr', addr, size, dir, attrs) | DMA_ATTR_MMIO);
 }
 
 /** dma_mapping_error(): the debug layer marks the mapping as checked first. */
@@ -239,7 +260,7 @@ function mapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection
   bugOnDirection(dev, 'dma_map_sg_attrs', dir);
   if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return -EOPNOTSUPP;
   if (dev.dma_mask === null) {
-    m.log.warnOnce('map_sg-nomask', { file: MAPPING_C, fn: '__dma_map_sg_attrs' }, '');
+    noMask(dev, '__dma_map_sg_attrs');
     return 0;
   }
   const o = ops(dev);
@@ -270,17 +291,16 @@ export function dma_map_sg(dev: Device, sgl: Scatterlist[], nents: number, dir: 
 
 /** dma_unmap_sg_attrs(): the debug check runs before the unmap; pass the original nents. */
 export function dma_unmap_sg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs = 0): void {
-  const [list, n, d, a] = sgArgs('dma_unmap_sg', dev, sgl, nents, dir, attrs);
+  unmapSg('dma_unmap_sg', dev, sgl, nents, dir, attrs);
+}
+
+function unmapSg(fn: string, dev: Device, sgl: unknown, nents: unknown, dir: unknown, attrs: unknown): void {
+  const [list, n, d, a] = sgArgs(fn, dev, sgl, nents, dir, attrs);
   bugOnDirection(dev, 'dma_unmap_sg_attrs', d);
   dev.machine.dmaDebug?.unmap_sg(dev, list, n, d);
   const o = ops(dev);
   if (o === null) direct.dma_direct_unmap_sg(dev, list, n, d, a);
   else o.unmap_sg?.(dev, list, n, d, a);
-}
-
-function checkSgt(fn: string, sgt: unknown): SgTable {
-  if (typeof sgt !== 'object' || sgt === null || !Array.isArray((sgt as SgTable).sgl)) throw new DmaSimTypeError(fn, 'sgt', 'must be an sg_table from sg_alloc_table()');
-  return sgt as SgTable;
 }
 
 /** dma_map_sgtable(): 0 or a negative errno; sgt.nents gets the mapped count. */
@@ -295,7 +315,7 @@ export function dma_map_sgtable(dev: Device, sgt: SgTable, dir: DmaDirection, at
 
 export function dma_unmap_sgtable(dev: Device, sgt: SgTable, dir: DmaDirection, attrs = 0): void {
   checkSgt('dma_unmap_sgtable', sgt);
-  dma_unmap_sg(dev, sgt.sgl, sgt.orig_nents, dir, attrs);
+  unmapSg('dma_unmap_sgtable', dev, sgt.sgl, sgt.orig_nents, dir, attrs);
 }
 
 // ---- syncs -------------------------------------------------------------------------------
@@ -307,44 +327,50 @@ function needSync(dev: Device): boolean {
 
 function syncArgs(fn: string, dev: Device, addr: unknown, size: unknown, dir: unknown): DmaDirection {
   checkDev(fn, dev);
-  checkAddr(fn, 'addr', addr === DMA_MAPPING_ERROR ? 0 : addr);
+  if (addr !== DMA_MAPPING_ERROR) checkAddr(fn, 'addr', addr);
   checkSize(fn, 'size', size);
   return checkDir(fn, dir);
 }
 
-export function dma_sync_single_for_cpu(dev: Device, addr: number, size: number, dir: DmaDirection): void {
-  const d = syncArgs('dma_sync_single_for_cpu', dev, addr, size, dir);
+function syncSingleForCpu(dev: Device, addr: number, size: number, dir: DmaDirection): void {
   if (!needSync(dev)) return;
-  bugOnDirection(dev, '__dma_sync_single_for_cpu', d);
+  bugOnDirection(dev, '__dma_sync_single_for_cpu', dir);
   const o = ops(dev);
-  if (o === null) direct.dma_direct_sync_single_for_cpu(dev, addr, size, d, true);
-  else o.sync_single_for_cpu?.(dev, addr, size, d);
-  dev.machine.dmaDebug?.sync_single_for_cpu(dev, addr, size, d);
+  if (o === null) direct.dma_direct_sync_single_for_cpu(dev, addr, size, dir, true);
+  else o.sync_single_for_cpu?.(dev, addr, size, dir);
+  dev.machine.dmaDebug?.sync_single_for_cpu(dev, addr, size, dir);
+}
+
+function syncSingleForDevice(dev: Device, addr: number, size: number, dir: DmaDirection): void {
+  if (!needSync(dev)) return;
+  bugOnDirection(dev, '__dma_sync_single_for_device', dir);
+  const o = ops(dev);
+  if (o === null) direct.dma_direct_sync_single_for_device(dev, addr, size, dir);
+  else o.sync_single_for_device?.(dev, addr, size, dir);
+  dev.machine.dmaDebug?.sync_single_for_device(dev, addr, size, dir);
+}
+
+export function dma_sync_single_for_cpu(dev: Device, addr: number, size: number, dir: DmaDirection): void {
+  syncSingleForCpu(dev, addr, size, syncArgs('dma_sync_single_for_cpu', dev, addr, size, dir));
 }
 
 export function dma_sync_single_for_device(dev: Device, addr: number, size: number, dir: DmaDirection): void {
-  const d = syncArgs('dma_sync_single_for_device', dev, addr, size, dir);
-  if (!needSync(dev)) return;
-  bugOnDirection(dev, '__dma_sync_single_for_device', d);
-  const o = ops(dev);
-  if (o === null) direct.dma_direct_sync_single_for_device(dev, addr, size, d);
-  else o.sync_single_for_device?.(dev, addr, size, d);
-  dev.machine.dmaDebug?.sync_single_for_device(dev, addr, size, d);
+  syncSingleForDevice(dev, addr, size, syncArgs('dma_sync_single_for_device', dev, addr, size, dir));
 }
 
 /** dma_sync_single_range_for_cpu(): a sync of addr + offset. */
 export function dma_sync_single_range_for_cpu(dev: Device, addr: number, offset: number, size: number, dir: DmaDirection): void {
   checkSize('dma_sync_single_range_for_cpu', 'offset', offset);
-  dma_sync_single_for_cpu(dev, addr + offset, size, dir);
+  syncSingleForCpu(dev, addr + offset, size, syncArgs('dma_sync_single_range_for_cpu', dev, addr, size, dir));
 }
 
 export function dma_sync_single_range_for_device(dev: Device, addr: number, offset: number, size: number, dir: DmaDirection): void {
   checkSize('dma_sync_single_range_for_device', 'offset', offset);
-  dma_sync_single_for_device(dev, addr + offset, size, dir);
+  syncSingleForDevice(dev, addr + offset, size, syncArgs('dma_sync_single_range_for_device', dev, addr, size, dir));
 }
 
-export function dma_sync_sg_for_cpu(dev: Device, sgl: Scatterlist[], nelems: number, dir: DmaDirection): void {
-  const [list, n, d] = sgArgs('dma_sync_sg_for_cpu', dev, sgl, nelems, dir, 0);
+function syncSgForCpu(fn: string, dev: Device, sgl: unknown, nelems: unknown, dir: unknown): void {
+  const [list, n, d] = sgArgs(fn, dev, sgl, nelems, dir, 0);
   if (!needSync(dev)) return;
   bugOnDirection(dev, '__dma_sync_sg_for_cpu', d);
   const o = ops(dev);
@@ -353,8 +379,8 @@ export function dma_sync_sg_for_cpu(dev: Device, sgl: Scatterlist[], nelems: num
   dev.machine.dmaDebug?.sync_sg_for_cpu(dev, list, n, d);
 }
 
-export function dma_sync_sg_for_device(dev: Device, sgl: Scatterlist[], nelems: number, dir: DmaDirection): void {
-  const [list, n, d] = sgArgs('dma_sync_sg_for_device', dev, sgl, nelems, dir, 0);
+function syncSgForDevice(fn: string, dev: Device, sgl: unknown, nelems: unknown, dir: unknown): void {
+  const [list, n, d] = sgArgs(fn, dev, sgl, nelems, dir, 0);
   if (!needSync(dev)) return;
   bugOnDirection(dev, '__dma_sync_sg_for_device', d);
   const o = ops(dev);
@@ -363,12 +389,22 @@ export function dma_sync_sg_for_device(dev: Device, sgl: Scatterlist[], nelems: 
   dev.machine.dmaDebug?.sync_sg_for_device(dev, list, n, d);
 }
 
+export function dma_sync_sg_for_cpu(dev: Device, sgl: Scatterlist[], nelems: number, dir: DmaDirection): void {
+  syncSgForCpu('dma_sync_sg_for_cpu', dev, sgl, nelems, dir);
+}
+
+export function dma_sync_sg_for_device(dev: Device, sgl: Scatterlist[], nelems: number, dir: DmaDirection): void {
+  syncSgForDevice('dma_sync_sg_for_device', dev, sgl, nelems, dir);
+}
+
 export function dma_sync_sgtable_for_cpu(dev: Device, sgt: SgTable, dir: DmaDirection): void {
-  dma_sync_sg_for_cpu(dev, checkSgt('dma_sync_sgtable_for_cpu', sgt).sgl, sgt.orig_nents, dir);
+  const t = checkSgt('dma_sync_sgtable_for_cpu', sgt);
+  syncSgForCpu('dma_sync_sgtable_for_cpu', dev, t.sgl, t.orig_nents, dir);
 }
 
 export function dma_sync_sgtable_for_device(dev: Device, sgt: SgTable, dir: DmaDirection): void {
-  dma_sync_sg_for_device(dev, checkSgt('dma_sync_sgtable_for_device', sgt).sgl, sgt.orig_nents, dir);
+  const t = checkSgt('dma_sync_sgtable_for_device', sgt);
+  syncSgForDevice('dma_sync_sgtable_for_device', dev, t.sgl, t.orig_nents, dir);
 }
 
 // ---- limits ------------------------------------------------------------------------------
@@ -416,19 +452,31 @@ export function dma_get_min_align_mask(dev: Device): number {
 
 /** dma_get_cache_alignment(): of the given machine (or device's), else the current machine. */
 export function dma_get_cache_alignment(on?: Machine | Device): number {
-  const m = on instanceof Device ? on.machine : on ?? currentMachine('dma_get_cache_alignment');
-  return m.dmaCacheAlignment;
+  if (on instanceof Device) return on.machine.dmaCacheAlignment;
+  if (on === undefined) return currentMachine('dma_get_cache_alignment').dmaCacheAlignment;
+  if (typeof on !== 'object' || on === null || !('dmaCacheAlignment' in on) || typeof on.dmaCacheAlignment !== 'number') {
+    throw new DmaSimTypeError('dma_get_cache_alignment', 'dev', 'must be a machine, a device, or nothing (the current machine)');
+  }
+  return on.dmaCacheAlignment;
 }
 
 // ---- coherent and non-coherent allocations -------------------------------------------------
 
 /** dma_alloc_attrs(): zone flags are stripped (the back end picks the zone); __GFP_COMP WARNs. */
 export function dma_alloc_attrs(dev: Device, size: number, gfp: number, attrs = 0): CoherentBuffer | null {
-  const fn = 'dma_alloc_attrs';
+  return allocAttrs('dma_alloc_attrs', dev, size, gfp, attrs);
+}
+
+function allocAttrs(fn: string, dev: Device, size: number, gfp: unknown, attrs: unknown): CoherentBuffer | null {
   checkDev(fn, dev);
   checkSize(fn, 'size', size);
   gfp = checkGfp(fn, gfp);
   attrs = checkAttrs(fn, attrs);
+  return allocChecked(dev, size, gfp as number, attrs as number);
+}
+
+function allocChecked(dev: Device, size: number, gfp: number, attrs: number): CoherentBuffer | null {
+  const fn = 'dma_alloc_attrs';
   const m = dev.machine;
   const site = { file: MAPPING_C, fn };
   if (dev.coherent_dma_mask === 0n) m.log.warnOnce('alloc-nomask', site, '');
@@ -445,26 +493,29 @@ export function dma_alloc_attrs(dev: Device, size: number, gfp: number, attrs = 
 
 /** dma_alloc_coherent(): dma_alloc_attrs with NO_WARN when gfp has __GFP_NOWARN. */
 export function dma_alloc_coherent(dev: Device, size: number, gfp: number): CoherentBuffer | null {
-  return dma_alloc_attrs(dev, size, gfp, (checkGfp('dma_alloc_coherent', gfp) & __GFP_NOWARN) ? DMA_ATTR_NO_WARN : 0);
+  return allocAttrs('dma_alloc_coherent', dev, size, gfp, (checkGfp('dma_alloc_coherent', gfp) & __GFP_NOWARN) ? DMA_ATTR_NO_WARN : 0);
 }
 
 /** dma_free_attrs(): NULL is nothing; the debug check runs before the free. */
 export function dma_free_attrs(dev: Device, size: number, cpu_addr: number, dma_handle: number, attrs = 0): void {
-  const fn = 'dma_free_attrs';
+  freeAttrs('dma_free_attrs', dev, size, cpu_addr, dma_handle, attrs);
+}
+
+function freeAttrs(fn: string, dev: Device, size: number, cpu_addr: number, dma_handle: number, attrs: unknown): void {
   checkDev(fn, dev);
   checkSize(fn, 'size', size);
   checkAddr(fn, 'cpu_addr', cpu_addr);
   checkAddr(fn, 'dma_handle', dma_handle);
-  attrs = checkAttrs(fn, attrs);
+  const a = checkAttrs(fn, attrs);
   if (cpu_addr === 0) return;
   dev.machine.dmaDebug?.free_coherent(dev, size, cpu_addr, dma_handle);
   const o = ops(dev);
-  if (o === null) direct.dma_direct_free(dev, size, cpu_addr, dma_handle, attrs);
-  else o.free?.(dev, size, cpu_addr, dma_handle, attrs);
+  if (o === null) direct.dma_direct_free(dev, size, cpu_addr, dma_handle, a);
+  else o.free?.(dev, size, cpu_addr, dma_handle, a);
 }
 
 export function dma_free_coherent(dev: Device, size: number, cpu_addr: number, dma_handle: number): void {
-  dma_free_attrs(dev, size, cpu_addr, dma_handle, 0);
+  freeAttrs('dma_free_coherent', dev, size, cpu_addr, dma_handle, 0);
 }
 
 /**
@@ -472,7 +523,10 @@ export function dma_free_coherent(dev: Device, size: number, cpu_addr: number, d
  * dma_alloc_attrs, zone flags are a WARN and NULL.
  */
 export function dma_alloc_pages(dev: Device, size: number, dir: DmaDirection, gfp: number): { page: Page; dma_handle: number } | null {
-  const fn = 'dma_alloc_pages';
+  return allocPages('dma_alloc_pages', dev, size, dir, gfp);
+}
+
+function allocPages(fn: string, dev: Device, size: number, dir: DmaDirection, gfp: number): { page: Page; dma_handle: number } | null {
   checkDev(fn, dev);
   checkSize(fn, 'size', size);
   const d = checkDir(fn, dir);
@@ -495,7 +549,10 @@ export function dma_alloc_pages(dev: Device, size: number, dir: DmaDirection, gf
 }
 
 export function dma_free_pages(dev: Device, size: number, page: Page, dma_handle: number, dir: DmaDirection): void {
-  const fn = 'dma_free_pages';
+  freePages('dma_free_pages', dev, size, page, dma_handle, dir);
+}
+
+function freePages(fn: string, dev: Device, size: number, page: Page, dma_handle: number, dir: DmaDirection): void {
   checkDev(fn, dev);
   checkSize(fn, 'size', size);
   if (typeof page !== 'number' || !isPageHandle(page)) throw new DmaSimTypeError(fn, 'page', 'must be a struct page handle');
@@ -507,11 +564,15 @@ export function dma_free_pages(dev: Device, size: number, page: Page, dma_handle
 
 /** dma_alloc_noncoherent(): page_address(dma_alloc_pages()). */
 export function dma_alloc_noncoherent(dev: Device, size: number, dir: DmaDirection, gfp: number): CoherentBuffer | null {
-  const r = dma_alloc_pages(dev, size, dir, gfp);
+  const r = allocPages('dma_alloc_noncoherent', dev, size, dir, gfp);
   return r === null ? null : { cpu_addr: dev.machine.page_address(r.page), dma_handle: r.dma_handle };
 }
 
 export function dma_free_noncoherent(dev: Device, size: number, cpu_addr: number, dma_handle: number, dir: DmaDirection): void {
-  checkDev('dma_free_noncoherent', dev);
-  dma_free_pages(dev, size, dev.machine.virt_to_page(cpu_addr), dma_handle, dir);
+  const fn = 'dma_free_noncoherent';
+  checkDev(fn, dev);
+  checkAddr(fn, 'cpu_addr', cpu_addr);
+  const phys = dev.machine.translate(cpu_addr);
+  if (phys < 0 || isVmallocAddr(cpu_addr)) throw new DmaSimRangeError(fn, 'cpu_addr', `0x${cpu_addr.toString(16)} is not a linear-map address`);
+  freePages(fn, dev, size, pfnToPage(Math.floor(phys / PAGE_SIZE)), dma_handle, dir);
 }

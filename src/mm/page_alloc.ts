@@ -218,8 +218,21 @@ export class PageAllocator {
     checkInteger('free_pages', 'order', order, 0);
     const idx = this.index(pfn);
     if (idx === NIL) return this.reportPoisoned(pfn);
-    if (this.allocOrder[idx] === order) return this.freeBlock(idx, order);
+    const allocated = this.allocOrder[idx] ?? NIL;
+    if (allocated === order) return this.freeBlock(idx, order);
+    if (allocated !== NIL && order < allocated) return this.freeHeadOnly(idx, order, allocated);
     this.reportBadFree(pfn, idx, order);
+  }
+
+  /**
+   * A non-compound block freed with a smaller order: ___free_pages() drops the head's only
+   * reference and frees the first 2^order pages; the rest of the block is never freed (it
+   * leaks, silently, as in the kernel). The leaked pages stay allocated here, split into the
+   * buddy-aligned pieces they form, so that the free lists stay exact.
+   */
+  private freeHeadOnly(idx: number, order: number, allocated: number): void {
+    for (let o = order; o < allocated; o++) this.allocOrder[idx + pow2(o)] = o;
+    this.freeBlock(idx, order);
   }
 
   /**
@@ -431,8 +444,7 @@ export class PageAllocator {
     if (this.managedMap[idx] === 0) return this.bad_page(pfn, 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set');
     // put_page_testzero(): a page nobody holds (free, a tail, never allocated) has refcount 0.
     if (allocated === NIL) return this.vmBugOnPage(pfn, 'page_ref_count(page) == 0', 'include/linux/mm.h');
-    const scanTails = order > allocated && order <= MAX_PAGE_ORDER;
-    if (!scanTails || !this.reportBadTails(pfn, order)) {
+    if (order > MAX_PAGE_ORDER || !this.reportBadTails(pfn, order)) {
       this.vmBugOnPage(pfn, 'compound && compound_order(page) != order', 'mm/page_alloc.c');
     }
   }
