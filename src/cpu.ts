@@ -53,8 +53,14 @@ export class Cpu {
     this.m.core.uncachedWrite(st.off, st.bytes.length, this.m.layout.scratch);
   }
 
+  /** Whether stores to uncached memory wait in the store buffer (load.storeReordering > 0). */
+  get storesBuffered(): boolean {
+    return this.reorder > 0;
+  }
+
   /** Every buffered store reaches RAM in program order (a write barrier, or store forwarding). */
   drainStores(): void {
+    if (this.storeBuffer.length === 0) return;
     for (const st of this.storeBuffer) this.commit(st);
     this.storeBuffer.length = 0;
   }

@@ -219,15 +219,6 @@ function touch(m: Machine, fn: string, addr: number, len: number): void {
 
 // ---- the link: struct dma_block written into the block ----------------------------------------
 
-/**
- * Whether m.cpu holds uncached stores back (load.storeReordering): a link store must then queue
- * behind the caller's own stores to the block instead of reaching RAM ahead of them. Cpu keeps
- * the probability private; read it until it exposes it.
- */
-function storesBuffered(m: Machine): boolean {
-  return (m.cpu as unknown as { reorder: number }).reorder > 0;
-}
-
 /** 2^-32: a multiply is exact for a power of two, and a tenth the latency of a divide. */
 const TWO_POW_MINUS_32 = 2 ** -32;
 
@@ -246,7 +237,7 @@ function writeLink(pool: DmaPool, node: number, next: number, dma: number): void
   stageLink(pool.link, next, dma);
   if (how === LINK_CACHED) {
     m.core.cpuWrite(pool.nodeOff[node] as number, DMA_BLOCK_SIZE, m.layout.scratch);
-  } else if (how === LINK_UNCACHED && !storesBuffered(m)) {
+  } else if (how === LINK_UNCACHED && !m.cpu.storesBuffered) {
     m.core.uncachedWrite(pool.nodeOff[node] as number, DMA_BLOCK_SIZE, m.layout.scratch);
   } else {
     const bytes = new Uint8Array(pool.link.buffer, pool.link.byteOffset, DMA_BLOCK_SIZE).slice();
@@ -259,7 +250,7 @@ function fillBlock(pool: DmaPool, node: number, byte: number): void {
   const m = pool.m;
   const how = pool.nodeHow[node];
   if (how === LINK_CACHED) m.core.cpuFill(pool.nodeOff[node] as number, pool.size, byte);
-  else if (how === LINK_UNCACHED && !storesBuffered(m)) m.core.uncachedFill(pool.nodeOff[node] as number, pool.size, byte);
+  else if (how === LINK_UNCACHED && !m.cpu.storesBuffered) m.core.uncachedFill(pool.nodeOff[node] as number, pool.size, byte);
   else {
     touch(m, 'memset', pool.nodeVaddr[node] as number, pool.size);
     m.cpu.fill(pool.nodeVaddr[node] as number, pool.size, byte);

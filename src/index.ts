@@ -32,6 +32,9 @@ export {
 export { Scatterlist, sg_init_table, sg_alloc_table, sg_set_buf, sg_set_page, sg_dma_address, sg_dma_len, sg_phys } from './scatterlist.js';
 export type { SgTable } from './scatterlist.js';
 export type { DmaMapOps } from './dma-map-ops.js';
+export { dma_pool_create, dma_pool_alloc, dma_pool_zalloc, dma_pool_free, dma_pool_destroy, dma_pools_show, DmaPool } from './dmapool.js';
+export type { DmaPoolOptions } from './dmapool.js';
+export { DebugfsError } from './debugfs.js';
 export type { CostParams, Cost } from './cost.js';
 
 /** NULL, as the pointer-returning calls (kmalloc, vmalloc) return it. */

@@ -505,7 +505,7 @@ function freeAttrs(fn: string, dev: Device, size: number, cpu_addr: number, dma_
   checkDev(fn, dev);
   checkSize(fn, 'size', size);
   checkAddr(fn, 'cpu_addr', cpu_addr);
-  checkAddr(fn, 'dma_handle', dma_handle);
+  if (dma_handle !== DMA_MAPPING_ERROR) checkAddr(fn, 'dma_handle', dma_handle);
   const a = checkAttrs(fn, attrs);
   if (cpu_addr === 0) return;
   dev.machine.dmaDebug?.free_coherent(dev, size, cpu_addr, dma_handle);
