@@ -51,6 +51,8 @@ export class Vmalloc {
   private readonly log: KernelLog;
   /** The busy list: areas sorted by start, each owning [start, start + size + GUARD). */
   private readonly busy: Area[] = [];
+  /** How many leading areas of `busy` are packed back to back (see extendPacked()). */
+  private packed = 0;
 
   constructor(opts: VmallocOptions) {
     this.pages = opts.pages;
@@ -155,8 +157,10 @@ export class Vmalloc {
    */
   private allocVmapArea(size: number, gfp: number): number {
     const need = size + GUARD;
-    let cursor = VMALLOC_START;
-    for (const area of this.busy) {
+    const before = this.busy[this.packed - 1];
+    let cursor = before === undefined ? VMALLOC_START : before.start + before.size + GUARD;
+    for (let i = this.packed; i < this.busy.length; i++) {
+      const area = this.busy[i] as Area;
       if (area.start - cursor >= need) return cursor;
       cursor = area.start + area.size + GUARD;
     }
@@ -197,11 +201,28 @@ export class Vmalloc {
     }
     const at = this.indexOfStart(addr);
     if (at < 0) return null;
+    this.packed = Math.min(this.packed, at);
     return this.busy.splice(at, 1)[0] ?? null;
   }
 
   private insert(area: Area): void {
     this.busy.splice(this.lowerBound(area.start), 0, area);
+    this.extendPacked();
+  }
+
+  /**
+   * `packed` leading areas sit back to back (each right after the previous one's guard page):
+   * no gap there can satisfy a request, so first-fit starts after them. Without it every
+   * vmap() would walk every area, and a dma_pool of thousands of pages would take seconds.
+   */
+  private extendPacked(): void {
+    for (;;) {
+      const prev = this.busy[this.packed - 1];
+      const next = this.busy[this.packed];
+      const end = prev === undefined ? VMALLOC_START : prev.start + prev.size + GUARD;
+      if (next === undefined || next.start !== end) return;
+      this.packed++;
+    }
   }
 
   /** The area whose range, guard page included, holds virt. */
