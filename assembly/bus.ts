@@ -5,13 +5,13 @@
 // see dirty cached lines, and its writes leave no stale copy behind (as ACE/CHI or x86 snooping
 // do). The host translates DMA addresses to RAM offsets and validates ranges before calling.
 
-import { CNT_DEV_BYTES_READ, CNT_DEV_BYTES_WRITTEN } from './abi';
-import { count, overlayDirty, snoopInvalidate } from './cache';
+import { CNT_DEV_BYTES_READ, CNT_DEV_BYTES_WRITTEN, LD_DIRTY } from './abi';
+import { count, overlay, snoopInvalidate } from './cache';
 
 /** Device read of [addr, addr + len) into dst. */
 export function devRead(addr: usize, len: usize, dst: usize, coherent: bool): void {
   memory.copy(dst, addr, len);
-  if (coherent) overlayDirty(addr, len, dst);
+  if (coherent) overlay(addr, len, dst, LD_DIRTY);
   count(CNT_DEV_BYTES_READ, <u64>len);
 }
 

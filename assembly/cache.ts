@@ -380,20 +380,29 @@ export function lineState(addr: usize): i32 {
 // ---- coherent views, shared by the bus (snooping devices) and CPU copies -------------------
 
 /**
- * Overlays the dirty cached lines of [addr, addr + len) onto dst, which already holds the RAM
- * contents of that range: the result is what a coherent observer sees.
+ * Overlays the cached lines of [addr, addr + len) whose directory byte has a `mask` bit onto
+ * dst, which already holds the RAM contents of that range. With LD_DIRTY this is what a
+ * snooping device sees; with LD_WAY_MASK it is what the CPU itself sees, a stale clean line
+ * included.
  */
-export function overlayDirty(addr: usize, len: usize, dst: usize): void {
+export function overlay(addr: usize, len: usize, dst: usize, mask: u32): void {
   if (len == 0) return;
   const end = addr + len;
   const e = endIndex(addr, len);
-  for (let i = nextMarked(firstIndex(addr), e, LD_DIRTY); i < e; i = nextMarked(i + 1, e, LD_DIRTY)) {
+  let n: u32 = 0;
+  for (let i = nextMarked(firstIndex(addr), e, mask); i < e; i = nextMarked(i + 1, e, mask)) {
     const line = lineOf(i);
-    const lo = line > addr ? line : addr;
-    const hi = line + lineSize < end ? line + lineSize : end;
-    memory.copy(dst + (lo - addr), slotData(line, <u32>load<u8>(lineDir + i)) + (lo - line), hi - lo);
-    count(CNT_SNOOPS, 1);
+    const src = slotData(line, <u32>load<u8>(lineDir + i));
+    if (line >= addr && line + lineSize <= end) {
+      copyLine(dst + (line - addr), src);
+    } else {
+      const lo = line > addr ? line : addr;
+      const hi = line + lineSize < end ? line + lineSize : end;
+      memory.copy(dst + (lo - addr), src + (lo - line), hi - lo);
+    }
+    n++;
   }
+  count(CNT_SNOOPS, <u64>n);
 }
 
 /**

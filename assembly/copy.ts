@@ -1,21 +1,21 @@
 // Copies and fills: the CPU memcpy that swiotlb_bounce() does, and uncached CPU accesses.
 
-import { CNT_CPU_COPY_BYTES, CNT_UNCACHED_BYTES } from './abi';
-import { count, overlayDirty, snoopInvalidate } from './cache';
+import { CNT_CPU_COPY_BYTES, CNT_UNCACHED_BYTES, LD_WAY_MASK } from './abi';
+import { count, overlay, snoopInvalidate } from './cache';
 
 /**
  * CPU memcpy of n bytes from src to dst (non-overlapping RAM ranges), as swiotlb_bounce() does.
  *
  * The CPU sees the same bytes as a cacheable copy would give: the source is read through the
- * cache (dirty lines win over RAM) and the destination ends up holding the new bytes with no
- * stale cached copy. The copy is modelled as a non-temporal one: the destination lines are not
+ * cache (every resident line wins over RAM, a stale one too: that is what the CPU reads) and
+ * the destination ends up holding the new bytes with no stale cached copy. The copy is modelled as a non-temporal one: the destination lines are not
  * left resident and dirty, which keeps a 64 KiB bounce a single memory.copy instead of 2048
  * line fills. see: kernel/dma/swiotlb.c swiotlb_bounce()
  */
 export function cpuCopy(dst: usize, src: usize, n: usize): void {
   snoopInvalidate(dst, n);
   memory.copy(dst, src, n);
-  overlayDirty(src, n, dst);
+  overlay(src, n, dst, LD_WAY_MASK);
   count(CNT_CPU_COPY_BYTES, <u64>n);
 }
 

@@ -356,7 +356,7 @@ export class Machine {
     const p = parseSwiotlbParam(this.params.get('swiotlb'), this.log);
     const ram = { end: this.memblock.end(), total: this.memblock.memory.reduce((t, b) => t + b.size, 0) };
     const needed = this.arch.swiotlbNeeded(ram, limits, (size) => swiotlbAdjustSize(p, size, this.log));
-    const pool = swiotlbInit(this, p, needed, this.arch.swiotlbLowLimit(limits));
+    const pool = swiotlbInit(this, p, needed, this.arch.swiotlbLowLimit(limits), this.arch.swiotlbBanner);
     this.debugfs.mkdir('/sys/kernel/debug/swiotlb');
     pool?.registerDebugfs(this.debugfs);
     return pool;

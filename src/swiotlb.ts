@@ -45,8 +45,6 @@ export interface SwiotlbParams {
   nareas: number;
   force: boolean;
   noforce: boolean;
-  /** The nslabs came from the command line (swiotlb_adjust_size() leaves it alone then). */
-  fromCmdline: boolean;
 }
 
 /** simple_strtoul(str, &end, 0): the number at the start of `s` and what follows it. */
@@ -63,12 +61,11 @@ function strtoul(s: string): [number, string] | null {
  * a whole segment; what does not parse is ignored, as the kernel ignores it.
  */
 export function parseSwiotlbParam(value: string | undefined, log: Machine['log']): SwiotlbParams {
-  const p: SwiotlbParams = { nslabs: IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT, nareas: 0, force: false, noforce: false, fromCmdline: false };
+  const p: SwiotlbParams = { nslabs: IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT, nareas: 0, force: false, noforce: false };
   let str = value ?? '';
   const n = strtoul(str);
   if (n !== null) {
     p.nslabs = alignUp(n[0], IO_TLB_SEGSIZE);
-    p.fromCmdline = true;
     str = n[1];
   }
   if (str.startsWith(',')) str = str.slice(1);
@@ -100,9 +97,12 @@ export function adjustNareas(p: SwiotlbParams, nareas: number, log: Machine['log
   if (roundUpDefaultNslabs(p)) log.pr_info(`software IO TLB: SWIOTLB bounce buffer size roundup to ${(p.nslabs << IO_TLB_SHIFT) >> 20}MB`);
 }
 
-/** swiotlb_adjust_size(): the arch's resize, unless the command line chose a size. */
+/**
+ * swiotlb_adjust_size(): the arch's resize, unless the size is no longer the default (the
+ * kernel compares values, so `swiotlb=32768` is resized like no parameter at all).
+ */
 export function swiotlbAdjustSize(p: SwiotlbParams, size: number, log: Machine['log']): void {
-  if (p.fromCmdline || p.nslabs !== IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT) return;
+  if (p.nslabs !== IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT) return;
   size = alignUp(size, IO_TLB_SIZE);
   p.nslabs = alignUp(size >> IO_TLB_SHIFT, IO_TLB_SEGSIZE);
   if (roundUpDefaultNslabs(p)) size = p.nslabs << IO_TLB_SHIFT;
@@ -163,19 +163,32 @@ export class Swiotlb {
     return addr & (dev.dma_parms?.min_align_mask ?? 0) & (alignMask | (IO_TLB_SIZE - 1));
   }
 
+  /** wrap_area_index(): past the end of the area the search restarts at slot 0. */
   private wrapAreaIndex(index: number): number {
-    return index >= this.areaNslabs ? index - this.areaNslabs : index;
+    return index >= this.areaNslabs ? 0 : index;
+  }
+
+  /**
+   * The device's segment boundary as swiotlb_search_pool_area() uses it: the pool start's
+   * DMA address masked by it, and the boundary in slots. The default (ULONG_MAX) needs no u64
+   * arithmetic: no run can span it.
+   */
+  private boundary(dev: Device): { tblDmaAddr: number; maxSlots: number } {
+    const mask = dev.dma_parms?.segment_boundary_mask ?? 0n;
+    if (mask === 0n || mask === (1n << 64n) - 1n) return { tblDmaAddr: dev.physToDma(this.start), maxSlots: Infinity };
+    return {
+      tblDmaAddr: Number(BigInt(dev.physToDma(this.start)) & mask),
+      maxSlots: Number((mask >> BigInt(IO_TLB_SHIFT)) + 1n),
+    };
   }
 
   /** swiotlb_search_pool_area(): the first slot of a free run in one area, or -1. */
   private searchArea(dev: Device, areaIndex: number, orig: number, allocSize: number, allocAlignMask: number): number {
     const area = this.areas[areaIndex] as Area;
-    const boundary = dev.dma_parms?.segment_boundary_mask ?? 0n;
-    const boundaryMask = boundary === 0n ? (1n << 64n) - 1n : boundary;
-    const tblDmaAddr = Number(BigInt(dev.physToDma(this.start)) & boundaryMask);
-    const maxSlots = Number((boundaryMask >> BigInt(IO_TLB_SHIFT)) + 1n);
+    const { tblDmaAddr, maxSlots } = this.boundary(dev);
     let iotlbAlignMask = dev.dma_parms?.min_align_mask ?? 0;
     const nslots = nrSlots(allocSize);
+    if (nslots === 0) this.m.log.bug({ file: SWIOTLB_C, fn: 'swiotlb_search_pool_area' }, 'BUG_ON(!nslots)');
     const offset = this.alignOffset(dev, 0, orig);
     if (!allocAlignMask && !iotlbAlignMask && allocSize >= PAGE_SIZE) allocAlignMask = PAGE_SIZE - 1;
     allocAlignMask |= IO_TLB_SIZE - 1;
@@ -183,6 +196,7 @@ export class Swiotlb {
     const stride = (Math.max(allocAlignMask, iotlbAlignMask) >>> IO_TLB_SHIFT) + 1;
     if (nslots > this.areaNslabs - area.used) return -1;
     const slotBase = areaIndex * this.areaNslabs;
+    const list = this.list;
     let index = area.index;
     let slotIndex = -1;
     for (let checked = 0; checked < this.areaNslabs;) {
@@ -193,7 +207,7 @@ export class Swiotlb {
         checked++;
         continue;
       }
-      if (!spansBoundary(slotIndex, nslots, nrSlots(tblDmaAddr), maxSlots) && (this.list[slotIndex] as number) >= nslots) {
+      if ((list[slotIndex] as number) >= nslots && !spansBoundary(slotIndex, nslots, nrSlots(tblDmaAddr), maxSlots)) {
         return this.take(area, slotIndex, index, nslots, allocSize, offset);
       }
       index = this.wrapAreaIndex(index + stride);
@@ -204,12 +218,14 @@ export class Swiotlb {
 
   /** The `found:` path of swiotlb_search_pool_area(). */
   private take(area: Area, slotIndex: number, index: number, nslots: number, allocSize: number, offset: number): number {
+    const list = this.list;
+    const sizes = this.allocSize;
     for (let i = slotIndex; i < slotIndex + nslots; i++) {
-      this.list[i] = 0;
-      this.allocSize[i] = allocSize - (offset + (i - slotIndex) * IO_TLB_SIZE);
+      list[i] = 0;
+      sizes[i] = allocSize - (offset + (i - slotIndex) * IO_TLB_SIZE);
     }
     let count = 0;
-    for (let i = slotIndex - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && this.list[i] !== 0; i--) this.list[i] = ++count;
+    for (let i = slotIndex - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && list[i] !== 0; i--) list[i] = ++count;
     area.index = this.wrapAreaIndex(index + nslots);
     area.used += nslots;
     this.totalUsed += nslots;
@@ -228,6 +244,10 @@ export class Swiotlb {
 
   /** swiotlb_tbl_map_single(): slots for the buffer, and the original copied in whatever the direction. */
   mapSingle(dev: Device, orig: number, mappingSize: number, allocAlignMask: number, attrs: number): number {
+    if (allocAlignMask > PAGE_SIZE - 1) {
+      this.m.log.warnOnce('swiotlb_tbl_map_single-align', { file: SWIOTLB_C, fn: 'swiotlb_tbl_map_single' },
+        `${dev.driver} ${dev.name}: Alloc alignment may prevent fulfilling requests with max mapping_size`);
+    }
     let offset = this.alignOffset(dev, allocAlignMask, orig);
     const size = alignUp(mappingSize + offset, allocAlignMask + 1);
     const index = this.findSlots(dev, orig, size, allocAlignMask);
@@ -335,14 +355,15 @@ export class Swiotlb {
     index -= this.padSlots[index] as number;
     const nslots = nrSlots((this.allocSize[index] as number) + offset);
     const area = this.areas[Math.floor(index / this.areaNslabs)] as Area;
-    let count = index + nslots < alignUp(index + 1, IO_TLB_SEGSIZE) ? (this.list[index + nslots] as number) : 0;
+    const list = this.list;
+    let count = index + nslots < alignUp(index + 1, IO_TLB_SEGSIZE) ? (list[index + nslots] as number) : 0;
     for (let i = index + nslots - 1; i >= index; i--) {
-      this.list[i] = ++count;
+      list[i] = ++count;
       this.origAddr[i] = INVALID_PHYS_ADDR;
       this.allocSize[i] = 0;
       this.padSlots[i] = 0;
     }
-    for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && this.list[i] !== 0; i--) this.list[i] = ++count;
+    for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && list[i] !== 0; i--) list[i] = ++count;
     area.used -= nslots;
     this.totalUsed -= nslots;
   }
@@ -373,12 +394,12 @@ function spansBoundary(index: number, nr: number, shift: number, boundarySize: n
 }
 
 /**
- * swiotlb_init_remap(): nothing unless the arch needs bouncing or the command line forces it,
+ * swiotlb_init_remap() and swiotlb_print_info(): nothing unless the arch needs bouncing or the command line forces it,
  * and never with `noforce`; one area per possible CPU (dmasim has one) unless `swiotlb=` set
  * them; the pool is allocated top-down below `lowLimit`, halved (whole segments) down to
  * IO_TLB_MIN_SLABS when it does not fit. Returns null when no pool was made.
  */
-export function swiotlbInit(m: Machine, p: SwiotlbParams, needed: boolean, lowLimit: number): Swiotlb | null {
+export function swiotlbInit(m: Machine, p: SwiotlbParams, needed: boolean, lowLimit: number, banner: string | null): Swiotlb | null {
   if ((!needed && !p.force) || p.noforce) return null;
   if (p.nareas === 0) adjustNareas(p, 1, m.log);
   let nslabs = p.nslabs;
@@ -387,16 +408,15 @@ export function swiotlbInit(m: Machine, p: SwiotlbParams, needed: boolean, lowLi
   for (;;) {
     start = m.memblock.phys_alloc_range(nslabs << IO_TLB_SHIFT, PAGE_SIZE, 0, lowLimit);
     if (start !== 0) break;
-    if (nslabs <= IO_TLB_MIN_SLABS) {
-      m.log.pr_warn('software IO TLB: Cannot allocate buffer');
-      return null;
-    }
+    m.log.pr_warn(`software IO TLB: swiotlb_memblock_alloc: Failed to allocate ${nslabs << IO_TLB_SHIFT} bytes tlb structure`);
+    if (nslabs <= IO_TLB_MIN_SLABS) return null;
     nslabs = alignUp(nslabs >> 1, IO_TLB_SEGSIZE);
     nareas = limitNareas(nareas, nslabs);
   }
   if (nslabs !== p.nslabs) m.log.pr_info(`software IO TLB: SWIOTLB bounce buffer size adjusted ${p.nslabs} -> ${nslabs} slabs`);
   const hex = (x: number): string => `0x${x.toString(16).padStart(16, '0')}`;
   const bytes = nslabs << IO_TLB_SHIFT;
+  if (banner !== null) m.log.pr_info(banner);
   m.log.pr_info(`software IO TLB: mapped [mem ${hex(start)}-${hex(start + bytes)}] (${bytes >> 20}MB)`);
   return new Swiotlb(m, start, nslabs, nareas, p.force);
 }

@@ -56,4 +56,6 @@ export interface Arch {
    */
   swiotlbNeeded(ram: { end: number; total: number }, limits: ZoneLimits, adjust: (size: number) => void): boolean;
   swiotlbLowLimit(limits: ZoneLimits): number;
+  /** A line the arch prints before swiotlb's "mapped" line (x86's pci_iommu_init()), or null. */
+  readonly swiotlbBanner: string | null;
 }

@@ -81,8 +81,9 @@ export const arm64: Arch = {
     adjust(Math.min(64 << 20, Math.ceil(ram.total / 1024)));
     return true;
   },
-  /** ARCH_LOW_ADDRESS_LIMIT is arm64_dma_phys_limit - 1. */
-  swiotlbLowLimit: (limits) => limits.dma,
+  /** ARCH_LOW_ADDRESS_LIMIT is arm64_dma_phys_limit - 1, passed to memblock as the end. */
+  swiotlbLowLimit: (limits) => limits.dma - 1,
+  swiotlbBanner: null,
   /**
    * zone_dma_limit comes from firmware (DT dma-ranges / IORT); with none it is 32 bits, so
    * ZONE_DMA spans the first 4 GiB and ZONE_DMA32 is empty, as on most arm64 servers.

@@ -17,7 +17,10 @@ export const x86_64: Arch = {
   kmallocBounce: false,
   /** pci_swiotlb_detect(): bounce buffers only when there is RAM above 4 GiB. */
   swiotlbNeeded: (ram) => ram.end > 2 ** 32,
-  swiotlbLowLimit: () => 2 ** 32,
+  /** ARCH_LOW_ADDRESS_LIMIT is 0xffffffff. */
+  swiotlbLowLimit: () => 0xffff_ffff,
+  /** pci_iommu_init() announces the bounce buffers, then swiotlb_print_info() runs. */
+  swiotlbBanner: 'PCI-DMA: Using software bounce buffering for IO (SWIOTLB)',
   zoneLimits(): ZoneLimits {
     return { dma: 16 << 20, dma32: 2 ** 32 };
   },

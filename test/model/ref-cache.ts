@@ -152,10 +152,15 @@ export class RefMachine {
     this.ram.set(bytes, addr - this.base);
   }
 
-  /** memcpy by the CPU: same bytes as a cached copy, destination not left resident. */
+  /** memcpy by the CPU: it reads what it caches (stale or not); the destination is not left resident. */
   cpuCopy(dst: number, src: number, n: number): void {
     this.snoop(dst, n);
-    const bytes = this.coherentView(src, n);
+    const bytes = this.ram.slice(src - this.base, src - this.base + n);
+    for (let i = 0; i < n; i++) {
+      const a = src + i;
+      const l = this.find(a - (a % this.lineSize));
+      if (l) bytes[i] = l.data[a % this.lineSize] as number;
+    }
     this.ram.set(bytes, dst - this.base);
   }
 
