@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# Bundles the host: ESM + CJS + CLI with the engine shipped beside them, and the declarations.
+# Bundles the host: the library as ESM (index and workloads share one chunk, so their classes are
+# the same objects) and CJS, the CLI, the declarations, and the engine beside them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf dist && mkdir -p dist
-common=(--bundle --platform=node --target=node20 --log-level=warning --define:CORE_WASM_DIR='"./"')
-npx esbuild src/index.ts "${common[@]}" --format=esm --outfile=dist/index.js
+common=(--bundle --platform=node --target=node20 --log-level=warning --define:CORE_WASM_DIR='"./"' --external:canvas)
+# Chunks sit beside the entries, so that whichever file the loader lands in finds core.wasm at ./.
+npx esbuild index=src/index.ts workloads=src/workloads/index.ts "${common[@]}" --format=esm --splitting \
+  --outdir=dist --chunk-names='[name]-[hash]'
 # import.meta.url is empty in CJS output: define it from __filename so core.wasm is found beside the bundle.
 npx esbuild src/index.ts "${common[@]}" --format=cjs --outfile=dist/index.cjs \
   --define:import.meta.url=__importMetaUrl \
   --banner:js="const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;"
-npx esbuild src/cli.ts "${common[@]}" --format=esm --outfile=dist/cli.js --banner:js='#!/usr/bin/env node'
+# CJS has no shared chunks: dmasim/workloads is the same module object as dmasim.
+echo "module.exports = require('./index.cjs');" > dist/workloads.cjs
+# commander and cli-progress are CommonJS: inside an ESM bundle their require() of Node builtins
+# needs a real require.
+npx esbuild src/cli.ts "${common[@]}" --format=esm --outfile=dist/cli.js \
+  --banner:js="#!/usr/bin/env node
+import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
 chmod +x dist/cli.js
 cp build/core.wasm build/core.baseline.wasm dist/
 npx tsc -p tsconfig.build.json
 echo "export * from './types/src/index.js';" > dist/index.d.ts
+echo "export * from './types/src/workloads/index.js';" > dist/workloads.d.ts

@@ -1,55 +1,211 @@
-// The dmasim command line. Exit codes: 0 ok, 1 data corruption or debug errors found, 2 bad usage.
+// The dmasim command line. Exit codes: 0 ok, 1 data corruption or dma-debug errors found,
+// 2 bad usage (a one-line message naming the option, no stack trace).
 
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { createMachine, type Machine, type MachineOptions } from './machine.js';
 import { runDemo } from './demo.js';
-
-const USAGE = `usage: dmasim [demo] [--arch arm64|x86_64] [--seed N]
-
-  demo   show how a write-back CPU cache breaks DMA on a non-coherent machine, and the fixes
-         (the default command)
-
-options:
-  --arch   arm64 (non-coherent devices, the default) or x86_64 (DMA-coherent)
-  --seed   seed of every random choice (default 1)
-  --help   this text`;
+import { NIC_DEFAULTS, runNic, type NicBug, type NicReport } from './workloads/nic.js';
 
 class UsageError extends Error {}
 
-function parse(argv: string[]): { command: string; arch: 'arm64' | 'x86_64'; seed: number; help: boolean } {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { arch: { type: 'string', default: 'arm64' }, seed: { type: 'string', default: '1' }, help: { type: 'boolean', default: false } },
+/** An option parser for an integer in [lo, hi]. */
+function int(name: string, lo: number, hi: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v.trim()) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be an integer in ${lo}..${hi}`);
+    return n;
+  };
+}
+
+function probability(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a probability in 0..1`);
+    return n;
+  };
+}
+
+/** A progress bar on stderr, shown only for runs that take more than a second on a terminal. */
+function progressBar(quiet: boolean): { update(f: number): void; stop(): void } {
+  const t0 = performance.now();
+  let bar: cliProgress.SingleBar | null = null;
+  return {
+    update(f: number) {
+      if (quiet || !process.stderr.isTTY) return;
+      if (bar === null && performance.now() - t0 > 1000) {
+        bar = new cliProgress.SingleBar({ stream: process.stderr, format: ' {bar} {percentage}% | ETA {eta}s', hideCursor: true }, cliProgress.Presets.shades_classic);
+        bar.start(100, 0);
+      }
+      bar?.update(Math.round(f * 100));
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+interface MachineFlags {
+  arch: 'arm64' | 'x86_64';
+  seed: number;
+  cmdline: string;
+  debug: boolean;
+  perBuffer: boolean;
+  evictionPressure: number;
+  speculation: number;
+  storeReordering: number;
+  json: boolean;
+}
+
+/** The options every workload's machine takes. */
+function machineOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--arch <arch>', 'machine architecture').choices(['arm64', 'x86_64']).default('arm64'))
+    .option('--seed <n>', 'seed of every random choice', int('--seed', 0, 0xffff_ffff), 1)
+    .option('--cmdline <text>', 'kernel command line (e.g. "swiotlb=2048")', '')
+    .option('--debug', 'build with CONFIG_DMA_API_DEBUG', false)
+    .option('--per-buffer', 'one DSB per cache operation (no ARCH_HAS_BATCHED_DMA_SYNC)', false)
+    .option('--eviction-pressure <p>', 'random evictions per CPU line access', probability('--eviction-pressure'), 0)
+    .option('--speculation <p>', 'speculative line fills per CPU line access', probability('--speculation'), 0)
+    .option('--store-reordering <p>', 'uncached stores a device may see before a barrier', probability('--store-reordering'), 0)
+    .option('--json', 'machine-readable output', false);
+}
+
+function bootMachine(f: MachineFlags): Promise<Machine> {
+  const opts: MachineOptions = {
+    arch: f.arch,
+    seed: f.seed,
+    cmdline: f.cmdline,
+    config: { DMA_API_DEBUG: f.debug, ARCH_HAS_BATCHED_DMA_SYNC: !f.perBuffer && f.arch === 'arm64' },
+    load: { evictionPressure: f.evictionPressure, speculation: f.speculation, storeReordering: f.storeReordering },
+  };
+  return createMachine(opts);
+}
+
+function print(lines: readonly string[]): void {
+  for (const l of lines) process.stdout.write(`${l}\n`);
+}
+
+function nicLines(r: NicReport, f: { packetSize: number }): string[] {
+  const mpps = (r.packetsPerSecond / 1e6).toFixed(3);
+  return [
+    `packets        ${r.packets} (${r.verified} verified, ${r.corrupted} corrupted, ${r.faults} DMA faults)`,
+    `throughput     ${mpps} Mpps wall (${((r.packetsPerSecond * f.packetSize * 8) / 1e9).toFixed(2)} Gbit/s of payload), ${r.wallSeconds.toFixed(3)} s`,
+    `model time     ${r.modelNsPerPacket.toFixed(1)} ns/packet`,
+    `cache ops      ${r.cacheMaintenanceOps} DC line operations, ${r.barriers} DSBs`,
+    `bounces        ${r.bounceBytes} bytes, ${r.swiotlbSlotsUsedMax} swiotlb slots at most`,
+    `iotlb flushes  ${r.iotlbFlushes}`,
+    `debug errors   ${r.debugErrors}`,
+  ];
+}
+
+interface NicFlags extends MachineFlags {
+  packetSize: number;
+  ringSize: number;
+  packets: number;
+  mode: 'map' | 'recycle';
+  descriptors: 'coherent' | 'pool';
+  coherent?: boolean;
+  dmaBits: number;
+  bug: NicBug;
+  iommu: boolean;
+  dmesg: boolean;
+}
+
+async function nic(f: NicFlags): Promise<number> {
+  if (f.iommu) throw new UsageError('--iommu: the dma-iommu back end is not built yet');
+  const m = await bootMachine(f);
+  const bar = progressBar(f.json);
+  const r = runNic(m, {
+    packetSize: f.packetSize, ringSize: f.ringSize, packets: f.packets, mode: f.mode, descriptors: f.descriptors,
+    dmaBits: f.dmaBits, bug: f.bug, ...(f.coherent === undefined ? {} : { coherent: f.coherent }), onProgress: (x) => bar.update(x),
+  });
+  bar.stop();
+  const dmesg = f.dmesg ? m.dmesg() : [];
+  if (f.json) print([JSON.stringify({ ...r, ...(f.dmesg ? { dmesg } : {}) })]);
+  else print([`dmasim nic on ${f.arch}: ${f.packets} RX + ${f.packets} TX packets of ${f.packetSize} B, ring ${f.ringSize}, mode ${f.mode}, bug ${f.bug}`, ...nicLines(r, f), ...(f.dmesg ? ['', ...dmesg] : [])]);
+  return r.corrupted > 0 || r.faults > 0 || r.debugErrors > 0 ? 1 : 0;
+}
+
+/** A short NIC run, to have something to look at in debugfs or dmesg. */
+async function afterRun(f: MachineFlags): Promise<Machine> {
+  const m = await bootMachine(f);
+  runNic(m, { packets: 1000 });
+  return m;
+}
+
+function program(setExit: (code: number) => void): Command {
+  const root = new Command('dmasim')
+    .description('A WebAssembly emulator of the Linux DMA mapping API: non-coherent caches, bounce buffers and dma-debug, made visible')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  machineOptions(root.command('nic', { isDefault: true }))
+    .description('simulate a NIC: RX and TX rings, streaming-mapped or recycled buffers, every payload verified')
+    .option('--packet-size <bytes>', 'payload bytes per packet', int('--packet-size', 60, 9000), NIC_DEFAULTS.packetSize)
+    .option('--ring-size <n>', 'descriptors per ring', int('--ring-size', 2, 4096), NIC_DEFAULTS.ringSize)
+    .option('--packets <n>', 'packets to receive and to transmit', int('--packets', 1, 1e9), NIC_DEFAULTS.packets)
+    .addOption(new Option('--mode <mode>', 'map/unmap per packet, or recycle with syncs').choices(['map', 'recycle']).default('map'))
+    .addOption(new Option('--descriptors <where>', 'descriptor memory').choices(['coherent', 'pool']).default('coherent'))
+    .option('--coherent', 'the NIC is DMA-coherent (arm64 default: not)')
+    .option('--dma-bits <n>', 'DMA mask width', int('--dma-bits', 20, 64), 64)
+    .addOption(new Option('--bug <bug>', 'inject a driver bug').choices(['none', 'no-sync-for-cpu', 'no-sync-for-device', 'no-dma-wmb']).default('none'))
+    .option('--iommu', 'put the NIC behind an IOMMU', false)
+    .option('--dmesg', 'print the kernel log after the run', false)
+    .action(async (f: NicFlags) => setExit(await nic(f)));
+
+  machineOptions(root.command('debugfs'))
+    .description('after a short NIC run, print a /sys/kernel/debug file or list a directory')
+    .argument('[path]', 'a file or directory', '/sys/kernel/debug')
+    .action(async (path: string, f: MachineFlags) => {
+      const m = await afterRun(f);
+      const dir = path.replace(/\/$/, '');
+      let out: string;
+      try {
+        out = m.debugfs.read(dir);
+      } catch {
+        out = m.debugfs.list(dir).join('\n') + '\n';
+      }
+      process.stdout.write(out);
+      setExit(0);
     });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
-  const command = positionals[0] ?? 'demo';
-  if (command !== 'demo' || positionals.length > 1) throw new UsageError(`unknown command '${positionals.join(' ')}'`);
-  if (values.arch !== 'arm64' && values.arch !== 'x86_64') throw new UsageError(`--arch must be arm64 or x86_64, got '${values.arch}'`);
-  const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw new UsageError(`--seed must be an integer in 0..4294967295, got '${values.seed}'`);
-  return { command, arch: values.arch, seed, help: values.help };
+
+  machineOptions(root.command('dmesg'))
+    .description('after a short NIC run, print the kernel log')
+    .action(async (f: MachineFlags) => {
+      print((await afterRun(f)).dmesg());
+      setExit(0);
+    });
+
+  root.command('demo')
+    .description('the four ways a write-back cache breaks DMA, each with its fix')
+    .addOption(new Option('--arch <arch>', 'machine architecture').choices(['arm64', 'x86_64']).default('arm64'))
+    .option('--seed <n>', 'seed', int('--seed', 0, 0xffff_ffff), 1)
+    .action(async (f: { arch: 'arm64' | 'x86_64'; seed: number }) => {
+      print(await runDemo(f));
+      setExit(0);
+    });
+  return root;
 }
 
 async function main(argv: string[]): Promise<number> {
-  let args;
+  let code = 0;
   try {
-    args = parse(argv);
+    await program((c) => { code = c; }).parseAsync(argv, { from: 'user' });
   } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`dmasim: ${e.message}\n${USAGE}\n`);
-    return 2;
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof UsageError) {
+      process.stderr.write(`dmasim: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
   }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  for (const line of await runDemo(args)) process.stdout.write(`${line}\n`);
-  return 0;
+  return code;
 }
 
+// `dmasim ... | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 process.exitCode = await main(process.argv.slice(2));

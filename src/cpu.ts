@@ -58,6 +58,11 @@ export class Cpu {
     return this.reorder > 0;
   }
 
+  /** Stores still in the store buffer. */
+  get pendingStores(): number {
+    return this.storeBuffer.length;
+  }
+
   /** Every buffered store reaches RAM in program order (a write barrier, or store forwarding). */
   drainStores(): void {
     if (this.storeBuffer.length === 0) return;
@@ -178,24 +183,67 @@ export class Cpu {
     }
   }
 
+  /**
+   * The RAM offset of a small access that stays inside one page, or -1 (the caller then takes
+   * the general path). Register-sized accesses are the descriptor traffic of every driver:
+   * this path allocates nothing. `lastCached` says whether the mapping goes through the cache.
+   */
+  private locate(fn: string, virt: number, len: number): number {
+    checkAddr(fn, 'ptr', virt);
+    if (isLinearMapAddress(virt)) {
+      this.lastCached = true;
+      return this.m.physToOffset(__pa(virt), len);
+    }
+    if (!isVmallocAddr(virt) || (virt % PAGE_SIZE) + len > PAGE_SIZE) return -1;
+    const area = this.vmallocArea(virt);
+    if (area === null || virt + len > area.start + area.size) return -1;
+    this.lastCached = area.prot === undefined || area.prot === 'normal';
+    const pfn = area.pfns[Math.floor((virt - area.start) / PAGE_SIZE)] as number;
+    return this.m.physToOffset(pfn * PAGE_SIZE + (virt % PAGE_SIZE), len);
+  }
+
+  private lastCached = true;
+  private lastArea: ReturnType<Machine['vm']['areaOf']> = null;
+  private lastAreaGeneration = -1;
+
+  /** The vmalloc area of virt, trying the last one first (descriptor rings are hit in runs). */
+  private vmallocArea(virt: number): ReturnType<Machine['vm']['areaOf']> {
+    const a = this.lastArea;
+    const vm = this.m.vm;
+    if (a !== null && this.lastAreaGeneration === vm.generation && virt >= a.start && virt < a.start + a.size) return a;
+    this.lastArea = vm.areaOf(virt);
+    this.lastAreaGeneration = vm.generation;
+    return this.lastArea;
+  }
+
   private load(fn: string, ptr: number, size: number): number {
     const scratch = this.m.layout.scratch;
-    const [s] = this.spans(fn, ptr, size);
-    if (s === undefined || s.len !== size) {
-      // A load that straddles two pages of a vmalloc area: assemble it byte by byte.
+    const off = this.locate(fn, ptr, size);
+    if (off < 0) {
+      // A load that straddles pages, or an address the general path will refuse with its reason.
       const bytes = this.read(ptr, size);
       return bytes.reduceRight((v, b) => v * 256 + b, 0);
     }
-    if (s.cached) this.m.core.cpuRead(s.off, size, scratch);
-    else this.uncachedRead(s.off, size);
+    if (this.lastCached) this.m.core.cpuRead(off, size, scratch);
+    else this.uncachedRead(off, size);
     return size === 1 ? this.view.getUint8(scratch) : size === 2 ? this.view.getUint16(scratch, true) : this.view.getUint32(scratch, true);
   }
 
   private store(fn: string, ptr: number, size: number, value: number): void {
     checkIntIn(fn, 'value', value, 0, 2 ** (size * 8) - 1);
-    const bytes = new Uint8Array(size);
-    for (let i = 0, v = value; i < size; i++, v = Math.floor(v / 256)) bytes[i] = v & 0xff;
-    this.put(fn, ptr, bytes);
+    const off = this.locate(fn, ptr, size);
+    if (off < 0 || (!this.lastCached && this.reorder > 0)) {
+      const bytes = new Uint8Array(size);
+      for (let i = 0, v = value; i < size; i++, v = Math.floor(v / 256)) bytes[i] = v & 0xff;
+      this.put(fn, ptr, bytes);
+      return;
+    }
+    const scratch = this.m.layout.scratch;
+    if (size === 1) this.view.setUint8(scratch, value);
+    else if (size === 2) this.view.setUint16(scratch, value, true);
+    else this.view.setUint32(scratch, value, true);
+    if (this.lastCached) this.m.core.cpuWrite(off, size, scratch);
+    else this.m.core.uncachedWrite(off, size, scratch);
   }
 
   readb(ptr: number): number { return this.load('cpu.readb', ptr, 1); }

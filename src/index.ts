@@ -37,5 +37,7 @@ export type { DmaPoolOptions } from './dmapool.js';
 export { DebugfsError } from './debugfs.js';
 export type { CostParams, Cost } from './cost.js';
 
+export * from './workloads/index.js';
+
 /** NULL, as the pointer-returning calls (kmalloc, vmalloc) return it. */
 export const NULL = 0;

@@ -617,8 +617,9 @@ export class Machine {
         }
         return out;
       },
+      // A device write does not wait for the CPU's store buffer: a store still buffered to the
+      // same bytes lands later and wins, as it would on hardware.
       write: (off, bytes, coherent) => {
-        this.cpu.drainStores();
         for (let done = 0; done < bytes.length; done += SCRATCH_BYTES) {
           const n = Math.min(SCRATCH_BYTES, bytes.length - done);
           u8.set(bytes.subarray(done, done + n), scratch);
@@ -626,7 +627,6 @@ export class Machine {
         }
       },
       fill: (off, len, byte, coherent) => {
-        this.cpu.drainStores();
         core.devFill(off, len, byte, coherent ? 1 : 0);
       },
     };

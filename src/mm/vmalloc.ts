@@ -53,6 +53,8 @@ export class Vmalloc {
   private readonly busy: Area[] = [];
   /** How many leading areas of `busy` are packed back to back (see extendPacked()). */
   private packed = 0;
+  /** Bumped whenever an area goes away, so that callers may cache areaOf() results safely. */
+  generation = 0;
 
   constructor(opts: VmallocOptions) {
     this.pages = opts.pages;
@@ -202,6 +204,7 @@ export class Vmalloc {
     const at = this.indexOfStart(addr);
     if (at < 0) return null;
     this.packed = Math.min(this.packed, at);
+    this.generation++;
     return this.busy.splice(at, 1)[0] ?? null;
   }
 

@@ -1,0 +1,48 @@
+// The CLI as a user runs it (dist/cli.js, built by npm test's pretest): each subcommand runs
+// and its output parses; exit codes mean 0 ok, 1 corruption found, 2 bad usage, with a
+// one-line message and no stack trace.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect, test } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+function dmasim(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+test('nic (the default command) reports verified packets and exits 0', () => {
+  const r = dmasim('--packets', '2000');
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/^packets +4000 \(4000 verified, 0 corrupted, 0 DMA faults\)$/m);
+  expect(r.out).toMatch(/^throughput +[\d.]+ Mpps wall/m);
+});
+
+test('nic --json parses, and a broken driver exits 1', () => {
+  const r = dmasim('nic', '--packets', '2000', '--mode', 'recycle', '--bug', 'no-sync-for-cpu', '--json');
+  expect(r.code).toBe(1);
+  const report = JSON.parse(r.out) as { corrupted: number; packets: number };
+  expect(report.packets).toBe(4000);
+  expect(report.corrupted).toBeGreaterThan(0);
+});
+
+test('bad usage exits 2 with one line naming the option', () => {
+  for (const args of [['nic', '--ring-size', '0'], ['nic', '--packets', '-5'], ['nic', '--frobnicate'], ['nic', '--mode', 'sideways']]) {
+    const r = dmasim(...args);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).not.toMatch(/at .*\.js:\d+/);
+  }
+  expect(dmasim('nic', '--ring-size', '0').err).toContain('--ring-size');
+});
+
+test('debugfs and dmesg print what a short run left', () => {
+  const fs = dmasim('debugfs', '/sys/kernel/debug/swiotlb');
+  expect(fs.code).toBe(0);
+  expect(fs.out.split('\n')).toContain('io_tlb_used_hiwater');
+  const used = dmasim('debugfs', '/sys/kernel/debug/swiotlb/io_tlb_nslabs');
+  expect(used.out).toMatch(/^\d+\n$/);
+  const log = dmasim('dmesg');
+  expect(log.out).toContain('software IO TLB: mapped [mem');
+});
