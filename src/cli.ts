@@ -5,6 +5,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import cliProgress from 'cli-progress';
 import { createMachine, type Machine, type MachineOptions } from './machine.js';
 import { runDemo } from './demo.js';
+import { writeFileSync } from 'node:fs';
+import { barrierChartSvg, BARRIER_SWEEP_DEFAULTS, formatBarrierTable, runBarrierSweep, type BarrierOp } from './workloads/barriers.js';
 import { NIC_DEFAULTS, runNic, type NicBug, type NicReport } from './workloads/nic.js';
 
 class UsageError extends Error {}
@@ -16,6 +18,11 @@ function int(name: string, lo: number, hi: number) {
     if (!/^-?\d+$/.test(v.trim()) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be an integer in ${lo}..${hi}`);
     return n;
   };
+}
+
+/** A comma-separated list of integers in [lo, hi]. */
+function list(name: string, lo: number, hi: number) {
+  return (v: string): number[] => v.split(',').map((x) => int(name, lo, hi)(x));
 }
 
 function probability(name: string) {
@@ -153,6 +160,25 @@ function program(setExit: (code: number) => void): Command {
     .option('--iommu', 'put the NIC behind an IOMMU', false)
     .option('--dmesg', 'print the kernel log after the run', false)
     .action(async (f: NicFlags) => setExit(await nic(f)));
+
+  root.command('barriers')
+    .description('batched vs per-buffer DSBs over sg list lengths and entry sizes: DC ops, barriers, model and wall time, and an SVG chart')
+    .option('--entries <list>', 'sg list lengths, comma-separated', list('--entries', 1, 65536), [...BARRIER_SWEEP_DEFAULTS.entries])
+    .option('--sizes <list>', 'bytes per sg entry, comma-separated', list('--sizes', 1, 1 << 20), [...BARRIER_SWEEP_DEFAULTS.entrySizes])
+    .addOption(new Option('--op <op>', 'the timed call').choices(['map', 'unmap', 'sync_for_device', 'sync_for_cpu']).default('map'))
+    .addOption(new Option('--dir <dir>', 'DMA direction: 0 BIDIRECTIONAL, 1 TO_DEVICE, 2 FROM_DEVICE').choices(['0', '1', '2']))
+    .option('--svg <file>', 'where to write the chart', 'dmasim-barriers.svg')
+    .option('--seed <n>', 'seed', int('--seed', 0, 0xffff_ffff), 1)
+    .option('--json', 'machine-readable output', false)
+    .action(async (f: { entries: number[]; sizes: number[]; op: BarrierOp; dir?: string; svg: string; seed: number; json: boolean }) => {
+      const bar = progressBar(f.json);
+      const dir = f.dir === undefined ? (f.op === 'unmap' || f.op === 'sync_for_cpu' ? 2 : 1) : (Number(f.dir) as 0 | 1 | 2);
+      const r = await runBarrierSweep({ entries: f.entries, entrySizes: f.sizes, op: f.op, dir, seed: f.seed, onProgress: (x) => bar.update(x) });
+      bar.stop();
+      writeFileSync(f.svg, await barrierChartSvg(r));
+      print(f.json ? [JSON.stringify(r)] : [...formatBarrierTable(r), `chart: ${f.svg}`]);
+      setExit(0);
+    });
 
   machineOptions(root.command('debugfs'))
     .description('after a short NIC run, print a /sys/kernel/debug file or list a directory')

@@ -2,6 +2,9 @@
 // and its output parses; exit codes mean 0 ok, 1 corruption found, 2 bad usage, with a
 // one-line message and no stack trace.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 
@@ -45,4 +48,16 @@ test('debugfs and dmesg print what a short run left', () => {
   expect(used.out).toMatch(/^\d+\n$/);
   const log = dmasim('dmesg');
   expect(log.out).toContain('software IO TLB: mapped [mem');
+});
+
+test('barriers prints the sweep table with the kernel comparison and writes the chart', () => {
+  const svg = join(mkdtempSync(join(tmpdir(), 'dmasim-')), 'b.svg');
+  const r = dmasim('barriers', '--entries', '2560', '--sizes', '4096', '--svg', svg);
+  expect(r.code).toBe(0);
+  const row = r.out.split('\n').find((l) => /^\s+2560\s+4 KiB/.test(l));
+  expect(row).toBeDefined();
+  const model = /(-[\d.]+) %/.exec(row ?? '');
+  expect(Number(model?.[1])).toBeLessThan(-55);
+  expect(Number(model?.[1])).toBeGreaterThan(-75);
+  expect(readFileSync(svg, 'utf8').startsWith('<svg')).toBe(true);
 });
