@@ -7,6 +7,8 @@ import { createMachine, type Machine, type MachineOptions } from './machine.js';
 import { runDemo } from './demo.js';
 import { writeFileSync } from 'node:fs';
 import { barrierChartSvg, BARRIER_SWEEP_DEFAULTS, formatBarrierTable, runBarrierSweep, type BarrierOp } from './workloads/barriers.js';
+import { runDmapoolTest } from './workloads/dmapool-test.js';
+import { checkMapBenchmarkOptions, MAP_BENCHMARK_DEFAULTS, runMapBenchmark, type MapBenchmarkOptions } from './workloads/map-benchmark.js';
 import { NIC_DEFAULTS, runNic, type NicBug, type NicReport } from './workloads/nic.js';
 
 class UsageError extends Error {}
@@ -160,6 +162,46 @@ function program(setExit: (code: number) => void): Command {
     .option('--iommu', 'put the NIC behind an IOMMU', false)
     .option('--dmesg', 'print the kernel log after the run', false)
     .action(async (f: NicFlags) => setExit(await nic(f)));
+
+  // The selftest's own options and defaults; its checks (and messages) come from the workload,
+  // so the values are taken as plain integers here.
+  const any = (name: string) => int(name, -(2 ** 31), 2 ** 31 - 1);
+  const d = MAP_BENCHMARK_DEFAULTS;
+  machineOptions(root.command('map-benchmark'))
+    .description('kernel/dma/map_benchmark.c driven as tools/testing/selftests/dma/dma_map_benchmark does')
+    .option('-t, --threads <n>', 'threads', any('-t'), d.threads)
+    .option('-s, --seconds <n>', 'test duration (simulated seconds)', any('-s'), d.seconds)
+    .option('-n, --node <n>', 'NUMA node', any('-n'), d.node)
+    .option('-b, --dma-bits <n>', 'DMA mask bits', any('-b'), d.dmaBits)
+    .option('-d, --dir <n>', 'direction: 0 BIDIRECTIONAL, 1 TO_DEVICE, 2 FROM_DEVICE', any('-d'), d.dir)
+    .option('-x, --trans-delay <ns>', 'delay between map and unmap', any('-x'), d.transDelayNs)
+    .option('-g, --granule <n>', 'pages per map, or sg entries in sg mode', any('-g'), d.granule)
+    .option('-m, --mode <n>', 'map mode: 0 single, 1 sg', any('-m'), d.mode)
+    .action(async (f: MachineFlags & { threads: number; seconds: number; node: number; dmaBits: number; dir: number; transDelay: number; granule: number; mode: number }) => {
+      const o = { threads: f.threads, seconds: f.seconds, node: f.node, dmaBits: f.dmaBits, dir: f.dir, transDelayNs: f.transDelay, granule: f.granule, mode: f.mode };
+      const bad = checkMapBenchmarkOptions(o);
+      if (bad !== null) throw new UsageError(bad);
+      const m = await bootMachine(f);
+      const bar = progressBar(f.json);
+      const r = await runMapBenchmark(m, o as MapBenchmarkOptions, { onProgress: (x) => bar.update(x) });
+      bar.stop();
+      const json = (k: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
+      if (f.json) print([JSON.stringify(r, json)]);
+      else print(r.error === null ? r.lines : [...r.lines, r.error]);
+      setExit(r.error === null ? 0 : 1);
+    });
+
+  machineOptions(root.command('dmapool-test'))
+    .description('mm/dmapool_test.c: alloc-all/free-all rounds over its six pool geometries')
+    .option('--iterations <n>', 'rounds per geometry (NR_TESTS)', int('--iterations', 1, 1000), 100)
+    .action(async (f: MachineFlags & { iterations: number }) => {
+      const m = await bootMachine(f);
+      const bar = progressBar(f.json);
+      const r = await runDmapoolTest(m, { iterations: f.iterations, onProgress: (x) => bar.update(x) });
+      bar.stop();
+      print(f.json ? [JSON.stringify(r)] : r.error === null ? r.lines : [...r.lines, r.error]);
+      setExit(r.error === null ? 0 : 1);
+    });
 
   root.command('barriers')
     .description('batched vs per-buffer DSBs over sg list lengths and entry sizes: DC ops, barriers, model and wall time, and an SVG chart')

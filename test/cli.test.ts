@@ -61,3 +61,24 @@ test('barriers prints the sweep table with the kernel comparison and writes the 
   expect(Number(model?.[1])).toBeGreaterThan(-75);
   expect(readFileSync(svg, 'utf8').startsWith('<svg')).toBe(true);
 });
+
+test('map-benchmark prints the selftest lines; its own option checks exit 2 with its message', () => {
+  const r = dmasim('map-benchmark', '-s', '1', '-g', '4');
+  expect(r.code).toBe(0);
+  const lines = r.out.trim().split('\n');
+  expect(lines[0]).toBe('dma mapping mode: 0');
+  expect(lines[1]).toBe('dma mapping benchmark: threads:1 seconds:1 node:-1 dir:BIDIRECTIONAL granule/sg_nents: 4');
+  expect(lines[2]).toMatch(/^average map latency\(us\):\d+\.\d standard deviation:\d+\.\d$/);
+  expect(lines[3]).toMatch(/^average unmap latency\(us\):\d+\.\d standard deviation:\d+\.\d$/);
+  const bad = dmasim('map-benchmark', '-b', '12');
+  expect(bad.code).toBe(2);
+  expect(bad.err.trim()).toBe('dmasim: invalid dma mask bit, must be in 20-64');
+});
+
+test('dmapool-test prints mm/dmapool_test.c lines', () => {
+  const r = dmasim('dmapool-test', '--iterations', '1');
+  expect(r.code).toBe(0);
+  const lines = r.out.trim().split('\n');
+  expect(lines).toHaveLength(6);
+  for (const l of lines) expect(l).toMatch(/^dmapool test: size:\d+ +align:\d+ +blocks:\d+ +time:\d+$/);
+});

@@ -84,16 +84,19 @@ export class DmaPoolPairs {
     this.dma = new Float64Array(blocks);
   }
 
-  /** Allocates every block; false when the pool ran dry (what was allocated stays held). */
+  /** Allocates every block (none may be held); false when the pool ran dry, holding what it got. */
   allocAll(): boolean {
     const { pool, v, dma } = this;
-    for (let i = this.count; i < v.length; i++) {
+    for (let i = 0; i < v.length; i++) {
       const b = dma_pool_alloc(pool, GFP_KERNEL);
-      if (b === null) return false;
+      if (b === null) {
+        this.count = i;
+        return false;
+      }
       v[i] = b.vaddr;
       dma[i] = b.dma;
-      this.count = i + 1;
     }
+    this.count = v.length;
     return true;
   }
 

@@ -16,13 +16,15 @@
 // msleep_interruptible() would end and kthread_stop() stop it. A 20 s run of sub-microsecond
 // loops would take millions of loops, so a loop budget (`maxLoops`, all threads together; by
 // default MAP_BENCHMARK_PAGE_BUDGET pages' worth) bounds the wall time; the result gives the
-// loops, the simulated time reached and which limit ended the run. An abort signal ends it as a signal ends the
-// kernel's interruptible sleep: the results so far are reported.
+// loops, the simulated time reached and which limit ended the run. An abort signal ends it as a
+// signal ends the kernel's interruptible sleep: the results so far are reported.
 //
 // Threads. The kernel runs them in parallel on different CPUs; dmasim has one CPU, so the
 // threads take turns, one loop each, each with its own buffers and its own simulated clock, and
 // the run's simulated time is the largest of those clocks (parallel threads share wall time).
-// They share the one cache, as threads on CPUs behind one shared cache to the PoC would.
+// They share the one cache, as threads on CPUs behind one shared cache to the PoC would. A failed
+// map ends the whole run: in the kernel only that thread stops, but the ioctl then fails all the
+// same and no figures come back.
 
 import type { Device } from '../device.js';
 import {
@@ -236,10 +238,11 @@ class Latency {
 const devices = new WeakMap<Machine, Device>();
 
 /**
- * A platform device named after the driver, so that it binds by name (platform_match()); probing
- * creates the debugfs file the selftest opens. It has no read op (simple_open + ioctl only).
+ * The device the benchmark drives on `m`, made on first use: a platform device named after the
+ * driver, so that it binds by name (platform_match()). Probing creates the debugfs file the
+ * selftest opens; it has no read op (simple_open + ioctl only).
  */
-function benchmarkDevice(m: Machine): Device {
+export function mapBenchmarkDevice(m: Machine): Device {
   let dev = devices.get(m);
   if (dev === undefined) {
     dev = m.createDevice({ name: 'dma_map_benchmark', driver: 'dma_map_benchmark' });
@@ -494,7 +497,7 @@ function results(o: MapBenchmarkOptions, run: Run, threads: Thread[], timerMs: n
 export async function runMapBenchmark(m: Machine, o: MapBenchmarkOptions, control: MapBenchmarkControl = {}): Promise<MapBenchmarkResult> {
   const bad = selftestCheck(o);
   if (bad !== null) return failed(bad);
-  const dev = benchmarkDevice(m);
+  const dev = mapBenchmarkDevice(m);
   const ioctlError = (errno: number): MapBenchmarkResult => failed(`ioctl: ${STRERROR[errno] ?? `errno ${errno}`}`);
   const rejected = ioctlCheck(o);
   if (rejected !== null) {
