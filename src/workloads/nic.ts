@@ -150,11 +150,11 @@ export class Nic {
         return b;
       });
     }
-    const ring = dma_alloc_coherent(this.dev, 2 * n * DESC_SIZE, GFP_KERNEL);
-    if (ring === null) throw new Error('dmasim_nic: dma_alloc_coherent failed');
+    // One coherent allocation holds both rings: RX in the first half, TX in the second.
     const base = this.coherentRing === null ? 0 : n;
-    this.coherentRing ??= ring;
+    this.coherentRing ??= dma_alloc_coherent(this.dev, 2 * n * DESC_SIZE, GFP_KERNEL);
     const r = this.coherentRing;
+    if (r === null) throw new Error('dmasim_nic: dma_alloc_coherent failed');
     return Array.from({ length: n }, (_, i) => ({ vaddr: r.cpu_addr + (base + i) * DESC_SIZE, dma: r.dma_handle + (base + i) * DESC_SIZE }));
   }
 
