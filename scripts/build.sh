@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf dist && mkdir -p dist
-common=(--bundle --platform=node --target=node20 --log-level=warning --define:CORE_WASM_DIR='"./"' --external:canvas)
+# Dependencies (commander, cli-progress, vega) stay in node_modules, as a library's should.
+common=(--bundle --platform=node --target=node20 --log-level=warning --define:CORE_WASM_DIR='"./"' --packages=external)
 # Chunks sit beside the entries, so that whichever file the loader lands in finds core.wasm at ./.
 npx esbuild index=src/index.ts workloads=src/workloads/index.ts "${common[@]}" --format=esm --splitting \
   --outdir=dist --chunk-names='[name]-[hash]'
@@ -14,11 +15,9 @@ npx esbuild src/index.ts "${common[@]}" --format=cjs --outfile=dist/index.cjs \
   --banner:js="const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;"
 # CJS has no shared chunks: dmasim/workloads is the same module object as dmasim.
 echo "module.exports = require('./index.cjs');" > dist/workloads.cjs
-# commander and cli-progress are CommonJS: inside an ESM bundle their require() of Node builtins
-# needs a real require.
-npx esbuild src/cli.ts "${common[@]}" --format=esm --outfile=dist/cli.js \
-  --banner:js="#!/usr/bin/env node
-import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
+# Splitting keeps vega (only `dmasim barriers` draws charts) out of every other command's startup.
+npx esbuild cli=src/cli.ts "${common[@]}" --format=esm --splitting --outdir=dist --chunk-names='cli-[name]-[hash]' \
+  --banner:js='#!/usr/bin/env node'
 chmod +x dist/cli.js
 cp build/core.wasm build/core.baseline.wasm dist/
 npx tsc -p tsconfig.build.json
