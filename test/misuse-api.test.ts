@@ -3,7 +3,7 @@
 // really do, and never a corrupted machine (API.md "Errors"). Each test cites the kernel code it
 // follows; none has CONFIG_DMA_API_DEBUG, so dma-debug reports nothing.
 import { describe, expect, test } from 'vitest';
-import { createMachine, type Machine, type Stats } from '../src/machine.js';
+import { createMachine, type Machine } from '../src/machine.js';
 import type { Device, DeviceOptions } from '../src/device.js';
 import {
   DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, EIO, ENOMEM,
@@ -16,6 +16,7 @@ import {
 import { __GFP_COMP, GFP_DMA, GFP_DMA32, GFP_KERNEL, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL } from '../src/mm/gfp.js';
 import { PAGE_SIZE } from '../src/mm/memory.js';
 import { type Scatterlist, sg_init_table, sg_set_page } from '../src/scatterlist.js';
+import { delta } from './api-helpers.js';
 
 const LINE = 64;
 
@@ -35,15 +36,6 @@ function page(m: Machine): { va: number; phys: number } {
 
 function freePages(m: Machine): number {
   return m.pages.nrFree(ZONE_DMA) + m.pages.nrFree(ZONE_DMA32) + m.pages.nrFree(ZONE_NORMAL);
-}
-
-function delta(m: Machine, fn: () => void): Stats {
-  const before = m.stats();
-  fn();
-  const after = m.stats();
-  const out = { ...after };
-  for (const k of Object.keys(after) as (keyof Stats)[]) out[k] = after[k] - before[k];
-  return out;
 }
 
 function fill(n: number, byte: number): Uint8Array {

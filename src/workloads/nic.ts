@@ -191,26 +191,35 @@ export class Nic {
     ring.head++;
   }
 
-  /** The device receives packets (packet k into the k-th descriptor) into buffers it owns. */
-  private rxDevice(ring: Ring, count: number): number {
-    const firstSeq = ring.devHead;
+  /**
+   * The device walks the descriptors it owns, in order, up to `count`: `work` moves packet
+   * number `seq` at the descriptor's DMA address; then the device hands the descriptor back
+   * with DONE. An address that reaches no RAM is a DMA fault, counted, and the walk goes on.
+   */
+  private deviceWalk(ring: Ring, count: number, work: (addr: number, seq: number) => void, onFault: () => void): number {
     let done = 0;
     for (; done < count; done++) {
       const desc = ring.descs[ring.devHead % ring.size] as Desc;
       const d = this.dev.dmaRead(desc.dma, DESC_SIZE);
       const v = new DataView(d.buffer, d.byteOffset, DESC_SIZE);
       if (!(v.getUint32(12, true) & DESC_OWN)) break;
-      const addr = v.getUint32(0, true) + v.getUint32(4, true) * 0x1_0000_0000;
       try {
-        this.dev.dmaWrite(addr, payload(this.pattern, firstSeq + done, this.o.packetSize));
+        work(v.getUint32(0, true) + v.getUint32(4, true) * 0x1_0000_0000, ring.devHead);
       } catch (e) {
         if (!(e instanceof DmaFaultError)) throw e;
         this.report.faults++;
+        onFault();
       }
       this.dev.dmaWrite(desc.dma + 12, [DESC_DONE, 0, 0, 0]);
       ring.devHead++;
     }
     return done;
+  }
+
+  /** The device receives packet k into the k-th descriptor's buffer. */
+  private rxDevice(ring: Ring, count: number): number {
+    const size = this.o.packetSize;
+    return this.deviceWalk(ring, count, (addr, seq) => this.dev.dmaWrite(addr, payload(this.pattern, seq, size)), () => {});
   }
 
   /** The driver reaps finished descriptors, takes the buffers back and checks each payload. */
@@ -246,25 +255,9 @@ export class Nic {
 
   /** The device sends what the driver posted, checking each payload against the packet sent. */
   private txDevice(ring: Ring, count: number): number {
-    const firstSeq = ring.devHead;
-    let done = 0;
-    for (; done < count; done++) {
-      const desc = ring.descs[ring.devHead % ring.size] as Desc;
-      const d = this.dev.dmaRead(desc.dma, DESC_SIZE);
-      const v = new DataView(d.buffer, d.byteOffset, DESC_SIZE);
-      if (!(v.getUint32(12, true) & DESC_OWN)) break;
-      const addr = v.getUint32(0, true) + v.getUint32(4, true) * 0x1_0000_0000;
-      try {
-        this.count(same(this.dev.dmaRead(addr, this.o.packetSize), payload(this.pattern, firstSeq + done + 0x80, this.o.packetSize)));
-      } catch (e) {
-        if (!(e instanceof DmaFaultError)) throw e;
-        this.report.faults++;
-        this.count(false);
-      }
-      this.dev.dmaWrite(desc.dma + 12, [DESC_DONE, 0, 0, 0]);
-      ring.devHead++;
-    }
-    return done;
+    const size = this.o.packetSize;
+    const check = (addr: number, seq: number): void => this.count(same(this.dev.dmaRead(addr, size), payload(this.pattern, seq + 0x80, size)));
+    return this.deviceWalk(ring, count, check, () => this.count(false));
   }
 
   private txReap(ring: Ring): number {
