@@ -3,7 +3,7 @@
 // really do, and never a corrupted machine (API.md "Errors"). Each test cites the kernel code it
 // follows; none has CONFIG_DMA_API_DEBUG, so dma-debug reports nothing.
 import { describe, expect, test } from 'vitest';
-import { createMachine, type Machine } from '../src/machine.js';
+import { createMachine, type Machine, type Stats } from '../src/machine.js';
 import type { Device, DeviceOptions } from '../src/device.js';
 import {
   DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, EIO, ENOMEM,
