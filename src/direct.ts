@@ -5,7 +5,7 @@
 
 import type { Device } from './device.js';
 import {
-  DMA_ATTR_MMIO, DMA_ATTR_NO_KERNEL_MAPPING, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
+  DMA_ATTR_CC_SHARED, DMA_ATTR_MMIO, DMA_ATTR_NO_KERNEL_MAPPING, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
   DMA_ATTR_SKIP_CPU_SYNC, DMA_BIT_MASK, DMA_MAPPING_ERROR, DMA_TO_DEVICE, EIO, fmtLlx, fmtPad,
   minNotZero, type DmaDirection, U64_MAX,
 } from './dma-mapping.js';
@@ -63,7 +63,7 @@ function overflow(dev: Device, addr: number, size: number, flush: boolean): numb
 export function dma_direct_map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number, flush: boolean): number {
   const m = dev.machine;
   m.hostStats.dmaOps++;
-  if ((attrs & DMA_ATTR_MMIO) !== 0 || m.swiotlb?.forceBounce === true) return mapUncommon(dev, phys, size, dir, attrs, flush);
+  if ((attrs & (DMA_ATTR_MMIO | DMA_ATTR_CC_SHARED)) !== 0 || m.swiotlb?.forceBounce === true) return mapUncommon(dev, phys, size, dir, attrs, flush);
   const addr = phys_to_dma(dev, phys);
   if (!dma_capable(dev, addr, size) || dma_kmalloc_needs_bounce(dev, size, dir)) return bounceOrFail(dev, phys, addr, size, dir, attrs, flush);
   syncForDevice(dev, phys, size, dir, attrs, flush);
@@ -80,15 +80,23 @@ function syncForDevice(dev: Device, phys: number, size: number, dir: DmaDirectio
   }
 }
 
-/** A forced bounce, or an MMIO mapping (dma_addr = phys, no range map, no cache work). */
+/**
+ * A forced bounce, an MMIO mapping (dma_addr = phys, no range map, no cache work), or
+ * confidential-computing shared memory, which is an error unless swiotlb is forced (this machine
+ * encrypts nothing, so phys_to_dma_unencrypted() is phys_to_dma()).
+ */
 function mapUncommon(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number, flush: boolean): number {
   const swiotlb = dev.machine.swiotlb;
-  if (swiotlb?.forceBounce) {
+  const ccShared = (attrs & DMA_ATTR_CC_SHARED) !== 0;
+  if (swiotlb?.forceBounce && !ccShared) {
     if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
     return swiotlb.map(dev, phys, size, dir, attrs);
   }
-  if (!dma_capable(dev, phys, size)) return overflow(dev, phys, size, flush);
-  return phys;
+  if (ccShared && !swiotlb?.forceBounce) return DMA_MAPPING_ERROR;
+  const addr = attrs & DMA_ATTR_MMIO ? phys : phys_to_dma(dev, phys);
+  if (!dma_capable(dev, addr, size)) return overflow(dev, addr, size, flush);
+  syncForDevice(dev, phys, size, dir, attrs, flush);
+  return addr;
 }
 
 /** Not reachable, or a kmalloc buffer that must not share lines: swiotlb if active, else the WARN. */
