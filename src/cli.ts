@@ -63,6 +63,7 @@ interface MachineFlags {
   evictionPressure: number;
   speculation: number;
   storeReordering: number;
+  dataCheck: boolean;
   json: boolean;
 }
 
@@ -77,6 +78,7 @@ function machineOptions(cmd: Command): Command {
     .option('--eviction-pressure <p>', 'random evictions per CPU line access', probability('--eviction-pressure'), 0)
     .option('--speculation <p>', 'speculative line fills per CPU line access', probability('--speculation'), 0)
     .option('--store-reordering <p>', 'uncached stores a device may see before a barrier', probability('--store-reordering'), 0)
+    .option('--data-check', 'report each access that breaks DMA ownership, at the access', false)
     .option('--json', 'machine-readable output', false);
 }
 
@@ -86,6 +88,7 @@ function bootMachine(f: MachineFlags): Promise<Machine> {
     seed: f.seed,
     cmdline: f.cmdline,
     config: { DMA_API_DEBUG: f.debug, ARCH_HAS_BATCHED_DMA_SYNC: !f.perBuffer && f.arch === 'arm64' },
+    dataCheck: f.dataCheck,
     load: { evictionPressure: f.evictionPressure, speculation: f.speculation, storeReordering: f.storeReordering },
   };
   return createMachine(opts);
@@ -105,6 +108,7 @@ function nicLines(r: NicReport, f: { packetSize: number }): string[] {
     `bounces        ${r.bounceBytes} bytes, ${r.swiotlbSlotsUsedMax} swiotlb slots at most`,
     `iotlb flushes  ${r.iotlbFlushes}`,
     `debug errors   ${r.debugErrors}`,
+    `data races     ${r.dataRaces}`,
   ];
 }
 
@@ -133,7 +137,7 @@ async function nic(f: NicFlags): Promise<number> {
   const dmesg = f.dmesg ? m.dmesg() : [];
   if (f.json) print([JSON.stringify({ ...r, ...(f.dmesg ? { dmesg } : {}) })]);
   else print([`dmasim nic on ${f.arch}: ${f.packets} RX + ${f.packets} TX packets of ${f.packetSize} B, ring ${f.ringSize}, mode ${f.mode}, bug ${f.bug}`, ...nicLines(r, f), ...(f.dmesg ? ['', ...dmesg] : [])]);
-  return r.corrupted > 0 || r.faults > 0 || r.debugErrors > 0 ? 1 : 0;
+  return r.corrupted > 0 || r.faults > 0 || r.debugErrors > 0 || r.dataRaces > 0 ? 1 : 0;
 }
 
 /** A short NIC run, to have something to look at in debugfs or dmesg. */

@@ -137,6 +137,7 @@ export class Cpu {
     const scratch = this.m.layout.scratch;
     let pos = 0;
     for (const s of this.spans('cpu.read', ptr, len)) {
+      this.m.dataCheck?.cpuAccess(s.off, s.len, false, s.cached);
       for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
         const n = Math.min(SCRATCH_BYTES, s.len - done);
         if (s.cached) core.cpuRead(s.off + done, n, scratch);
@@ -158,6 +159,7 @@ export class Cpu {
     const scratch = this.m.layout.scratch;
     let pos = 0;
     for (const s of this.spans(fn, ptr, data.length)) {
+      this.m.dataCheck?.cpuAccess(s.off, s.len, true, s.cached);
       for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
         const n = Math.min(SCRATCH_BYTES, s.len - done);
         if (!s.cached && this.reorder > 0) {
@@ -177,6 +179,7 @@ export class Cpu {
     checkIntIn('cpu.fill', 'byte', byte, 0, 255);
     const { core } = this.m;
     for (const s of this.spans('cpu.fill', ptr, len)) {
+      this.m.dataCheck?.cpuAccess(s.off, s.len, true, s.cached);
       if (s.cached) core.cpuFill(s.off, s.len, byte);
       else if (this.reorder > 0) this.storeBuffer.push({ off: s.off, bytes: new Uint8Array(s.len).fill(byte) });
       else core.uncachedFill(s.off, s.len, byte);
@@ -224,6 +227,7 @@ export class Cpu {
       const bytes = this.read(ptr, size);
       return bytes.reduceRight((v, b) => v * 256 + b, 0);
     }
+    this.m.dataCheck?.cpuAccess(off, size, false, this.lastCached);
     if (this.lastCached) this.m.core.cpuRead(off, size, scratch);
     else this.uncachedRead(off, size);
     return size === 1 ? this.view.getUint8(scratch) : size === 2 ? this.view.getUint16(scratch, true) : this.view.getUint32(scratch, true);
@@ -242,6 +246,7 @@ export class Cpu {
     if (size === 1) this.view.setUint8(scratch, value);
     else if (size === 2) this.view.setUint16(scratch, value, true);
     else this.view.setUint32(scratch, value, true);
+    this.m.dataCheck?.cpuAccess(off, size, true, this.lastCached);
     if (this.lastCached) this.m.core.cpuWrite(off, size, scratch);
     else this.m.core.uncachedWrite(off, size, scratch);
   }

@@ -161,6 +161,7 @@ export class Device {
   /** The device reads [dma_addr, dma_addr + len) over the bus. */
   dmaRead(dma_addr: number, len: number): Uint8Array {
     const off = this.target('dmaRead', dma_addr, len);
+    this.machine.dataCheck?.deviceAccess(this, dma_addr, off, len, false, null, 0);
     return this.machine.bus.read(off, len, this.dma_coherent);
   }
 
@@ -168,6 +169,7 @@ export class Device {
   dmaWrite(dma_addr: number, bytes: Uint8Array | readonly number[]): void {
     const data = checkBytes('dmaWrite', 'bytes', bytes);
     const off = this.target('dmaWrite', dma_addr, data.length);
+    this.machine.dataCheck?.deviceAccess(this, dma_addr, off, data.length, true, data, 0);
     this.machine.bus.write(off, data, this.dma_coherent);
   }
 
@@ -175,6 +177,7 @@ export class Device {
   dmaFill(dma_addr: number, len: number, byte: number): void {
     checkIntIn('dmaFill', 'byte', byte, 0, 255);
     const off = this.target('dmaFill', dma_addr, len);
+    this.machine.dataCheck?.deviceAccess(this, dma_addr, off, len, true, null, byte);
     this.machine.bus.fill(off, len, byte, this.dma_coherent);
   }
 }

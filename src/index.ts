@@ -35,6 +35,8 @@ export type { DmaMapOps } from './dma-map-ops.js';
 export { dma_pool_create, dma_pool_alloc, dma_pool_zalloc, dma_pool_free, dma_pool_destroy, dma_pools_show, DmaPool } from './dmapool.js';
 export type { DmaPoolOptions } from './dmapool.js';
 export { DebugfsError } from './debugfs.js';
+export { DmaDataCheck } from './dma-data-check.js';
+export type { DataCheckKind, DataCheckMapping, DataCheckAccess, DataCheckReport } from './dma-data-check.js';
 export type { CostParams, Cost } from './cost.js';
 
 export * from './workloads/index.js';

@@ -19,7 +19,8 @@ import { DcacheMaintenance } from './arch/cacheflush.js';
 import { COST_PARAMS, CostModel, type CostParams } from './cost.js';
 import { Cpu } from './cpu.js';
 import { setCurrentMachine } from './current.js';
-import type { DmaDebugHooks } from './debug.js';
+import { DmaDebug, DmaDebugBoot, teeHooks, type DmaDebugHooks } from './debug.js';
+import { DmaDataCheck } from './dma-data-check.js';
 import { Debugfs } from './debugfs.js';
 import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './swiotlb.js';
 import { Device, type DeviceOptions } from './device.js';
@@ -80,6 +81,12 @@ export interface MachineOptions {
   costModel?: Partial<CostParams>;
   /** The engine: a compiled WebAssembly.Module, its bytes, or where to fetch it (default: core.wasm beside this file). */
   core?: CoreSource;
+  /**
+   * The data-aware DMA checker (src/dma-data-check.ts), off by default: reports CPU accesses to
+   * device-owned buffers, stale CPU reads, write-backs over DMA data and stale device reads at
+   * the access that goes wrong (m.dataCheck.reports, and the kernel log).
+   */
+  dataCheck?: boolean;
 }
 
 /** Counters of everything the machine did; see README for each one's meaning. */
@@ -131,6 +138,7 @@ interface Resolved {
   readonly seed: number;
   readonly load: Required<LoadOptions>;
   readonly costModel: Partial<CostParams>;
+  readonly dataCheck: boolean;
 }
 
 function resolveBanks(ram: unknown): BankSpec[] {
@@ -207,6 +215,7 @@ function resolveOptions(opts: MachineOptions): Resolved {
     seed: checkIntIn(fn, 'seed', opts.seed ?? 1, 0, U32_MAX),
     load: resolveLoad(fn, opts.load),
     costModel: resolveCostModel(opts.costModel),
+    dataCheck: checkBool(fn, 'dataCheck', opts.dataCheck ?? false),
   };
 }
 
@@ -270,8 +279,17 @@ export class Machine {
   readonly swiotlb: Swiotlb | null;
   /** /sys/kernel/debug */
   readonly debugfs = new Debugfs();
-  /** The dma-debug hooks: null when CONFIG_DMA_API_DEBUG's checker is not attached. */
+  /**
+   * The hooks mapping.ts calls: null when neither CONFIG_DMA_API_DEBUG's checker (or it was
+   * disabled at boot) nor the data-aware checker is attached, so the hot path makes no call.
+   */
   dmaDebug: DmaDebugHooks | null = null;
+  /** kernel/dma/debug.c's state with CONFIG_DMA_API_DEBUG (present even when disabled), else null. */
+  readonly dmaDebugState: DmaDebug | null = null;
+  /** The data-aware checker (createMachine({ dataCheck: true })), else null. */
+  readonly dataCheck: DmaDataCheck | null = null;
+  /** What debug.c's __setup() handlers parsed from the command line. */
+  private readonly dmaDebugBoot = new DmaDebugBoot();
   /** zone_dma_limit and the end of ZONE_DMA32 (inclusive physical limits). */
   readonly zoneDmaLimit: number;
   readonly zoneDma32Limit: number;
@@ -339,6 +357,14 @@ export class Machine {
     this.dcache = new DcacheMaintenance(this);
     this.costModel = new CostModel(r.arch, r.costModel);
     this.setLoad(r.load);
+
+    // core_initcall(dma_debug_init) and core_initcall_sync(dma_debug_fs_init).
+    if (r.config.DMA_API_DEBUG) {
+      this.dmaDebugState = new DmaDebug(this, { boot: this.dmaDebugBoot, stackBase: stack, stackPfns: this.vm.areaOf(stack)?.pfns ?? [] });
+    }
+    if (r.dataCheck) this.dataCheck = new DmaDataCheck(this);
+    const dbg = this.dmaDebugState !== null && !this.dmaDebugState.globalDisable ? this.dmaDebugState : null;
+    this.dmaDebug = dbg !== null && this.dataCheck !== null ? teeHooks(dbg, this.dataCheck) : dbg ?? this.dataCheck;
   }
 
   /**
@@ -393,6 +419,8 @@ export class Machine {
   private paramHandlers(): Map<string, ParamHandler> {
     const store = (name: string): ParamHandler => (value) => {
       this.params.set(name, value);
+      // debug.c's __setup()s exist (and print as they parse) only with CONFIG_DMA_API_DEBUG.
+      if (this.config.DMA_API_DEBUG && name.startsWith('dma_debug')) this.dmaDebugBoot.param(name, value, this.log);
       return true;
     };
     const names = ['swiotlb', 'dma_debug', 'dma_debug_entries', 'dma_debug_driver', 'iommu.passthrough', 'iommu.strict', 'coherent_pool'];
@@ -536,6 +564,18 @@ export class Machine {
     return new Device(this, opts);
   }
 
+  /**
+   * device_release_driver(): the driver is released from the device. dev->driver is NULL by the
+   * time the bus notifies BUS_NOTIFY_UNBOUND_DRIVER, where dma-debug checks for leaked mappings.
+   * Releasing a device that has no driver does nothing.
+   */
+  unbind(dev: Device): void {
+    if (!(dev instanceof Device) || dev.machine !== this) throw new DmaSimTypeError('unbind', 'dev', 'must be a device of this machine (m.createDevice())');
+    if (!dev.bound) return;
+    dev.bound = false;
+    this.dmaDebug?.driver_unbound(dev);
+  }
+
   /** Changes the load knobs (see LoadOptions); the random stream continues from the seed. */
   setLoad(load: LoadOptions): void {
     const l = resolveLoad('setLoad', load);
@@ -593,9 +633,21 @@ export class Machine {
     const core = this.core;
     return {
       lineSize,
-      clean: (phys, len) => { core.clean(range('clean', phys, len), len); },
-      invalidate: (phys, len) => { core.invalidate(range('invalidate', phys, len), len); },
-      cleanInvalidate: (phys, len) => { core.cleanInvalidate(range('cleanInvalidate', phys, len), len); },
+      clean: (phys, len) => {
+        const off = range('clean', phys, len);
+        this.dataCheck?.maintenance('clean', off, len);
+        core.clean(off, len);
+      },
+      invalidate: (phys, len) => {
+        const off = range('invalidate', phys, len);
+        this.dataCheck?.maintenance('inval', off, len);
+        core.invalidate(off, len);
+      },
+      cleanInvalidate: (phys, len) => {
+        const off = range('cleanInvalidate', phys, len);
+        this.dataCheck?.maintenance('inval', off, len);
+        core.cleanInvalidate(off, len);
+      },
       lineState: (phys) => {
         const s = core.lineState(range('lineState', phys, 1));
         return s === LINE_DIRTY ? 'dirty' : s === LINE_CLEAN ? 'clean' : 'invalid';

@@ -154,6 +154,7 @@ function refuseRange(fn: string, arg: string, phys: number, size: number): never
 export function dma_map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs = 0): number {
   attrs = checkSingle('dma_map_phys', dev, 'phys', phys, size, dir, attrs);
   if (!(attrs & DMA_ATTR_MMIO)) checkPhysRange(dev, 'dma_map_phys', 'phys', phys, size);
+  dev.machine.dmaDebug?.caller('dma_map_phys');
   return mapPhys(dev, phys, size, dir, attrs);
 }
 
@@ -197,6 +198,7 @@ export function dma_map_page(dev: Device, page: Page, offset: number, size: numb
   attrs = checkSingle(fn, dev, 'page', phys, size, dir, attrs);
   checkPhysRange(dev, fn, 'page', phys, size);
   if (attrs & DMA_ATTR_MMIO) return DMA_MAPPING_ERROR;
+  dev.machine.dmaDebug?.caller('dma_map_page');
   return mapPhys(dev, phys, size, dir, attrs);
 }
 
@@ -236,9 +238,20 @@ export function dma_unmap_single(dev: Device, addr: number, size: number, dir: D
   unmapPage('dma_unmap_single', dev, addr, size, dir, attrs);
 }
 
-/** dma_map_resource(): MMIO, never bounced, no cache maintenance, dma_addr = phys. */
+/**
+ * dma_map_resource(): MMIO, never bounced, no cache maintenance, dma_addr = phys. Under
+ * DMA_API_DEBUG a RAM address is refused with a WARN (pfn_valid()): RAM is mapped with
+ * dma_map_page().
+ */
 export function dma_map_resource(dev: Device, phys: number, size: number, dir: DmaDirection, attrs = 0): number {
-  return mapPhys(dev, phys, size, dir, checkSingle('dma_map_resource', dev, 'phys', phys, size, dir, attrs) | DMA_ATTR_MMIO);
+  const a = checkSingle('dma_map_resource', dev, 'phys', phys, size, dir, attrs) | DMA_ATTR_MMIO;
+  const m = dev.machine;
+  if (m.config.DMA_API_DEBUG && m.isRam(phys, 1)) {
+    m.log.warnOnce('map_resource-ram', { file: MAPPING_C, fn: 'dma_map_resource' }, '');
+    return DMA_MAPPING_ERROR;
+  }
+  m.dmaDebug?.caller('dma_map_resource');
+  return mapPhys(dev, phys, size, dir, a);
 }
 
 export function dma_unmap_resource(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
@@ -285,6 +298,7 @@ function sgArgs(fn: string, dev: Device, sgl: unknown, nents: unknown, dir: unkn
 /** dma_map_sg_attrs(): the mapped count, 0 on any error. */
 export function dma_map_sg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs = 0): number {
   const [list, n, d, a] = sgArgs('dma_map_sg', dev, sgl, nents, dir, attrs);
+  dev.machine.dmaDebug?.caller('dma_map_sg');
   const ret = mapSg(dev, list, n, d, a);
   return ret < 0 ? 0 : ret;
 }
@@ -307,6 +321,7 @@ function unmapSg(fn: string, dev: Device, sgl: unknown, nents: unknown, dir: unk
 export function dma_map_sgtable(dev: Device, sgt: SgTable, dir: DmaDirection, attrs = 0): number {
   checkSgt('dma_map_sgtable', sgt);
   const [list, n, d, a] = sgArgs('dma_map_sgtable', dev, sgt.sgl, sgt.orig_nents, dir, attrs);
+  dev.machine.dmaDebug?.caller('dma_map_sgtable');
   const nents = mapSg(dev, list, n, d, a);
   if (nents < 0) return nents;
   sgt.nents = nents;
@@ -472,6 +487,7 @@ function allocAttrs(fn: string, dev: Device, size: number, gfp: unknown, attrs: 
   checkSize(fn, 'size', size);
   gfp = checkGfp(fn, gfp);
   attrs = checkAttrs(fn, attrs);
+  dev.machine.dmaDebug?.caller(fn === 'dma_alloc_coherent' ? 'dma_alloc_coherent' : 'dma_alloc_attrs');
   return allocChecked(dev, size, gfp as number, attrs as number);
 }
 
@@ -543,6 +559,7 @@ function allocPages(fn: string, dev: Device, size: number, dir: DmaDirection, gf
   }
   size = pageAlign(size);
   if (ops(dev) !== null) throw new DmaSimRangeError(fn, 'dev', 'has dma_map_ops: dmasim allocates pages only on the dma-direct path');
+  m.dmaDebug?.caller(fn === 'dma_alloc_noncoherent' ? 'dma_alloc_noncoherent' : 'dma_alloc_pages');
   const r = direct.dma_direct_alloc_pages(dev, size, gfp);
   if (r !== null) m.dmaDebug?.alloc_pages(dev, pageToPfn(r.page) * PAGE_SIZE, size, d, r.dma_handle);
   return r;

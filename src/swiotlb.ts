@@ -316,8 +316,13 @@ export class Swiotlb {
     const tlbOff = m.physToOffset(tlbAddr, size);
     const origOff = m.physToOffset(orig, size);
     if (size <= 0 || tlbOff < 0 || origOff < 0) return;
-    if (dir === DMA_TO_DEVICE) m.core.cpuCopy(tlbOff, origOff, size);
-    else m.core.cpuCopy(origOff, tlbOff, size);
+    if (dir === DMA_TO_DEVICE) {
+      m.dataCheck?.cpuCopy(tlbOff, origOff, size);
+      m.core.cpuCopy(tlbOff, origOff, size);
+    } else {
+      m.dataCheck?.cpuCopy(origOff, tlbOff, size);
+      m.core.cpuCopy(origOff, tlbOff, size);
+    }
   }
 
   /** __swiotlb_sync_single_for_device(): only TO_DEVICE and BIDIRECTIONAL copy. */

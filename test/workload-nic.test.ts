@@ -55,3 +55,14 @@ describe('an injected bug', () => {
     expect(fixed.corrupted + fixed.faults).toBe(0);
   });
 });
+
+test('the data-aware checker finds nothing to report in a correct driver, and reports a missing sync', async () => {
+  const m = await createMachine({ seed: 5, dataCheck: true, config: { DMA_API_DEBUG: true } });
+  const r = runNic(m, { packets: 500, ringSize: 16, mode: 'recycle' });
+  expect(r.corrupted).toBe(0);
+  expect(m.dataCheck?.reports).toEqual([]);
+  expect(r.debugErrors).toBe(0);
+  const bad = await createMachine({ seed: 5, dataCheck: true });
+  runNic(bad, { packets: 500, ringSize: 16, mode: 'recycle', bug: 'no-sync-for-cpu' });
+  expect(bad.dataCheck?.reports.length).toBeGreaterThan(0);
+});

@@ -25,6 +25,7 @@ export class DcacheMaintenance {
    */
   clean(off: number, len: number, sync: boolean): void {
     if (sync) {
+      this.m.dataCheck?.maintenance('clean', off, len);
       this.m.core.clean(off, Math.max(len, 1));
       this.dsb();
     } else {
@@ -35,6 +36,7 @@ export class DcacheMaintenance {
   /** dcache_inval_poc(_nosync): DC IVAC, but DC CIVAC on partial lines at either edge (engine's invalPoc). */
   inval(off: number, len: number, sync: boolean): void {
     if (sync) {
+      this.m.dataCheck?.maintenance('inval', off, len);
       this.m.core.invalPoc(off, len);
       this.dsb();
     } else {
@@ -55,6 +57,7 @@ export class DcacheMaintenance {
   dsb(): void {
     const p = this.pending;
     for (let i = 0; i < this.queued * 3; i += 3) {
+      this.m.dataCheck?.maintenance(p[i] === CLEAN ? 'clean' : 'inval', p[i + 1] as number, p[i + 2] as number);
       if (p[i] === CLEAN) this.m.core.clean(p[i + 1] as number, Math.max(p[i + 2] as number, 1));
       else this.m.core.invalPoc(p[i + 1] as number, p[i + 2] as number);
     }

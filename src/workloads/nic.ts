@@ -59,6 +59,8 @@ export interface NicReport {
   swiotlbSlotsUsedMax: number;
   iotlbFlushes: number;
   debugErrors: number;
+  /** Reports of the data-aware checker (createMachine({ dataCheck: true })). */
+  dataRaces: number;
 }
 
 /* Descriptor layout (16 bytes, little endian): u32 addr_lo, u32 addr_hi, u32 len, u32 flags. */
@@ -133,7 +135,7 @@ export class Nic {
     this.pattern = makePattern(m.seed, o.packetSize);
     this.report = {
       packets: 0, verified: 0, corrupted: 0, faults: 0, wallSeconds: 0, packetsPerSecond: 0, modelNsPerPacket: 0,
-      cacheMaintenanceOps: 0, barriers: 0, bounceBytes: 0, swiotlbSlotsUsedMax: 0, iotlbFlushes: 0, debugErrors: 0,
+      cacheMaintenanceOps: 0, barriers: 0, bounceBytes: 0, swiotlbSlotsUsedMax: 0, iotlbFlushes: 0, debugErrors: 0, dataRaces: 0,
     };
   }
 
@@ -246,6 +248,9 @@ export class Nic {
   private txPost(ring: Ring, seq: number): void {
     const i = ring.head % ring.size;
     const s = ring.slots[i] as Slot;
+    // A recycled buffer is mapped, so the device's until the driver takes it back, even to
+    // overwrite it.
+    if (this.o.mode === 'recycle' && this.o.bug !== 'no-sync-for-cpu') dma_sync_single_for_cpu(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
     this.m.cpu.write(s.buf, payload(this.pattern, seq + 0x80, this.o.packetSize));
     if (this.o.mode === 'map') s.dma = this.map(s.buf, DMA_TO_DEVICE);
     else if (this.o.bug !== 'no-sync-for-device') dma_sync_single_for_device(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
@@ -322,6 +327,7 @@ export class Nic {
     r.swiotlbSlotsUsedMax = this.m.swiotlb?.usedHiwater ?? 0;
     r.iotlbFlushes = s.iotlbFlushes;
     r.debugErrors = readDebugErrors(this.m);
+    r.dataRaces = this.m.dataCheck?.reports.length ?? 0;
     return r;
   }
 }
