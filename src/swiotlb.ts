@@ -21,6 +21,8 @@ export const IO_TLB_SEGSIZE = 128;
 export const IO_TLB_DEFAULT_SIZE = 64 << 20;
 export const IO_TLB_MIN_SLABS = (1 << 20) >> IO_TLB_SHIFT;
 const INVALID_PHYS_ADDR = -1;
+/** io_tlb_offset(i) == IO_TLB_SEGSIZE - 1: the last slot of a segment (the size is a power of two). */
+const SEG_MASK = IO_TLB_SEGSIZE - 1;
 const SWIOTLB_C = 'kernel/dma/swiotlb.c';
 
 function nrSlots(size: number): number {
@@ -202,7 +204,8 @@ export class Swiotlb {
     for (let checked = 0; checked < this.areaNslabs;) {
       slotIndex = slotBase + index;
       const tlbAddr = tblDmaAddr + slotIndex * IO_TLB_SIZE;
-      if (tlbAddr % (allocAlignMask + 1) !== 0 || (orig !== 0 && (tlbAddr & iotlbAlignMask) !== (orig & iotlbAlignMask))) {
+      // Masks are below 2^31 and `&` takes an address modulo 2^32, so the low bits are exact.
+      if ((tlbAddr & allocAlignMask) !== 0 || (orig !== 0 && (tlbAddr & iotlbAlignMask) !== (orig & iotlbAlignMask))) {
         index = this.wrapAreaIndex(index + 1);
         checked++;
         continue;
@@ -225,7 +228,7 @@ export class Swiotlb {
       sizes[i] = allocSize - (offset + (i - slotIndex) * IO_TLB_SIZE);
     }
     let count = 0;
-    for (let i = slotIndex - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && list[i] !== 0; i--) list[i] = ++count;
+    for (let i = slotIndex - 1; i >= 0 && (i & SEG_MASK) !== SEG_MASK && list[i] !== 0; i--) list[i] = ++count;
     area.index = this.wrapAreaIndex(index + nslots);
     area.used += nslots;
     this.totalUsed += nslots;
@@ -368,7 +371,7 @@ export class Swiotlb {
       this.allocSize[i] = 0;
       this.padSlots[i] = 0;
     }
-    for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && list[i] !== 0; i--) list[i] = ++count;
+    for (let i = index - 1; i >= 0 && (i & SEG_MASK) !== SEG_MASK && list[i] !== 0; i--) list[i] = ++count;
     area.used -= nslots;
     this.totalUsed -= nslots;
   }
