@@ -1,15 +1,17 @@
-// Property: the data-aware checker (and dma-debug beside it) is silent on correct drivers. Random
+// Property: a correct driver never loses or corrupts a byte, and the data-aware checker (and
+// dma-debug beside it) is silent on it. Random
 // programs that obey the DMA API's ownership rules (the CPU touches a streaming buffer only
 // before map, after unmap, or between sync_for_cpu and sync_for_device; the device reads only
 // TO_DEVICE/BIDIRECTIONAL mappings and writes only FROM_DEVICE/BIDIRECTIONAL ones; buffers never
-// share a cache line; dma_alloc_noncoherent() memory is handed over with syncs) run on random
+// share a cache line; dma_alloc_noncoherent() memory is handed over with syncs; coherent memory is
+// shared without any) run on random
 // machines (arm64 or x86_64, coherent or not, batched DSBs, eviction pressure and speculative
 // fills, a 4 KiB cache, 32-bit masks that bounce through swiotlb), with or without
 // CONFIG_DMA_API_DEBUG. Every byte must come out right and nothing may be reported.
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import {
-  createMachine, DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE, dma_alloc_noncoherent,
+  createMachine, DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE, dma_alloc_coherent, dma_alloc_noncoherent,
   dma_map_page, dma_map_sg, dma_map_single, dma_mapping_error, dma_set_mask_and_coherent, dma_sync_sg_for_cpu,
   dma_sync_sg_for_device, dma_sync_single_for_cpu, dma_sync_single_for_device, dma_unmap_page, dma_unmap_sg,
   dma_unmap_single, GFP_KERNEL, sg_dma_address, sg_init_table, sg_set_buf,
@@ -43,7 +45,9 @@ type Cmd =
   | { k: 'toCpu'; b: number; unmap: boolean; part: Part }
   | { k: 'toDev'; b: number }
   | { k: 'sg'; bs: number[]; dir: Dir; s: number; sync: boolean }
-  | { k: 'nc'; s: number; part: Part };
+  | { k: 'nc'; s: number; part: Part }
+  | { k: 'cohCpu'; s: number; part: Part }
+  | { k: 'cohDev'; s: number; part: Part };
 
 /** kmalloc sizes that never share a cache line. */
 const size = fc.oneof(fc.integer({ min: 1, max: 16 }).map((k) => k * 128), fc.integer({ min: 256, max: 4096 }), fc.constant(8192));
@@ -61,6 +65,8 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('toDev' as const), b: buf }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('sg' as const), bs: fc.array(buf, { minLength: 1, maxLength: 3 }), dir, s: seed, sync: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('nc' as const), s: seed, part }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('cohCpu' as const), s: seed, part }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('cohDev' as const), s: seed, part }) },
 );
 const config: fc.Arbitrary<Config> = fc.record({
   arch: fc.constantFrom<'arm64' | 'x86_64'>('arm64', 'x86_64'),
@@ -94,6 +100,8 @@ interface Buf {
 
 class Driver {
   readonly bufs: Buf[] = [];
+  /** A dma_alloc_coherent() buffer both sides use with no sync at all. */
+  readonly coh: { cpu: number; dma: number; shadow: Uint8Array };
 
   constructor(readonly m: Machine, readonly dev: Device, cfg: Config) {
     for (const [i, n] of cfg.sizes.entries()) {
@@ -102,6 +110,9 @@ class Driver {
       m.cpu.write(va, shadow);
       this.bufs.push({ va, size: n, shadow, state: 'cpu', dir: DMA_BIDIRECTIONAL, h: 0, page: false, cpuWrote: false });
     }
+    const c = dma_alloc_coherent(dev, 8192, GFP_KERNEL);
+    expect(c).not.toBeNull();
+    this.coh = { cpu: c!.cpu_addr, dma: c!.dma_handle, shadow: new Uint8Array(8192) };
   }
 
   private buf(i: number): Buf {
@@ -172,7 +183,21 @@ class Driver {
       case 'nc':
         this.nc(c);
         return;
+      case 'cohCpu':
+      case 'cohDev':
+        this.coherent(c);
     }
+  }
+
+  /** Coherent memory: a store by either side is seen by the other at once. */
+  private coherent(c: Extract<Cmd, { k: 'cohCpu' | 'cohDev' }>): void {
+    const [off, len] = range(this.coh.shadow.length, c.part);
+    const p = pattern(len, c.s);
+    if (c.k === 'cohCpu') this.m.cpu.write(this.coh.cpu + off, p);
+    else this.dev.dmaWrite(this.coh.dma + off, p);
+    this.coh.shadow.set(p, off);
+    expect(this.dev.dmaRead(this.coh.dma + off, len)).toEqual(p);
+    expect(this.m.cpu.read(this.coh.cpu + off, len)).toEqual(p);
   }
 
   /**
