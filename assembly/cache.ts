@@ -353,21 +353,44 @@ export function cleanInvalidate(addr: usize, len: usize): u32 {
 }
 
 /**
- * dcache_inval_poc()'s line walk (arch/arm64/mm/cache.S): an unaligned end line is cleaned and
- * invalidated first, then an unaligned start line (an aligned one is invalidated: the loop tests
- * its bound after the first DC), then every further line below the end's line is invalidated.
- * Partial lines keep their dirty bytes that way: they may belong to someone else.
+ * dcache_inval_poc()'s line walk (arch/arm64/mm/cache.S) in one pass: a line the range covers
+ * only partly at either end is cleaned and invalidated (DC CIVAC), so bytes that are not the
+ * buffer's survive; every other line is invalidated (DC IVAC). The DC count is the kernel's:
+ * one for an unaligned end line, one for the start line (the loop tests its bound after the
+ * first DC), one for each line in between.
  */
 export function invalPoc(addr: usize, len: usize): void {
   const mask = lineSize - 1;
   const end = addr + len;
-  const endLine = end & ~mask;
-  const startLine = addr & ~mask;
-  if (end & mask) cleanInvalidate(endLine, 1);
-  if (addr & mask) cleanInvalidate(startLine, 1);
-  else invalidate(startLine, 1);
-  const next = startLine + lineSize;
-  if (next < endLine) invalidate(next, endLine - next);
+  const startIdx = firstIndex(addr);
+  const endIdx = dirIndex(end & ~mask);
+  const partialEnd = (end & mask) != 0;
+  const partialStart = (addr & mask) != 0;
+  const lastIdx = partialEnd ? endIdx : (endIdx > startIdx ? endIdx - 1 : startIdx);
+  const inner = endIdx > startIdx + 1 ? endIdx - startIdx - 1 : 0;
+  count(CNT_MAINTENANCE_OPS, <u64>((partialEnd ? 1 : 0) + 1 + inner));
+  let dropped: u32 = 0;
+  let cleaned: u32 = 0;
+  let lost: u32 = 0;
+  const e = lastIdx + 1;
+  for (let i = nextMarked(startIdx, e, LD_WAY_MASK); i < e; i = nextMarked(i + 1, e, LD_WAY_MASK)) {
+    const dirByte = <u32>load<u8>(lineDir + i);
+    const edge = (i == startIdx && partialStart) || (i == endIdx && partialEnd);
+    if (dirByte & LD_DIRTY) {
+      if (edge) {
+        writeBack(i, dirByte);
+        cleaned++;
+      } else {
+        lost++;
+      }
+    }
+    dropLine(i, dirByte);
+    dropped++;
+  }
+  count(CNT_LINES_CLEANED, <u64>cleaned);
+  count(CNT_DIRTY_WRITTEN_BACK, <u64>cleaned);
+  count(CNT_DIRTY_DISCARDED, <u64>lost);
+  count(CNT_LINES_INVALIDATED, <u64>dropped);
 }
 
 /** LINE_INVALID, LINE_CLEAN or LINE_DIRTY for the line holding addr. */
