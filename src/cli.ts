@@ -189,7 +189,7 @@ function program(setExit: (code: number) => void): Command {
       const bar = progressBar(f.json);
       const r = await runMapBenchmark(m, o as MapBenchmarkOptions, { onProgress: (x) => bar.update(x) });
       bar.stop();
-      const json = (k: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
+      const json = (_key: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
       if (f.json) print([JSON.stringify(r, json)]);
       else print(r.error === null ? r.lines : [...r.lines, r.error]);
       setExit(r.error === null ? 0 : 1);

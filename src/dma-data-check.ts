@@ -210,7 +210,6 @@ export class DmaDataCheck implements DmaDebugHooks {
   private readonly log: Machine['log'];
   private readonly u8: Uint8Array;
   private readonly lineSize: number;
-  private readonly lineShift: number;
   private readonly ramStart: number;
   private readonly lineDir: number;
   private readonly cacheData: number;
@@ -238,7 +237,6 @@ export class DmaDataCheck implements DmaDebugHooks {
     this.log = m.log;
     this.u8 = m.u8;
     this.lineSize = m.cache.lineSize;
-    this.lineShift = Math.log2(this.lineSize);
     this.ramStart = m.layout.ramStart;
     this.lineDir = m.layout.lineDir;
     this.cacheData = m.layout.cacheData;

@@ -19,7 +19,6 @@
 //           | line directory (u8/line) |  one byte per line from the first window to the last
 //           +--------------------------+
 
-import { COUNTERS_BYTES } from '../assembly/abi.js';
 import { PAGE_SIZE } from './mm/memory.js';
 
 export const WASM_PAGE = 65536;

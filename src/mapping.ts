@@ -162,7 +162,7 @@ function mapPhys(dev: Device, phys: number, size: number, dir: DmaDirection, att
   if (dir === DMA_NONE) bugOnDirection(dev, 'dma_map_phys', dir);
   if (dev.dma_mask === null) return noMask(dev, 'dma_map_phys');
   if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
-  const o = dev.dma_ops;
+  const o = ops(dev);
   let addr = DMA_MAPPING_ERROR;
   if (o === null) addr = direct.dma_direct_map_phys(dev, phys, size, dir, attrs, true);
   else if (o.map_phys) addr = o.map_phys(dev, phys, size, dir, attrs);
@@ -183,7 +183,7 @@ export function dma_unmap_phys(dev: Device, addr: number, size: number, dir: Dma
 
 function unmapPhys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs: number): void {
   if (dir === DMA_NONE) bugOnDirection(dev, 'dma_unmap_phys', dir);
-  const o = dev.dma_ops;
+  const o = ops(dev);
   if (o === null) direct.dma_direct_unmap_phys(dev, addr, size, dir, attrs, true);
   else o.unmap_phys?.(dev, addr, size, dir, attrs);
   dev.machine.dmaDebug?.unmap_phys(dev, addr, size, dir);
@@ -234,6 +234,7 @@ function rejectVmalloc(dev: Device): number {
   return DMA_MAPPING_ERROR;
 }
 
+/** dma_unmap_single_attrs(): dma_unmap_page_attrs() of the mapping dma_map_single() made. */
 export function dma_unmap_single(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
   unmapPage('dma_unmap_single', dev, addr, size, dir, attrs);
 }
@@ -254,6 +255,7 @@ export function dma_map_resource(dev: Device, phys: number, size: number, dir: D
   return mapPhys(dev, phys, size, dir, a);
 }
 
+/** dma_unmap_resource(): dma_unmap_phys() with DMA_ATTR_MMIO, so nothing but bookkeeping. */
 export function dma_unmap_resource(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
   unmapPhys(dev, addr, size, dir, checkSingle('dma_unmap_resource', dev, 'addr', addr, size, dir, attrs) | DMA_ATTR_MMIO);
 }

@@ -125,7 +125,7 @@ describe('unmapping and syncing what was never mapped (dma-direct keeps no recor
     // would compare it with the mapping's.
     const m = await arm64();
     const dev = probe(m, { name: '0000:01:00.0', driver: 'nic' });
-    const { va, phys } = page(m);
+    const { va } = page(m);
     m.cpu.write(va, fill(1024, 0x11));
     const addr = dma_map_single(dev, va, 1024, DMA_FROM_DEVICE); // cleans: RAM 0x11, lines clean and resident
     expect(addr).not.toBe(DMA_MAPPING_ERROR);
