@@ -3,10 +3,12 @@
 // (dma_range_map), coherence, dma_ops, dma_parms and min_align_mask. A device is a bus master: it
 // reaches RAM only through DMA addresses, and the CPU cache only if it is coherent.
 
+import { iommu_dma_init_domain } from './dma-iommu.js';
 import type { DmaMapOps } from './dma-map-ops.js';
 import { unknownCallbacks } from './dma-map-ops.js';
 import { DMA_BIT_MASK, minNotZero } from './dma-mapping.js';
 import { DmaFaultError, DmaSimRangeError, DmaSimTypeError } from './errors.js';
+import { IOMMU_DOMAIN_IDENTITY, type DeviceIommuOptions, type DevIommu } from './iommu.js';
 import type { Machine } from './machine.js';
 import { checkAddr, checkBool, checkBytes, checkIntIn, checkSize, checkString } from './validate.js';
 
@@ -38,8 +40,12 @@ export interface DeviceOptions {
   segBoundaryMask?: bigint;
   /** dma_parms->min_align_mask. */
   minAlignMask?: number;
-  /** An IOMMU: the dma-iommu back end is not built yet, so such a device is refused. */
-  iommu?: unknown;
+  /**
+   * The device sits behind the machine's IOMMU (true, or options: a shared group, an untrusted
+   * device, a PCI device). Its DMA goes through dma-iommu unless the default domain is
+   * passthrough (iommu.passthrough=1), and every bus access is translated by the IOMMU.
+   */
+  iommu?: boolean | DeviceIommuOptions;
 }
 
 /** struct device_dma_parameters */
@@ -72,13 +78,18 @@ export class Device {
   streamLimit = 0;
   /** The driver is bound (false after m.unbind()). */
   bound = true;
+  /** dev->iommu: the device's group and domain, or null without an IOMMU. */
+  readonly iommu: DevIommu | null;
+  /** dev->dma_iommu (use_dma_iommu()): DMA goes through dma-iommu, its domain translates. */
+  readonly dma_iommu: boolean;
+  /** min_not_zero(dma_get_mask(), bus_dma_limit) as a number, the IOVA allocation limit of every map. */
+  iovaLimit = 0;
 
   /** @internal created by Machine.createDevice */
   constructor(readonly machine: Machine, opts: DeviceOptions) {
     const fn = 'createDevice';
     this.name = checkString(fn, 'name', opts.name);
     this.driver = opts.driver === undefined ? this.name : checkString(fn, 'driver', opts.driver);
-    if (opts.iommu !== undefined) throw new DmaSimRangeError(fn, 'iommu', 'is not supported yet: the dma-iommu back end is not built (only dma-direct and dma_map_ops are)');
     this.dma_coherent = opts.coherent === undefined ? machine.arch.coherentByDefault : checkBool(fn, 'coherent', opts.coherent);
     if (!this.dma_coherent && machine.arch.sync === undefined) throw new DmaSimRangeError(fn, 'coherent', `must be true on ${machine.arch.name}: it has no non-coherent DMA`);
     this.dma_range_map = checkRangeMap(fn, opts.dmaRangeMap);
@@ -86,12 +97,18 @@ export class Device {
     this.streamingMask = opts.dmaMask === null ? null : opts.dmaMask === undefined ? DMA_BIT_MASK(32) : checkU64(fn, 'dmaMask', opts.dmaMask);
     this.coherentMask = this.streamingMask ?? DMA_BIT_MASK(32);
     this.dma_ops = checkOps(fn, opts.ops);
+    const iommuOpts = checkIommu(fn, opts.iommu);
+    if (iommuOpts !== null && this.dma_ops !== null) throw new DmaSimRangeError(fn, 'iommu', 'and ops exclude each other: DMA goes through dma-iommu or through the bus\'s dma_map_ops');
     this.dma_parms = opts.maxSegmentSize === undefined && opts.segBoundaryMask === undefined && opts.minAlignMask === undefined ? null : {
       max_segment_size: opts.maxSegmentSize === undefined ? 0 : checkIntIn(fn, 'maxSegmentSize', opts.maxSegmentSize, 0, 0xffff_ffff),
       segment_boundary_mask: opts.segBoundaryMask === undefined ? 0n : checkU64(fn, 'segBoundaryMask', opts.segBoundaryMask),
       min_align_mask: opts.minAlignMask === undefined ? 0 : checkIntIn(fn, 'minAlignMask', opts.minAlignMask, 0, 0xffff_ffff),
     };
     this.updateLimits();
+    // iommu_probe_device(), then iommu_setup_dma_ops() once the default domain is attached.
+    this.iommu = iommuOpts === null ? null : machine.iommu.probeDevice(this, iommuOpts);
+    this.dma_iommu = this.iommu !== null && this.iommu.domain.type !== IOMMU_DOMAIN_IDENTITY;
+    if (this.dma_iommu) iommu_dma_init_domain(machine, (this.iommu as DevIommu).domain);
   }
 
   /** *dev->dma_mask, or null when the dma_mask pointer is NULL. */
@@ -120,9 +137,21 @@ export class Device {
     this.updateLimits();
   }
 
-  /** Recomputes the cached limit after a mask change. */
+  /** Recomputes the cached limits after a mask change. */
   updateLimits(): void {
     this.streamLimit = Number(minNotZero(this.dma_mask ?? 0n, this.bus_dma_limit));
+    this.iovaLimit = Number(minNotZero(this.dmaGetMask(), this.bus_dma_limit));
+  }
+
+  /** dma_get_mask() without the argument check: an unset mask reads as 32-bit. */
+  dmaGetMask(): bigint {
+    const mask = this.dma_mask;
+    return mask !== null && mask !== 0n ? mask : DMA_BIT_MASK(32);
+  }
+
+  /** The IOVA limit of a coherent allocation: min_not_zero(coherent_dma_mask, bus_dma_limit). */
+  coherentIovaLimit(): number {
+    return Number(minNotZero(this.coherentMask, this.bus_dma_limit));
   }
 
   /** dev_driver_string(), for log prefixes. */
@@ -130,8 +159,15 @@ export class Device {
     return this.driver;
   }
 
-  /** translate_dma_to_phys(): -1 when no region holds the whole range. */
+  /**
+   * translate_dma_to_phys(): -1 when no region holds the whole range. Behind a translating
+   * IOMMU the page tables say (iommu_iova_to_phys()), for the first byte.
+   */
   dmaToPhys(dma: number, len: number): number {
+    if (this.dma_iommu) {
+      const phys = this.machine.iommu.iommu_iova_to_phys((this.iommu as DevIommu).domain, dma);
+      return phys === 0 ? NO_PHYS : phys;
+    }
     if (this.dma_range_map.length === 0) return dma;
     for (const r of this.dma_range_map) {
       if (dma >= r.dma_start && dma + len <= r.dma_start + r.size) return r.cpu_start + (dma - r.dma_start);
@@ -148,37 +184,67 @@ export class Device {
     return NO_PHYS;
   }
 
-  /** The RAM offset a bus access lands on, or a DmaFaultError before anything is touched. */
-  private target(fn: string, dma: number, len: number): number {
+  /**
+   * Where a bus access lands: [offset, length, dma address] triples of contiguous runs in the
+   * machine's memory (one run without an IOMMU), or a DmaFaultError before anything is touched.
+   */
+  private target(fn: string, dma: number, len: number, write: boolean): readonly number[] {
     checkAddr(fn, 'dma_addr', dma);
     checkSize(fn, 'len', len);
+    if (this.dma_iommu) return this.machine.iommu.translate(this, this.iommu as DevIommu, dma, len, write);
     const phys = this.dmaToPhys(dma, len);
     const off = phys < 0 ? -1 : this.machine.physToOffset(phys, len);
     if (off < 0) throw new DmaFaultError(this.name, dma, len, 'the access reaches no RAM');
-    return off;
+    const run = this.run;
+    run[0] = off;
+    run[1] = len;
+    run[2] = dma;
+    return run;
   }
+
+  private readonly run = [0, 0, 0];
 
   /** The device reads [dma_addr, dma_addr + len) over the bus. */
   dmaRead(dma_addr: number, len: number): Uint8Array {
-    const off = this.target('dmaRead', dma_addr, len);
-    this.machine.dataCheck?.deviceAccess(this, dma_addr, off, len, false, null, 0);
+    const runs = this.target('dmaRead', dma_addr, len, false);
+    if (runs.length === 3) return this.readRun(runs[0] as number, runs[1] as number, runs[2] as number);
+    const out = new Uint8Array(len);
+    for (let i = 0, at = 0; i < runs.length; i += 3) {
+      out.set(this.readRun(runs[i] as number, runs[i + 1] as number, runs[i + 2] as number), at);
+      at += runs[i + 1] as number;
+    }
+    return out;
+  }
+
+  private readRun(off: number, len: number, dma: number): Uint8Array {
+    this.machine.dataCheck?.deviceAccess(this, dma, off, len, false, null, 0);
     return this.machine.bus.read(off, len, this.dma_coherent);
   }
 
   /** The device writes `bytes` at dma_addr over the bus. */
   dmaWrite(dma_addr: number, bytes: Uint8Array | readonly number[]): void {
     const data = checkBytes('dmaWrite', 'bytes', bytes);
-    const off = this.target('dmaWrite', dma_addr, data.length);
-    this.machine.dataCheck?.deviceAccess(this, dma_addr, off, data.length, true, data, 0);
-    this.machine.bus.write(off, data, this.dma_coherent);
+    const runs = this.target('dmaWrite', dma_addr, data.length, true);
+    for (let i = 0, at = 0; i < runs.length; i += 3) {
+      const off = runs[i] as number;
+      const n = runs[i + 1] as number;
+      const part = runs.length === 3 ? data : data.subarray(at, at + n);
+      this.machine.dataCheck?.deviceAccess(this, runs[i + 2] as number, off, n, true, part, 0);
+      this.machine.bus.write(off, part, this.dma_coherent);
+      at += n;
+    }
   }
 
   /** The device writes `len` copies of `byte` at dma_addr. */
   dmaFill(dma_addr: number, len: number, byte: number): void {
     checkIntIn('dmaFill', 'byte', byte, 0, 255);
-    const off = this.target('dmaFill', dma_addr, len);
-    this.machine.dataCheck?.deviceAccess(this, dma_addr, off, len, true, null, byte);
-    this.machine.bus.fill(off, len, byte, this.dma_coherent);
+    const runs = this.target('dmaFill', dma_addr, len, true);
+    for (let i = 0; i < runs.length; i += 3) {
+      const off = runs[i] as number;
+      const n = runs[i + 1] as number;
+      this.machine.dataCheck?.deviceAccess(this, runs[i + 2] as number, off, n, true, null, byte);
+      this.machine.bus.fill(off, n, byte, this.dma_coherent);
+    }
   }
 }
 
@@ -195,6 +261,19 @@ function checkOps(fn: string, ops: unknown): DmaMapOps | null {
   if (unknown.length > 0) throw new DmaSimRangeError(fn, 'ops', `has members dma_map_ops does not: ${unknown.join(', ')}`);
   for (const [k, f] of Object.entries(ops)) if (typeof f !== 'function') throw new DmaSimTypeError(fn, `ops.${k}`, 'must be a function');
   return ops as DmaMapOps;
+}
+
+function checkIommu(fn: string, v: unknown): DeviceIommuOptions | null {
+  if (v === undefined || v === false) return null;
+  if (v === true) return {};
+  if (typeof v !== 'object' || v === null) throw new DmaSimTypeError(fn, 'iommu', 'must be true, false or { group, untrusted, pci }');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!['group', 'untrusted', 'pci'].includes(k)) throw new DmaSimRangeError(fn, `iommu.${k}`, 'is not an IOMMU option (group, untrusted, pci)');
+  return {
+    ...(o.group === undefined ? {} : { group: checkString(fn, 'iommu.group', o.group) }),
+    ...(o.untrusted === undefined ? {} : { untrusted: checkBool(fn, 'iommu.untrusted', o.untrusted) }),
+    ...(o.pci === undefined ? {} : { pci: checkBool(fn, 'iommu.pci', o.pci) }),
+  };
 }
 
 function checkRangeMap(fn: string, map: unknown): readonly BusDmaRegion[] {

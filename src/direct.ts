@@ -14,6 +14,7 @@ import { __GFP_DMA, __GFP_DMA32, __GFP_NOWARN, __GFP_ZERO } from './mm/gfp.js';
 import { __va, getOrder, PAGE_SIZE, pageAlign, pfnToPage, type Page } from './mm/memory.js';
 import type { Scatterlist } from './scatterlist.js';
 import { sg_phys } from './scatterlist.js';
+import { swiotlb_max_mapping_size } from './swiotlb.js';
 
 const DIRECT_H = { file: 'kernel/dma/direct.h', fn: 'dma_direct_map_phys' };
 
@@ -225,7 +226,7 @@ export function dma_direct_get_required_mask(dev: Device): bigint {
  */
 export function dma_direct_max_mapping_size(dev: Device, addressingLimited: boolean): number {
   const swiotlb = dev.machine.swiotlb;
-  if (swiotlb !== null && (addressingLimited || swiotlb.forceBounce)) return swiotlb.maxMappingSize(dev);
+  if (swiotlb !== null && (addressingLimited || swiotlb.forceBounce)) return swiotlb_max_mapping_size(dev);
   return Number.MAX_SAFE_INTEGER;
 }
 

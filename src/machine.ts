@@ -22,6 +22,7 @@ import { setCurrentMachine } from './current.js';
 import { DmaDebug, DmaDebugBoot, teeHooks, type DmaDebugHooks } from './debug.js';
 import { DmaDataCheck } from './dma-data-check.js';
 import { Debugfs } from './debugfs.js';
+import { Iommu, kstrtobool } from './iommu.js';
 import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './swiotlb.js';
 import { Device, type DeviceOptions } from './device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './errors.js';
@@ -114,8 +115,12 @@ export interface Stats {
   /** Buffers mapped or unmapped by dma-direct (each sg entry counts). */
   dmaOps: number;
   swiotlbSlotsUsed: number;
+  /** IOMMU page-table operations: each iommu_map() and each unmap call. */
   iommuMaps: number;
+  /** IOTLB invalidations: one per strict unmap, one per flush-queue flush (lazy mode). */
   iotlbFlushes: number;
+  /** Device accesses the IOMMU refused (translation or permission faults). */
+  iommuFaults: number;
 }
 
 export type LineState = 'invalid' | 'clean' | 'dirty';
@@ -277,6 +282,8 @@ export class Machine {
   readonly dcache: DcacheMaintenance;
   /** io_tlb_default_mem: the swiotlb pool, or null when the kernel would not have made one. */
   readonly swiotlb: Swiotlb | null;
+  /** The IOMMU devices created with `iommu` sit behind (iommu.c's state and the hardware). */
+  readonly iommu: Iommu;
   /** /sys/kernel/debug */
   readonly debugfs = new Debugfs();
   /**
@@ -304,7 +311,7 @@ export class Machine {
   readonly u8: Uint8Array;
   readonly layout: Layout;
   /** Counters the host keeps (the engine keeps the rest in its counter block). */
-  readonly hostStats = { barriers: 0, cpuBarriers: 0, dmaOps: 0, iommuMaps: 0, iotlbFlushes: 0 };
+  readonly hostStats = { barriers: 0, cpuBarriers: 0, dmaOps: 0, iommuMaps: 0, iotlbFlushes: 0, iommuFaults: 0 };
   private readonly counters: BigUint64Array;
   private lastBank: BankWindow;
   private readonly stackTop: number;
@@ -363,6 +370,8 @@ export class Machine {
       this.dmaDebugState = new DmaDebug(this, { boot: this.dmaDebugBoot, stackBase: stack, stackPfns: this.vm.areaOf(stack)?.pfns ?? [] });
     }
     if (r.dataCheck) this.dataCheck = new DmaDataCheck(this);
+    // subsys_initcall(iommu_subsys_init)
+    this.iommu = new Iommu(this, this.params);
     const dbg = this.dmaDebugState !== null && !this.dmaDebugState.globalDisable ? this.dmaDebugState : null;
     this.dmaDebug = dbg !== null && this.dataCheck !== null ? teeHooks(dbg, this.dataCheck) : dbg ?? this.dataCheck;
   }
@@ -423,8 +432,11 @@ export class Machine {
       if (this.config.DMA_API_DEBUG && name.startsWith('dma_debug')) this.dmaDebugBoot.param(name, value, this.log);
       return true;
     };
-    const names = ['swiotlb', 'dma_debug', 'dma_debug_entries', 'dma_debug_driver', 'iommu.passthrough', 'iommu.strict', 'coherent_pool'];
-    return new Map(names.map((n) => [n, store(n)]));
+    const names = ['swiotlb', 'dma_debug', 'dma_debug_entries', 'dma_debug_driver', 'coherent_pool'];
+    const handlers = new Map(names.map((n) => [n, store(n)]));
+    // iommu.c's early_params take a kstrtobool() value; anything else is "Malformed".
+    for (const n of ['iommu.passthrough', 'iommu.strict']) handlers.set(n, (value) => kstrtobool(value) !== null && store(n)(value));
+    return handlers;
   }
 
   // ---- addresses ------------------------------------------------------------------------

@@ -1,14 +1,16 @@
 // The DMA mapping API: kernel/dma/mapping.c and the inline wrappers of
 // include/linux/dma-mapping.h. Every entry point has the kernel's three steps: validate
-// (direction, mask), dispatch to one back end (dma-direct, or the device's dma_map_ops), then
-// the dma-debug hook. Arguments no kernel could receive throw DmaSimError before anything runs.
+// (direction, mask), dispatch to one back end (dma-direct when there is neither an IOMMU nor
+// dma_map_ops, dma-iommu when use_dma_iommu(), else the device's dma_map_ops), then the
+// dma-debug hook. Arguments no kernel could receive throw DmaSimError before anything runs.
 
 import * as direct from './direct.js';
+import * as iommu from './dma-iommu.js';
 import type { CoherentBuffer } from './direct.js';
 import { currentMachine } from './current.js';
 import { Device } from './device.js';
 import {
-  checkAttrs, checkDir, checkMask, DMA_ATTR_MMIO, DMA_NONE, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
+  checkAttrs, checkDir, checkMask, DMA_ATTR_CC_SHARED, DMA_ATTR_MMIO, DMA_NONE, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
   DMA_BIT_MASK, DMA_MAPPING_ERROR, EINVAL, EIO, ENOMEM, EOPNOTSUPP, EREMOTEIO, minNotZero, U64_MAX,
   validDmaDirection, type DmaDirection,
 } from './dma-mapping.js';
@@ -52,6 +54,7 @@ function ops(dev: Device): Device['dma_ops'] {
 
 /** dma_supported(): dma-direct's rule, or the ops' own. */
 export function dma_supported(dev: Device, mask: bigint): boolean {
+  if (dev.dma_iommu) return true;
   const o = ops(dev);
   if (o !== null) return o.dma_supported?.(dev, mask) ?? true;
   return direct.dma_direct_supported(dev, mask);
@@ -60,7 +63,7 @@ export function dma_supported(dev: Device, mask: bigint): boolean {
 /** dma_setup_need_sync(): a coherent direct device may skip syncs until its first bounce. */
 function dma_setup_need_sync(dev: Device): void {
   const o = ops(dev);
-  if (o === null) dev.dma_skip_sync = dev.dma_coherent;
+  if (o === null) dev.dma_skip_sync = dev.dma_coherent; // dma-direct or dma-iommu
   else dev.dma_skip_sync = !o.sync_single_for_device && !o.sync_single_for_cpu && !o.sync_sg_for_device && !o.sync_sg_for_cpu;
 }
 
@@ -113,13 +116,13 @@ export function dma_coerce_mask_and_coherent(dev: Device, mask: bigint): number 
 
 /** dma_get_mask(): an unset mask reads as 32-bit. */
 export function dma_get_mask(dev: Device): bigint {
-  checkDev('dma_get_mask', dev);
-  return dev.dma_mask !== null && dev.dma_mask !== 0n ? dev.dma_mask : DMA_BIT_MASK(32);
+  return checkDev('dma_get_mask', dev).dmaGetMask();
 }
 
 /** dma_get_required_mask() */
 export function dma_get_required_mask(dev: Device): bigint {
   checkDev('dma_get_required_mask', dev);
+  if (dev.dma_iommu) return DMA_BIT_MASK(32);
   const o = ops(dev);
   if (o === null) return direct.dma_direct_get_required_mask(dev);
   return o.get_required_mask?.(dev) ?? DMA_BIT_MASK(32);
@@ -164,8 +167,10 @@ function mapPhys(dev: Device, phys: number, size: number, dir: DmaDirection, att
   if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
   const o = ops(dev);
   let addr = DMA_MAPPING_ERROR;
-  if (o === null) addr = direct.dma_direct_map_phys(dev, phys, size, dir, attrs, true);
-  else if (o.map_phys) addr = o.map_phys(dev, phys, size, dir, attrs);
+  if (o === null && !dev.dma_iommu) addr = direct.dma_direct_map_phys(dev, phys, size, dir, attrs, true);
+  else if (attrs & DMA_ATTR_CC_SHARED) addr = DMA_MAPPING_ERROR; // only dma-direct maps shared memory
+  else if (dev.dma_iommu) addr = iommu.iommu_dma_map_phys(dev, phys, size, dir, attrs);
+  else if (o?.map_phys) addr = o.map_phys(dev, phys, size, dir, attrs);
   dev.machine.dmaDebug?.map_phys(dev, phys, size, dir, addr, attrs);
   return addr;
 }
@@ -184,8 +189,10 @@ export function dma_unmap_phys(dev: Device, addr: number, size: number, dir: Dma
 function unmapPhys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs: number): void {
   if (dir === DMA_NONE) bugOnDirection(dev, 'dma_unmap_phys', dir);
   const o = ops(dev);
-  if (o === null) direct.dma_direct_unmap_phys(dev, addr, size, dir, attrs, true);
-  else o.unmap_phys?.(dev, addr, size, dir, attrs);
+  if (o === null && !dev.dma_iommu) direct.dma_direct_unmap_phys(dev, addr, size, dir, attrs, true);
+  else if (attrs & DMA_ATTR_CC_SHARED) return;
+  else if (dev.dma_iommu) iommu.iommu_dma_unmap_phys(dev, addr, size, dir, attrs);
+  else o?.unmap_phys?.(dev, addr, size, dir, attrs);
   dev.machine.dmaDebug?.unmap_phys(dev, addr, size, dir);
 }
 
@@ -280,8 +287,10 @@ function mapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection
   }
   const o = ops(dev);
   let ents: number;
-  if (o === null) ents = direct.dma_direct_map_sg(dev, sgl, nents, dir, attrs);
-  else ents = o.map_sg ? o.map_sg(dev, sgl, nents, dir, attrs) : -EIO;
+  if (o === null && !dev.dma_iommu) ents = direct.dma_direct_map_sg(dev, sgl, nents, dir, attrs);
+  else if (dev.dma_iommu) ents = iommu.iommu_dma_map_sg(dev, sgl, nents, dir, attrs);
+  else if (o?.map_sg) ents = o.map_sg(dev, sgl, nents, dir, attrs);
+  else throw new DmaSimRangeError('dma_map_sg', 'dev', 'has dma_map_ops without map_sg, which __dma_map_sg_attrs() calls unconditionally (a NULL pointer dereference)');
   if (ents > 0) {
     m.dmaDebug?.map_sg(dev, sgl, nents, ents, dir, attrs);
   } else if (ents !== -EINVAL && ents !== -ENOMEM && ents !== -EIO && ents !== -EREMOTEIO) {
@@ -315,8 +324,9 @@ function unmapSg(fn: string, dev: Device, sgl: unknown, nents: unknown, dir: unk
   bugOnDirection(dev, 'dma_unmap_sg_attrs', d);
   dev.machine.dmaDebug?.unmap_sg(dev, list, n, d);
   const o = ops(dev);
-  if (o === null) direct.dma_direct_unmap_sg(dev, list, n, d, a);
-  else o.unmap_sg?.(dev, list, n, d, a);
+  if (o === null && !dev.dma_iommu) direct.dma_direct_unmap_sg(dev, list, n, d, a);
+  else if (dev.dma_iommu) iommu.iommu_dma_unmap_sg(dev, list, n, d, a);
+  else o?.unmap_sg?.(dev, list, n, d, a);
 }
 
 /** dma_map_sgtable(): 0 or a negative errno; sgt.nents gets the mapped count. */
@@ -353,8 +363,9 @@ function syncSingleForCpu(dev: Device, addr: number, size: number, dir: DmaDirec
   if (!needSync(dev)) return;
   bugOnDirection(dev, '__dma_sync_single_for_cpu', dir);
   const o = ops(dev);
-  if (o === null) direct.dma_direct_sync_single_for_cpu(dev, addr, size, dir, true);
-  else o.sync_single_for_cpu?.(dev, addr, size, dir);
+  if (o === null && !dev.dma_iommu) direct.dma_direct_sync_single_for_cpu(dev, addr, size, dir, true);
+  else if (dev.dma_iommu) iommu.iommu_dma_sync_single_for_cpu(dev, addr, size, dir);
+  else o?.sync_single_for_cpu?.(dev, addr, size, dir);
   dev.machine.dmaDebug?.sync_single_for_cpu(dev, addr, size, dir);
 }
 
@@ -362,8 +373,9 @@ function syncSingleForDevice(dev: Device, addr: number, size: number, dir: DmaDi
   if (!needSync(dev)) return;
   bugOnDirection(dev, '__dma_sync_single_for_device', dir);
   const o = ops(dev);
-  if (o === null) direct.dma_direct_sync_single_for_device(dev, addr, size, dir);
-  else o.sync_single_for_device?.(dev, addr, size, dir);
+  if (o === null && !dev.dma_iommu) direct.dma_direct_sync_single_for_device(dev, addr, size, dir);
+  else if (dev.dma_iommu) iommu.iommu_dma_sync_single_for_device(dev, addr, size, dir);
+  else o?.sync_single_for_device?.(dev, addr, size, dir);
   dev.machine.dmaDebug?.sync_single_for_device(dev, addr, size, dir);
 }
 
@@ -391,8 +403,9 @@ function syncSgForCpu(fn: string, dev: Device, sgl: unknown, nelems: unknown, di
   if (!needSync(dev)) return;
   bugOnDirection(dev, '__dma_sync_sg_for_cpu', d);
   const o = ops(dev);
-  if (o === null) direct.dma_direct_sync_sg_for_cpu(dev, list, n, d);
-  else o.sync_sg_for_cpu?.(dev, list, n, d);
+  if (o === null && !dev.dma_iommu) direct.dma_direct_sync_sg_for_cpu(dev, list, n, d);
+  else if (dev.dma_iommu) iommu.iommu_dma_sync_sg_for_cpu(dev, list, n, d);
+  else o?.sync_sg_for_cpu?.(dev, list, n, d);
   dev.machine.dmaDebug?.sync_sg_for_cpu(dev, list, n, d);
 }
 
@@ -401,8 +414,9 @@ function syncSgForDevice(fn: string, dev: Device, sgl: unknown, nelems: unknown,
   if (!needSync(dev)) return;
   bugOnDirection(dev, '__dma_sync_sg_for_device', d);
   const o = ops(dev);
-  if (o === null) direct.dma_direct_sync_sg_for_device(dev, list, n, d);
-  else o.sync_sg_for_device?.(dev, list, n, d);
+  if (o === null && !dev.dma_iommu) direct.dma_direct_sync_sg_for_device(dev, list, n, d);
+  else if (dev.dma_iommu) iommu.iommu_dma_sync_sg_for_device(dev, list, n, d);
+  else o?.sync_sg_for_device?.(dev, list, n, d);
   dev.machine.dmaDebug?.sync_sg_for_device(dev, list, n, d);
 }
 
@@ -430,21 +444,22 @@ export function dma_sync_sgtable_for_device(dev: Device, sgt: SgTable, dir: DmaD
 export function dma_need_sync(dev: Device, addr: number): boolean {
   checkDev('dma_need_sync', dev);
   if (dev.dma_skip_sync) return false;
-  return ops(dev) === null ? direct.dma_direct_need_sync(dev, addr) : true;
+  return ops(dev) === null && !dev.dma_iommu ? direct.dma_direct_need_sync(dev, addr) : true;
 }
 
 /** dma_max_mapping_size(): SIZE_MAX is Number.MAX_SAFE_INTEGER here. */
 export function dma_max_mapping_size(dev: Device): number {
   checkDev('dma_max_mapping_size', dev);
   const o = ops(dev);
-  if (o === null) return direct.dma_direct_max_mapping_size(dev, dma_addressing_limited(dev));
-  return o.max_mapping_size?.(dev) ?? Number.MAX_SAFE_INTEGER;
+  if (o === null && !dev.dma_iommu) return direct.dma_direct_max_mapping_size(dev, dma_addressing_limited(dev));
+  if (dev.dma_iommu) return iommu.iommu_dma_max_mapping_size(dev);
+  return o?.max_mapping_size?.(dev) ?? Number.MAX_SAFE_INTEGER;
 }
 
 /** dma_opt_mapping_size(): min(dma_max_mapping_size, the back end's optimum). */
 export function dma_opt_mapping_size(dev: Device): number {
   checkDev('dma_opt_mapping_size', dev);
-  const opt = ops(dev)?.opt_mapping_size?.() ?? Number.MAX_SAFE_INTEGER;
+  const opt = dev.dma_iommu ? iommu.iommu_dma_opt_mapping_size() : ops(dev)?.opt_mapping_size?.() ?? Number.MAX_SAFE_INTEGER;
   return Math.min(dma_max_mapping_size(dev), opt);
 }
 
@@ -504,7 +519,8 @@ function allocChecked(dev: Device, size: number, gfp: number, attrs: number): Co
   }
   gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
   const o = ops(dev);
-  const buf = o === null ? direct.dma_direct_alloc(dev, size, gfp, attrs) : o.alloc?.(dev, size, gfp, attrs) ?? null;
+  const buf = o === null && !dev.dma_iommu ? direct.dma_direct_alloc(dev, size, gfp, attrs)
+    : dev.dma_iommu ? iommu.iommu_dma_alloc(dev, size, gfp, attrs) : o?.alloc?.(dev, size, gfp, attrs) ?? null;
   if (buf !== null) m.dmaDebug?.alloc_coherent(dev, size, buf.dma_handle, buf.cpu_addr, attrs);
   return buf;
 }
@@ -528,8 +544,9 @@ function freeAttrs(fn: string, dev: Device, size: number, cpu_addr: number, dma_
   if (cpu_addr === 0) return;
   dev.machine.dmaDebug?.free_coherent(dev, size, cpu_addr, dma_handle);
   const o = ops(dev);
-  if (o === null) direct.dma_direct_free(dev, size, cpu_addr, dma_handle, a);
-  else o.free?.(dev, size, cpu_addr, dma_handle, a);
+  if (o === null && !dev.dma_iommu) direct.dma_direct_free(dev, size, cpu_addr, dma_handle, a);
+  else if (dev.dma_iommu) iommu.iommu_dma_free(dev, size, cpu_addr, dma_handle);
+  else o?.free?.(dev, size, cpu_addr, dma_handle, a);
 }
 
 export function dma_free_coherent(dev: Device, size: number, cpu_addr: number, dma_handle: number): void {
@@ -560,9 +577,9 @@ function allocPages(fn: string, dev: Device, size: number, dir: DmaDirection, gf
     return null;
   }
   size = pageAlign(size);
-  if (ops(dev) !== null) throw new DmaSimRangeError(fn, 'dev', 'has dma_map_ops: dmasim allocates pages only on the dma-direct path');
+  if (ops(dev) !== null && !dev.dma_iommu) return null; // dma_map_ops has no alloc_pages_op here
   m.dmaDebug?.caller(fn === 'dma_alloc_noncoherent' ? 'dma_alloc_noncoherent' : 'dma_alloc_pages');
-  const r = direct.dma_direct_alloc_pages(dev, size, gfp);
+  const r = dev.dma_iommu ? iommu.iommu_dma_alloc_pages(dev, size, d, gfp) : direct.dma_direct_alloc_pages(dev, size, gfp);
   if (r !== null) m.dmaDebug?.alloc_pages(dev, pageToPfn(r.page) * PAGE_SIZE, size, d, r.dma_handle);
   return r;
 }
@@ -578,7 +595,8 @@ function freePages(fn: string, dev: Device, size: number, page: Page, dma_handle
   const d = checkDir(fn, dir);
   size = pageAlign(size);
   dev.machine.dmaDebug?.free_pages(dev, pageToPfn(page) * PAGE_SIZE, size, d, dma_handle);
-  direct.__dma_direct_free_pages(dev, pageToPfn(page), size);
+  if (dev.dma_iommu) iommu.iommu_dma_free_pages(dev, size, pageToPfn(page), dma_handle, d);
+  else direct.__dma_direct_free_pages(dev, pageToPfn(page), size);
 }
 
 /** dma_alloc_noncoherent(): page_address(dma_alloc_pages()). */

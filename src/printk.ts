@@ -104,8 +104,9 @@ export class KernelLog {
   /**
    * ___ratelimit(), lib/ratelimit.c: `burst` messages per `interval`, then silence; the first
    * message of the next window reports how many were suppressed, under the call site's name.
+   * True when the caller may print.
    */
-  ratelimited(key: string, level: number, text: string): boolean {
+  ratelimit(key: string): boolean {
     const t = this.now();
     let rs = this.limits.get(key);
     if (rs === undefined) {
@@ -123,6 +124,12 @@ export class KernelLog {
       return false;
     }
     rs.printed++;
+    return true;
+  }
+
+  /** printk_ratelimited(): one message under `key`'s ratelimit state. */
+  ratelimited(key: string, level: number, text: string): boolean {
+    if (!this.ratelimit(key)) return false;
     this.printk(level, text);
     return true;
   }

@@ -7,12 +7,17 @@ import type { Machine } from './machine.js';
 import { __pa, isLinearMapAddress, PAGE_SIZE, pageToPfn, pfnToPage, type Page } from './mm/memory.js';
 import { checkIntIn, checkSize } from './validate.js';
 
+/** sg->dma_flags bits (CONFIG_NEED_SG_DMA_FLAGS): on the first entry, the list was bounced per entry. */
+export const SG_DMA_BUS_ADDRESS = 1 << 0;
+export const SG_DMA_SWIOTLB = 1 << 1;
+
 export class Scatterlist {
   page_link = 0 as Page;
   offset = 0;
   length = 0;
   dma_address = 0;
   dma_length = 0;
+  dma_flags = 0;
 }
 
 export interface SgTable {

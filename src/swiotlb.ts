@@ -376,13 +376,6 @@ export class Swiotlb {
     this.totalUsed -= nslots;
   }
 
-  /** swiotlb_max_mapping_size() */
-  maxMappingSize(dev: Device): number {
-    const minAlignMask = dev.dma_parms?.min_align_mask ?? 0;
-    const minAlign = minAlignMask ? alignUp(minAlignMask, IO_TLB_SIZE) : 0;
-    return IO_TLB_SIZE * IO_TLB_SEGSIZE - minAlign;
-  }
-
   /** swiotlb_create_default_debugfs(): only when the pool has slots. */
   registerDebugfs(fs: Debugfs): void {
     const dir = '/sys/kernel/debug/swiotlb';
@@ -393,6 +386,13 @@ export class Swiotlb {
       this.usedHiwater = 0;
     }));
   }
+}
+
+/** swiotlb_max_mapping_size(): one segment of slots, less what min_align_mask may waste. */
+export function swiotlb_max_mapping_size(dev: Device): number {
+  const minAlignMask = dev.dma_parms?.min_align_mask ?? 0;
+  const minAlign = minAlignMask ? alignUp(minAlignMask, IO_TLB_SIZE) : 0;
+  return IO_TLB_SIZE * IO_TLB_SEGSIZE - minAlign;
 }
 
 /** iommu_is_span_boundary(): would [index, index + nr) cross a boundary_size-slot boundary? */
