@@ -6,19 +6,32 @@
 // do). The host translates DMA addresses to RAM offsets and validates ranges before calling.
 
 import { CNT_DEV_BYTES_READ, CNT_DEV_BYTES_WRITTEN, LD_DIRTY } from './abi';
-import { count, overlay, snoopInvalidate } from './cache';
+import { copyBytes, count, equalBytes, overlay, snoopInvalidate } from './cache';
 
 /** Device read of [addr, addr + len) into dst. */
 export function devRead(addr: usize, len: usize, dst: usize, coherent: bool): void {
-  memory.copy(dst, addr, len);
+  copyBytes(dst, addr, len);
   if (coherent) overlay(addr, len, dst, LD_DIRTY);
   count(CNT_DEV_BYTES_READ, <u64>len);
+}
+
+/**
+ * A device read of [addr, addr + len) compared with `expected` instead of copied out; a coherent
+ * device's read goes through `tmp` (len bytes), where the dirty cached lines are overlaid.
+ */
+export function devCompare(addr: usize, len: usize, expected: usize, coherent: bool, tmp: usize): bool {
+  if (coherent) {
+    devRead(addr, len, tmp, true);
+    return equalBytes(tmp, expected, len);
+  }
+  count(CNT_DEV_BYTES_READ, <u64>len);
+  return equalBytes(addr, expected, len);
 }
 
 /** Device write of src[0, len) to [addr, addr + len). */
 export function devWrite(addr: usize, len: usize, src: usize, coherent: bool): void {
   if (coherent) snoopInvalidate(addr, len);
-  memory.copy(addr, src, len);
+  copyBytes(addr, src, len);
   count(CNT_DEV_BYTES_WRITTEN, <u64>len);
 }
 

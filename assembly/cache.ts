@@ -151,6 +151,36 @@ export function nextMarked(i: usize, e: usize, mask: u32): usize {
   }
 }
 
+/**
+ * Copies n bytes between ranges that do not overlap. A register-sized or line-sized move is
+ * inlined (descriptor words, whole lines of a buffer); anything else is one memory.copy.
+ */
+// @ts-ignore: decorator
+@inline export function copyBytes(dst: usize, src: usize, n: usize): void {
+  if (n == lineSize) copyLine(dst, src);
+  else if (n == 4) store<u32>(dst, load<u32>(src));
+  else if (ASC_FEATURE_SIMD && n == 16) v128.store(dst, v128.load(src));
+  else memory.copy(dst, src, n);
+}
+
+/** Whether n bytes at a and b are equal (64 bytes a step with SIMD). */
+export function equalBytes(a: usize, b: usize, n: usize): bool {
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 64 <= n; i += 64) {
+      const d = v128.or(
+        v128.or(v128.xor(v128.load(a + i), v128.load(b + i)), v128.xor(v128.load(a + i, 16), v128.load(b + i, 16))),
+        v128.or(v128.xor(v128.load(a + i, 32), v128.load(b + i, 32)), v128.xor(v128.load(a + i, 48), v128.load(b + i, 48))),
+      );
+      if (v128.any_true(d)) return false;
+    }
+    for (; i + 16 <= n; i += 16) if (v128.any_true(v128.xor(v128.load(a + i), v128.load(b + i)))) return false;
+  }
+  for (; i + 8 <= n; i += 8) if (load<u64>(a + i) != load<u64>(b + i)) return false;
+  for (; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
+}
+
 // ---- slots --------------------------------------------------------------------------------
 
 /** Pushes a slot's line out of the cache, writing it back first if it is dirty. */
@@ -179,6 +209,14 @@ function evictSlot(slot: u32): void {
 
 /** Picks the way to fill in a set: an empty way first, then the policy's victim. */
 function victimWay(base: u32): u32 {
+  if (ASC_FEATURE_SIMD && (ways & 3) == 0) {
+    // The first empty way, four tags a step; only a full set needs the policy's scan below.
+    const empty = i32x4.splat(EMPTY_TAG);
+    for (let w: u32 = 0; w < ways; w += 4) {
+      const hit = i32x4.bitmask(i32x4.eq(v128.load(tags + (<usize>(base + w) << 2)), empty));
+      if (hit != 0) return w + ctz<u32>(hit);
+    }
+  }
   let best: u32 = 0;
   let oldest: u64 = U64.MAX_VALUE;
   for (let w: u32 = 0; w < ways; w++) {
@@ -249,11 +287,31 @@ export function cpuRead(addr: usize, len: usize, dst: usize): void {
     const line = addr & ~(lineSize - 1);
     let n = line + lineSize - addr;
     if (n > end - addr) n = end - addr;
-    memory.copy(dst, access(line, false) + (addr - line), n);
+    copyBytes(dst, access(line, false) + (addr - line), n);
     addr += n;
     dst += n;
   }
   count(CNT_CPU_BYTES_READ, <u64>len);
+}
+
+/**
+ * A CPU load of [addr, addr + len) through the cache, compared with `expected` instead of
+ * copied out: the cache sees exactly what cpuRead() does to it (every line accessed, in order).
+ */
+export function cpuCompare(addr: usize, len: usize, expected: usize): bool {
+  const end = addr + len;
+  let eq = true;
+  while (addr < end) {
+    const line = addr & ~(lineSize - 1);
+    let n = line + lineSize - addr;
+    if (n > end - addr) n = end - addr;
+    const at = access(line, false) + (addr - line);
+    if (eq) eq = equalBytes(at, expected, n);
+    addr += n;
+    expected += n;
+  }
+  count(CNT_CPU_BYTES_READ, <u64>len);
+  return eq;
 }
 
 /** CPU store of src[0, len) to [addr, addr + len) through the cache. */
@@ -263,7 +321,7 @@ export function cpuWrite(addr: usize, len: usize, src: usize): void {
     const line = addr & ~(lineSize - 1);
     let n = line + lineSize - addr;
     if (n > end - addr) n = end - addr;
-    memory.copy(access(line, true) + (addr - line), src, n);
+    copyBytes(access(line, true) + (addr - line), src, n);
     addr += n;
     src += n;
   }

@@ -1,7 +1,7 @@
 // Copies and fills: the CPU memcpy that swiotlb_bounce() does, and uncached CPU accesses.
 
 import { CNT_CPU_COPY_BYTES, CNT_UNCACHED_BYTES, LD_WAY_MASK } from './abi';
-import { count, overlay, snoopInvalidate } from './cache';
+import { copyBytes, count, overlay, snoopInvalidate } from './cache';
 
 /**
  * CPU memcpy of n bytes from src to dst (non-overlapping RAM ranges), as swiotlb_bounce() does.
@@ -21,13 +21,13 @@ export function cpuCopy(dst: usize, src: usize, n: usize): void {
 
 /** Uncached CPU read (a Normal-NC or Device mapping): RAM only, the cache is not looked up. */
 export function uncachedRead(addr: usize, len: usize, dst: usize): void {
-  memory.copy(dst, addr, len);
+  copyBytes(dst, addr, len);
   count(CNT_UNCACHED_BYTES, <u64>len);
 }
 
 /** Uncached CPU write: straight to RAM, whatever the cache holds for the same lines. */
 export function uncachedWrite(addr: usize, len: usize, src: usize): void {
-  memory.copy(addr, src, len);
+  copyBytes(addr, src, len);
   count(CNT_UNCACHED_BYTES, <u64>len);
 }
 

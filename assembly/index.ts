@@ -7,6 +7,7 @@ export {
 } from './cache';
 export { devRead, devWrite, devFill } from './bus';
 export { cpuCopy, uncachedRead, uncachedWrite, uncachedFill, rawCopy } from './copy';
+export { ringPost, ringDevice, ringReap } from './ring';
 
 /** An empty call, the baseline of every per-call benchmark. */
 export function noop(): void {}

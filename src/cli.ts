@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { barrierChartSvg, BARRIER_SWEEP_DEFAULTS, formatBarrierTable, runBarrierSweep, type BarrierOp } from './workloads/barriers.js';
 import { runDmapoolTest } from './workloads/dmapool-test.js';
 import { checkMapBenchmarkOptions, MAP_BENCHMARK_DEFAULTS, runMapBenchmark, type MapBenchmarkOptions } from './workloads/map-benchmark.js';
-import { NIC_DEFAULTS, runNic, type NicBug, type NicReport } from './workloads/nic.js';
+import { NIC_DEFAULTS, runNic, type NicApi, type NicBug, type NicReport } from './workloads/nic.js';
 
 class UsageError extends Error {}
 
@@ -100,7 +100,9 @@ function print(lines: readonly string[]): void {
 
 function nicLines(r: NicReport, f: { packetSize: number }): string[] {
   const mpps = (r.packetsPerSecond / 1e6).toFixed(3);
+  const api = r.api === 'batched' ? 'batched (one engine call per ring step)' : r.apiFallback === null ? 'per-call' : `per-call (batched is not valid here: ${r.apiFallback})`;
   return [
+    `api            ${api}`,
     `packets        ${r.packets} (${r.verified} verified, ${r.corrupted} corrupted, ${r.faults} DMA faults)`,
     `throughput     ${mpps} Mpps wall (${((r.packetsPerSecond * f.packetSize * 8) / 1e9).toFixed(2)} Gbit/s of payload), ${r.wallSeconds.toFixed(3)} s`,
     `model time     ${r.modelNsPerPacket.toFixed(1)} ns/packet`,
@@ -121,6 +123,7 @@ interface NicFlags extends MachineFlags {
   coherent?: boolean;
   dmaBits: number;
   bug: NicBug;
+  api: NicApi;
   iommu: boolean;
   dmesg: boolean;
 }
@@ -131,7 +134,7 @@ async function nic(f: NicFlags): Promise<number> {
   const bar = progressBar(f.json);
   const r = runNic(m, {
     packetSize: f.packetSize, ringSize: f.ringSize, packets: f.packets, mode: f.mode, descriptors: f.descriptors,
-    dmaBits: f.dmaBits, bug: f.bug, ...(f.coherent === undefined ? {} : { coherent: f.coherent }), onProgress: (x) => bar.update(x),
+    dmaBits: f.dmaBits, bug: f.bug, api: f.api, ...(f.coherent === undefined ? {} : { coherent: f.coherent }), onProgress: (x) => bar.update(x),
   });
   bar.stop();
   const dmesg = f.dmesg ? m.dmesg() : [];
@@ -163,6 +166,7 @@ function program(setExit: (code: number) => void): Command {
     .option('--coherent', 'the NIC is DMA-coherent (arm64 default: not)')
     .option('--dma-bits <n>', 'DMA mask width', int('--dma-bits', 20, 64), 64)
     .addOption(new Option('--bug <bug>', 'inject a driver bug').choices(['none', 'no-sync-for-cpu', 'no-sync-for-device', 'no-dma-wmb']).default('none'))
+    .addOption(new Option('--api <path>', 'batched: one engine call per ring step where dma-direct maps without bouncing, else per-call; per-call: every DMA API call from JS').choices(['batched', 'per-call']).default(NIC_DEFAULTS.api))
     .option('--iommu', 'put the NIC behind an IOMMU', false)
     .option('--dmesg', 'print the kernel log after the run', false)
     .action(async (f: NicFlags) => setExit(await nic(f)));

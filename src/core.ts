@@ -34,6 +34,10 @@ export interface CoreExports {
   uncachedWrite(addr: number, len: number, src: number): void;
   uncachedFill(addr: number, len: number, value: number): void;
   rawCopy(dst: number, src: number, n: number): void;
+  /** Batched ring steps (assembly/ring.ts) over a ring block; each returns the descriptors handled. */
+  ringPost(ring: number, first: number, n: number, ops: number): number;
+  ringDevice(ring: number, first: number, n: number, ops: number): number;
+  ringReap(ring: number, first: number, n: number, ops: number): number;
   noop(): void;
 }
 
@@ -125,6 +129,6 @@ export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.
     lineState: g('lineState'),
     devRead: g('devRead'), devWrite: g('devWrite'), devFill: g('devFill'),
     cpuCopy: g('cpuCopy'), uncachedRead: g('uncachedRead'), uncachedWrite: g('uncachedWrite'), uncachedFill: g('uncachedFill'),
-    rawCopy: g('rawCopy'), noop: g('noop'),
+    rawCopy: g('rawCopy'), ringPost: g('ringPost'), ringDevice: g('ringDevice'), ringReap: g('ringReap'), noop: g('noop'),
   };
 }

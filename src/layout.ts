@@ -18,6 +18,8 @@
 //           +--------------------------+
 //           | line directory (u8/line) |  one byte per line from the first window to the last
 //           +--------------------------+
+//           | ring area (152 KiB)      |  the batched entry points' tables, payload pattern and
+//           +--------------------------+  results (assembly/ring.ts); touches no RAM or cache
 
 import { PAGE_SIZE } from './mm/memory.js';
 
@@ -27,6 +29,8 @@ export const MAX_WASM_PAGES = 65536;
 const COUNTERS_AT = 0x10000;
 const SCRATCH_AT = 0x11000;
 export const SCRATCH_BYTES = 0x10000;
+/** Bytes of the work area of the batched ring-step entry points (assembly/ring.ts). */
+export const RING_AREA_BYTES = 0x26000;
 
 export interface BankSpec {
   readonly base: number;
@@ -59,6 +63,8 @@ export interface Layout {
   readonly ramStart: number;
   readonly ramSpan: number;
   readonly lineDir: number;
+  /** The batched entry points' work area, RING_AREA_BYTES long. */
+  readonly ringArea: number;
   readonly totalBytes: number;
   readonly pages: number;
 }
@@ -92,10 +98,11 @@ export function computeLayout(banks: readonly BankSpec[], cache: CacheGeometry):
   const ramStart = windows[0]?.offset ?? at;
   const ramSpan = at - ramStart;
   const lineDir = at;
-  const totalBytes = lineDir + ramSpan / cache.lineSize;
+  const ringArea = alignUp(lineDir + ramSpan / cache.lineSize, 64);
+  const totalBytes = ringArea + RING_AREA_BYTES;
   return {
     counters: COUNTERS_AT, scratch: SCRATCH_AT, tags, stamps, cacheData, cacheBytes: cache.size, slots, sets,
-    banks: windows, ramStart, ramSpan, lineDir, totalBytes, pages: Math.ceil(totalBytes / WASM_PAGE),
+    banks: windows, ramStart, ramSpan, lineDir, ringArea, totalBytes, pages: Math.ceil(totalBytes / WASM_PAGE),
   };
 }
 

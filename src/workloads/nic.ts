@@ -4,7 +4,14 @@
 // dma_sync_single_for_cpu/for_device. The device fills RX buffers and consumes TX buffers through
 // its DMA addresses; every payload is verified, by the driver on RX and by the device on TX, so a
 // missing sync or barrier shows up as a corrupted packet.
+//
+// Two paths run the same driver: 'per-call' makes every DMA API call, CPU access and device
+// access from JS; 'batched' (nic-batched.ts) hands each ring step of a burst to the engine in one
+// call, where dma-direct maps without bouncing, and leaves the machine in the same state.
 
+import {
+  DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, NIC_PAYLOAD_PERIOD, NIC_PAYLOAD_STRIDE, NIC_TX_SEQ_BASE,
+} from '../../assembly/abi.js';
 import { DMA_BIT_MASK, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../dma-mapping.js';
 import type { Device } from '../device.js';
 import { dma_pool_create, dma_pool_zalloc, type DmaPool } from '../dmapool.js';
@@ -15,9 +22,18 @@ import {
   dma_sync_single_for_cpu, dma_sync_single_for_device, dma_unmap_single,
 } from '../mapping.js';
 import { GFP_KERNEL } from '../mm/gfp.js';
+import { batchedFallback, NicBatched } from './nic-batched.js';
 
 /** A driver bug to inject, to see what it does on this machine. */
 export type NicBug = 'none' | 'no-sync-for-cpu' | 'no-sync-for-device' | 'no-dma-wmb';
+
+/**
+ * How the driver's and the device's work reaches the engine: 'per-call', every DMA API call,
+ * CPU access and device access from JS; 'batched', one engine call per ring step of a burst
+ * (assembly/ring.ts), on dma-direct without bouncing, no dma-debug, no data checker and no store
+ * buffer, else the run falls back to 'per-call'. Both leave the machine in the same state.
+ */
+export type NicApi = 'batched' | 'per-call';
 
 export interface NicOptions {
   /** Payload bytes per packet (60..9000). */
@@ -37,11 +53,13 @@ export interface NicOptions {
   bug: NicBug;
   /** Packets per device burst before the driver polls. */
   burst: number;
+  /** The path to take (see NicApi); 'batched' falls back to 'per-call' where it is not valid. */
+  api: NicApi;
   onProgress?: (fraction: number) => void;
 }
 
 export const NIC_DEFAULTS: Readonly<NicOptions> = {
-  packetSize: 64, ringSize: 256, packets: 100_000, mode: 'map', descriptors: 'coherent', dmaBits: 64, bug: 'none', burst: 32,
+  packetSize: 64, ringSize: 256, packets: 100_000, mode: 'map', descriptors: 'coherent', dmaBits: 64, bug: 'none', burst: 32, api: 'batched',
 };
 
 export interface NicReport {
@@ -61,21 +79,36 @@ export interface NicReport {
   debugErrors: number;
   /** Reports of the data-aware checker (createMachine({ dataCheck: true })). */
   dataRaces: number;
+  /** The path that ran. */
+  api: NicApi;
+  /** Why the batched path was asked for and not taken; null when it ran or was not asked for. */
+  apiFallback: string | null;
 }
 
-/* Descriptor layout (16 bytes, little endian): u32 addr_lo, u32 addr_hi, u32 len, u32 flags. */
-const DESC_SIZE = 16;
-const DESC_OWN = 1; // the device owns the descriptor
-const DESC_DONE = 2; // the device has finished with it
+/* Descriptors: 16 bytes, little endian, addr lo, addr hi, len, flags (OWN, DONE): assembly/abi.ts. */
 
-interface Desc {
+export interface Desc {
   readonly vaddr: number;
   readonly dma: number;
 }
 
-interface Slot {
+export interface Slot {
   buf: number;
   dma: number;
+}
+
+/** One path's implementation of the driver's and the device's steps on the rings. */
+export interface NicSteps {
+  /** The driver posts `n` empty RX buffers. */
+  rxRefill(ring: Ring, n: number): void;
+  /** The driver fills and posts `n` TX packets. */
+  txPost(ring: Ring, n: number): void;
+  /** The device walks up to `count` descriptors it owns; returns those it handled. */
+  rxDevice(ring: Ring, count: number): number;
+  txDevice(ring: Ring, count: number): number;
+  /** The driver takes back what the device handed back; returns the descriptors reaped. */
+  rxReap(ring: Ring): number;
+  txReap(ring: Ring): number;
 }
 
 /**
@@ -94,7 +127,7 @@ function makePattern(seed: number, packetSize: number): Uint8Array {
 }
 
 function payload(pattern: Uint8Array, seq: number, size: number): Uint8Array {
-  const at = (seq * 37) % 251;
+  const at = (seq * NIC_PAYLOAD_STRIDE) % NIC_PAYLOAD_PERIOD;
   return pattern.subarray(at, at + size);
 }
 
@@ -105,7 +138,7 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** One ring of descriptors with a buffer behind each. */
-class Ring {
+export class Ring {
   readonly descs: Desc[];
   readonly slots: Slot[];
   head = 0; // next descriptor the driver fills
@@ -122,10 +155,11 @@ class Ring {
   }
 }
 
-export class Nic {
+export class Nic implements NicSteps {
   readonly dev: Device;
   readonly report: NicReport;
-  private readonly pattern: Uint8Array;
+  /** The bytes every payload is a window of (see payload()). */
+  readonly pattern: Uint8Array;
   private pool: DmaPool | null = null;
   private coherentRing: { cpu_addr: number; dma_handle: number } | null = null;
 
@@ -136,6 +170,7 @@ export class Nic {
     this.report = {
       packets: 0, verified: 0, corrupted: 0, faults: 0, wallSeconds: 0, packetsPerSecond: 0, modelNsPerPacket: 0,
       cacheMaintenanceOps: 0, barriers: 0, bounceBytes: 0, swiotlbSlotsUsedMax: 0, iotlbFlushes: 0, debugErrors: 0, dataRaces: 0,
+      api: 'per-call', apiFallback: null,
     };
   }
 
@@ -143,7 +178,7 @@ export class Nic {
   allocDescriptors(): Desc[] {
     const n = this.o.ringSize;
     if (this.o.descriptors === 'pool') {
-      this.pool ??= dma_pool_create('dmasim_nic desc', this.dev, DESC_SIZE, DESC_SIZE, 0);
+      this.pool ??= dma_pool_create('dmasim_nic desc', this.dev, DESC_BYTES, DESC_BYTES, 0);
       const pool = this.pool;
       if (pool === null) throw new Error('dmasim_nic: dma_pool_create failed');
       return Array.from({ length: n }, () => {
@@ -154,10 +189,10 @@ export class Nic {
     }
     // One coherent allocation holds both rings: RX in the first half, TX in the second.
     const base = this.coherentRing === null ? 0 : n;
-    this.coherentRing ??= dma_alloc_coherent(this.dev, 2 * n * DESC_SIZE, GFP_KERNEL);
+    this.coherentRing ??= dma_alloc_coherent(this.dev, 2 * n * DESC_BYTES, GFP_KERNEL);
     const r = this.coherentRing;
     if (r === null) throw new Error('dmasim_nic: dma_alloc_coherent failed');
-    return Array.from({ length: n }, (_, i) => ({ vaddr: r.cpu_addr + (base + i) * DESC_SIZE, dma: r.dma_handle + (base + i) * DESC_SIZE }));
+    return Array.from({ length: n }, (_, i) => ({ vaddr: r.cpu_addr + (base + i) * DESC_BYTES, dma: r.dma_handle + (base + i) * DESC_BYTES }));
   }
 
   /** Maps a ring's buffers once (page-pool style) when recycling. */
@@ -175,16 +210,20 @@ export class Nic {
   /** Hands a descriptor to the device: address and length first, then the OWN flag. */
   private post(desc: Desc, dma: number, len: number): void {
     const cpu = this.m.cpu;
-    cpu.writel(desc.vaddr, dma % 0x1_0000_0000);
-    cpu.writel(desc.vaddr + 4, Math.floor(dma / 0x1_0000_0000));
-    cpu.writel(desc.vaddr + 8, len);
+    cpu.writel(desc.vaddr + DESC_ADDR_LO, dma % 0x1_0000_0000);
+    cpu.writel(desc.vaddr + DESC_ADDR_HI, Math.floor(dma / 0x1_0000_0000));
+    cpu.writel(desc.vaddr + DESC_LEN, len);
     if (this.o.bug !== 'no-dma-wmb') cpu.dma_wmb();
-    cpu.writel(desc.vaddr + 12, DESC_OWN);
+    cpu.writel(desc.vaddr + DESC_FLAGS, DESC_OWN);
   }
 
-  // ---- RX --------------------------------------------------------------------------------
+  // ---- RX (the per-call path) -------------------------------------------------------------
 
-  private rxRefill(ring: Ring, seq: number): void {
+  rxRefill(ring: Ring, n: number): void {
+    for (let k = 0; k < n; k++) this.rxRefillOne(ring, ring.head);
+  }
+
+  private rxRefillOne(ring: Ring, seq: number): void {
     const i = ring.head % ring.size;
     const s = ring.slots[i] as Slot;
     if (this.o.mode === 'map') s.dma = this.map(s.buf, DMA_FROM_DEVICE);
@@ -202,36 +241,36 @@ export class Nic {
     let done = 0;
     for (; done < count; done++) {
       const desc = ring.descs[ring.devHead % ring.size] as Desc;
-      const d = this.dev.dmaRead(desc.dma, DESC_SIZE);
-      const v = new DataView(d.buffer, d.byteOffset, DESC_SIZE);
-      if (!(v.getUint32(12, true) & DESC_OWN)) break;
+      const d = this.dev.dmaRead(desc.dma, DESC_BYTES);
+      const v = new DataView(d.buffer, d.byteOffset, DESC_BYTES);
+      if (!(v.getUint32(DESC_FLAGS, true) & DESC_OWN)) break;
       try {
-        work(v.getUint32(0, true) + v.getUint32(4, true) * 0x1_0000_0000, ring.devHead);
+        work(v.getUint32(DESC_ADDR_LO, true) + v.getUint32(DESC_ADDR_HI, true) * 0x1_0000_0000, ring.devHead);
       } catch (e) {
         if (!(e instanceof DmaFaultError)) throw e;
         this.report.faults++;
         onFault();
       }
-      this.dev.dmaWrite(desc.dma + 12, [DESC_DONE, 0, 0, 0]);
+      this.dev.dmaWrite(desc.dma + DESC_FLAGS, [DESC_DONE, 0, 0, 0]);
       ring.devHead++;
     }
     return done;
   }
 
   /** The device receives packet k into the k-th descriptor's buffer. */
-  private rxDevice(ring: Ring, count: number): number {
+  rxDevice(ring: Ring, count: number): number {
     const size = this.o.packetSize;
     return this.deviceWalk(ring, count, (addr, seq) => this.dev.dmaWrite(addr, payload(this.pattern, seq, size)), () => {});
   }
 
   /** The driver reaps finished descriptors, takes the buffers back and checks each payload. */
-  private rxReap(ring: Ring): number {
+  rxReap(ring: Ring): number {
     const firstSeq = ring.tail;
     let n = 0;
     while (ring.tail < ring.head) {
       const i = ring.tail % ring.size;
       const desc = ring.descs[i] as Desc;
-      if (!(this.m.cpu.readl(desc.vaddr + 12) & DESC_DONE)) break;
+      if (!(this.m.cpu.readl(desc.vaddr + DESC_FLAGS) & DESC_DONE)) break;
       this.m.cpu.dma_rmb();
       const s = ring.slots[i] as Slot;
       if (this.o.mode === 'map') dma_unmap_single(this.dev, s.dma, this.o.packetSize, DMA_FROM_DEVICE);
@@ -243,15 +282,19 @@ export class Nic {
     return n;
   }
 
-  // ---- TX --------------------------------------------------------------------------------
+  // ---- TX (the per-call path) -------------------------------------------------------------
 
-  private txPost(ring: Ring, seq: number): void {
+  txPost(ring: Ring, n: number): void {
+    for (let k = 0; k < n; k++) this.txPostOne(ring, ring.head);
+  }
+
+  private txPostOne(ring: Ring, seq: number): void {
     const i = ring.head % ring.size;
     const s = ring.slots[i] as Slot;
     // A recycled buffer is mapped, so the device's until the driver takes it back, even to
     // overwrite it.
     if (this.o.mode === 'recycle' && this.o.bug !== 'no-sync-for-cpu') dma_sync_single_for_cpu(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
-    this.m.cpu.write(s.buf, payload(this.pattern, seq + 0x80, this.o.packetSize));
+    this.m.cpu.write(s.buf, payload(this.pattern, seq + NIC_TX_SEQ_BASE, this.o.packetSize));
     if (this.o.mode === 'map') s.dma = this.map(s.buf, DMA_TO_DEVICE);
     else if (this.o.bug !== 'no-sync-for-device') dma_sync_single_for_device(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
     this.post(ring.descs[i] as Desc, s.dma, this.o.packetSize);
@@ -259,17 +302,17 @@ export class Nic {
   }
 
   /** The device sends what the driver posted, checking each payload against the packet sent. */
-  private txDevice(ring: Ring, count: number): number {
+  txDevice(ring: Ring, count: number): number {
     const size = this.o.packetSize;
-    const check = (addr: number, seq: number): void => this.count(same(this.dev.dmaRead(addr, size), payload(this.pattern, seq + 0x80, size)));
+    const check = (addr: number, seq: number): void => this.count(same(this.dev.dmaRead(addr, size), payload(this.pattern, seq + NIC_TX_SEQ_BASE, size)));
     return this.deviceWalk(ring, count, check, () => this.count(false));
   }
 
-  private txReap(ring: Ring): number {
+  txReap(ring: Ring): number {
     const first = ring.tail;
     while (ring.tail < ring.head) {
       const i = ring.tail % ring.size;
-      if (!(this.m.cpu.readl((ring.descs[i] as Desc).vaddr + 12) & DESC_DONE)) break;
+      if (!(this.m.cpu.readl((ring.descs[i] as Desc).vaddr + DESC_FLAGS) & DESC_DONE)) break;
       const s = ring.slots[i] as Slot;
       if (this.o.mode === 'map') dma_unmap_single(this.dev, s.dma, this.o.packetSize, DMA_TO_DEVICE);
       ring.tail++;
@@ -283,20 +326,27 @@ export class Nic {
     else this.report.corrupted++;
   }
 
-  /** Receives and transmits `packets` packets each, in bursts. */
+  /** Receives and transmits `packets` packets each, in bursts, on the path o.api asks for where it is valid. */
   run(): NicReport {
     const rx = new Ring(this, DMA_FROM_DEVICE);
     const tx = new Ring(this, DMA_TO_DEVICE);
     this.premap(rx);
     this.premap(tx);
+    let steps: NicSteps = this;
+    let batched: NicBatched | null = null;
+    if (this.o.api === 'batched') {
+      this.report.apiFallback = batchedFallback(this, rx, tx);
+      if (this.report.apiFallback === null) steps = batched = new NicBatched(this, rx, tx);
+    }
+    this.report.api = batched === null ? 'per-call' : 'batched';
     const { packets, burst } = this.o;
     const t0 = performance.now();
     let idle = 0;
     while (rx.tail < packets || tx.tail < packets) {
-      while (rx.head < packets && rx.head - rx.tail < rx.size) this.rxRefill(rx, rx.head);
-      for (let k = 0; k < burst && tx.head < packets && tx.head - tx.tail < tx.size; k++) this.txPost(tx, tx.head);
-      const moved = this.rxDevice(rx, burst) + this.txDevice(tx, burst);
-      const reaped = this.rxReap(rx) + this.txReap(tx);
+      steps.rxRefill(rx, Math.min(packets - rx.head, rx.size - (rx.head - rx.tail)));
+      steps.txPost(tx, Math.max(0, Math.min(burst, packets - tx.head, tx.size - (tx.head - tx.tail))));
+      const moved = steps.rxDevice(rx, burst) + steps.txDevice(tx, burst);
+      const reaped = steps.rxReap(rx) + steps.txReap(tx);
       this.progress(rx.tail + tx.tail, 2 * packets);
       // Time passes while the driver polls and a store buffer drains by itself; a second idle
       // round in a row means a driver bug left descriptors the device never sees as its own.
@@ -304,7 +354,9 @@ export class Nic {
       if (idle === 1) this.m.cpu.drainStores();
       if (idle === 2) break;
     }
-    return this.finish(performance.now() - t0);
+    const wallMs = performance.now() - t0;
+    batched?.collect(this.report);
+    return this.finish(wallMs);
   }
 
   private lastProgress = 0;

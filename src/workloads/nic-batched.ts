@@ -1,0 +1,299 @@
+// The NIC workload's batched path: the host half of assembly/ring.ts. The host decides what
+// happens to every packet exactly as the per-call path would have it decided by mapping.c,
+// direct.h and the arch hooks (a dma-direct map or unmap without bouncing; arm64's
+// arch_sync_dma_for_device cleans for every direction, arch_sync_dma_for_cpu invalidates unless
+// DMA_TO_DEVICE; one DSB per operation, or per flush with ARCH_HAS_BATCHED_DMA_SYNC; nothing on a
+// coherent device), and hands the engine one ring step of a burst per call. The counters the
+// host keeps (DSBs, CPU barriers, dma-direct operations) are added here per step, as the
+// per-call path adds them per call.
+//
+// The path is taken only where it reproduces the per-call path exactly; batchedFallback() says
+// why not otherwise, and the run falls back to the per-call path.
+
+import {
+  RB_BANKS, RB_BYTES, RB_CORRUPTED, RB_FAULTS, RB_FLAGS, RB_LEN, RB_NBANKS, RB_PATTERN, RB_SEQ_BASE, RB_SIZE, RB_SLOTS,
+  RB_TMP, RB_VERIFIED, RBANK_BASE_HI, RBANK_BASE_LO, RBANK_BYTES, RBANK_OFFSET, RBANK_SIZE, RING_COHERENT,
+  RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE, RING_OP_FILL, RING_OP_INVAL, RING_OP_VERIFY,
+  RS_BUF, RS_BYTES, RS_DESC, RS_DMA_HI, RS_DMA_LO, DESC_BYTES, NIC_TX_SEQ_BASE,
+} from '../../assembly/abi.js';
+import { dma_capable, dma_kmalloc_needs_bounce, phys_to_dma } from '../direct.js';
+import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../dma-mapping.js';
+import { RING_AREA_BYTES, SCRATCH_BYTES } from '../layout.js';
+import type { Machine } from '../machine.js';
+import { __pa, isLinearMapAddress, isVmallocAddr } from '../mm/memory.js';
+import type { Desc, Nic, NicReport, NicSteps, Ring, Slot } from './nic.js';
+
+const U32 = 0x1_0000_0000;
+
+/** What one DMA API call of the driver costs the host's counters, and the line work it asks of the engine. */
+interface Call {
+  readonly ops: number;
+  readonly barriers: number;
+  readonly dmaOps: number;
+}
+
+const NOTHING: Call = { ops: 0, barriers: 0, dmaOps: 0 };
+
+function both(a: Call, b: Call): Call {
+  return { ops: a.ops | b.ops, barriers: a.barriers + b.barriers, dmaOps: a.dmaOps + b.dmaOps };
+}
+
+/**
+ * The DMA API calls of the driver on this device, as dma-direct runs them for a buffer that does
+ * not bounce (kernel/dma/direct.h; src/direct.ts, src/arch/arm64.ts, src/arch/cacheflush.ts).
+ */
+class DirectCalls {
+  /** dma_direct_map_phys()/unmap: the arch hooks run (a non-coherent device on an arch that has them). */
+  private readonly cacheSync: boolean;
+  /** dma_dev_need_sync(): the sync calls do anything at all (dev->dma_skip_sync, no dma-debug here). */
+  private readonly needSync: boolean;
+  /** arch_sync_dma_flush() is a DSB of its own: the hooks only issue (ARCH_HAS_BATCHED_DMA_SYNC). */
+  private readonly flushDsb: boolean;
+
+  constructor(m: Machine, nic: Nic) {
+    this.cacheSync = m.arch.sync !== undefined && !nic.dev.dma_coherent;
+    this.needSync = !nic.dev.dma_skip_sync;
+    this.flushDsb = m.config.ARCH_HAS_BATCHED_DMA_SYNC;
+  }
+
+  /** dma_map_single(): clean to the PoC for every direction, one DSB. */
+  map(): Call {
+    return { ops: this.cacheSync ? RING_OP_CLEAN : 0, barriers: this.cacheSync ? 1 : 0, dmaOps: 1 };
+  }
+
+  /**
+   * dma_unmap_single(): invalidate (dcache_inval_poc) unless DMA_TO_DEVICE, and one DSB; for
+   * DMA_TO_DEVICE nothing is issued, but a batched flush still is a DSB.
+   */
+  unmap(dir: DmaDirection): Call {
+    if (!this.cacheSync) return { ops: 0, barriers: 0, dmaOps: 1 };
+    if (dir === DMA_TO_DEVICE) return { ops: 0, barriers: this.flushDsb ? 1 : 0, dmaOps: 1 };
+    return { ops: RING_OP_INVAL, barriers: 1, dmaOps: 1 };
+  }
+
+  /** dma_sync_single_for_cpu(DMA_BIDIRECTIONAL): invalidate, one DSB. */
+  syncForCpu(): Call {
+    return this.needSync && this.cacheSync ? { ops: RING_OP_INVAL, barriers: 1, dmaOps: 0 } : NOTHING;
+  }
+
+  /** dma_sync_single_for_device(DMA_BIDIRECTIONAL): clean, one DSB. */
+  syncForDevice(): Call {
+    return this.needSync && this.cacheSync ? { ops: RING_OP_CLEAN, barriers: 1, dmaOps: 0 } : NOTHING;
+  }
+}
+
+/** The WASM offset and memory type of a CPU access to [virt, virt + len), or null (src/cpu.ts's rules). */
+function cpuTarget(m: Machine, virt: number, len: number): { off: number; cached: boolean } | null {
+  const phys = m.translate(virt);
+  const off = phys < 0 ? -1 : m.physToOffset(phys, len);
+  if (off < 0) return null;
+  if (!isVmallocAddr(virt)) return { off, cached: true };
+  const area = m.vm.areaOf(virt);
+  return { off, cached: area === null || area.prot === undefined || area.prot === 'normal' };
+}
+
+/** Whether dma_direct_map_phys() would hand this buffer to swiotlb. */
+function wouldBounce(nic: Nic, phys: number, dir: DmaDirection): boolean {
+  const dev = nic.dev;
+  const size = nic.o.packetSize;
+  return !dma_capable(dev, phys_to_dma(dev, phys), size) || dma_kmalloc_needs_bounce(dev, size, dir);
+}
+
+/** Where each part of the ring area goes; null if the rings do not fit. */
+function ringAreaLayout(m: Machine, nic: Nic, rx: Ring, tx: Ring): { rx: number; tx: number; banks: number; pattern: number; tmp: number; rxSlots: number; txSlots: number } | null {
+  const at = m.layout.ringArea;
+  const align = (x: number): number => Math.ceil(x / 64) * 64;
+  const banks = at + 2 * align(RB_BYTES);
+  const pattern = align(banks + m.layout.banks.length * RBANK_BYTES);
+  const tmp = align(pattern + nic.pattern.length);
+  const rxSlots = align(tmp + Math.max(nic.o.packetSize, DESC_BYTES));
+  const txSlots = rxSlots + rx.size * RS_BYTES;
+  const end = txSlots + tx.size * RS_BYTES;
+  if (end > at + RING_AREA_BYTES) return null;
+  return { rx: at, tx: at + align(RB_BYTES), banks, pattern, tmp, rxSlots, txSlots };
+}
+
+/**
+ * Why the batched path would not leave the machine as the per-call path does, or null when it
+ * would: every buffer maps through dma-direct without bouncing, nothing watches individual
+ * calls, and every access is one the ring steps make.
+ */
+export function batchedFallback(nic: Nic, rx: Ring, tx: Ring): string | null {
+  const m = nic.m;
+  const dev = nic.dev;
+  if (m.config.DMA_API_DEBUG) return 'CONFIG_DMA_API_DEBUG checks every call';
+  if (m.dmaDebug !== null || m.dataCheck !== null) return 'the data-aware checker watches every access';
+  if (dev.dma_ops !== null) return 'the device has dma_map_ops';
+  if (dev.iommu !== null) return 'the device is behind an IOMMU';
+  if (dev.dma_range_map.length > 0) return 'the device has a dma_range_map';
+  if (m.cpu.storesBuffered) return 'store reordering keeps a store buffer in the host';
+  if (m.swiotlb?.forceBounce === true) return 'swiotlb=force bounces every buffer';
+  const size = nic.o.packetSize;
+  if (!Number.isInteger(size) || size < 1) return 'the packet size is not a positive integer';
+  // The per-call path moves bigger packets in pieces, and a coherent device's piece edges snoop.
+  if (size > SCRATCH_BYTES) return `packets of more than ${SCRATCH_BYTES} bytes move in pieces on the per-call path`;
+  for (const [ring, dir] of [[rx, nic.o.mode === 'map' ? DMA_FROM_DEVICE : DMA_BIDIRECTIONAL], [tx, nic.o.mode === 'map' ? DMA_TO_DEVICE : DMA_BIDIRECTIONAL]] as const) {
+    let cached: boolean | null = null;
+    for (let i = 0; i < ring.size; i++) {
+      const s = ring.slots[i];
+      const d = ring.descs[i];
+      if (s === undefined || d === undefined) return 'a ring slot is missing';
+      if (!isLinearMapAddress(s.buf) || m.physToOffset(__pa(s.buf), size) < 0) return 'a packet buffer is not in the linear map';
+      if (wouldBounce(nic, __pa(s.buf), dir)) return `the packet buffer at phys 0x${__pa(s.buf).toString(16)} bounces through swiotlb`;
+      const cpu = cpuTarget(m, d.vaddr, DESC_BYTES);
+      const busPhys = dev.dmaToPhys(d.dma, DESC_BYTES);
+      if (cpu === null || busPhys < 0 || m.physToOffset(busPhys, DESC_BYTES) !== cpu.off) return 'a descriptor is not one RAM location for the CPU and the device';
+      if (cached !== null && cached !== cpu.cached) return 'the descriptors of one ring differ in memory type';
+      cached = cpu.cached;
+    }
+  }
+  if (ringAreaLayout(m, nic, rx, tx) === null) return 'the rings do not fit in the ring area';
+  return null;
+}
+
+/** The batched path: one engine call per ring step (see assembly/ring.ts). */
+export class NicBatched implements NicSteps {
+  private readonly m: Machine;
+  private readonly u32: Uint32Array;
+  private readonly rxBlock: number;
+  private readonly txBlock: number;
+  private readonly wmb: number;
+  private readonly rxPost: Call;
+  /** With the no-sync-for-device bug, recycled RX buffers are synced only before their first use (nic.ts rxRefillOne). */
+  private readonly rxSyncFirstUseOnly: boolean;
+  private readonly txPostCall: Call;
+  private readonly rxReapCall: Call;
+  private readonly txReapCall: Call;
+
+  constructor(nic: Nic, rx: Ring, tx: Ring) {
+    const m = nic.m;
+    this.m = m;
+    this.u32 = new Uint32Array(m.memory.buffer);
+    const at = ringAreaLayout(m, nic, rx, tx);
+    if (at === null) throw new Error('dmasim_nic: the rings do not fit in the ring area (batchedFallback() says so first)');
+    this.rxBlock = at.rx;
+    this.txBlock = at.tx;
+    m.u8.set(nic.pattern, at.pattern);
+    m.layout.banks.forEach((b, i) => {
+      const e = at.banks + i * RBANK_BYTES;
+      this.set(e + RBANK_BASE_LO, b.base % U32);
+      this.set(e + RBANK_BASE_HI, Math.floor(b.base / U32));
+      this.set(e + RBANK_SIZE, b.size);
+      this.set(e + RBANK_OFFSET, b.offset);
+    });
+    const coherent = nic.dev.dma_coherent ? RING_COHERENT : 0;
+    const block = (ring: Ring, blockAt: number, slots: number, seqBase: number): void => {
+      const cached = cpuTarget(m, (ring.descs[0] as Desc).vaddr, DESC_BYTES)?.cached === true;
+      for (const [field, value] of [
+        [RB_SLOTS, slots], [RB_SIZE, ring.size], [RB_LEN, nic.o.packetSize], [RB_FLAGS, (cached ? RING_DESC_CACHED : 0) | coherent],
+        [RB_PATTERN, at.pattern], [RB_SEQ_BASE, seqBase], [RB_TMP, at.tmp], [RB_BANKS, at.banks], [RB_NBANKS, m.layout.banks.length],
+        [RB_VERIFIED, 0], [RB_CORRUPTED, 0], [RB_FAULTS, 0],
+      ] as const) this.set(blockAt + field, value);
+      ring.descs.forEach((d, i) => {
+        const s = ring.slots[i] as Slot;
+        const e = slots + i * RS_BYTES;
+        const phys = __pa(s.buf);
+        // The DMA address dma_map_single() returns, and the one recycled buffers were mapped at.
+        const dma = phys_to_dma(nic.dev, phys);
+        this.set(e + RS_BUF, m.physToOffset(phys, nic.o.packetSize));
+        this.set(e + RS_DESC, cpuTarget(m, d.vaddr, DESC_BYTES)?.off ?? 0);
+        this.set(e + RS_DMA_LO, dma % U32);
+        this.set(e + RS_DMA_HI, Math.floor(dma / U32));
+      });
+    };
+    block(rx, at.rx, at.rxSlots, 0);
+    block(tx, at.tx, at.txSlots, NIC_TX_SEQ_BASE);
+
+    // What the driver calls per packet in each step (nic.ts: rxRefillOne, txPostOne, rxReap, txReap).
+    const o = nic.o;
+    const api = new DirectCalls(m, nic);
+    const map = o.mode === 'map';
+    this.wmb = o.bug === 'no-dma-wmb' ? 0 : 1;
+    this.rxPost = map ? api.map() : api.syncForDevice();
+    this.rxSyncFirstUseOnly = !map && o.bug === 'no-sync-for-device';
+    const txBefore = !map && o.bug !== 'no-sync-for-cpu' ? api.syncForCpu() : NOTHING;
+    const txAfter = map ? api.map() : o.bug !== 'no-sync-for-device' ? api.syncForDevice() : NOTHING;
+    this.txPostCall = both(both(txBefore, { ops: RING_OP_FILL, barriers: 0, dmaOps: 0 }), txAfter);
+    const rxTake = map ? api.unmap(DMA_FROM_DEVICE) : o.bug !== 'no-sync-for-cpu' ? api.syncForCpu() : NOTHING;
+    this.rxReapCall = both(rxTake, { ops: RING_OP_VERIFY, barriers: 0, dmaOps: 0 });
+    this.txReapCall = map ? api.unmap(DMA_TO_DEVICE) : NOTHING;
+  }
+
+  private set(byteOffset: number, value: number): void {
+    this.u32[byteOffset >>> 2] = value;
+  }
+
+  private get(byteOffset: number): number {
+    return this.u32[byteOffset >>> 2] as number;
+  }
+
+  /** Adds n packets' worth of one call's host counters, as the per-call path counts them call by call. */
+  private account(call: Call, n: number, cpuBarriers: number): void {
+    const h = this.m.hostStats;
+    h.barriers += call.barriers * n;
+    h.dmaOps += call.dmaOps * n;
+    h.cpuBarriers += cpuBarriers * n;
+  }
+
+  rxRefill(ring: Ring, n: number): void {
+    const synced = this.rxSyncFirstUseOnly ? Math.max(0, Math.min(n, ring.size - ring.head)) : n;
+    this.post(ring, this.rxBlock, synced, this.rxPost);
+    this.post(ring, this.rxBlock, n - synced, NOTHING);
+  }
+
+  txPost(ring: Ring, n: number): void {
+    this.post(ring, this.txBlock, n, this.txPostCall);
+  }
+
+  private post(ring: Ring, block: number, n: number, call: Call): void {
+    if (n <= 0) return;
+    this.m.core.ringPost(block, ring.head, n, call.ops);
+    this.account(call, n, this.wmb);
+    ring.head += n;
+  }
+
+  rxDevice(ring: Ring, count: number): number {
+    const done = this.m.core.ringDevice(this.rxBlock, ring.devHead, count, RING_OP_DEV_WRITE);
+    ring.devHead += done;
+    return done;
+  }
+
+  txDevice(ring: Ring, count: number): number {
+    const done = this.m.core.ringDevice(this.txBlock, ring.devHead, count, 0);
+    ring.devHead += done;
+    return done;
+  }
+
+  rxReap(ring: Ring): number {
+    return this.reap(ring, this.rxBlock, this.rxReapCall, 1);
+  }
+
+  txReap(ring: Ring): number {
+    return this.reap(ring, this.txBlock, this.txReapCall, 0);
+  }
+
+  /** `rmb`: the driver's dma_rmb() after seeing DONE (RX only). */
+  private reap(ring: Ring, block: number, call: Call, rmb: number): number {
+    if (ring.tail >= ring.head) return 0;
+    const n = this.m.core.ringReap(block, ring.tail, ring.head - ring.tail, call.ops);
+    this.account(call, n, rmb);
+    ring.tail += n;
+    return n;
+  }
+
+  /** Adds what the engine counted (payload checks and DMA faults) to the report. */
+  collect(r: NicReport): void {
+    let verified = 0;
+    let corrupted = 0;
+    let faults = 0;
+    for (const b of [this.rxBlock, this.txBlock]) {
+      verified += this.get(b + RB_VERIFIED);
+      corrupted += this.get(b + RB_CORRUPTED);
+      faults += this.get(b + RB_FAULTS);
+    }
+    r.verified += verified;
+    r.corrupted += corrupted;
+    r.packets += verified + corrupted;
+    r.faults += faults;
+  }
+}
