@@ -129,12 +129,11 @@ interface NicFlags extends MachineFlags {
 }
 
 async function nic(f: NicFlags): Promise<number> {
-  if (f.iommu) throw new UsageError('--iommu: the dma-iommu back end is not built yet');
   const m = await bootMachine(f);
   const bar = progressBar(f.json);
   const r = runNic(m, {
     packetSize: f.packetSize, ringSize: f.ringSize, packets: f.packets, mode: f.mode, descriptors: f.descriptors,
-    dmaBits: f.dmaBits, bug: f.bug, api: f.api, ...(f.coherent === undefined ? {} : { coherent: f.coherent }), onProgress: (x) => bar.update(x),
+    dmaBits: f.dmaBits, bug: f.bug, api: f.api, iommu: f.iommu, ...(f.coherent === undefined ? {} : { coherent: f.coherent }), onProgress: (x) => bar.update(x),
   });
   bar.stop();
   const dmesg = f.dmesg ? m.dmesg() : [];
@@ -167,7 +166,7 @@ function program(setExit: (code: number) => void): Command {
     .option('--dma-bits <n>', 'DMA mask width', int('--dma-bits', 20, 64), 64)
     .addOption(new Option('--bug <bug>', 'inject a driver bug').choices(['none', 'no-sync-for-cpu', 'no-sync-for-device', 'no-dma-wmb']).default('none'))
     .addOption(new Option('--api <path>', 'batched: one engine call per ring step where dma-direct maps without bouncing, else per-call; per-call: every DMA API call from JS').choices(['batched', 'per-call']).default(NIC_DEFAULTS.api))
-    .option('--iommu', 'put the NIC behind an IOMMU', false)
+    .option('--iommu', 'put the NIC behind an IOMMU (iommu.strict= on --cmdline picks strict or lazy)', false)
     .option('--dmesg', 'print the kernel log after the run', false)
     .action(async (f: NicFlags) => setExit(await nic(f)));
 

@@ -2,7 +2,7 @@
 // machine objects.
 
 export { runNic, Nic, NIC_DEFAULTS } from './nic.js';
-export type { NicOptions, NicReport, NicBug } from './nic.js';
+export type { NicOptions, NicReport, NicBug, NicApi } from './nic.js';
 export { runBarrierSweep, formatBarrierTable, barrierChartSvg, BARRIER_SWEEP_DEFAULTS } from './barriers.js';
 export type { BarrierSweepOptions, BarrierSweepResult, BarrierRow, BarrierModeResult, BarrierOp } from './barriers.js';
 export {

@@ -50,6 +50,8 @@ export interface NicOptions {
   dmaBits: number;
   /** Whether the NIC is DMA-coherent; undefined: the arch's norm (arm64: not coherent). */
   coherent?: boolean;
+  /** The NIC sits behind the machine's IOMMU (strict or lazy as the command line says). */
+  iommu?: boolean;
   bug: NicBug;
   /** Packets per device burst before the driver polls. */
   burst: number;
@@ -164,7 +166,10 @@ export class Nic implements NicSteps {
   private coherentRing: { cpu_addr: number; dma_handle: number } | null = null;
 
   constructor(readonly m: Machine, readonly o: NicOptions) {
-    this.dev = m.createDevice({ name: '0000:01:00.0', driver: 'dmasim_nic', ...(o.coherent === undefined ? {} : { coherent: o.coherent }) });
+    this.dev = m.createDevice({
+      name: '0000:01:00.0', driver: 'dmasim_nic', iommu: o.iommu === true,
+      ...(o.coherent === undefined ? {} : { coherent: o.coherent }),
+    });
     if (dma_set_mask_and_coherent(this.dev, DMA_BIT_MASK(o.dmaBits)) !== 0) throw new Error(`dmasim_nic: no usable ${o.dmaBits}-bit DMA`);
     this.pattern = makePattern(m.seed, o.packetSize);
     this.report = {
