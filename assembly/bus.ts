@@ -6,7 +6,7 @@
 // do). The host translates DMA addresses to RAM offsets and validates ranges before calling.
 
 import { CNT_DEV_BYTES_READ, CNT_DEV_BYTES_WRITTEN, LD_DIRTY } from './abi';
-import { copyBytes, count, equalBytes, overlay, snoopInvalidate } from './cache';
+import { copyBytes, count, equalPiece, overlay, snoopCompare, snoopInvalidate } from './cache';
 
 /** Device read of [addr, addr + len) into dst. */
 export function devRead(addr: usize, len: usize, dst: usize, coherent: bool): void {
@@ -16,16 +16,12 @@ export function devRead(addr: usize, len: usize, dst: usize, coherent: bool): vo
 }
 
 /**
- * A device read of [addr, addr + len) compared with `expected` instead of copied out; a coherent
- * device's read goes through `tmp` (len bytes), where the dirty cached lines are overlaid.
+ * A device read of [addr, addr + len) compared with `expected` instead of copied out: the same
+ * counts and snoops as devRead(), and what it would have read.
  */
-export function devCompare(addr: usize, len: usize, expected: usize, coherent: bool, tmp: usize): bool {
-  if (coherent) {
-    devRead(addr, len, tmp, true);
-    return equalBytes(tmp, expected, len);
-  }
+export function devCompare(addr: usize, len: usize, expected: usize, coherent: bool): bool {
   count(CNT_DEV_BYTES_READ, <u64>len);
-  return equalBytes(addr, expected, len);
+  return coherent ? snoopCompare(addr, len, expected) : equalPiece(addr, expected, len);
 }
 
 /** Device write of src[0, len) to [addr, addr + len). */

@@ -126,10 +126,17 @@ export function lineBytes(): usize {
 }
 
 /**
- * The next directory index in [i, e) whose byte has a `mask` bit set, or e.
- * Skips 16 lines per step with SIMD: most lines of a range are usually not cached.
+ * The next directory index in [i, e) whose byte has a `mask` bit set, or e (i itself if i >= e).
+ * The byte at i is tested inline: in the dense ranges of a packet buffer it is usually the
+ * answer, and the range's end costs no call either; the scan of the rest is out of line.
  */
-export function nextMarked(i: usize, e: usize, mask: u32): usize {
+// @ts-ignore: decorator
+@inline export function nextMarked(i: usize, e: usize, mask: u32): usize {
+  return i >= e || (<u32>load<u8>(lineDir + i) & mask) != 0 ? i : scanMarked(i + 1, e, mask);
+}
+
+/** nextMarked()'s scan: skips 16 lines per step with SIMD, as most lines of a range are usually not cached. */
+function scanMarked(i: usize, e: usize, mask: u32): usize {
   if (ASC_FEATURE_SIMD) {
     const m = i8x16.splat(<i8>mask);
     while (i + 16 <= e && !v128.any_true(v128.and(v128.load(lineDir + i), m))) i += 16;
@@ -145,7 +152,21 @@ export function nextMarked(i: usize, e: usize, mask: u32): usize {
 // @ts-ignore: decorator
 @inline function copyLine(dst: usize, src: usize): void {
   if (ASC_FEATURE_SIMD) {
-    for (let o: usize = 0; o < lineSize; o += 16) v128.store(dst + o, v128.load(src + o));
+    if (lineSize == 64) {
+      // The usual line, unrolled: four loads, then four stores (the ranges never overlap).
+      const a = v128.load(src);
+      const b = v128.load(src, 16);
+      const c = v128.load(src, 32);
+      const d = v128.load(src, 48);
+      v128.store(dst, a);
+      v128.store(dst, b, 16);
+      v128.store(dst, c, 32);
+      v128.store(dst, d, 48);
+    } else {
+      for (let o: usize = 0; o < lineSize; o += 16) v128.store(dst + o, v128.load(src + o));
+    }
+  } else if (lineSize == 64) {
+    for (let o: usize = 0; o < 64; o += 8) store<u64>(dst + o, load<u64>(src + o));
   } else {
     memory.copy(dst, src, lineSize);
   }
@@ -161,6 +182,18 @@ export function nextMarked(i: usize, e: usize, mask: u32): usize {
   else if (n == 4) store<u32>(dst, load<u32>(src));
   else if (ASC_FEATURE_SIMD && n == 16) v128.store(dst, v128.load(src));
   else memory.copy(dst, src, n);
+}
+
+/** equalBytes(), with a whole 64-byte piece compared inline (a line of a packet buffer). */
+// @ts-ignore: decorator
+@inline export function equalPiece(a: usize, b: usize, n: usize): bool {
+  if (ASC_FEATURE_SIMD && n == 64) {
+    return !v128.any_true(v128.or(
+      v128.or(v128.xor(v128.load(a), v128.load(b)), v128.xor(v128.load(a, 16), v128.load(b, 16))),
+      v128.or(v128.xor(v128.load(a, 32), v128.load(b, 32)), v128.xor(v128.load(a, 48), v128.load(b, 48))),
+    ));
+  }
+  return equalBytes(a, b, n);
 }
 
 /** Whether n bytes at a and b are equal (64 bytes a step with SIMD). */
@@ -228,16 +261,25 @@ function victimWay(base: u32): u32 {
   return replacement == REPL_RANDOM ? nextRandom() % ways : best;
 }
 
-/** Allocates a slot for `line` and fills it from RAM. Returns the directory byte. */
-function fill(line: usize): u32 {
-  const base = (<u32>(line >> lineShift) & setMask) * ways;
-  const way = victimWay(base);
-  const slot = base + way;
-  evictSlot(slot);
+/**
+ * Allocates a slot for `line` in its set (first slot `base`) and fills it from RAM, evicting
+ * the slot's line if it has one. Returns the slot; the caller stores its LRU stamp and the
+ * line's directory byte.
+ */
+function fillSlot(line: usize, base: u32): u32 {
+  const slot = base + victimWay(base);
+  if (load<u32>(tags + (<usize>slot << 2)) != <u32>EMPTY_TAG) evictSlot(slot);
   copyLine(data + (<usize>slot << lineShift), line);
   store<u32>(tags + (<usize>slot << 2), <u32>(line >> lineShift));
+  return slot;
+}
+
+/** Allocates a slot for `line` and fills it from RAM (a speculative fill). Returns the directory byte. */
+function fill(line: usize): u32 {
+  const base = (<u32>(line >> lineShift) & setMask) * ways;
+  const slot = fillSlot(line, base);
   store<u64>(stamps + (<usize>slot << 3), ++tick);
-  const dirByte = way + 1;
+  const dirByte = slot - base + 1;
   store<u8>(lineDir + dirIndex(line), <u8>dirByte);
   return dirByte;
 }
@@ -260,22 +302,32 @@ function loadEffects(line: usize): void {
 /**
  * One cached CPU access to a line: hit, or miss and fill (write-allocate). Marks the line dirty
  * on a write. Returns the address of the line's data in the cache.
+ *
+ * A miss takes two ticks of the LRU clock, one for the fill and one for the access (a
+ * speculative fill() takes one), and the slot keeps the second: one stamp store does both.
  */
-function access(line: usize, write: bool): usize {
+// @ts-ignore: decorator
+@inline function access(line: usize, write: bool): usize {
   if ((pressureThreshold | speculationThreshold) != 0) loadEffects(line);
   const di = lineDir + dirIndex(line);
-  let dirByte = <u32>load<u8>(di);
+  const dirByte = <u32>load<u8>(di);
+  const base = (<u32>(line >> lineShift) & setMask) * ways;
+  let slot: u32;
+  let t = tick;
   if (dirByte & LD_WAY_MASK) {
+    slot = base + (dirByte & LD_WAY_MASK) - 1;
+    if (write) store<u8>(di, <u8>(dirByte | LD_DIRTY));
     count(CNT_CACHE_HITS, 1);
+    t += 1;
   } else {
-    dirByte = fill(line);
+    slot = fillSlot(line, base);
+    store<u8>(di, <u8>((slot - base + 1) | (write ? LD_DIRTY : 0)));
     count(CNT_CACHE_MISSES, 1);
+    t += 2;
   }
-  if (write) store<u8>(di, <u8>(dirByte | LD_DIRTY));
-  const at = slotData(line, dirByte);
-  const slot = (at - data) >> lineShift;
-  store<u64>(stamps + (slot << 3), ++tick);
-  return at;
+  tick = t;
+  store<u64>(stamps + (<usize>slot << 3), t);
+  return data + (<usize>slot << lineShift);
 }
 
 // ---- CPU accesses -------------------------------------------------------------------------
@@ -306,7 +358,7 @@ export function cpuCompare(addr: usize, len: usize, expected: usize): bool {
     let n = line + lineSize - addr;
     if (n > end - addr) n = end - addr;
     const at = access(line, false) + (addr - line);
-    if (eq) eq = equalBytes(at, expected, n);
+    if (eq) eq = equalPiece(at, expected, n);
     addr += n;
     expected += n;
   }
@@ -326,6 +378,61 @@ export function cpuWrite(addr: usize, len: usize, src: usize): void {
     src += n;
   }
   count(CNT_CPU_BYTES_WRITTEN, <u64>len);
+}
+
+/**
+ * cpuWrite() of one 32-bit word (a descriptor field, a register-sized writel()), from a value
+ * instead of a buffer. A word that is not 4-byte aligned may cross a line: it goes through the
+ * byte path, via `tmp` (4 bytes of scratch).
+ */
+export function cpuWrite32(addr: usize, value: u32, tmp: usize): void {
+  if (addr & 3) {
+    store<u32>(tmp, value);
+    cpuWrite(addr, 4, tmp);
+    return;
+  }
+  const line = addr & ~(lineSize - 1);
+  store<u32>(access(line, true) + (addr - line), value);
+  count(CNT_CPU_BYTES_WRITTEN, 4);
+}
+
+/**
+ * Four cpuWrite32()s in a row to the 16 bytes at addr (a descriptor: address lo, hi, length,
+ * flags). Without load effects an aligned block is in one line, so the first access makes it
+ * resident and the other three are hits on the same slot: done here as one access, three more
+ * ticks of the LRU clock and three hits, which is what the four accesses leave behind.
+ */
+export function cpuWrite32x4(addr: usize, a: u32, b: u32, c: u32, d: u32, tmp: usize): void {
+  if ((addr & 15) != 0 || (pressureThreshold | speculationThreshold) != 0) {
+    cpuWrite32(addr, a, tmp);
+    cpuWrite32(addr + 4, b, tmp);
+    cpuWrite32(addr + 8, c, tmp);
+    cpuWrite32(addr + 12, d, tmp);
+    return;
+  }
+  const line = addr & ~(lineSize - 1);
+  const at = access(line, true) + (addr - line);
+  store<u32>(at, a);
+  store<u32>(at, b, 4);
+  store<u32>(at, c, 8);
+  store<u32>(at, d, 12);
+  const t = tick + 3;
+  tick = t;
+  store<u64>(stamps + (((at - data) >> lineShift) << 3), t);
+  count(CNT_CACHE_HITS, 3);
+  count(CNT_CPU_BYTES_WRITTEN, 16);
+}
+
+/** cpuRead() of one 32-bit word, returned instead of copied out (`tmp` as in cpuWrite32()). */
+export function cpuRead32(addr: usize, tmp: usize): u32 {
+  if (addr & 3) {
+    cpuRead(addr, 4, tmp);
+    return load<u32>(tmp);
+  }
+  const line = addr & ~(lineSize - 1);
+  const v = load<u32>(access(line, false) + (addr - line));
+  count(CNT_CPU_BYTES_READ, 4);
+  return v;
 }
 
 /** CPU memset of [addr, addr + len) through the cache. */
@@ -451,6 +558,12 @@ export function invalPoc(addr: usize, len: usize): void {
   count(CNT_LINES_INVALIDATED, <u64>dropped);
 }
 
+/** The directory byte of the line holding addr (abi.ts: way + 1 and the dirty bit). */
+// @ts-ignore: decorator
+@inline export function dirByteAt(addr: usize): u32 {
+  return <u32>load<u8>(lineDir + dirIndex(addr));
+}
+
 /** LINE_INVALID, LINE_CLEAN or LINE_DIRTY for the line holding addr. */
 export function lineState(addr: usize): i32 {
   const dirByte = <u32>load<u8>(lineDir + dirIndex(addr));
@@ -479,11 +592,45 @@ export function overlay(addr: usize, len: usize, dst: usize, mask: u32): void {
     } else {
       const lo = line > addr ? line : addr;
       const hi = line + lineSize < end ? line + lineSize : end;
-      memory.copy(dst + (lo - addr), src + (lo - line), hi - lo);
+      copyBytes(dst + (lo - addr), src + (lo - line), hi - lo);
     }
     n++;
   }
   count(CNT_SNOOPS, <u64>n);
+}
+
+/**
+ * Where a snooping device reads the bytes at addr, up to the end of their line: the cached
+ * line's data when the line is dirty in the CPU cache (counted as a snoop, as overlay() counts
+ * it), or RAM. overlay(addr, len, .., LD_DIRTY) for a range inside one line, without the copy.
+ */
+// @ts-ignore: decorator
+@inline export function snoopedSource(addr: usize): usize {
+  const line = addr & ~(lineSize - 1);
+  const dirByte = <u32>load<u8>(lineDir + dirIndex(line));
+  if ((dirByte & LD_DIRTY) == 0) return addr;
+  count(CNT_SNOOPS, 1);
+  return slotData(line, dirByte) + (addr - line);
+}
+
+/**
+ * Whether a snooping device reads `expected` at [addr, addr + len): overlay(.., LD_DIRTY) and a
+ * compare, line by line, without copying the range out first. Counts a snoop for every dirty
+ * line of the range, as overlay() does, whatever the compare finds.
+ */
+export function snoopCompare(addr: usize, len: usize, expected: usize): bool {
+  const end = addr + len;
+  let eq = true;
+  while (addr < end) {
+    const line = addr & ~(lineSize - 1);
+    let n = line + lineSize - addr;
+    if (n > end - addr) n = end - addr;
+    const src = snoopedSource(addr);
+    if (eq) eq = equalPiece(src, expected, n);
+    addr += n;
+    expected += n;
+  }
+  return eq;
 }
 
 /**

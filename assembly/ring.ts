@@ -5,7 +5,11 @@
 // RING_OP_* bits, in the kernel's order (src/workloads/nic-batched.ts). The steps do the line
 // and byte work with the same functions the per-call path reaches one crossing at a time
 // (cache.ts, bus.ts, copy.ts), in the same order, so both paths leave the same RAM, the same
-// cache lines, the same counters and the same random stream behind.
+// cache lines, the same counters and the same random stream behind. Where a step knows more
+// than a per-call export does (a descriptor word is aligned, four of them share a line, a
+// coherent device's word is in one line), it takes a shorter path to the same end state:
+// cpuWrite32x4(), cpuRead32(), snoopedSource(); test/ring-engine.property.test.ts checks each
+// against the per-call exports.
 //
 // Everything a step reads is in the host's ring area (src/layout.ts), described by a ring block
 // (abi.ts RB_*):
@@ -20,83 +24,42 @@
 // out every offset.
 
 import {
-  DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN,
+  CNT_DEV_BYTES_READ, CNT_DEV_BYTES_WRITTEN, CNT_UNCACHED_BYTES,
+  DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, LD_WAY_MASK,
   NIC_PAYLOAD_PERIOD, NIC_PAYLOAD_STRIDE,
   RB_BANKS, RB_CORRUPTED, RB_FAULTS, RB_FLAGS, RB_LEN, RB_NBANKS, RB_PATTERN, RB_SEQ_BASE, RB_SIZE,
   RB_SLOTS, RB_TMP, RB_VERIFIED, RBANK_BASE_HI, RBANK_BASE_LO, RBANK_BYTES, RBANK_OFFSET, RBANK_SIZE,
   RING_COHERENT, RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE, RING_OP_FILL, RING_OP_INVAL,
   RING_OP_VERIFY, RS_BUF, RS_BYTES, RS_DESC, RS_DMA_HI, RS_DMA_LO,
 } from './abi';
-import { devCompare, devRead, devWrite } from './bus';
-import { clean, cpuCompare, cpuRead, cpuWrite, invalPoc } from './cache';
-import { uncachedRead, uncachedWrite } from './copy';
+import { devCompare, devRead } from './bus';
+import {
+  clean, copyBytes, count, cpuCompare, cpuRead32, cpuWrite, cpuWrite32x4, dirByteAt, invalPoc, snoopedSource,
+  snoopInvalidate,
+} from './cache';
 
-// The ring a step works on, read from its block once per call, and the cursor on the current
-// packet: module globals, one set per engine instance, as cache.ts keeps the cache geometry.
-let block: usize = 0;
-let slots: usize = 0;
-let size: u32 = 1;
-let len: usize = 0;
-let flags: u32 = 0;
-let tmp: usize = 0;
-let pattern: usize = 0;
-/** The current packet's slot. */
-let idx: u32 = 0;
-/** Where the current packet's payload starts in the pattern. */
-let at: u32 = 0;
+// A step keeps the ring's fields and its cursor in locals: `idx`, the current packet's slot, and
+// `at`, where its payload starts in the pattern. The counters a step bumps itself (uncached and
+// device bytes) and the block's results are summed in locals too and added once at the end:
+// only their totals are visible, and the host reads them after the call.
 
-/**
- * Reads the ring block and puts the cursor on packet `first`: its slot, and its payload, the
- * workload's payload() (nic.ts), taken with one division here and stepped by next().
- */
-function begin(ring: usize, first: u32): void {
-  block = ring;
-  slots = <usize>load<u32>(ring, RB_SLOTS);
-  size = load<u32>(ring, RB_SIZE);
-  len = <usize>load<u32>(ring, RB_LEN);
-  flags = load<u32>(ring, RB_FLAGS);
-  tmp = <usize>load<u32>(ring, RB_TMP);
-  pattern = <usize>load<u32>(ring, RB_PATTERN);
-  idx = first % size;
-  at = <u32>(((<u64>first + <u64>load<u32>(ring, RB_SEQ_BASE)) * <u64>NIC_PAYLOAD_STRIDE) % <u64>NIC_PAYLOAD_PERIOD);
+/** Where packet `first`'s payload starts in the pattern: the workload's payload() (nic.ts), one division. */
+// @ts-ignore: decorator
+@inline function payloadAt(ring: usize, first: u32): u32 {
+  return <u32>(((<u64>first + <u64>load<u32>(ring, RB_SEQ_BASE)) * <u64>NIC_PAYLOAD_STRIDE) % <u64>NIC_PAYLOAD_PERIOD);
 }
 
-/** Moves the cursor to the next packet. */
+/** The next packet's payload offset. */
 // @ts-ignore: decorator
-@inline function next(): void {
+@inline function nextAt(at: u32): u32 {
   at += NIC_PAYLOAD_STRIDE;
-  if (at >= <u32>NIC_PAYLOAD_PERIOD) at -= NIC_PAYLOAD_PERIOD;
-  if (++idx == size) idx = 0;
+  return at >= <u32>NIC_PAYLOAD_PERIOD ? at - NIC_PAYLOAD_PERIOD : at;
 }
 
+/** Adds n to a result field of a ring block. */
 // @ts-ignore: decorator
-@inline function slot(): usize {
-  return slots + <usize>idx * RS_BYTES;
-}
-
-// @ts-ignore: decorator
-@inline function payload(): usize {
-  return pattern + <usize>at;
-}
-
-/** Adds one to a result field of the ring block. */
-// @ts-ignore: decorator
-@inline function bump(field: usize): void {
-  store<u32>(block + field, load<u32>(block + field) + 1);
-}
-
-/** writel() to a descriptor word: through the cache, or through the uncached alias. */
-function cpuStore32(addr: usize, value: u32): void {
-  store<u32>(tmp, value);
-  if (flags & RING_DESC_CACHED) cpuWrite(addr, 4, tmp);
-  else uncachedWrite(addr, 4, tmp);
-}
-
-/** readl() of a descriptor word. */
-function cpuLoad32(addr: usize): u32 {
-  if (flags & RING_DESC_CACHED) cpuRead(addr, 4, tmp);
-  else uncachedRead(addr, 4, tmp);
-  return load<u32>(tmp);
+@inline function bump(ring: usize, field: usize, n: u32): void {
+  store<u32>(ring + field, load<u32>(ring + field) + n);
 }
 
 /**
@@ -104,19 +67,20 @@ function cpuLoad32(addr: usize): u32 {
  * whole range (the device takes a DMA fault). Bus and physical addresses are one on the
  * batched path (no dma_range_map, no IOMMU).
  */
-function busOffset(lo: u32, hi: u32): i64 {
+// @ts-ignore: decorator
+@inline function busOffset(banks: usize, n: u32, lo: u32, hi: u32, len: usize): i64 {
   const addr = (<u64>hi << 32) | <u64>lo;
-  const banks = <usize>load<u32>(block, RB_BANKS);
-  const n = load<u32>(block, RB_NBANKS);
+  let r: i64 = -1;
   for (let b: u32 = 0; b < n; b++) {
     const e = banks + <usize>b * RBANK_BYTES;
     const base = (<u64>load<u32>(e, RBANK_BASE_HI) << 32) | <u64>load<u32>(e, RBANK_BASE_LO);
     const bytes = <u64>load<u32>(e, RBANK_SIZE);
     if (<u64>len <= bytes && addr >= base && addr - base <= bytes - <u64>len) {
-      return <i64>(<u64>load<u32>(e, RBANK_OFFSET) + (addr - base));
+      r = <i64>(<u64>load<u32>(e, RBANK_OFFSET) + (addr - base));
+      break;
     }
   }
-  return -1;
+  return r;
 }
 
 /**
@@ -124,24 +88,42 @@ function busOffset(lo: u32, hi: u32): i64 {
  * asks of the buffer (RING_OP_INVAL: sync_for_cpu's invalidate; RING_OP_FILL: the CPU writes the
  * payload; RING_OP_CLEAN: map's or sync_for_device's clean), then the descriptor's address and
  * length, then its OWN flag (the dma_wmb() between them orders nothing more here: the host
- * counts it, and takes this path only without a store buffer).
+ * counts it, and takes this path only without a store buffer). Each descriptor word is a
+ * writel(): through the cache, or through the uncached alias.
  * @returns n
  */
 export function ringPost(ring: usize, first: u32, n: u32, ops: u32): u32 {
-  begin(ring, first);
+  const slots = <usize>load<u32>(ring, RB_SLOTS);
+  const size = load<u32>(ring, RB_SIZE);
+  const len = <usize>load<u32>(ring, RB_LEN);
+  const cached = (load<u32>(ring, RB_FLAGS) & RING_DESC_CACHED) != 0;
+  const tmp = <usize>load<u32>(ring, RB_TMP);
+  const pattern = <usize>load<u32>(ring, RB_PATTERN);
+  let idx = first % size;
+  let at = payloadAt(ring, first);
+  let uncached: u64 = 0;
   for (let k: u32 = 0; k < n; k++) {
-    const s = slot();
+    const s = slots + <usize>idx * RS_BYTES;
     const buf = <usize>load<u32>(s, RS_BUF);
     if (ops & RING_OP_INVAL) invalPoc(buf, len);
-    if (ops & RING_OP_FILL) cpuWrite(buf, len, payload());
+    if (ops & RING_OP_FILL) cpuWrite(buf, len, pattern + <usize>at);
     if (ops & RING_OP_CLEAN) clean(buf, len > 0 ? len : 1);
     const d = <usize>load<u32>(s, RS_DESC);
-    cpuStore32(d + DESC_ADDR_LO, load<u32>(s, RS_DMA_LO));
-    cpuStore32(d + DESC_ADDR_HI, load<u32>(s, RS_DMA_HI));
-    cpuStore32(d + DESC_LEN, <u32>len);
-    cpuStore32(d + DESC_FLAGS, DESC_OWN);
-    next();
+    const lo = load<u32>(s, RS_DMA_LO);
+    const hi = load<u32>(s, RS_DMA_HI);
+    if (cached) {
+      cpuWrite32x4(d, lo, hi, <u32>len, DESC_OWN, tmp);
+    } else {
+      store<u32>(d + DESC_ADDR_LO, lo);
+      store<u32>(d + DESC_ADDR_HI, hi);
+      store<u32>(d + DESC_LEN, <u32>len);
+      store<u32>(d + DESC_FLAGS, DESC_OWN);
+      uncached += DESC_BYTES;
+    }
+    at = nextAt(at);
+    if (++idx == size) idx = 0;
   }
+  count(CNT_UNCACHED_BYTES, uncached);
   return n;
 }
 
@@ -151,48 +133,115 @@ export function ringPost(ring: usize, first: u32, n: u32, ops: u32): u32 {
  * (RING_OP_DEV_WRITE, receive) or reads and checks it (transmit), then hands the descriptor back
  * with DONE. An address that reaches no RAM is a DMA fault (and, on transmit, a corrupted
  * packet); the walk goes on.
+ *
+ * A coherent device reads a descriptor that sits in one line from the dirty cached line or from
+ * RAM (snoopedSource(), what devRead() would have copied out), and its writes drop the CPU's
+ * copies first (snoopInvalidate(), called only when the line is cached: otherwise it does nothing).
  * @returns the descriptors handled
  */
 export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
-  begin(ring, first);
-  const coherent = (flags & RING_COHERENT) != 0;
+  const slots = <usize>load<u32>(ring, RB_SLOTS);
+  const size = load<u32>(ring, RB_SIZE);
+  const len = <usize>load<u32>(ring, RB_LEN);
+  const coherent = (load<u32>(ring, RB_FLAGS) & RING_COHERENT) != 0;
+  const tmp = <usize>load<u32>(ring, RB_TMP);
+  const pattern = <usize>load<u32>(ring, RB_PATTERN);
+  const banks = <usize>load<u32>(ring, RB_BANKS);
+  const nbanks = load<u32>(ring, RB_NBANKS);
+  const write = (ops & RING_OP_DEV_WRITE) != 0;
+  let idx = first % size;
+  let at = payloadAt(ring, first);
+  let read: u64 = 0;
+  let written: u64 = 0;
+  let verified: u32 = 0;
+  let corrupted: u32 = 0;
+  let faults: u32 = 0;
   let done: u32 = 0;
   for (; done < n; done++) {
-    const d = <usize>load<u32>(slot(), RS_DESC);
-    devRead(d, DESC_BYTES, tmp, coherent);
-    if ((load<u32>(tmp, DESC_FLAGS) & DESC_OWN) == 0) break;
-    const to = busOffset(load<u32>(tmp, DESC_ADDR_LO), load<u32>(tmp, DESC_ADDR_HI));
-    if (to < 0) {
-      bump(RB_FAULTS);
-      if ((ops & RING_OP_DEV_WRITE) == 0) bump(RB_CORRUPTED);
-    } else if (ops & RING_OP_DEV_WRITE) {
-      devWrite(<usize>to, len, payload(), coherent);
+    const d = <usize>load<u32>(slots + <usize>idx * RS_BYTES, RS_DESC);
+    let desc = d;
+    if (!coherent) {
+      read += DESC_BYTES;
+    } else if ((d & (DESC_BYTES - 1)) == 0) {
+      // Lines are a multiple of 16 bytes: an aligned descriptor is inside one line.
+      desc = snoopedSource(d);
+      read += DESC_BYTES;
     } else {
-      bump(devCompare(<usize>to, len, payload(), coherent, tmp) ? RB_VERIFIED : RB_CORRUPTED);
+      devRead(d, DESC_BYTES, tmp, true);
+      desc = tmp;
     }
-    store<u32>(tmp, DESC_DONE);
-    devWrite(d + DESC_FLAGS, 4, tmp, coherent);
-    next();
+    if ((load<u32>(desc, DESC_FLAGS) & DESC_OWN) == 0) break;
+    const to = busOffset(banks, nbanks, load<u32>(desc, DESC_ADDR_LO), load<u32>(desc, DESC_ADDR_HI), len);
+    const payload = pattern + <usize>at;
+    if (to < 0) {
+      faults++;
+      if (!write) corrupted++;
+    } else if (write) {
+      if (coherent) snoopInvalidate(<usize>to, len);
+      copyBytes(<usize>to, payload, len);
+      written += <u64>len;
+    } else if (devCompare(<usize>to, len, payload, coherent)) {
+      verified++;
+    } else {
+      corrupted++;
+    }
+    const f = d + DESC_FLAGS;
+    if (coherent && (dirByteAt(f) & LD_WAY_MASK) != 0) snoopInvalidate(f, 4);
+    store<u32>(f, DESC_DONE);
+    written += 4;
+    at = nextAt(at);
+    if (++idx == size) idx = 0;
   }
+  count(CNT_DEV_BYTES_READ, read);
+  count(CNT_DEV_BYTES_WRITTEN, written);
+  bump(ring, RB_VERIFIED, verified);
+  bump(ring, RB_CORRUPTED, corrupted);
+  bump(ring, RB_FAULTS, faults);
   return done;
 }
 
 /**
  * The driver reaps up to n descriptors from packet `first` on, stopping at the first the device
- * has not handed back: per packet, the DONE flag, then what `ops` asks (RING_OP_INVAL: unmap's or
- * sync_for_cpu's invalidate; RING_OP_VERIFY: the CPU reads the buffer and checks the payload).
+ * has not handed back: per packet, the DONE flag (a readl(), cached or not), then what `ops`
+ * asks (RING_OP_INVAL: unmap's or sync_for_cpu's invalidate; RING_OP_VERIFY: the CPU reads the
+ * buffer and checks the payload).
  * @returns the descriptors reaped
  */
 export function ringReap(ring: usize, first: u32, n: u32, ops: u32): u32 {
-  begin(ring, first);
+  const slots = <usize>load<u32>(ring, RB_SLOTS);
+  const size = load<u32>(ring, RB_SIZE);
+  const len = <usize>load<u32>(ring, RB_LEN);
+  const cached = (load<u32>(ring, RB_FLAGS) & RING_DESC_CACHED) != 0;
+  const tmp = <usize>load<u32>(ring, RB_TMP);
+  const pattern = <usize>load<u32>(ring, RB_PATTERN);
+  let idx = first % size;
+  let at = payloadAt(ring, first);
+  let uncached: u64 = 0;
+  let verified: u32 = 0;
+  let corrupted: u32 = 0;
   let k: u32 = 0;
   for (; k < n; k++) {
-    const s = slot();
-    if ((cpuLoad32(<usize>load<u32>(s, RS_DESC) + DESC_FLAGS) & DESC_DONE) == 0) break;
+    const s = slots + <usize>idx * RS_BYTES;
+    const f = <usize>load<u32>(s, RS_DESC) + DESC_FLAGS;
+    let flags: u32;
+    if (cached) {
+      flags = cpuRead32(f, tmp);
+    } else {
+      flags = load<u32>(f);
+      uncached += 4;
+    }
+    if ((flags & DESC_DONE) == 0) break;
     const buf = <usize>load<u32>(s, RS_BUF);
     if (ops & RING_OP_INVAL) invalPoc(buf, len);
-    if (ops & RING_OP_VERIFY) bump(cpuCompare(buf, len, payload()) ? RB_VERIFIED : RB_CORRUPTED);
-    next();
+    if (ops & RING_OP_VERIFY) {
+      if (cpuCompare(buf, len, pattern + <usize>at)) verified++;
+      else corrupted++;
+    }
+    at = nextAt(at);
+    if (++idx == size) idx = 0;
   }
+  count(CNT_UNCACHED_BYTES, uncached);
+  bump(ring, RB_VERIFIED, verified);
+  bump(ring, RB_CORRUPTED, corrupted);
   return k;
 }
