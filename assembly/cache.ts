@@ -381,6 +381,80 @@ export function cpuWrite(addr: usize, len: usize, src: usize): void {
 }
 
 /**
+ * cpuWrite() of [addr, addr + len) inside one line (the caller knows it is), without counting
+ * the bytes: the caller adds CNT_CPU_BYTES_WRITTEN, as cpuWrite() does, once for many calls.
+ */
+// @ts-ignore: decorator
+@inline export function cpuWriteInLine(addr: usize, len: usize, src: usize): void {
+  const line = addr & ~(lineSize - 1);
+  copyBytes(access(line, true) + (addr - line), src, len);
+}
+
+/** Whether [addr, addr + len) is inside one line (len >= 1). */
+// @ts-ignore: decorator
+@inline export function inOneLine(addr: usize, len: usize): bool {
+  return (addr & (lineSize - 1)) + len <= lineSize;
+}
+
+/**
+ * cpuWrite32x4()'s fast path for a descriptor in the line the previous one left resident and
+ * dirty, with nothing in between (no load effects, no other access): the access is a hit on
+ * the same slot, whose data starts at `lineData`, and the directory byte already says dirty.
+ * Four ticks of the LRU clock, four hits, as cpuWrite32x4() counts them.
+ */
+// @ts-ignore: decorator
+@inline export function cpuWrite32x4Again(lineData: usize, offset: usize, a: u32, b: u32, c: u32, d: u32): void {
+  const at = lineData + offset;
+  store<u32>(at, a);
+  store<u32>(at, b, 4);
+  store<u32>(at, c, 8);
+  store<u32>(at, d, 12);
+  const t = tick + 4;
+  tick = t;
+  store<u64>(stamps + (((lineData - data) >> lineShift) << 3), t);
+  count(CNT_CACHE_HITS, 4);
+  count(CNT_CPU_BYTES_WRITTEN, 16);
+}
+
+/**
+ * cpuRead32()'s fast path for an aligned word of a line known to be resident in the slot whose
+ * data starts at `lineData`: a hit, one tick of the LRU clock.
+ */
+// @ts-ignore: decorator
+@inline export function cpuRead32Again(lineData: usize, offset: usize): u32 {
+  const t = tick + 1;
+  tick = t;
+  store<u64>(stamps + (((lineData - data) >> lineShift) << 3), t);
+  count(CNT_CACHE_HITS, 1);
+  count(CNT_CPU_BYTES_READ, 4);
+  return load<u32>(lineData + offset);
+}
+
+/**
+ * Whether the line accessed last (the newest LRU stamp) stays resident through CPU accesses to
+ * `lines` other lines and nothing else: under LRU a fill evicts an empty or the oldest way of
+ * its set, and the newest line is the oldest of its set only once ways - 1 newer ones are there.
+ * Random replacement may pick it at once.
+ */
+// @ts-ignore: decorator
+@inline export function newestSurvives(lines: usize): bool {
+  return replacement != REPL_RANDOM && lines < <usize>ways;
+}
+
+/** Whether the load knobs are off (no random eviction or speculation between accesses). */
+// @ts-ignore: decorator
+@inline export function noLoadEffects(): bool {
+  return (pressureThreshold | speculationThreshold) == 0;
+}
+
+/** The data of the resident line holding addr (its directory byte has a way). */
+// @ts-ignore: decorator
+@inline export function residentData(addr: usize): usize {
+  const line = addr & ~(lineSize - 1);
+  return slotData(line, <u32>load<u8>(lineDir + dirIndex(line)));
+}
+
+/**
  * cpuWrite() of one 32-bit word (a descriptor field, a register-sized writel()), from a value
  * instead of a buffer. A word that is not 4-byte aligned may cross a line: it goes through the
  * byte path, via `tmp` (4 bytes of scratch).
@@ -631,6 +705,26 @@ export function snoopCompare(addr: usize, len: usize, expected: usize): bool {
     expected += n;
   }
   return eq;
+}
+
+/**
+ * snoopInvalidate() of a range inside one line (the caller knows it is, and len >= 1), its
+ * counts returned instead of added, for the caller to sum: 1 for a snoop (the line was
+ * resident), plus 1 << 32 when it was written back.
+ */
+// @ts-ignore: decorator
+@inline export function snoopInvalidateInLine(addr: usize, len: usize): u64 {
+  const line = addr & ~(lineSize - 1);
+  const i = dirIndex(line);
+  const dirByte = <u32>load<u8>(lineDir + i);
+  if ((dirByte & LD_WAY_MASK) == 0) return 0;
+  let r: u64 = 1;
+  if ((dirByte & LD_DIRTY) != 0 && (line < addr || len < lineSize)) {
+    writeBack(i, dirByte);
+    r = 0x1_0000_0001;
+  }
+  dropLine(i, dirByte);
+  return r;
 }
 
 /**

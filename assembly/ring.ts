@@ -7,9 +7,10 @@
 // (cache.ts, bus.ts, copy.ts), in the same order, so both paths leave the same RAM, the same
 // cache lines, the same counters and the same random stream behind. Where a step knows more
 // than a per-call export does (a descriptor word is aligned, four of them share a line, a
-// coherent device's word is in one line), it takes a shorter path to the same end state:
-// cpuWrite32x4(), cpuRead32(), snoopedSource(); test/ring-engine.property.test.ts checks each
-// against the per-call exports.
+// coherent device's word is in one line, the previous descriptor left this one's line resident
+// and nothing in between can have evicted it), it takes a shorter path to the same end state:
+// cpuWrite32x4(), cpuRead32(), snoopedSource(), snoopInvalidateInLine(), cpuWrite32x4Again(),
+// cpuRead32Again(); test/ring-engine.property.test.ts checks each against the per-call exports.
 //
 // Everything a step reads is in the host's ring area (src/layout.ts), described by a ring block
 // (abi.ts RB_*):
@@ -24,8 +25,8 @@
 // out every offset.
 
 import {
-  CNT_DEV_BYTES_READ, CNT_DEV_BYTES_WRITTEN, CNT_UNCACHED_BYTES,
-  DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, LD_WAY_MASK,
+  CNT_CPU_BYTES_WRITTEN, CNT_DEV_BYTES_READ, CNT_DEV_BYTES_WRITTEN, CNT_DIRTY_WRITTEN_BACK, CNT_SNOOPS, CNT_UNCACHED_BYTES,
+  DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN,
   NIC_PAYLOAD_PERIOD, NIC_PAYLOAD_STRIDE,
   RB_BANKS, RB_CORRUPTED, RB_FAULTS, RB_FLAGS, RB_LEN, RB_NBANKS, RB_PATTERN, RB_SEQ_BASE, RB_SIZE,
   RB_SLOTS, RB_TMP, RB_VERIFIED, RBANK_BASE_HI, RBANK_BASE_LO, RBANK_BYTES, RBANK_OFFSET, RBANK_SIZE,
@@ -34,8 +35,8 @@ import {
 } from './abi';
 import { devCompare, devRead } from './bus';
 import {
-  clean, copyBytes, count, cpuCompare, cpuRead32, cpuWrite, cpuWrite32x4, dirByteAt, invalPoc, snoopedSource,
-  snoopInvalidate,
+  clean, copyBytes, count, cpuCompare, cpuRead32, cpuRead32Again, cpuWrite, cpuWrite32x4, cpuWrite32x4Again, cpuWriteInLine, inOneLine,
+  invalPoc, lineBytes, newestSurvives, noLoadEffects, residentData, snoopedSource, snoopInvalidate, snoopInvalidateInLine,
 } from './cache';
 
 // A step keeps the ring's fields and its cursor in locals: `idx`, the current packet's slot, and
@@ -99,20 +100,47 @@ export function ringPost(ring: usize, first: u32, n: u32, ops: u32): u32 {
   const cached = (load<u32>(ring, RB_FLAGS) & RING_DESC_CACHED) != 0;
   const tmp = <usize>load<u32>(ring, RB_TMP);
   const pattern = <usize>load<u32>(ring, RB_PATTERN);
+  // With no buffer work and no load effects, nothing but the descriptor writes touches the
+  // cache: a descriptor in the line the previous one left resident and dirty is a hit on the
+  // same slot (cpuWrite32x4Again()). `lastLine` is that line (~0: none), `lineData` its data.
+  const again = cached && ops == 0 && noLoadEffects();
+  const fillInLine = inOneLine(0, len) && len > 0;
+  const lineMask = lineBytes() - 1;
+  let lastLine: usize = ~(<usize>0);
+  let lineData: usize = 0;
   let idx = first % size;
   let at = payloadAt(ring, first);
   let uncached: u64 = 0;
+  let filled: u64 = 0;
   for (let k: u32 = 0; k < n; k++) {
     const s = slots + <usize>idx * RS_BYTES;
     const buf = <usize>load<u32>(s, RS_BUF);
     if (ops & RING_OP_INVAL) invalPoc(buf, len);
-    if (ops & RING_OP_FILL) cpuWrite(buf, len, pattern + <usize>at);
+    if (ops & RING_OP_FILL) {
+      // cpuWrite(), inline for a packet inside one line; its bytes are counted at the end.
+      if (fillInLine && inOneLine(buf, len)) {
+        cpuWriteInLine(buf, len, pattern + <usize>at);
+        filled += <u64>len;
+      } else {
+        cpuWrite(buf, len, pattern + <usize>at);
+      }
+    }
     if (ops & RING_OP_CLEAN) clean(buf, len > 0 ? len : 1);
     const d = <usize>load<u32>(s, RS_DESC);
     const lo = load<u32>(s, RS_DMA_LO);
     const hi = load<u32>(s, RS_DMA_HI);
     if (cached) {
-      cpuWrite32x4(d, lo, hi, <u32>len, DESC_OWN, tmp);
+      const line = d & ~lineMask;
+      const aligned = (d & (DESC_BYTES - 1)) == 0;
+      if (again && aligned && line == lastLine) {
+        cpuWrite32x4Again(lineData, d - line, lo, hi, <u32>len, DESC_OWN);
+      } else {
+        cpuWrite32x4(d, lo, hi, <u32>len, DESC_OWN, tmp);
+        if (again) {
+          lastLine = aligned ? line : ~(<usize>0);
+          lineData = residentData(d);
+        }
+      }
     } else {
       store<u32>(d + DESC_ADDR_LO, lo);
       store<u32>(d + DESC_ADDR_HI, hi);
@@ -124,6 +152,7 @@ export function ringPost(ring: usize, first: u32, n: u32, ops: u32): u32 {
     if (++idx == size) idx = 0;
   }
   count(CNT_UNCACHED_BYTES, uncached);
+  count(CNT_CPU_BYTES_WRITTEN, filled);
   return n;
 }
 
@@ -136,7 +165,7 @@ export function ringPost(ring: usize, first: u32, n: u32, ops: u32): u32 {
  *
  * A coherent device reads a descriptor that sits in one line from the dirty cached line or from
  * RAM (snoopedSource(), what devRead() would have copied out), and its writes drop the CPU's
- * copies first (snoopInvalidate(), called only when the line is cached: otherwise it does nothing).
+ * copies first (snoopInvalidate(), inline for a range inside one line, counts summed in locals).
  * @returns the descriptors handled
  */
 export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
@@ -157,6 +186,9 @@ export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
   let corrupted: u32 = 0;
   let faults: u32 = 0;
   let done: u32 = 0;
+  // snoopInvalidateInLine()'s counts, summed: snoops in the low half, lines written back in the high half.
+  let snoops: u64 = 0;
+  const payloadInLine = inOneLine(0, len) && len > 0;
   for (; done < n; done++) {
     const d = <usize>load<u32>(slots + <usize>idx * RS_BYTES, RS_DESC);
     let desc = d;
@@ -177,7 +209,10 @@ export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
       faults++;
       if (!write) corrupted++;
     } else if (write) {
-      if (coherent) snoopInvalidate(<usize>to, len);
+      if (coherent) {
+        if (payloadInLine && inOneLine(<usize>to, len)) snoops += snoopInvalidateInLine(<usize>to, len);
+        else snoopInvalidate(<usize>to, len);
+      }
       copyBytes(<usize>to, payload, len);
       written += <u64>len;
     } else if (devCompare(<usize>to, len, payload, coherent)) {
@@ -186,7 +221,10 @@ export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
       corrupted++;
     }
     const f = d + DESC_FLAGS;
-    if (coherent && (dirByteAt(f) & LD_WAY_MASK) != 0) snoopInvalidate(f, 4);
+    if (coherent) {
+      if (inOneLine(f, 4)) snoops += snoopInvalidateInLine(f, 4);
+      else snoopInvalidate(f, 4);
+    }
     store<u32>(f, DESC_DONE);
     written += 4;
     at = nextAt(at);
@@ -194,6 +232,8 @@ export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
   }
   count(CNT_DEV_BYTES_READ, read);
   count(CNT_DEV_BYTES_WRITTEN, written);
+  count(CNT_SNOOPS, snoops & 0xffffffff);
+  count(CNT_DIRTY_WRITTEN_BACK, snoops >> 32);
   bump(ring, RB_VERIFIED, verified);
   bump(ring, RB_CORRUPTED, corrupted);
   bump(ring, RB_FAULTS, faults);
@@ -214,6 +254,16 @@ export function ringReap(ring: usize, first: u32, n: u32, ops: u32): u32 {
   const cached = (load<u32>(ring, RB_FLAGS) & RING_DESC_CACHED) != 0;
   const tmp = <usize>load<u32>(ring, RB_TMP);
   const pattern = <usize>load<u32>(ring, RB_PATTERN);
+  // A descriptor in the line the previous flags read left resident is a hit on the same slot
+  // (cpuRead32Again()) when nothing in between can have pushed that line out: no load effects,
+  // no invalidate, and no more buffer lines read than newestSurvives() allows. `lastLine` is
+  // that line (~0: none), `lineData` its data.
+  const lineMask = lineBytes() - 1;
+  const bufLines = (len + 2 * lineMask) / (lineMask + 1);
+  const again = cached && (ops & RING_OP_INVAL) == 0 && noLoadEffects() &&
+    ((ops & RING_OP_VERIFY) == 0 || newestSurvives(bufLines));
+  let lastLine: usize = ~(<usize>0);
+  let lineData: usize = 0;
   let idx = first % size;
   let at = payloadAt(ring, first);
   let uncached: u64 = 0;
@@ -222,10 +272,21 @@ export function ringReap(ring: usize, first: u32, n: u32, ops: u32): u32 {
   let k: u32 = 0;
   for (; k < n; k++) {
     const s = slots + <usize>idx * RS_BYTES;
-    const f = <usize>load<u32>(s, RS_DESC) + DESC_FLAGS;
+    const d = <usize>load<u32>(s, RS_DESC);
+    const f = d + DESC_FLAGS;
     let flags: u32;
     if (cached) {
-      flags = cpuRead32(f, tmp);
+      const line = d & ~lineMask;
+      const aligned = (d & (DESC_BYTES - 1)) == 0;
+      if (again && aligned && line == lastLine) {
+        flags = cpuRead32Again(lineData, f - line);
+      } else {
+        flags = cpuRead32(f, tmp);
+        if (again) {
+          lastLine = aligned ? line : ~(<usize>0);
+          lineData = residentData(d);
+        }
+      }
     } else {
       flags = load<u32>(f);
       uncached += 4;
