@@ -41,6 +41,8 @@ class IovaFq {
   readonly pages = new Float64Array(IOVA_DEFAULT_FQ_SIZE);
   /** fq_flush_start_cnt when the entry was queued: it is free once a flush started later has finished. */
   readonly counter = new Float64Array(IOVA_DEFAULT_FQ_SIZE);
+  /** The size is a power of two: indices wrap with `& mod_mask`, as the kernel's do (a `%` divides). */
+  readonly mod_mask = IOVA_DEFAULT_FQ_SIZE - 1;
   head = 0;
   tail = 0;
 }
@@ -75,7 +77,11 @@ export class IommuDmaCookie {
    * TIMER_TICK released IOVAs and run when simulated time has passed their expiry.
    */
   runTimers(): void {
-    if (++this.ticks < TIMER_TICK) return;
+    if (++this.ticks >= TIMER_TICK) this.expireTimers();
+  }
+
+  /** runTimers() on its TIMER_TICKth call (apart, so that the other calls stay a few bytecodes). */
+  private expireTimers(): void {
     this.ticks = 0;
     if (!this.fq_timer_on && !this.iovad.depotWorkPending) return;
     const now = this.m.cost().total;
@@ -141,7 +147,8 @@ function dev_use_sg_swiotlb(dev: Device, d: DevIommu, sgl: Scatterlist[], nents:
 function iommu_dma_alloc_iova(dev: Device, d: DevIommu, size: number, dmaLimit: number): number {
   const limit = Math.min(dmaLimit, d.domain.aperture_end);
   if (limit > 0xffff_ffff && d.pci_32bit_workaround) return allocIova32First(dev, d, size, limit);
-  return cookieOf(d).iovad.alloc_iova_fast(size / IOMMU_PAGE_SIZE, Math.floor(limit / IOMMU_PAGE_SIZE), true) * IOMMU_PAGE_SIZE;
+  const iovad = cookieOf(d).iovad;
+  return iovad.alloc_iova_fast(size / IOMMU_PAGE_SIZE, iova_pfn(iovad, limit), true) * IOMMU_PAGE_SIZE;
 }
 
 /** The PCI path: below 4 GiB without flushing the rcaches; the first failure ends the workaround. */
@@ -151,14 +158,14 @@ function allocIova32First(dev: Device, d: DevIommu, size: number, limit: number)
   if (pfn !== 0) return pfn * IOMMU_PAGE_SIZE;
   d.pci_32bit_workaround = false;
   dev.machine.log.dev_printk(KERN_NOTICE, dev, `Using ${limit.toString(2).length}-bit DMA addresses`);
-  return iovad.alloc_iova_fast(size / IOMMU_PAGE_SIZE, Math.floor(limit / IOMMU_PAGE_SIZE), true) * IOMMU_PAGE_SIZE;
+  return iovad.alloc_iova_fast(size / IOMMU_PAGE_SIZE, iova_pfn(iovad, limit), true) * IOMMU_PAGE_SIZE;
 }
 
 /** iommu_dma_free_iova(): into the flush queue when the unmap was queued, else straight back. */
 function iommu_dma_free_iova(d: DevIommu, iova: number, size: number, gather: IotlbGather | null): void {
   const cookie = cookieOf(d);
   cookie.runTimers();
-  const pfn = iova / IOMMU_PAGE_SIZE;
+  const pfn = iova_pfn(cookie.iovad, iova);
   const pages = size / IOMMU_PAGE_SIZE;
   if (gather !== null && gather.queued) queue_iova(cookie, pfn, pages);
   else cookie.iovad.free_iova_fast(pfn, pages);
@@ -169,7 +176,7 @@ function fq_ring_free(cookie: IommuDmaCookie, fq: IovaFq): void {
   const done = cookie.fq_flush_finish_cnt;
   while (fq.head !== fq.tail && (fq.counter[fq.head] as number) < done) {
     cookie.iovad.free_iova_fast(fq.pfn[fq.head] as number, fq.pages[fq.head] as number);
-    fq.head = (fq.head + 1) % IOVA_DEFAULT_FQ_SIZE;
+    fq.head = (fq.head + 1) & fq.mod_mask;
   }
 }
 
@@ -194,25 +201,28 @@ function fq_flush_timeout(cookie: IommuDmaCookie, fq: IovaFq): void {
 function queue_iova(cookie: IommuDmaCookie, pfn: number, pages: number): void {
   const fq = cookie.fq as IovaFq;
   fq_ring_free(cookie, fq);
-  if ((fq.tail + 1) % IOVA_DEFAULT_FQ_SIZE === fq.head) {
+  if (((fq.tail + 1) & fq.mod_mask) === fq.head) {
     fq_flush_iotlb(cookie);
     fq_ring_free(cookie, fq);
   }
   const idx = fq.tail;
-  fq.tail = (idx + 1) % IOVA_DEFAULT_FQ_SIZE;
+  fq.tail = (idx + 1) & fq.mod_mask;
   fq.pfn[idx] = pfn;
   fq.pages[idx] = pages;
   fq.counter[idx] = cookie.fq_flush_start_cnt;
-  if (!cookie.fq_timer_on) {
-    cookie.fq_timer_on = true;
-    cookie.fq_timer_expires = cookie.m.cost().total + IOVA_DEFAULT_FQ_TIMEOUT_MS * 1e6;
-  }
+  if (!cookie.fq_timer_on) armFqTimer(cookie);
+}
+
+/** mod_timer(&cookie->fq_timer, ...): the flush-queue timer fires IOVA_DEFAULT_FQ_TIMEOUT from now. */
+function armFqTimer(cookie: IommuDmaCookie): void {
+  cookie.fq_timer_on = true;
+  cookie.fq_timer_expires = cookie.m.cost().total + IOVA_DEFAULT_FQ_TIMEOUT_MS * 1e6;
 }
 
 /** IOVAs waiting in the flush queue of a device's domain (0 in strict mode). */
 export function iommu_dma_fq_pending(dev: Device): number {
   const fq = cookieOf(devIommu(dev)).fq;
-  return fq === null ? 0 : (fq.tail - fq.head + IOVA_DEFAULT_FQ_SIZE) % IOVA_DEFAULT_FQ_SIZE;
+  return fq === null ? 0 : (fq.tail - fq.head) & fq.mod_mask;
 }
 
 // ---- map and unmap -----------------------------------------------------------------------
@@ -225,10 +235,7 @@ function __iommu_dma_map(dev: Device, d: DevIommu, phys: number, size: number, p
   const m = dev.machine;
   const iovad = cookieOf(d).iovad;
   const iovaOff = iova_offset(iovad, phys);
-  if ((dev.dma_parms?.min_align_mask ?? 0) > IOMMU_PAGE_SIZE - 1) {
-    m.log.warnOnce('iommu_dma_map-align', { file: DMA_IOMMU_C, fn: '__iommu_dma_map' }, `${dev.driver} ${dev.name}: Unsupported alignment constraint`);
-    return DMA_MAPPING_ERROR;
-  }
+  if ((dev.dma_parms?.min_align_mask ?? 0) > IOMMU_PAGE_SIZE - 1) return unsupportedAlignment(dev);
   size = iova_align(iovad, size + iovaOff);
   const iova = iommu_dma_alloc_iova(dev, d, size, dmaLimit);
   if (iova === 0) return DMA_MAPPING_ERROR;
@@ -237,6 +244,12 @@ function __iommu_dma_map(dev: Device, d: DevIommu, phys: number, size: number, p
     return DMA_MAPPING_ERROR;
   }
   return iova + iovaOff;
+}
+
+/** dev_WARN_ONCE(): a min_align_mask wider than a granule cannot be kept in the IOVA. */
+function unsupportedAlignment(dev: Device): number {
+  dev.machine.log.warnOnce('iommu_dma_map-align', { file: DMA_IOMMU_C, fn: '__iommu_dma_map' }, `${dev.driver} ${dev.name}: Unsupported alignment constraint`);
+  return DMA_MAPPING_ERROR;
 }
 
 const gather = new IotlbGather();
@@ -257,9 +270,14 @@ function __iommu_dma_unmap(dev: Device, d: DevIommu, dmaAddr: number, size: numb
   gather.end = 0;
   gather.queued = cookie.fq !== null;
   const unmapped = m.iommu.iommu_unmap_fast(d.domain, dmaAddr, size, gather);
-  if (unmapped !== size) m.log.warn({ file: DMA_IOMMU_C, fn: '__iommu_dma_unmap' }, '');
+  if (unmapped !== size) warnDmaIommu(m, '__iommu_dma_unmap');
   if (!gather.queued) m.iommu.iommu_iotlb_sync(d.domain, gather);
   if (unmapped > 0) iommu_dma_free_iova(d, dmaAddr, size, gather);
+}
+
+/** WARN_ON() in the dma-iommu.c function `fn`. */
+function warnDmaIommu(m: Machine, fn: string): void {
+  m.log.warn({ file: DMA_IOMMU_C, fn }, '');
 }
 
 /**
@@ -319,7 +337,9 @@ export function iommu_dma_map_phys(dev: Device, phys: number, size: number, dir:
   const prot = dma_info_to_prot(dir, coherent, attrs);
   m.hostStats.dmaOps++;
   if (attrs & DMA_ATTR_MMIO) return __iommu_dma_map(dev, d, phys, size, prot | IOMMU_MMIO, dev.iovaLimit);
-  if (dev_use_swiotlb(dev, d, size, dir) && iova_offset(cookieOf(d).iovad, phys | size) !== 0) {
+  // The kernel asks dev_use_swiotlb() first; both tests are free of side effects, and the
+  // alignment one is cheaper and settles every whole-granule buffer.
+  if (iova_offset(cookieOf(d).iovad, phys | size) !== 0 && dev_use_swiotlb(dev, d, size, dir)) {
     if (attrs & DMA_ATTR_REQUIRE_COHERENT) return DMA_MAPPING_ERROR;
     phys = iommu_dma_map_swiotlb(dev, d, phys, size, attrs);
     if (phys === DMA_MAPPING_ERROR) return DMA_MAPPING_ERROR;
@@ -345,7 +365,7 @@ export function iommu_dma_unmap_phys(dev: Device, handle: number, size: number, 
   }
   const phys = m.iommu.iommu_iova_to_phys(d.domain, handle);
   if (phys === 0) {
-    m.log.warn({ file: DMA_IOMMU_C, fn: 'iommu_dma_unmap_phys' }, '');
+    warnDmaIommu(m, 'iommu_dma_unmap_phys');
     return;
   }
   if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && !dev.dma_coherent) syncForCpu(m, phys, size, dir);

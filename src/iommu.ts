@@ -63,17 +63,25 @@ function domainTypeStr(type: number): string {
 const hex = (x: number): string => `0x${x.toString(16)}`;
 
 // Addresses go up to 2^48 here. `%` on such a double is a call to fmod; `&` with a small mask
-// keeps the low 32 bits of any integer below 2^53, which is all a page offset needs.
+// keeps the low 32 bits of any integer below 2^53, which is all a page offset needs (`|` too,
+// so IS_ALIGNED(iova | paddr | size) is written as in the kernel). Page and table numbers
+// multiply by the exact reciprocal of their size: the bundle makes these constants `var`s,
+// which TurboFan does not fold, and a divide by a loaded value costs several multiplies.
+const PAGE_SCALE = 1 / IOMMU_PAGE_SIZE;
+const TABLE_SCALE = 1 / TABLE_SPAN;
 
 /** The offset of an address (or the prot bits of an entry) within its 4 KiB page. */
 function pageOffset(x: number): number {
   return x & (IOMMU_PAGE_SIZE - 1);
 }
 
-/** The entry of `iova` in its last-level table. */
+/** The entry of `iova` in its last-level table (`&` truncates, which is the floor: IOVAs are not negative). */
 function pteIndex(iova: number): number {
-  return Math.floor(iova / IOMMU_PAGE_SIZE) & (PTES_PER_TABLE - 1);
+  return (iova * PAGE_SCALE) & (PTES_PER_TABLE - 1);
 }
+
+/** What table() finds where no table was allocated: every entry empty. It is never written. */
+const NO_TABLE = new Float64Array(PTES_PER_TABLE);
 
 /** struct iommu_domain with its page tables (io-pgtable-arm) and the IOTLB entries tagged with it. */
 export class IommuDomain {
@@ -83,38 +91,51 @@ export class IommuDomain {
   cookie: IommuDmaCookie | null = null;
   /** Last-level tables by IOVA / 2 MiB; an entry is 0 or (page address + prot + PTE_VALID). */
   private readonly tables = new Map<number, Float64Array>();
-  private lastKey = -1;
-  private lastTable: Float64Array | null = null;
+  /** The table last used and its key. NaN matches no key, and keeps the field a double: keys are compared unconverted. */
+  private lastKey = NaN;
+  private lastTable: Float64Array = NO_TABLE;
   /** Cached translations: IOVA page number -> entry, in fill order. */
   readonly iotlb = new Map<number, number>();
 
   constructor(readonly type: number, readonly id: number) {}
 
-  /** The last-level table covering `iova`, created when `create` (a table page allocated on map). */
-  private table(iova: number, create: boolean): Float64Array | null {
-    const key = Math.floor(iova / TABLE_SPAN);
-    if (key === this.lastKey) return this.lastTable;
-    let t = this.tables.get(key) ?? null;
-    if (t === null && create) {
+  /**
+   * The last-level table covering `iova`: NO_TABLE where none was allocated, unless `create`
+   * allocates it (a table page allocated on map).
+   */
+  private table(iova: number, create: boolean): Float64Array {
+    const key = Math.floor(iova * TABLE_SCALE);
+    return key === this.lastKey ? this.lastTable : this.walk(key, create);
+  }
+
+  /** table() for another table than the last one used (kept apart so the hit stays inlinable). */
+  private walk(key: number, create: boolean): Float64Array {
+    let t = this.tables.get(key);
+    if (t === undefined) {
+      if (!create) return NO_TABLE;
       t = new Float64Array(PTES_PER_TABLE);
       this.tables.set(key, t);
     }
-    if (t !== null) {
-      this.lastKey = key;
-      this.lastTable = t;
-    }
+    this.lastKey = key;
+    this.lastTable = t;
     return t;
   }
 
   /** The leaf entry for `iova` (0: none). */
   pte(iova: number): number {
-    const t = this.table(iova, false);
-    return t === null ? 0 : t[pteIndex(iova)] as number;
+    return this.table(iova, false)[pteIndex(iova)] as number;
+  }
+
+  /** arm_lpae_iova_to_phys(): the leaf's page plus the offset in it; 0 when nothing is mapped. */
+  iova_to_phys(iova: number): number {
+    const pte = this.pte(iova);
+    if (pte === 0) return 0;
+    return pte - pageOffset(pte) + pageOffset(iova);
   }
 
   /** arm_lpae_init_pte(): -EEXIST if a leaf is already there. */
   setPte(iova: number, paddr: number, prot: number): number {
-    const t = this.table(iova, true) as Float64Array;
+    const t = this.table(iova, true);
     const i = pteIndex(iova);
     if (t[i] !== 0) return -EEXIST;
     t[i] = paddr + (prot & 0x7ff) + PTE_VALID;
@@ -124,7 +145,6 @@ export class IommuDomain {
   /** Clears one leaf; false when there was none. */
   clearPte(iova: number): boolean {
     const t = this.table(iova, false);
-    if (t === null) return false;
     const i = pteIndex(iova);
     if (t[i] === 0) return false;
     t[i] = 0;
@@ -134,6 +154,14 @@ export class IommuDomain {
   /** Last-level table pages allocated (they are not freed when emptied, as io-pgtable-arm keeps them). */
   get tablePages(): number {
     return this.tables.size;
+  }
+}
+
+/** The IOTLB entries of [start, end) dropped (an IOTLB with nothing cached costs nothing to sync). */
+function invalidateRange(tlb: Map<number, number>, start: number, end: number): void {
+  for (const pfn of tlb.keys()) {
+    const a = pfn * IOMMU_PAGE_SIZE;
+    if (a >= start && a < end) tlb.delete(pfn);
   }
 }
 
@@ -244,17 +272,20 @@ export class Iommu {
    * a WARN and -EEXIST (arm_lpae_init_pte()), after which what was mapped is unmapped again.
    */
   iommu_map(domain: IommuDomain, iova: number, paddr: number, size: number, prot: number): number {
-    if ((pageOffset(iova) | pageOffset(paddr) | pageOffset(size)) !== 0) return this.unaligned(iova, paddr, size);
+    if (pageOffset(iova | paddr | size) !== 0) return this.unaligned(iova, paddr, size);
     this.m.hostStats.iommuMaps++;
     if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return 0; // arm_lpae_map_pages(): nothing to map
-    if (iova + size - 1 > domain.aperture_end) {
-      this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: 'arm_lpae_map_pages' }, '');
-      return -ERANGE;
-    }
+    if (iova + size - 1 > domain.aperture_end) return this.beyondAperture();
     for (let done = 0; done < size; done += IOMMU_PAGE_SIZE) {
       if (domain.setPte(iova + done, paddr + done, prot) !== 0) return this.mapOverExisting(domain, iova, done);
     }
     return 0;
+  }
+
+  /** arm_lpae_map_pages(): WARN_ON(iaext), the IOVA is beyond the input address size. */
+  private beyondAperture(): number {
+    this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: 'arm_lpae_map_pages' }, '');
+    return -ERANGE;
   }
 
   private unaligned(iova: number, paddr: number, size: number): number {
@@ -274,15 +305,12 @@ export class Iommu {
    * Returns the bytes unmapped; the pages join `gather` for the IOTLB invalidation.
    */
   iommu_unmap_fast(domain: IommuDomain, iova: number, size: number, gather: IotlbGather): number {
-    if ((pageOffset(iova) | pageOffset(size)) !== 0) {
-      this.m.log.pr_err(`iommu: unaligned: iova ${hex(iova)} size ${hex(size)} min_pagesz 0x${IOMMU_PAGE_SIZE.toString(16)}`);
-      return 0;
-    }
+    if (pageOffset(iova | size) !== 0) return this.unalignedUnmap(iova, size);
     this.m.hostStats.iommuMaps++;
     let unmapped = 0;
     while (unmapped < size) {
       if (!domain.clearPte(iova + unmapped)) {
-        this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: '__arm_lpae_unmap' }, '');
+        this.unmapHole();
         break;
       }
       unmapped += IOMMU_PAGE_SIZE;
@@ -292,6 +320,16 @@ export class Iommu {
       gather.end = Math.max(gather.end, iova + unmapped);
     }
     return unmapped;
+  }
+
+  private unalignedUnmap(iova: number, size: number): number {
+    this.m.log.pr_err(`iommu: unaligned: iova ${hex(iova)} size ${hex(size)} min_pagesz 0x${IOMMU_PAGE_SIZE.toString(16)}`);
+    return 0;
+  }
+
+  /** __arm_lpae_unmap(): WARN_ON(!pte), the range has a hole. */
+  private unmapHole(): void {
+    this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: '__arm_lpae_unmap' }, '');
   }
 
   /** iommu_unmap(): unmap and sync the IOTLB at once. */
@@ -306,12 +344,7 @@ export class Iommu {
   iommu_iotlb_sync(domain: IommuDomain, gather: IotlbGather): void {
     if (gather.end <= gather.start) return;
     this.m.hostStats.iotlbFlushes++;
-    const tlb = domain.iotlb;
-    if (tlb.size === 0) return;
-    for (const pfn of tlb.keys()) {
-      const a = pfn * IOMMU_PAGE_SIZE;
-      if (a >= gather.start && a < gather.end) tlb.delete(pfn);
-    }
+    if (domain.iotlb.size !== 0) invalidateRange(domain.iotlb, gather.start, gather.end);
   }
 
   /** iommu_flush_iotlb_all(): the whole domain's translations are invalidated. */
@@ -353,10 +386,10 @@ export class Iommu {
 
   /** iommu_iova_to_phys(): from the page tables (not the IOTLB); 0 when nothing is mapped. */
   iommu_iova_to_phys(domain: IommuDomain, iova: number): number {
-    if (domain.type === IOMMU_DOMAIN_IDENTITY) return iova;
-    const pte = domain.pte(iova);
-    if (pte === 0) return 0;
-    return pte - pageOffset(pte) + pageOffset(iova);
+    // `+iova`: a number like the table walk's result, which V8 would otherwise box to merge it
+    // with the parameter as it stands (every unmap calls this).
+    if (domain.type === IOMMU_DOMAIN_IDENTITY) return +iova;
+    return domain.iova_to_phys(iova);
   }
 
   // ---- the hardware: a device's bus access ------------------------------------------------

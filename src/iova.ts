@@ -117,6 +117,11 @@ export class IovaDomain {
   readonly granule: number;
   /** iova_shift(): __ffs(granule). */
   readonly shift: number;
+  /**
+   * 1 / granule, exact: iova_pfn() multiplies by it, since `>>` stops at 32 bits and a divide
+   * costs several times a multiply.
+   */
+  readonly pfnScale: number;
   readonly start_pfn: number;
   readonly dma_32bit_pfn: number;
   /** Size of the last failed 32-bit allocation: anything as large fails at once. */
@@ -157,6 +162,7 @@ export class IovaDomain {
     }
     this.granule = granule;
     this.shift = 31 - Math.clz32(granule);
+    this.pfnScale = 1 / granule;
     this.start_pfn = start_pfn;
     this.dma_32bit_pfn = 2 ** (32 - this.shift);
     this.max32_alloc_size = this.dma_32bit_pfn;
@@ -947,21 +953,28 @@ export class IovaDomain {
    * both are full the loaded one goes to the depot (queueing the trim) for a fresh one.
    */
   private __iova_rcache_insert(rc: IovaRcache, iova_pfn: number): boolean {
-    let mag = rc.loaded;
-    if (mag.size === IOVA_MAG_SIZE) {
-      if (rc.prev.size !== IOVA_MAG_SIZE) {
-        rc.loaded = rc.prev;
-        rc.prev = mag;
-      } else {
-        const new_mag = this.iova_magazine_alloc();
-        this.iova_depot_push(rc, mag);
-        this.schedule_delayed_work(rc);
-        rc.loaded = new_mag;
-      }
-      mag = rc.loaded;
-    }
+    if (rc.loaded.size === IOVA_MAG_SIZE) this.loadMagazineWithRoom(rc);
+    const mag = rc.loaded;
     mag.pfns[mag.size++] = iova_pfn;
     return true;
+  }
+
+  /**
+   * __iova_rcache_insert() when the loaded magazine is full: prev if it has room, else the
+   * loaded one goes to the depot (queueing the trim) for a fresh one. (Apart, so that the push
+   * every free does stays small enough for V8 to inline.)
+   */
+  private loadMagazineWithRoom(rc: IovaRcache): void {
+    const mag = rc.loaded;
+    if (rc.prev.size !== IOVA_MAG_SIZE) {
+      rc.loaded = rc.prev;
+      rc.prev = mag;
+    } else {
+      const new_mag = this.iova_magazine_alloc();
+      this.iova_depot_push(rc, mag);
+      this.schedule_delayed_work(rc);
+      rc.loaded = new_mag;
+    }
   }
 
   /** iova_rcache_insert(): only orders below IOVA_RANGE_CACHE_MAX_SIZE are cached. */
@@ -977,17 +990,24 @@ export class IovaDomain {
    * empty take a full magazine from the depot. 0 when nothing suitable is cached.
    */
   private __iova_rcache_get(rc: IovaRcache, limit_pfn: number): number {
-    if (rc.loaded.size === 0) {
-      if (rc.prev.size !== 0) {
-        const mag = rc.loaded;
-        rc.loaded = rc.prev;
-        rc.prev = mag;
-      } else if (rc.depot !== null) {
-        this.iova_magazine_free(rc.loaded);
-        rc.loaded = this.iova_depot_pop(rc);
-      } else return 0;
-    }
+    if (rc.loaded.size === 0 && !this.loadMagazineWithPfns(rc)) return 0;
     return this.iova_magazine_pop(rc.loaded, limit_pfn);
+  }
+
+  /**
+   * __iova_rcache_get() when the loaded magazine is empty: prev if it has pfns, else a full
+   * magazine from the depot. False when neither has any. (Apart, like loadMagazineWithRoom().)
+   */
+  private loadMagazineWithPfns(rc: IovaRcache): boolean {
+    if (rc.prev.size !== 0) {
+      const mag = rc.loaded;
+      rc.loaded = rc.prev;
+      rc.prev = mag;
+    } else if (rc.depot !== null) {
+      this.iova_magazine_free(rc.loaded);
+      rc.loaded = this.iova_depot_pop(rc);
+    } else return false;
+    return true;
   }
 
   /** iova_rcache_get(): limit_pfn is exclusive; the range must end at or below it. */
@@ -1042,10 +1062,13 @@ export function iova_offset(iovad: IovaDomain, iova: number): number {
   return iova & (iovad.granule - 1);
 }
 
-/** iova_align(): ALIGN(size, granule). */
+/**
+ * iova_align(): ALIGN(size, granule), which the kernel defines as ALIGN_DOWN(size + granule - 1,
+ * granule). (That form also keeps it within V8's always-inlined function size: every map and
+ * unmap calls it.)
+ */
 export function iova_align(iovad: IovaDomain, size: number): number {
-  const r = size & (iovad.granule - 1);
-  return r === 0 ? size : size - r + iovad.granule;
+  return iova_align_down(iovad, size + iovad.granule - 1);
 }
 
 /** iova_align_down(): ALIGN_DOWN(size, granule). */
@@ -1060,7 +1083,7 @@ export function iova_dma_addr(iovad: IovaDomain, iova: Iova): number {
 
 /** iova_pfn(): iova >> iova_shift. */
 export function iova_pfn(iovad: IovaDomain, iova: number): number {
-  return Math.floor(iova / iovad.granule);
+  return Math.floor(iova * iovad.pfnScale);
 }
 
 /** iova_rcache_range(): the largest size the rcache serves, PAGE_SIZE << 5 (128 KiB). */

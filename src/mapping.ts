@@ -135,13 +135,16 @@ export function dma_addressing_limited(dev: Device): boolean {
 
 // ---- streaming mappings ------------------------------------------------------------------
 
-/** The common checks of a single map or unmap; returns the attrs. */
+/**
+ * The common checks of a single map or unmap; returns the attrs. The usual attrs of 0 skip
+ * checkAttrs(), so that its bytecode does not count against the inlining budget of every map.
+ */
 function checkSingle(fn: string, dev: Device, addrArg: string, addr: number, size: number, dir: DmaDirection, attrs: unknown): number {
   checkDev(fn, dev);
   if (addr !== DMA_MAPPING_ERROR) checkAddr(fn, addrArg, addr);
   checkSize(fn, 'size', size);
   checkDir(fn, dir);
-  return checkAttrs(fn, attrs);
+  return attrs === 0 ? 0 : checkAttrs(fn, attrs);
 }
 
 /** A physical range handed to a mapping call must lie in one RAM bank (any address for MMIO). */
@@ -229,11 +232,15 @@ export function dma_map_single(dev: Device, ptr: number, size: number, dir: DmaD
   const m = dev.machine;
   if (isVmallocAddr(ptr)) return rejectVmalloc(dev);
   const phys = isLinearMapAddress(ptr) ? __pa(ptr) : m.translate(ptr);
-  if (phys < 0) throw new DmaSimRangeError(fn, 'ptr', `0x${ptr.toString(16)} is not a linear-map or kernel-image address`);
+  if (phys < 0) refuseVirt(fn, ptr);
   checkPhysRange(dev, fn, 'ptr', phys, size);
   m.dmaDebug?.map_single(dev, ptr, size);
   if (attrs & DMA_ATTR_MMIO) return DMA_MAPPING_ERROR;
   return mapPhys(dev, phys, size, dir, attrs);
+}
+
+function refuseVirt(fn: string, ptr: number): never {
+  throw new DmaSimRangeError(fn, 'ptr', `0x${ptr.toString(16)} is not a linear-map or kernel-image address`);
 }
 
 function rejectVmalloc(dev: Device): number {
