@@ -406,15 +406,23 @@ export function cpuWrite(addr: usize, len: usize, src: usize): void {
  */
 // @ts-ignore: decorator
 @inline export function cpuWrite32x4Again(lineData: usize, offset: usize, a: u32, b: u32, c: u32, d: u32): void {
-  const at = lineData + offset;
+  storeDescriptorHits(lineData + offset, a, b, c, d, 4);
+}
+
+/**
+ * The four words of a descriptor stored at `at` (data of a resident slot), then `hits` ticks of
+ * the LRU clock stamped on that slot and counted as hits, with the 16 bytes written.
+ */
+// @ts-ignore: decorator
+@inline function storeDescriptorHits(at: usize, a: u32, b: u32, c: u32, d: u32, hits: u64): void {
   store<u32>(at, a);
   store<u32>(at, b, 4);
   store<u32>(at, c, 8);
   store<u32>(at, d, 12);
-  const t = tick + 4;
+  const t = tick + hits;
   tick = t;
-  store<u64>(stamps + (((lineData - data) >> lineShift) << 3), t);
-  count(CNT_CACHE_HITS, 4);
+  store<u64>(stamps + (((at - data) >> lineShift) << 3), t);
+  count(CNT_CACHE_HITS, hits);
   count(CNT_CPU_BYTES_WRITTEN, 16);
 }
 
@@ -487,16 +495,7 @@ export function cpuWrite32x4(addr: usize, a: u32, b: u32, c: u32, d: u32, tmp: u
     return;
   }
   const line = addr & ~(lineSize - 1);
-  const at = access(line, true) + (addr - line);
-  store<u32>(at, a);
-  store<u32>(at, b, 4);
-  store<u32>(at, c, 8);
-  store<u32>(at, d, 12);
-  const t = tick + 3;
-  tick = t;
-  store<u64>(stamps + (((at - data) >> lineShift) << 3), t);
-  count(CNT_CACHE_HITS, 3);
-  count(CNT_CPU_BYTES_WRITTEN, 16);
+  storeDescriptorHits(access(line, true) + (addr - line), a, b, c, d, 3);
 }
 
 /** cpuRead() of one 32-bit word, returned instead of copied out (`tmp` as in cpuWrite32()). */
