@@ -21,7 +21,7 @@ import type { Machine } from './machine.js';
 import { __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, gfpflags_allow_blocking } from './mm/gfp.js';
 import { __va, getOrder, PAGE_SIZE, pageAlign, pfnToPage, type Page } from './mm/memory.js';
 import { KERN_NOTICE, KERN_WARNING } from './printk.js';
-import { sg_phys, SG_DMA_SWIOTLB, type Scatterlist } from './scatterlist.js';
+import { sg_init_table, sg_phys, sg_set_page, SG_DMA_SWIOTLB, type Scatterlist } from './scatterlist.js';
 import { swiotlb_max_mapping_size } from './swiotlb.js';
 
 const DMA_IOMMU_C = 'drivers/iommu/dma-iommu.c';
@@ -252,6 +252,7 @@ function unsupportedAlignment(dev: Device): number {
   return DMA_MAPPING_ERROR;
 }
 
+/** The gather of every unmap, reset each time: the unmap path allocates nothing. */
 const gather = new IotlbGather();
 
 /**
@@ -621,20 +622,15 @@ export function iommu_dma_alloc(dev: Device, size: number, gfp: number, attrs: n
   return { cpu_addr, dma_handle };
 }
 
-/** iommu_map_sg() of a page array built by sg_alloc_table_from_pages(): contiguous pages coalesce. */
+/**
+ * The mapping step of __iommu_dma_alloc_noncontiguous(): sg_alloc_table_from_pages() then
+ * iommu_map_sg() at `iova`; 0, or the error after what was mapped has been unmapped.
+ */
 function mapPages(m: Machine, d: DevIommu, iova: number, pfns: readonly number[], prot: number): number {
-  let i = 0;
-  while (i < pfns.length) {
-    let j = i + 1;
-    while (j < pfns.length && pfns[j] === (pfns[j - 1] as number) + 1) j++;
-    const ret = m.iommu.iommu_map(d.domain, iova + i * PAGE_SIZE, (pfns[i] as number) * PAGE_SIZE, (j - i) * PAGE_SIZE, prot);
-    if (ret !== 0) {
-      if (i > 0) m.iommu.iommu_unmap(d.domain, iova, i * PAGE_SIZE);
-      return ret;
-    }
-    i = j;
-  }
-  return 0;
+  const sgl = sg_init_table(pfns.length);
+  for (let i = 0; i < pfns.length; i++) sg_set_page(sgl[i] as Scatterlist, pfnToPage(pfns[i] as number), PAGE_SIZE, 0);
+  const ret = m.iommu.iommu_map_sg(d.domain, iova, sgl, pfns.length, prot);
+  return ret < 0 ? ret : 0;
 }
 
 /** The IOMMU maps any page, so zone flags go (__GFP_HIGHMEM is added and means nothing here). */

@@ -7,7 +7,7 @@
 
 import type { IommuDmaCookie } from './dma-iommu.js';
 import type { Device } from './device.js';
-import { DmaFaultError } from './errors.js';
+import { DmaFaultError, DmaSimRangeError } from './errors.js';
 import type { Machine } from './machine.js';
 import { KERN_ERR, KERN_INFO } from './printk.js';
 import { sg_phys, type Scatterlist } from './scatterlist.js';
@@ -255,8 +255,9 @@ export class Iommu {
       group = new IommuGroup(this.nextGroupId++, name, new IommuDomain(type, this.nextDomainId++));
       this.groups.set(name, group);
     } else if (untrusted && group.domain.type !== IOMMU_DOMAIN_DMA) {
+      // iommu_get_default_domain_type() refuses, and the device's IOMMU probe fails with it.
       this.m.log.dev_printk(KERN_ERR, dev, `Device is not trusted, but driver is overriding group ${group.id} to ${domainTypeStr(group.domain.type)}, refusing.`);
-      return this.probeDevice(dev, { ...opts, group: `${name}/untrusted` });
+      throw new DmaSimRangeError('createDevice', 'iommu.group', `"${name}" has a ${domainTypeStr(group.domain.type).toLowerCase()} default domain that is not strict: an untrusted device cannot join it`);
     }
     group.devices.push(dev);
     this.m.log.dev_printk(KERN_INFO, dev, `Adding to iommu group ${group.id}`);
