@@ -9,9 +9,9 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createMachine, type Machine } from '../src/machine.js';
-import type { Device } from '../src/device.js';
-import { DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, type DmaDirection } from '../src/dma-mapping.js';
-import { dma_map_phys, dma_map_single, dma_mapping_error, dma_set_mask_and_coherent, dma_unmap_single } from '../src/mapping.js';
+import type { Device } from '../src/dma/device.js';
+import { DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, type DmaDirection } from '../src/include/dma-mapping.js';
+import { dma_map_phys, dma_map_single, dma_mapping_error, dma_set_mask_and_coherent, dma_unmap_single } from '../src/dma/mapping.js';
 import { GFP_KERNEL } from '../src/mm/gfp.js';
 import { measure, report, type Row } from './util.js';
 

@@ -3,10 +3,10 @@
 // empty JS->WASM call measured in the same run; then mm/dmapool_test.c's parameter sets through
 // the dmapool-test workload, printed as the module prints them.
 
-import { DMA_BIT_MASK } from '../src/dma-mapping.js';
-import { dma_pool_create, dma_pool_destroy } from '../src/dmapool.js';
+import { DMA_BIT_MASK } from '../src/include/dma-mapping.js';
+import { dma_pool_create, dma_pool_destroy } from '../src/dma/dmapool.js';
 import { createMachine } from '../src/machine.js';
-import { dma_set_mask_and_coherent } from '../src/mapping.js';
+import { dma_set_mask_and_coherent } from '../src/dma/mapping.js';
 import { DMAPOOL_TEST_ITERATIONS, DmaPoolPairs, runDmapoolTest } from '../src/workloads/dmapool-test.js';
 import { measure, report, type Row } from './util.js';
 

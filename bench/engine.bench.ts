@@ -3,7 +3,7 @@
 // cycle against an empty JS->WASM call, and the memory the default machine takes.
 
 import { createMachine } from '../src/machine.js';
-import { metadataBytes } from '../src/layout.js';
+import { metadataBytes } from '../src/engine/layout.js';
 import { measure, report, type Row } from './util.js';
 
 const m = await createMachine();

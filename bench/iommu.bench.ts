@@ -6,11 +6,11 @@
 // JS->WASM call loop measured in the same run.
 
 import { createMachine, type Machine } from '../src/machine.js';
-import type { Device } from '../src/device.js';
-import { DMA_BIT_MASK, DMA_MAPPING_ERROR, DMA_TO_DEVICE } from '../src/dma-mapping.js';
-import { dma_map_sg, dma_map_single, dma_set_mask_and_coherent, dma_unmap_sg, dma_unmap_single } from '../src/mapping.js';
+import type { Device } from '../src/dma/device.js';
+import { DMA_BIT_MASK, DMA_MAPPING_ERROR, DMA_TO_DEVICE } from '../src/include/dma-mapping.js';
+import { dma_map_sg, dma_map_single, dma_set_mask_and_coherent, dma_unmap_sg, dma_unmap_single } from '../src/dma/mapping.js';
 import { GFP_KERNEL } from '../src/mm/gfp.js';
-import { sg_init_table, sg_set_buf } from '../src/scatterlist.js';
+import { sg_init_table, sg_set_buf } from '../src/dma/scatterlist.js';
 import { measure, report, type Row } from './util.js';
 
 const SUITE = 'iommu';

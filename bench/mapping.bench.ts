@@ -6,16 +6,16 @@
 // JS->WASM call loop measured in the same run.
 
 import { createMachine, type Machine } from '../src/machine.js';
-import type { Device } from '../src/device.js';
+import type { Device } from '../src/dma/device.js';
 import {
   DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE, DMA_MAPPING_ERROR, type DmaDirection,
-} from '../src/dma-mapping.js';
+} from '../src/include/dma-mapping.js';
 import {
   dma_map_sg, dma_map_single, dma_set_mask_and_coherent, dma_unmap_sg, dma_unmap_single,
-} from '../src/mapping.js';
+} from '../src/dma/mapping.js';
 import { GFP_KERNEL } from '../src/mm/gfp.js';
 import { PAGE_SIZE } from '../src/mm/memory.js';
-import { sg_init_table, sg_set_page, type Scatterlist } from '../src/scatterlist.js';
+import { sg_init_table, sg_set_page, type Scatterlist } from '../src/dma/scatterlist.js';
 import { measure, report, type Row } from './util.js';
 
 const SUITE = 'mapping';

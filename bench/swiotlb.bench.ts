@@ -8,9 +8,9 @@
 // beside a baseline measured in the same run.
 
 import { createMachine, type Machine } from '../src/machine.js';
-import type { Device } from '../src/device.js';
-import { DMA_ATTR_NO_WARN, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, type DmaDirection } from '../src/dma-mapping.js';
-import { dma_map_single, dma_set_mask, dma_sync_single_for_device, dma_unmap_single } from '../src/mapping.js';
+import type { Device } from '../src/dma/device.js';
+import { DMA_ATTR_NO_WARN, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, type DmaDirection } from '../src/include/dma-mapping.js';
+import { dma_map_single, dma_set_mask, dma_sync_single_for_device, dma_unmap_single } from '../src/dma/mapping.js';
 import { GFP_KERNEL } from '../src/mm/gfp.js';
 import { measure, report, type Row } from './util.js';
 

@@ -16,7 +16,7 @@ npx esbuild src/index.ts "${common[@]}" --format=cjs --outfile=dist/index.cjs \
 # CJS has no shared chunks: dmasim/workloads is the same module object as dmasim.
 echo "module.exports = require('./index.cjs');" > dist/workloads.cjs
 # Splitting keeps vega (only `dmasim barriers` draws charts) out of every other command's startup.
-npx esbuild cli=src/cli.ts "${common[@]}" --format=esm --splitting --outdir=dist --chunk-names='cli-[name]-[hash]' \
+npx esbuild cli=src/cli/index.ts "${common[@]}" --format=esm --splitting --outdir=dist --chunk-names='cli-[name]-[hash]' \
   --banner:js='#!/usr/bin/env node'
 chmod +x dist/cli.js
 cp build/core.wasm build/core.baseline.wasm dist/

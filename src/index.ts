@@ -2,12 +2,12 @@
 
 export { createMachine, Machine } from './machine.js';
 export type { MachineOptions, CacheOptions, KernelConfig, LoadOptions, Stats, LineState, CacheOps } from './machine.js';
-export { Device } from './device.js';
-export type { DeviceOptions, BusDmaRegion } from './device.js';
-export { Cpu } from './cpu.js';
-export { DmaSimError, DmaSimRangeError, DmaSimTypeError, DmaFaultError, KernelBug, DmaCoreFault } from './errors.js';
-export { compileCore } from './core.js';
-export type { CoreSource } from './core.js';
+export { Device } from './dma/device.js';
+export type { DeviceOptions, BusDmaRegion } from './dma/device.js';
+export { Cpu } from './hw/cpu.js';
+export { DmaSimError, DmaSimRangeError, DmaSimTypeError, DmaFaultError, KernelBug, DmaCoreFault } from './lib/errors.js';
+export { compileCore } from './engine/core.js';
+export type { CoreSource } from './engine/core.js';
 export {
   __GFP_DMA, __GFP_HIGHMEM, __GFP_DMA32, __GFP_ZERO, __GFP_NOWARN, __GFP_NORETRY, __GFP_COMP,
   GFP_KERNEL, GFP_ATOMIC, GFP_NOWAIT, GFP_DMA, GFP_DMA32,
@@ -15,7 +15,7 @@ export {
 export { PAGE_SIZE, PAGE_SHIFT, type Page } from './mm/memory.js';
 export type { Section } from './mm/kimage.js';
 
-export * from './dma-mapping.js';
+export * from './include/dma-mapping.js';
 export {
   dma_supported, dma_set_mask, dma_set_coherent_mask, dma_set_mask_and_coherent, dma_coerce_mask_and_coherent,
   dma_get_mask, dma_get_required_mask, dma_addressing_limited,
@@ -28,16 +28,16 @@ export {
   dma_get_min_align_mask, dma_get_cache_alignment,
   dma_alloc_attrs, dma_alloc_coherent, dma_free_attrs, dma_free_coherent,
   dma_alloc_pages, dma_free_pages, dma_alloc_noncoherent, dma_free_noncoherent,
-} from './mapping.js';
-export { Scatterlist, sg_init_table, sg_alloc_table, sg_set_buf, sg_set_page, sg_dma_address, sg_dma_len, sg_phys } from './scatterlist.js';
-export type { SgTable } from './scatterlist.js';
-export type { DmaMapOps } from './dma-map-ops.js';
-export { dma_pool_create, dma_pool_alloc, dma_pool_zalloc, dma_pool_free, dma_pool_destroy, dma_pools_show, DmaPool } from './dmapool.js';
-export type { DmaPoolOptions } from './dmapool.js';
-export { DebugfsError } from './debugfs.js';
-export { DmaDataCheck } from './dma-data-check.js';
-export type { DataCheckKind, DataCheckMapping, DataCheckAccess, DataCheckReport } from './dma-data-check.js';
-export type { CostParams, Cost } from './cost.js';
+} from './dma/mapping.js';
+export { Scatterlist, sg_init_table, sg_alloc_table, sg_set_buf, sg_set_page, sg_dma_address, sg_dma_len, sg_phys } from './dma/scatterlist.js';
+export type { SgTable } from './dma/scatterlist.js';
+export type { DmaMapOps } from './dma/map-ops.js';
+export { dma_pool_create, dma_pool_alloc, dma_pool_zalloc, dma_pool_free, dma_pool_destroy, dma_pools_show, DmaPool } from './dma/dmapool.js';
+export type { DmaPoolOptions } from './dma/dmapool.js';
+export { DebugfsError } from './lib/debugfs.js';
+export { DmaDataCheck } from './check/dma-data-check.js';
+export type { DataCheckKind, DataCheckMapping, DataCheckAccess, DataCheckReport } from './check/dma-data-check.js';
+export type { CostParams, Cost } from './arch/cost.js';
 
 export * from './workloads/index.js';
 

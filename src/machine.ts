@@ -13,20 +13,20 @@ import {
 import type { Arch } from './arch/arch.js';
 import { arm64 } from './arch/arm64.js';
 import { x86_64 } from './arch/x86_64.js';
-import { parseCmdline, type ParamHandler } from './cmdline.js';
-import { compileCore, instantiateCore, type CoreExports, type CoreSource } from './core.js';
+import { parseCmdline, type ParamHandler } from './lib/cmdline.js';
+import { compileCore, instantiateCore, type CoreExports, type CoreSource } from './engine/core.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
-import { COST_PARAMS, CostModel, type CostParams } from './cost.js';
-import { Cpu } from './cpu.js';
-import { setCurrentMachine } from './current.js';
-import { DmaDebug, DmaDebugBoot, teeHooks, type DmaDebugHooks } from './debug.js';
-import { DmaDataCheck } from './dma-data-check.js';
-import { Debugfs } from './debugfs.js';
-import { Iommu, kstrtobool } from './iommu.js';
-import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './swiotlb.js';
-import { Device, type DeviceOptions } from './device.js';
-import { DmaSimRangeError, DmaSimTypeError } from './errors.js';
-import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './layout.js';
+import { COST_PARAMS, CostModel, type CostParams } from './arch/cost.js';
+import { Cpu } from './hw/cpu.js';
+import { setCurrentMachine } from './dma/current.js';
+import { DmaDebug, DmaDebugBoot, teeHooks, type DmaDebugHooks } from './dma/debug.js';
+import { DmaDataCheck } from './check/dma-data-check.js';
+import { Debugfs } from './lib/debugfs.js';
+import { Iommu, kstrtobool } from './iommu/iommu.js';
+import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './dma/swiotlb.js';
+import { Device, type DeviceOptions } from './dma/device.js';
+import { DmaSimRangeError, DmaSimTypeError } from './lib/errors.js';
+import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
 import { ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, zoneNames } from './mm/gfp.js';
 import { KernelImage, KIMAGE_BYTES, type Section, SECTIONS } from './mm/kimage.js';
 import { Memblock } from './mm/memblock.js';
@@ -37,8 +37,8 @@ import {
 import { PageAllocator } from './mm/page_alloc.js';
 import { Slab } from './mm/slab.js';
 import { Vmalloc } from './mm/vmalloc.js';
-import { KernelLog } from './printk.js';
-import { checkAddr, checkBool, checkIntIn, checkPowerOfTwo, checkSize, checkString } from './validate.js';
+import { KernelLog } from './lib/printk.js';
+import { checkAddr, checkBool, checkIntIn, checkPowerOfTwo, checkSize, checkString } from './lib/validate.js';
 
 export interface CacheOptions {
   /** Bytes of data the cache holds (a power of two). Default 1 MiB. */

@@ -1,8 +1,8 @@
 // What the rest of dmasim needs to know about an architecture. One file per arch implements it,
 // named as the kernel names the arch directory.
 
-import type { DmaDirection } from '../dma-mapping.js';
-import type { BankSpec } from '../layout.js';
+import type { DmaDirection } from '../include/dma-mapping.js';
+import type { BankSpec } from '../engine/layout.js';
 import type { Machine } from '../machine.js';
 
 /** Physical zone limits (exclusive ends) of ZONE_DMA and ZONE_DMA32; ZONE_NORMAL is the rest. */

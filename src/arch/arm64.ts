@@ -3,8 +3,8 @@
 // arch/arm64/mm/dma-mapping.c (arch_sync_dma_for_device/cpu, arch_dma_prep_coherent).
 
 import type { Arch, ArchDmaSync, ZoneLimits } from './arch.js';
-import { DMA_TO_DEVICE, type DmaDirection } from '../dma-mapping.js';
-import type { BankSpec } from '../layout.js';
+import { DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
+import type { BankSpec } from '../engine/layout.js';
 import type { Machine } from '../machine.js';
 
 /** The WASM offset of a physical range the hooks were handed, or -1 after the oops line. */

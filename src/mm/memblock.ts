@@ -7,7 +7,7 @@
 // two lists so that the swiotlb pool lands where the kernel would put it (at the top of the
 // allowed range) and the buddy allocator starts with the same holes.
 
-import { DmaSimRangeError } from '../errors.js';
+import { DmaSimRangeError } from '../lib/errors.js';
 import { PAGE_SIZE, PHYS_ADDR_LIMIT } from './memory.js';
 
 /** A physical range, `struct memblock_region` without nid and flags. */

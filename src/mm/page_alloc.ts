@@ -14,8 +14,8 @@
 // Misuse is checked as a CONFIG_DEBUG_VM kernel checks it, and a failed check changes nothing:
 // where that kernel BUG()s (VM_BUG_ON_PAGE), dmasim prints the same report and returns.
 
-import { DmaSimRangeError } from '../errors.js';
-import { KERN_ALERT, KERN_CRIT, KERN_WARNING, type KernelLog } from '../printk.js';
+import { DmaSimRangeError } from '../lib/errors.js';
+import { KERN_ALERT, KERN_CRIT, KERN_WARNING, type KernelLog } from '../lib/printk.js';
 import { __GFP_NOWARN, formatMode, gfp_zone, hex, type ZoneId, ZONE_DMA, ZONE_NORMAL } from './gfp.js';
 import { PAGE_SIZE, pfnToPage } from './memory.js';
 

@@ -16,8 +16,8 @@
 // node partial list. A slab that becomes empty goes back to the page allocator once the partial
 // list already holds min_partial slabs, as __slab_free() decides.
 
-import { DmaSimRangeError } from '../errors.js';
-import { KERN_WARNING, type KernelLog } from '../printk.js';
+import { DmaSimRangeError } from '../lib/errors.js';
+import { KERN_WARNING, type KernelLog } from '../lib/printk.js';
 import {
   __GFP_BITS_MASK, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM,
   __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_RECLAIM, __GFP_RECLAIMABLE,

@@ -11,8 +11,8 @@
 // high-order first attempt of vm_area_alloc_pages() (v7.1 tries large orders before order 0;
 // dmasim allocates order 0 as the bulk allocator of v6.x does), and the kmalloc'd pages array.
 
-import { DmaSimRangeError } from '../errors.js';
-import { KERN_WARNING, type KernelLog } from '../printk.js';
+import { DmaSimRangeError } from '../lib/errors.js';
+import { KERN_WARNING, type KernelLog } from '../lib/printk.js';
 import { __GFP_HIGHMEM, __GFP_NOWARN, GFP_KERNEL, hex } from './gfp.js';
 import { PAGE_SIZE, pageAlign, VMALLOC_END, VMALLOC_START } from './memory.js';
 import { type PageAllocator, warn_alloc } from './page_alloc.js';

@@ -5,16 +5,16 @@
 // the same buffers, so every difference in the counters is the barriers' doing; model time (the
 // cost model's ns) is the figure comparable with the kernel's, wall time is what the host spent.
 
-import type { Device } from '../device.js';
+import type { Device } from '../dma/device.js';
 import {
   DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE, dir2name,
-} from '../dma-mapping.js';
+} from '../include/dma-mapping.js';
 import { createMachine, type Machine } from '../machine.js';
 import {
   dma_map_sg, dma_set_mask_and_coherent, dma_sync_sg_for_cpu, dma_sync_sg_for_device, dma_unmap_sg,
-} from '../mapping.js';
+} from '../dma/mapping.js';
 import { GFP_KERNEL } from '../mm/gfp.js';
-import { sg_init_table, sg_set_buf, type Scatterlist } from '../scatterlist.js';
+import { sg_init_table, sg_set_buf, type Scatterlist } from '../dma/scatterlist.js';
 
 export type BarrierOp = 'map' | 'unmap' | 'sync_for_device' | 'sync_for_cpu';
 export type BarrierDir = typeof DMA_BIDIRECTIONAL | typeof DMA_TO_DEVICE | typeof DMA_FROM_DEVICE;

@@ -7,14 +7,14 @@
 // runs for real on the host, so its speed is the host's and is not a cost-model figure. Progress
 // callbacks run between rounds, outside the timed intervals.
 
-import type { Device } from '../device.js';
-import { DMA_BIT_MASK, ENOMEM } from '../dma-mapping.js';
-import { dma_pool_alloc, dma_pool_create, dma_pool_destroy, dma_pool_free, type DmaPool } from '../dmapool.js';
+import type { Device } from '../dma/device.js';
+import { DMA_BIT_MASK, ENOMEM } from '../include/dma-mapping.js';
+import { dma_pool_alloc, dma_pool_create, dma_pool_destroy, dma_pool_free, type DmaPool } from '../dma/dmapool.js';
 import type { Machine } from '../machine.js';
-import { dma_set_mask_and_coherent } from '../mapping.js';
+import { dma_set_mask_and_coherent } from '../dma/mapping.js';
 import { GFP_KERNEL } from '../mm/gfp.js';
 import { PAGE_SIZE } from '../mm/memory.js';
-import { KERN_WARNING } from '../printk.js';
+import { KERN_WARNING } from '../lib/printk.js';
 
 /** NR_TESTS */
 export const DMAPOOL_TEST_ITERATIONS = 100;

@@ -26,16 +26,16 @@
 // map ends the whole run: in the kernel only that thread stops, but the ioctl then fails all the
 // same and no figures come back.
 
-import type { Device } from '../device.js';
+import type { Device } from '../dma/device.js';
 import {
   DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE, EINVAL, ENOMEM, type DmaDirection,
-} from '../dma-mapping.js';
-import { DebugfsError } from '../debugfs.js';
+} from '../include/dma-mapping.js';
+import { DebugfsError } from '../lib/debugfs.js';
 import type { Machine, Stats } from '../machine.js';
-import { dma_get_mask, dma_map_sg, dma_map_single, dma_mapping_error, dma_set_mask, dma_unmap_sg, dma_unmap_single } from '../mapping.js';
+import { dma_get_mask, dma_map_sg, dma_map_single, dma_mapping_error, dma_set_mask, dma_unmap_sg, dma_unmap_single } from '../dma/mapping.js';
 import { GFP_KERNEL } from '../mm/gfp.js';
 import { PAGE_SIZE, type Page } from '../mm/memory.js';
-import { sg_alloc_table, sg_set_buf, type SgTable } from '../scatterlist.js';
+import { sg_alloc_table, sg_set_buf, type SgTable } from '../dma/scatterlist.js';
 
 /** include/uapi/linux/map_benchmark.h */
 export const DMA_MAP_MAX_THREADS = 1024;

@@ -16,9 +16,9 @@ import {
   RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE, RING_OP_FILL, RING_OP_INVAL, RING_OP_VERIFY,
   RS_BUF, RS_BYTES, RS_DESC, RS_DMA_HI, RS_DMA_LO, DESC_BYTES, NIC_TX_SEQ_BASE,
 } from '../../assembly/abi.js';
-import { dma_capable, dma_kmalloc_needs_bounce, phys_to_dma } from '../direct.js';
-import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../dma-mapping.js';
-import { RING_AREA_BYTES, SCRATCH_BYTES } from '../layout.js';
+import { dma_capable, dma_kmalloc_needs_bounce, phys_to_dma } from '../dma/direct.js';
+import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
+import { RING_AREA_BYTES, SCRATCH_BYTES } from '../engine/layout.js';
 import type { Machine } from '../machine.js';
 import { __pa, isLinearMapAddress, isVmallocAddr } from '../mm/memory.js';
 import type { Desc, Nic, NicReport, NicSteps, Ring, Slot } from './nic.js';

@@ -12,15 +12,15 @@
 import {
   DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, NIC_PAYLOAD_PERIOD, NIC_PAYLOAD_STRIDE, NIC_TX_SEQ_BASE,
 } from '../../assembly/abi.js';
-import { DMA_BIT_MASK, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../dma-mapping.js';
-import type { Device } from '../device.js';
-import { dma_pool_create, dma_pool_zalloc, type DmaPool } from '../dmapool.js';
-import { DmaFaultError } from '../errors.js';
+import { DMA_BIT_MASK, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
+import type { Device } from '../dma/device.js';
+import { dma_pool_create, dma_pool_zalloc, type DmaPool } from '../dma/dmapool.js';
+import { DmaFaultError } from '../lib/errors.js';
 import type { Machine } from '../machine.js';
 import {
   dma_alloc_coherent, dma_map_single, dma_mapping_error, dma_set_mask_and_coherent,
   dma_sync_single_for_cpu, dma_sync_single_for_device, dma_unmap_single,
-} from '../mapping.js';
+} from '../dma/mapping.js';
 import { GFP_KERNEL } from '../mm/gfp.js';
 import { batchedFallback, NicBatched } from './nic-batched.js';
 

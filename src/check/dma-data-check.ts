@@ -1,0 +1,909 @@
+// The data-aware DMA checker: what kernel/dma/debug.c cannot see. dma-debug checks bookkeeping
+// (which addresses are mapped, with which direction); dmasim also has the bytes and the cache
+// lines, so this checker reports, at the access that goes wrong, the four data bugs of the DMA
+// API, each with the mapping involved and the call that was missing:
+//
+//   (a) data race: a CPU access to a buffer the device owns (between map or sync_for_device and
+//       unmap or sync_for_cpu), or a CPU write to a cacheline such a buffer shares;
+//   (b) stale read: a CPU read of a cacheline filled before the device wrote RAM, with no
+//       invalidate since;
+//   (c) lost DMA data: a dirty cacheline written back (by eviction, clean, or the clean+invalidate
+//       of a partial line) over bytes the device wrote;
+//   (d) stale DMA read: a device read of RAM that is older than a dirty cacheline.
+//
+// It is host-side only. The engine's per-line directory (one byte per RAM line: way and dirty
+// bit) and the cache data array sit in the shared memory, so the checker reads a line's state and
+// cached bytes without a call. What it tracks:
+//
+// - Regions: the live streaming mappings and dma_alloc_pages() buffers, each with the CPU buffer,
+//   the physical range the device really uses (the swiotlb slot when bounced) and the sub-ranges
+//   the CPU owns (sync_for_cpu gives them, sync_for_device takes them back). They are indexed by
+//   the pages they touch, so an access looks at one or two short lists.
+// - Stale lines: when a non-coherent device writes a line the CPU cache holds, the cached copy
+//   predates the write. The checker keeps two snapshots of that line: the cached bytes and the RAM
+//   bytes after the write. A later CPU read sees stale data exactly where the cache still holds
+//   the old bytes and the device wrote new ones (b). A stale line that is (or becomes) dirty is a
+//   suspect: if RAM ever stops matching the device's bytes, the line was written back over them
+//   (c). Suspects are few, so they are compared at the start of every hook, and the write-back is
+//   attributed to the access or cache operation since the previous hook (the only ones that can
+//   write a line back).
+//
+// Reports go to the kernel log (KERN_ERR, framed like a KASAN report) and to `reports`.
+//
+// Mappings of a device behind a translating IOMMU are not tracked as regions: a merged sg segment
+// spans several CPU buffers and the translation is gone by the time the unmap hook runs. Its bus
+// accesses are still checked line by line (stale lines, stale device reads).
+
+import type { DmaApiCall, DmaDebugHooks } from '../dma/debug.js';
+import type { Device } from '../dma/device.js';
+import { DMA_ATTR_MMIO, DMA_ATTR_SKIP_CPU_SYNC, DMA_MAPPING_ERROR, DMA_TO_DEVICE, dir2name, type DmaDirection } from '../include/dma-mapping.js';
+import type { Machine } from '../machine.js';
+import { PAGE_SIZE } from '../mm/memory.js';
+import { KERN_ERR } from '../lib/printk.js';
+import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
+
+export type DataCheckKind =
+  | 'cpu-access-device-owned' | 'cpu-write-shared-cacheline' | 'stale-cpu-read' | 'writeback-over-dma-data' | 'device-read-stale-ram';
+
+/** The mapping a report is about, as it stood when the report was made. */
+export interface DataCheckMapping {
+  readonly device: string;
+  readonly driver: string;
+  /** The API call that created it: dma_map_single, dma_map_sg, dma_alloc_pages, ... */
+  readonly call: string;
+  readonly dma: number;
+  readonly size: number;
+  readonly dir: string;
+  /** The CPU's buffer. */
+  readonly phys: number;
+  /** What the device really reads and writes: the swiotlb slot when the mapping bounced. */
+  readonly dmaPhys: number;
+  readonly bounced: boolean;
+  readonly state: 'owned by the device' | 'owned by the CPU' | 'unmapped';
+}
+
+export interface DataCheckAccess {
+  /** 'CPU', the device ("<driver> <name>"), or what wrote a line back. */
+  readonly by: string;
+  readonly op: 'read' | 'write' | 'writeback';
+  readonly phys: number;
+  readonly size: number;
+  readonly dma?: number;
+}
+
+export interface DataCheckReport {
+  readonly kind: DataCheckKind;
+  /** The report's header without "BUG: DMA-API ". */
+  readonly title: string;
+  readonly access: DataCheckAccess;
+  readonly mapping: DataCheckMapping | null;
+  /** The call that was missing (or what the driver must do instead). */
+  readonly missing: string;
+  /** How many bytes went wrong (stale, overwritten, or differing). */
+  readonly bytes: number;
+  /** The report as printed. */
+  readonly lines: readonly string[];
+}
+
+const SEP = '==================================================================';
+const LD_WAY_MASK = 0x3f;
+const LD_DIRTY = 0x40;
+
+const K_MAP = 0;
+const K_SG = 1;
+const K_PAGES = 2;
+
+/** Bits of Region.reported: one report of each kind per ownership period. */
+const R_WRITE = 1;
+const R_READ = 2;
+const R_SHARED = 4;
+
+/** What ran since the previous hook (see lastEvent()). */
+const EV_NONE = 0;
+const EV_CPU_READ = 1;
+const EV_CPU_WRITE = 2;
+const EV_SNOOP = 3;
+const EV_BOUNCE = 4;
+const EV_CLEAN = 5;
+const EV_INVAL = 6;
+
+/** How a stale line became dirty. */
+const D_NONE = 0;
+const D_BEFORE_DEVICE_WRITE = 1;
+const D_CPU_WRITE_IN_BUFFER = 2;
+const D_CPU_WRITE_NEAR_BUFFER = 3;
+
+function x016(v: number): string {
+  return v === DMA_MAPPING_ERROR ? 'ffffffffffffffff' : v.toString(16).padStart(16, '0');
+}
+
+const UNMAP_OF: Readonly<Record<string, string>> = {
+  dma_map_single: 'dma_unmap_single', dma_map_page: 'dma_unmap_page', dma_map_phys: 'dma_unmap_phys',
+  dma_map_resource: 'dma_unmap_resource', dma_map_sg: 'dma_unmap_sg', dma_map_sgtable: 'dma_unmap_sgtable',
+  dma_alloc_pages: 'dma_free_pages', dma_alloc_noncoherent: 'dma_free_noncoherent',
+};
+
+/** A live mapping (or dma_alloc_pages() buffer) as the checker follows it. */
+class Region {
+  live = true;
+  /** Sub-ranges the CPU owns, as sorted disjoint [lo, hi) pairs relative to the start. */
+  cpu: number[] = [];
+  reported = 0;
+  visit = 0;
+  /** The last CPU write into the region's cachelines while the device owned them (phys, or -1). */
+  cpuWroteAt = -1;
+  cpuWroteInBuffer = false;
+  /** Made while the device's syncs were skipped unseen: its ownership cannot be followed. */
+  blind = false;
+
+  constructor(
+    readonly dev: Device, readonly call: string, readonly kind: number, readonly dma: number, readonly size: number,
+    readonly dir: DmaDirection, readonly attrs: number, readonly phys: number, readonly origOff: number,
+    readonly dmaPhys: number, readonly dmaOff: number,
+  ) {}
+
+  get bounced(): boolean {
+    return this.dmaPhys !== this.phys;
+  }
+
+  /** Whether the device owns any byte of [lo, hi) (relative). */
+  deviceOwns(lo: number, hi: number): boolean {
+    lo = Math.max(lo, 0);
+    hi = Math.min(hi, this.size);
+    if (hi <= lo) return false;
+    let covered = 0;
+    const c = this.cpu;
+    for (let i = 0; i < c.length; i += 2) covered += Math.max(0, Math.min(hi, c[i + 1] as number) - Math.max(lo, c[i] as number));
+    return covered < hi - lo;
+  }
+
+  /** Hands [lo, hi) to the CPU (sync_for_cpu) or back to the device (sync_for_device). */
+  give(lo: number, hi: number, toCpu: boolean): void {
+    lo = Math.max(lo, 0);
+    hi = Math.min(hi, this.size);
+    const out: number[] = [];
+    const c = this.cpu;
+    let nlo = lo;
+    let nhi = hi;
+    for (let i = 0; i < c.length; i += 2) {
+      const a = c[i] as number;
+      const b = c[i + 1] as number;
+      if (toCpu) {
+        if (b < nlo || a > nhi) out.push(a, b);
+        else { nlo = Math.min(nlo, a); nhi = Math.max(nhi, b); }
+      } else {
+        if (b <= lo || a >= hi) { out.push(a, b); continue; }
+        if (a < lo) out.push(a, lo);
+        if (b > hi) out.push(hi, b);
+      }
+    }
+    if (toCpu && nhi > nlo) out.push(nlo, nhi);
+    for (let i = 0; i < out.length; i += 2) {
+      for (let j = i + 2; j < out.length; j += 2) {
+        if ((out[j] as number) < (out[i] as number)) {
+          [out[i], out[j]] = [out[j] as number, out[i] as number];
+          [out[i + 1], out[j + 1]] = [out[j + 1] as number, out[i + 1] as number];
+        }
+      }
+    }
+    this.cpu = out;
+    this.reported = 0;
+  }
+}
+
+/** A line the device wrote while the CPU cache held an older copy of it. */
+interface StaleLine {
+  readonly li: number;
+  /** WASM offset of the line. */
+  readonly off: number;
+  readonly cacheSnap: Uint8Array;
+  readonly ramSnap: Uint8Array;
+  /** 1 for each byte a device wrote since the line became stale. */
+  readonly devMask: Uint8Array;
+  region: Region | null;
+  dev: Device;
+  /** The device wrote bytes the CPU owned at the time (after sync_for_cpu, or with no mapping). */
+  devOwned: boolean;
+  suspect: boolean;
+  readReported: boolean;
+  dirtied: number;
+  dirtiedAt: number;
+}
+
+export class DmaDataCheck implements DmaDebugHooks {
+  private readonly log: Machine['log'];
+  private readonly u8: Uint8Array;
+  private readonly lineSize: number;
+  private readonly ramStart: number;
+  private readonly lineDir: number;
+  private readonly cacheData: number;
+  private readonly setMask: number;
+  private readonly ways: number;
+  /**
+   * Regions by the 4 KiB page (of WASM offsets) they touch: per page an array used as a bag (its
+   * first pageCount[p] slots), never shrunk, so a map and unmap allocate nothing but the region.
+   */
+  private readonly byPage: Region[][] = [];
+  private readonly pageCount: Int32Array;
+  private regionCount = 0;
+  private stamp = 0;
+  private readonly stale = new Map<number, StaleLine>();
+  private readonly suspects = new Set<StaleLine>();
+  /** What ran since the previous hook: the access or cache operation a write-back is blamed on. */
+  private evKind = EV_NONE;
+  private evOff = 0;
+  private evLen = 0;
+  private evDev: Device | null = null;
+  private pendingCall: string | null = null;
+  private readonly list: DataCheckReport[] = [];
+
+  constructor(private readonly m: Machine) {
+    this.log = m.log;
+    this.u8 = m.u8;
+    this.lineSize = m.cache.lineSize;
+    this.ramStart = m.layout.ramStart;
+    this.lineDir = m.layout.lineDir;
+    this.cacheData = m.layout.cacheData;
+    this.setMask = m.layout.sets - 1;
+    this.ways = m.layout.slots / m.layout.sets;
+    this.pageCount = new Int32Array(Math.ceil(m.layout.totalBytes / PAGE_SIZE));
+  }
+
+  /** Every report so far (write-backs since the last hook are found first). */
+  get reports(): readonly DataCheckReport[] {
+    this.settle();
+    return this.list;
+  }
+
+  // ---- addresses and lines ----------------------------------------------------------------
+
+  /** The physical address of a WASM offset in RAM. */
+  private physOf(off: number): number {
+    for (const b of this.m.layout.banks) if (off >= b.offset && off < b.offset + b.size) return b.base + (off - b.offset);
+    return -1;
+  }
+
+  private lineIndex(off: number): number {
+    return Math.floor((off - this.ramStart) / this.lineSize);
+  }
+
+  private dirByte(li: number): number {
+    return this.u8[this.lineDir + li] as number;
+  }
+
+  /** Where the cache holds line li (dirByte says it is resident). */
+  private cachedAt(li: number, dirByte: number): number {
+    const lineOff = this.ramStart + li * this.lineSize;
+    const slot = (Math.floor(lineOff / this.lineSize) & this.setMask) * this.ways + (dirByte & LD_WAY_MASK) - 1;
+    return this.cacheData + slot * this.lineSize;
+  }
+
+  /**
+   * Whether hand-overs can be seen: the syncs of a coherent device that never bounced are skipped
+   * before any hook (dma_dev_need_sync()) unless DMA_API_DEBUG forces them.
+   */
+  private observable(dev: Device): boolean {
+    return !dev.dma_skip_sync || this.m.config.DMA_API_DEBUG;
+  }
+
+  // ---- regions ----------------------------------------------------------------------------
+
+  private pages(off: number, len: number, fn: (p: number) => void): void {
+    const last = Math.floor((off + Math.max(len, 1) - 1) / PAGE_SIZE);
+    for (let p = Math.floor(off / PAGE_SIZE); p <= last; p++) fn(p);
+  }
+
+  /** Adds a region to (or removes it from) the lists of the pages it touches; emptied lists stay for reuse. */
+  private index(r: Region, add: boolean): void {
+    this.indexRange(r, r.origOff, add);
+    if (r.dmaOff >= 0 && r.dmaOff !== r.origOff) this.indexRange(r, r.dmaOff, add);
+  }
+
+  private indexRange(r: Region, off: number, add: boolean): void {
+    const last = Math.floor((off + Math.max(r.size, 1) - 1) / PAGE_SIZE);
+    const counts = this.pageCount;
+    for (let p = Math.floor(off / PAGE_SIZE); p <= last; p++) {
+      const n = counts[p] as number;
+      if (add) {
+        let list = this.byPage[p];
+        if (list === undefined) this.byPage[p] = list = [];
+        if (n > 0 && list[n - 1] === r) continue;
+        list[n] = r;
+        counts[p] = n + 1;
+      } else if (n > 0) {
+        const list = this.byPage[p] as Region[];
+        let i = n - 1;
+        while (i >= 0 && list[i] !== r) i--;
+        if (i < 0) continue;
+        list[i] = list[n - 1] as Region;
+        counts[p] = n - 1;
+      }
+    }
+  }
+
+  private addRegion(dev: Device, kind: number, call: string, phys: number, dma: number, size: number, dir: DmaDirection, attrs: number, cpuOwned: boolean): void {
+    if (dev.dma_iommu) return;
+    const m = this.m;
+    const origOff = m.physToOffset(phys, Math.max(size, 1));
+    if (origOff < 0) return;
+    const dmaPhys = dev.dmaToPhys(dma, Math.max(size, 1));
+    const dmaOff = dmaPhys < 0 ? -1 : m.physToOffset(dmaPhys, Math.max(size, 1));
+    const r = new Region(dev, call, kind, dma, size, dir, attrs, phys, origOff, dmaPhys < 0 ? phys : dmaPhys, dmaOff);
+    if (cpuOwned && size > 0) r.cpu = [0, size];
+    r.blind = !this.observable(dev);
+    this.index(r, true);
+    this.regionCount++;
+  }
+
+  /** The live region of `dev` that starts at (exact) or contains [dma, dma + size). */
+  private findRegion(dev: Device, dma: number, size: number, exact: boolean, kind: number): Region | null {
+    if (dma === DMA_MAPPING_ERROR) return null;
+    const phys = dev.dmaToPhys(dma, 1);
+    const off = phys < 0 ? -1 : this.m.physToOffset(phys, 1);
+    if (off < 0) return null;
+    const p = Math.floor(off / PAGE_SIZE);
+    const n = this.pageCount[p] as number;
+    const list = this.byPage[p] as Region[];
+    for (let i = 0; i < n; i++) {
+      const r = list[i] as Region;
+      if (r.dev !== dev || (kind >= 0 && r.kind !== kind)) continue;
+      if (exact ? r.dma === dma : r.dma <= dma && dma + size <= r.dma + r.size) return r;
+    }
+    return null;
+  }
+
+  private removeRegion(r: Region | null): void {
+    if (r === null) return;
+    r.live = false;
+    this.index(r, false);
+    this.regionCount--;
+  }
+
+  private takeCall(fallback: string): string {
+    const c = this.pendingCall ?? fallback;
+    this.pendingCall = null;
+    return c;
+  }
+
+  // ---- stale lines --------------------------------------------------------------------------
+
+  private drop(s: StaleLine): void {
+    this.stale.delete(s.li);
+    this.suspects.delete(s);
+  }
+
+  private dropRange(off: number, len: number): void {
+    if (this.stale.size === 0) return;
+    const first = this.lineIndex(off);
+    const last = this.lineIndex(off + Math.max(len, 1) - 1);
+    for (let li = first; li <= last; li++) {
+      const s = this.stale.get(li);
+      if (s !== undefined) this.drop(s);
+    }
+  }
+
+  /** The stale lines among [off, off + len): by line when the range is short, else by record. */
+  private staleIn(off: number, len: number, fn: (s: StaleLine) => void): void {
+    const first = this.lineIndex(off);
+    const last = this.lineIndex(off + Math.max(len, 1) - 1);
+    if (last - first + 1 <= this.stale.size) {
+      for (let li = first; li <= last; li++) {
+        const s = this.stale.get(li);
+        if (s !== undefined) fn(s);
+      }
+    } else {
+      for (const s of [...this.stale.values()]) if (s.li >= first && s.li <= last) fn(s);
+    }
+  }
+
+  /** Whether the cache still holds old bytes where the device wrote new ones. */
+  private stillStale(s: StaleLine, dirByte: number): boolean {
+    const at = this.cachedAt(s.li, dirByte);
+    const u8 = this.u8;
+    for (let i = 0; i < this.lineSize; i++) {
+      const c = u8[at + i] as number;
+      if (c === s.cacheSnap[i] && c !== s.ramSnap[i]) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Looks at the suspects: a line whose RAM no longer holds what the device wrote was written
+   * back over it (c); a line no longer cached is forgotten; a clean one is no longer suspect.
+   */
+  private settle(): void {
+    if (this.suspects.size === 0) return;
+    const u8 = this.u8;
+    for (const s of [...this.suspects]) {
+      let changed = 0;
+      let lost = 0;
+      let first = -1;
+      for (let i = 0; i < this.lineSize; i++) {
+        if (u8[s.off + i] === s.ramSnap[i]) continue;
+        changed++;
+        if (s.devMask[i] === 0) continue;
+        lost++;
+        if (first < 0) first = i;
+      }
+      if (changed > 0) {
+        // Written back: RAM holds the cached line now. Only the device's bytes are a loss.
+        if (lost > 0) this.reportWriteback(s, lost, first);
+        this.drop(s);
+        continue;
+      }
+      const d = this.dirByte(s.li);
+      if ((d & LD_WAY_MASK) === 0) this.drop(s);
+      else if (!(d & LD_DIRTY)) {
+        s.suspect = false;
+        this.suspects.delete(s);
+      }
+    }
+  }
+
+  // ---- what ran since the previous hook ------------------------------------------------------
+
+  /** Records the access or cache operation about to run (described only if a report needs it). */
+  private event(kind: number, off: number, len: number, dev: Device | null): void {
+    this.evKind = kind;
+    this.evOff = off;
+    this.evLen = len;
+    this.evDev = dev;
+  }
+
+  /** The access or cache operation since the previous hook: what a write-back found now did. */
+  private lastEvent(): string {
+    const at = `[0x${x016(this.physOf(this.evOff))}, +${this.evLen})`;
+    switch (this.evKind) {
+      case EV_CPU_READ: return `an eviction during the CPU read of ${at}`;
+      case EV_CPU_WRITE: return `an eviction during the CPU write to ${at}`;
+      case EV_SNOOP: return `the snoop of a coherent write by ${this.evDev?.driver ?? ''} ${this.evDev?.name ?? ''} to ${at}`;
+      case EV_BOUNCE: return `the swiotlb_bounce() copy to ${at}`;
+      case EV_CLEAN: return `dcache_clean_poc() (DC CVAC) of ${at}`;
+      case EV_INVAL: return `dcache_inval_poc() of ${at} (DC CIVAC of a partial line at its edge)`;
+      default: return 'an eviction';
+    }
+  }
+
+  // ---- access hooks -------------------------------------------------------------------------
+
+  /**
+   * A CPU load or store of [off, off + len) (WASM offsets, one physically contiguous span), made
+   * just before the engine does it. `cached`: through the cache (false: an uncached mapping).
+   */
+  cpuAccess(off: number, len: number, write: boolean, cached: boolean): void {
+    this.settle();
+    if (len === 0 || !cached) return;
+    this.event(write ? EV_CPU_WRITE : EV_CPU_READ, off, len, null);
+    if (this.regionCount === 0 && this.stale.size === 0) return;
+    const staleRegion = !write && this.stale.size > 0 ? this.checkStaleRead(off, len, 'CPU 0') : undefined;
+    if (this.regionCount > 0) this.checkOwnership(off, len, write, staleRegion);
+    if (write && this.stale.size > 0) this.markWritten(off, len);
+  }
+
+  /** A device bus access, made just before the engine does it. */
+  deviceAccess(dev: Device, dma: number, off: number, len: number, write: boolean, data: Uint8Array | null, fill: number): void {
+    this.settle();
+    if (len === 0) return;
+    if (dev.dma_coherent) {
+      // A snooping write leaves no stale copy, and writes back partial dirty lines first.
+      if (write) {
+        this.event(EV_SNOOP, off, len, dev);
+        this.dropRange(off, len);
+      }
+      return;
+    }
+    if (write) this.deviceWrote(dev, dma, off, len, data, fill);
+    else this.checkDeviceRead(dev, dma, off, len);
+  }
+
+  /** swiotlb_bounce()'s CPU memcpy of n bytes from srcOff to dstOff, just before it. */
+  cpuCopy(dstOff: number, srcOff: number, n: number): void {
+    this.settle();
+    if (n === 0) return;
+    this.event(EV_BOUNCE, dstOff, n, null);
+    if (this.stale.size === 0) return;
+    this.checkStaleRead(srcOff, n, 'swiotlb_bounce()');
+    this.dropRange(dstOff, n);
+  }
+
+  /**
+   * A D-cache maintenance operation about to run (arch/arm64/mm/cache.S): 'clean' is
+   * dcache_clean_poc, 'inval' dcache_inval_poc (which cleans and invalidates partial edge lines).
+   */
+  maintenance(kind: 'clean' | 'inval', off: number, len: number): void {
+    this.settle();
+    this.event(kind === 'clean' ? EV_CLEAN : EV_INVAL, off, len, null);
+    if (this.stale.size === 0) return;
+    this.staleIn(off, len, (s) => {
+      if (!s.suspect) {
+        s.suspect = true;
+        this.suspects.add(s);
+      }
+    });
+  }
+
+  /** A non-coherent device write: every line the cache holds now has an older copy there. */
+  private deviceWrote(dev: Device, dma: number, off: number, len: number, data: Uint8Array | null, fill: number): void {
+    const region = this.regionFor(dev, dma, len);
+    const L = this.lineSize;
+    const u8 = this.u8;
+    const first = this.lineIndex(off);
+    const last = this.lineIndex(off + len - 1);
+    for (let li = first; li <= last; li++) {
+      const d = this.dirByte(li);
+      let s = this.stale.get(li);
+      if ((d & LD_WAY_MASK) === 0) {
+        if (s !== undefined) this.drop(s);
+        continue;
+      }
+      const lineOff = this.ramStart + li * L;
+      if (s === undefined) {
+        s = {
+          li, off: lineOff, cacheSnap: new Uint8Array(L), ramSnap: new Uint8Array(L), devMask: new Uint8Array(L), region, dev, devOwned: true,
+          suspect: false, readReported: false, dirtied: D_NONE, dirtiedAt: -1,
+        };
+        this.stale.set(li, s);
+      }
+      const at = this.cachedAt(li, d);
+      s.cacheSnap.set(u8.subarray(at, at + L));
+      s.ramSnap.set(u8.subarray(lineOff, lineOff + L));
+      const lo = Math.max(off, lineOff);
+      const hi = Math.min(off + len, lineOff + L);
+      if (data === null) s.ramSnap.fill(fill, lo - lineOff, hi - lineOff);
+      else s.ramSnap.set(data.subarray(lo - off, hi - off), lo - lineOff);
+      s.devMask.fill(1, lo - lineOff, hi - lineOff);
+      s.region = region;
+      s.dev = dev;
+      s.devOwned = region !== null && region.deviceOwns(this.relOf(region, lo), this.relOf(region, lo) + (hi - lo));
+      s.readReported = false;
+      if (d & LD_DIRTY) {
+        if (s.dirtied === D_NONE && region !== null && region.cpuWroteAt >= 0) {
+          s.dirtied = region.cpuWroteInBuffer ? D_CPU_WRITE_IN_BUFFER : D_CPU_WRITE_NEAR_BUFFER;
+          s.dirtiedAt = region.cpuWroteAt;
+        } else if (s.dirtied === D_NONE) {
+          s.dirtied = D_BEFORE_DEVICE_WRITE;
+        }
+        s.suspect = true;
+        this.suspects.add(s);
+      }
+    }
+  }
+
+  /** An offset inside a region's CPU buffer or its DMA'd range, relative to the region's start. */
+  private relOf(r: Region, off: number): number {
+    if (off >= r.origOff && off < r.origOff + r.size) return off - r.origOff;
+    if (r.dmaOff >= 0 && off >= r.dmaOff && off < r.dmaOff + r.size) return off - r.dmaOff;
+    return 0;
+  }
+
+  /** The live region of the device covering its access (by the DMA'd range). */
+  private regionFor(dev: Device, dma: number, len: number): Region | null {
+    return this.findRegion(dev, dma, len, false, -1);
+  }
+
+  /** (d): the device reads RAM where the cache holds newer, dirty bytes. */
+  private checkDeviceRead(dev: Device, dma: number, off: number, len: number): void {
+    const L = this.lineSize;
+    const u8 = this.u8;
+    let bad = 0;
+    let firstBad = -1;
+    let badLine = -1;
+    const first = this.lineIndex(off);
+    const last = this.lineIndex(off + len - 1);
+    for (let li = first; li <= last; li++) {
+      const d = this.dirByte(li);
+      if (!(d & LD_DIRTY)) continue;
+      const lineOff = this.ramStart + li * L;
+      const at = this.cachedAt(li, d);
+      const lo = Math.max(off, lineOff);
+      const hi = Math.min(off + len, lineOff + L);
+      for (let o = lo; o < hi; o++) {
+        if (u8[at + (o - lineOff)] !== u8[o]) {
+          bad++;
+          if (firstBad < 0) { firstBad = o; badLine = lineOff; }
+        }
+      }
+    }
+    if (bad === 0) return;
+    const r = this.regionFor(dev, dma, len);
+    const rel = r === null ? 0 : this.relOf(r, firstBad);
+    let missing: string;
+    if (r === null) {
+      missing = 'dma_map_single() (or a sync for the device) before the device reads: no live mapping covers this range, and the CPU\'s newer data is still in a dirty cacheline';
+    } else if (!r.deviceOwns(rel, rel + 1)) {
+      missing = `${this.syncName(r, false)}() before the device reads: the CPU owns this part of the buffer and has not cleaned what it wrote`;
+    } else if (r.attrs & DMA_ATTR_SKIP_CPU_SYNC) {
+      missing = `${this.syncName(r, false)}(): the mapping was made with DMA_ATTR_SKIP_CPU_SYNC, so ${r.call}() did not clean the CPU's writes`;
+    } else {
+      missing = `${this.syncName(r, true)}() before and ${this.syncName(r, false)}() after the CPU writes a buffer the device owns: it wrote after ${r.call}() cleaned the buffer`;
+    }
+    const who = `${dev.driver} ${dev.name}`;
+    this.emit('device-read-stale-ram', 'stale DMA read: device read of RAM older than a dirty cacheline', [
+      `Read of size ${len} at dma 0x${x016(dma)} (phys 0x${x016(this.physOf(off))}) by device ${who}`,
+      `${bad} byte${bad === 1 ? '' : 's'} from phys 0x${x016(this.physOf(firstBad))} differ from the dirty cacheline 0x${x016(this.physOf(badLine))}, which the CPU has not cleaned`,
+    ], { by: who, op: 'read', phys: this.physOf(off), size: len, dma }, r, rel, missing, bad);
+  }
+
+  /** (b): stale bytes among [off, off + len); returns the region reported (if any). */
+  private checkStaleRead(off: number, len: number, by: string): Region | null | undefined {
+    const L = this.lineSize;
+    const u8 = this.u8;
+    let bad = 0;
+    let firstBad = -1;
+    let rec: StaleLine | undefined;
+    this.staleIn(off, len, (s) => {
+      const d = this.dirByte(s.li);
+      if ((d & LD_WAY_MASK) === 0) {
+        if (!s.suspect) this.drop(s);
+        return;
+      }
+      if (s.readReported) return;
+      const at = this.cachedAt(s.li, d);
+      const lo = Math.max(off, s.off);
+      const hi = Math.min(off + len, s.off + L);
+      let n = 0;
+      for (let o = lo; o < hi; o++) {
+        const c = u8[at + (o - s.off)] as number;
+        if (c === s.cacheSnap[o - s.off] && c !== s.ramSnap[o - s.off]) {
+          n++;
+          if (firstBad < 0) firstBad = o;
+        }
+      }
+      if (n === 0) return;
+      s.readReported = true;
+      bad += n;
+      rec ??= s;
+    });
+    if (rec === undefined) return undefined;
+    const s = rec;
+    const r = s.region;
+    const rel = r === null ? 0 : this.relOf(r, firstBad);
+    let missing: string;
+    if (r === null) {
+      missing = `dma_map_single() and a sync for the CPU: ${s.dev.driver} ${s.dev.name} wrote memory no live mapping covered, so nothing invalidated the CPU's copy`;
+    } else if (!s.devOwned) {
+      missing = `${this.syncName(r, false)}() before the device writes: it wrote a part of the buffer the CPU owned (after ${this.syncName(r, true)}()), so nothing invalidated the CPU's copy`;
+    } else if (r.live && r.deviceOwns(rel, rel + 1)) {
+      missing = `${this.syncName(r, true)}() (or ${UNMAP_OF[r.call] ?? 'the unmap'}()) before the CPU reads`;
+    } else if (r.live) {
+      missing = `${this.syncName(r, true)}() with ${dir2name[r.dir]} or DMA_BIDIRECTIONAL: the sync for the CPU that was made did not invalidate the line`;
+    } else {
+      missing = `${this.syncName(r, true)}() before ${UNMAP_OF[r.call] ?? 'the unmap'}(..., DMA_ATTR_SKIP_CPU_SYNC): nothing invalidated the line after the device wrote it`;
+    }
+    this.emit('stale-cpu-read', 'stale read: CPU read of a cacheline the device wrote, not invalidated since', [
+      `Read of size ${len} at phys 0x${x016(this.physOf(off))} by ${by}`,
+      `${bad} byte${bad === 1 ? '' : 's'} from phys 0x${x016(this.physOf(firstBad))} come from cacheline 0x${x016(this.physOf(s.off))}, filled before ${s.dev.driver} ${s.dev.name} wrote it`,
+    ], { by, op: 'read', phys: this.physOf(off), size: len }, r, rel, missing, bad);
+    return r;
+  }
+
+  /** (a): the CPU touches a buffer (or, writing, a cacheline of one) the device owns. */
+  private checkOwnership(off: number, len: number, write: boolean, skip: Region | null | undefined): void {
+    const stamp = ++this.stamp;
+    const L = this.lineSize;
+    const end = off + len;
+    this.pages(off, len, (p) => {
+      const n = this.pageCount[p] as number;
+      const list = this.byPage[p] as Region[];
+      for (let i = 0; i < n; i++) {
+        const r = list[i] as Region;
+        if (r.visit === stamp) continue;
+        r.visit = stamp;
+        if (!r.live || r.blind || !this.observable(r.dev)) continue;
+        const bLo = Math.max(off, r.origOff);
+        const bHi = Math.min(end, r.origOff + r.size);
+        if (bLo < bHi) {
+          if (r === skip) continue;
+          const rel = bLo - r.origOff;
+          if (!r.deviceOwns(rel, bHi - r.origOff)) continue;
+          if (write) {
+            r.cpuWroteAt = this.physOf(bLo);
+            r.cpuWroteInBuffer = true;
+            if (!(r.reported & R_WRITE)) {
+              r.reported |= R_WRITE;
+              this.reportOwned(r, off, len, true, rel);
+            }
+          } else if (r.dir !== DMA_TO_DEVICE && !(r.reported & R_READ)) {
+            r.reported |= R_READ;
+            this.reportOwned(r, off, len, false, rel);
+          }
+        } else if (write && !r.bounced && r.dir !== DMA_TO_DEVICE && !r.dev.dma_coherent) {
+          const headLine = Math.floor(r.origOff / L) * L;
+          const tailLine = Math.floor((r.origOff + Math.max(r.size, 1) - 1) / L) * L;
+          const head = off < r.origOff && end > headLine;
+          const tail = end > r.origOff + r.size && off < tailLine + L;
+          if ((head && r.deviceOwns(0, headLine + L - r.origOff)) || (tail && r.deviceOwns(tailLine - r.origOff, r.size))) {
+            r.cpuWroteAt = this.physOf(head ? Math.max(off, headLine) : Math.max(off, r.origOff + r.size));
+            r.cpuWroteInBuffer = false;
+            if (!(r.reported & R_SHARED)) {
+              r.reported |= R_SHARED;
+              this.reportShared(r, off, len, head ? headLine : tailLine);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  /** A CPU write to stale lines: those still stale become suspects, the rest are forgotten. */
+  private markWritten(off: number, len: number): void {
+    this.staleIn(off, len, (s) => {
+      const d = this.dirByte(s.li);
+      if ((d & LD_WAY_MASK) === 0 || !this.stillStale(s, d)) {
+        if (!s.suspect) this.drop(s);
+        return;
+      }
+      if (s.dirtied === D_NONE) {
+        const r = s.region;
+        const inBuffer = r !== null && off < r.origOff + r.size && off + len > r.origOff;
+        s.dirtied = inBuffer ? D_CPU_WRITE_IN_BUFFER : D_CPU_WRITE_NEAR_BUFFER;
+        s.dirtiedAt = this.physOf(Math.max(off, s.off));
+      }
+      if (!s.suspect) {
+        s.suspect = true;
+        this.suspects.add(s);
+      }
+    });
+  }
+
+  // ---- reports ----------------------------------------------------------------------------
+
+  private syncName(r: Region, toCpu: boolean): string {
+    const to = toCpu ? 'cpu' : 'device';
+    if (r.kind === K_SG) return r.call === 'dma_map_sgtable' ? `dma_sync_sgtable_for_${to}` : `dma_sync_sg_for_${to}`;
+    return `dma_sync_single_for_${to}`;
+  }
+
+  private mapping(r: Region | null, rel: number): DataCheckMapping | null {
+    if (r === null) return null;
+    const state = !r.live ? 'unmapped' : r.deviceOwns(rel, rel + 1) ? 'owned by the device' : 'owned by the CPU';
+    return {
+      device: r.dev.name, driver: r.dev.driver, call: r.call, dma: r.dma, size: r.size, dir: dir2name[r.dir] ?? '',
+      phys: r.phys, dmaPhys: r.dmaPhys, bounced: r.bounced, state,
+    };
+  }
+
+  private mappingLine(mp: DataCheckMapping | null): string {
+    if (mp === null) return 'Mapping: none (no live mapping of the device covers this memory)';
+    const bounce = mp.bounced ? `, bounced through the swiotlb slot at phys 0x${x016(mp.dmaPhys)}` : '';
+    return `Mapping: ${mp.call}(${mp.driver} ${mp.device}, dma=0x${x016(mp.dma)}, size=${mp.size}, ${mp.dir}) of the buffer at phys 0x${x016(mp.phys)}${bounce}, ${mp.state}`;
+  }
+
+  private emit(kind: DataCheckKind, title: string, what: string[], access: DataCheckAccess, r: Region | null, rel: number, missing: string, bytes: number): void {
+    const mapping = this.mapping(r, rel);
+    const lines = [SEP, `BUG: DMA-API ${title}`, ...what, this.mappingLine(mapping), `Missing: ${missing}`, SEP];
+    for (const l of lines) this.log.printk(KERN_ERR, l);
+    this.list.push({ kind, title, access, mapping, missing, bytes, lines });
+  }
+
+  private reportOwned(r: Region, off: number, len: number, write: boolean, rel: number): void {
+    const phys = this.physOf(off);
+    const unmap = UNMAP_OF[r.call] ?? 'the unmap';
+    const missing = r.kind === K_PAGES
+      ? `${this.syncName(r, true)}() before the CPU ${write ? 'writes' : 'reads'} (the buffer was handed to the device)`
+      : `${this.syncName(r, true)}() (or ${unmap}()) before the CPU ${write ? 'writes' : 'reads'}`;
+    this.emit('cpu-access-device-owned', `data race: CPU ${write ? 'write to' : 'read of'} a DMA buffer the device owns`, [
+      `${write ? 'Write' : 'Read'} of size ${len} at phys 0x${x016(phys)} by CPU 0`,
+    ], { by: 'CPU 0', op: write ? 'write' : 'read', phys, size: len }, r, rel, missing, len);
+  }
+
+  private reportShared(r: Region, off: number, len: number, lineOff: number): void {
+    const phys = this.physOf(off);
+    this.emit('cpu-write-shared-cacheline', 'data race: CPU write to a cacheline shared with a DMA buffer the device owns', [
+      `Write of size ${len} at phys 0x${x016(phys)} by CPU 0, in cacheline 0x${x016(this.physOf(lineOff))}`,
+    ], { by: 'CPU 0', op: 'write', phys, size: len }, r, 0,
+    `the CPU must leave every cacheline of a ${dir2name[r.dir]} buffer alone until ${UNMAP_OF[r.call] ?? 'the unmap'}(): align and size DMA buffers to dma_get_cache_alignment() (ARCH_DMA_MINALIGN)`, len);
+  }
+
+  private reportWriteback(s: StaleLine, changed: number, first: number): void {
+    const cause = this.lastEvent();
+    const r = s.region;
+    const phys = this.physOf(s.off);
+    const rel = r === null ? 0 : this.relOf(r, s.off + first);
+    let missing: string;
+    if (s.dirtied === D_CPU_WRITE_NEAR_BUFFER) {
+      missing = `the CPU wrote phys 0x${x016(s.dirtiedAt)}, outside the buffer but in one of its cachelines, while the device owned it: align and size DMA buffers to dma_get_cache_alignment() (ARCH_DMA_MINALIGN)`;
+    } else if (s.dirtied === D_CPU_WRITE_IN_BUFFER && r !== null) {
+      missing = `${this.syncName(r, true)}() before the CPU wrote the buffer at phys 0x${x016(s.dirtiedAt)}: it dirtied a line holding data from before the device wrote`;
+    } else if (r !== null) {
+      missing = `a clean before the device wrote: the CPU's dirty line was never cleaned (${r.attrs & DMA_ATTR_SKIP_CPU_SYNC ? `${r.call}() had DMA_ATTR_SKIP_CPU_SYNC; ` : ''}${this.syncName(r, false)}() after the CPU's last write)`;
+    } else {
+      missing = 'dma_map_single() (which cleans) before the device writes: no live mapping covered the line, and the CPU\'s dirty copy was never cleaned';
+    }
+    this.emit('writeback-over-dma-data', 'lost DMA data: dirty cacheline written back over data the device wrote', [
+      `Write-back of cacheline 0x${x016(phys)} by ${cause}`,
+      `${changed} byte${changed === 1 ? '' : 's'} ${s.dev.driver} ${s.dev.name} wrote from phys 0x${x016(this.physOf(s.off + first))} were overwritten with older CPU data`,
+    ], { by: cause, op: 'writeback', phys, size: this.lineSize }, r, rel, missing, changed);
+  }
+
+  // ---- DmaDebugHooks: the mappings and their ownership ----------------------------------------
+
+  caller(fn: DmaApiCall): void {
+    this.pendingCall = fn;
+  }
+
+  map_single(): void {
+    this.pendingCall = 'dma_map_single';
+  }
+
+  map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, addr: number, attrs: number): void {
+    this.settle();
+    const call = this.takeCall('dma_map_phys');
+    if (addr === DMA_MAPPING_ERROR || (attrs & DMA_ATTR_MMIO)) return;
+    this.addRegion(dev, K_MAP, call, phys, addr, size, dir, attrs, false);
+  }
+
+  unmap_phys(dev: Device, addr: number): void {
+    this.settle();
+    this.removeRegion(this.findRegion(dev, addr, 0, true, K_MAP));
+  }
+
+  mapping_error(): void {}
+
+  map_sg(dev: Device, sgl: Scatterlist[], _nents: number, mapped: number, dir: DmaDirection, attrs: number): void {
+    this.settle();
+    const call = this.takeCall('dma_map_sg');
+    for (let i = 0; i < mapped; i++) {
+      const s = sgl[i] as Scatterlist;
+      this.addRegion(dev, K_SG, call, sg_phys(s), s.dma_address, s.dma_length, dir, attrs, false);
+    }
+  }
+
+  unmap_sg(dev: Device, sgl: Scatterlist[], nelems: number): void {
+    this.settle();
+    for (let i = 0; i < nelems; i++) {
+      const s = sgl[i] as Scatterlist;
+      this.removeRegion(this.findRegion(dev, s.dma_address, 0, true, K_SG));
+    }
+  }
+
+  alloc_coherent(): void {
+    this.pendingCall = null;
+  }
+
+  free_coherent(): void {}
+
+  alloc_pages(dev: Device, phys: number, size: number, dir: DmaDirection, handle: number): void {
+    this.settle();
+    this.addRegion(dev, K_PAGES, this.takeCall('dma_alloc_pages'), phys, handle, size, dir, 0, true);
+  }
+
+  free_pages(dev: Device, _phys: number, _size: number, _dir: DmaDirection, handle: number): void {
+    this.settle();
+    this.removeRegion(this.findRegion(dev, handle, 0, true, K_PAGES));
+  }
+
+  private sync(dev: Device, addr: number, size: number, toCpu: boolean): void {
+    const r = this.findRegion(dev, addr, size, false, -1);
+    if (r !== null) r.give(addr - r.dma, addr - r.dma + size, toCpu);
+  }
+
+  sync_single_for_cpu(dev: Device, addr: number, size: number): void {
+    this.settle();
+    this.sync(dev, addr, size, true);
+  }
+
+  sync_single_for_device(dev: Device, addr: number, size: number): void {
+    this.settle();
+    this.sync(dev, addr, size, false);
+  }
+
+  sync_sg_for_cpu(dev: Device, sgl: Scatterlist[], nelems: number): void {
+    this.settle();
+    for (let i = 0; i < nelems; i++) this.sync(dev, (sgl[i] as Scatterlist).dma_address, (sgl[i] as Scatterlist).dma_length, true);
+  }
+
+  sync_sg_for_device(dev: Device, sgl: Scatterlist[], nelems: number): void {
+    this.settle();
+    for (let i = 0; i < nelems; i++) this.sync(dev, (sgl[i] as Scatterlist).dma_address, (sgl[i] as Scatterlist).dma_length, false);
+  }
+
+  driver_unbound(): void {
+    this.settle();
+  }
+
+  /** Live mappings the checker follows (for tests and tools). */
+  get liveRegions(): number {
+    return this.regionCount;
+  }
+}

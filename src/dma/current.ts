@@ -1,0 +1,17 @@
+// The machine that calls without a device or machine argument act on. The kernel has exactly one
+// machine, so some of its calls take none (dma_get_cache_alignment(), sg_set_buf() on a symbol);
+// dmasim gives them the machine booted last, or the one made current with m.makeCurrent().
+
+import { DmaSimRangeError } from '../lib/errors.js';
+import type { Machine } from '../machine.js';
+
+let current: Machine | null = null;
+
+export function setCurrentMachine(m: Machine): void {
+  current = m;
+}
+
+export function currentMachine(fn: string): Machine {
+  if (current === null) throw new DmaSimRangeError(fn, 'machine', 'needs a machine: call createMachine() first');
+  return current;
+}

@@ -1,0 +1,287 @@
+// struct device as the DMA layer sees it (include/linux/device.h, include/linux/dma-direct.h,
+// include/linux/dma-mapping.h): name and driver, DMA masks, bus limit and offsets
+// (dma_range_map), coherence, dma_ops, dma_parms and min_align_mask. A device is a bus master: it
+// reaches RAM only through DMA addresses, and the CPU cache only if it is coherent.
+
+import { iommu_dma_init_domain } from '../iommu/dma-iommu.js';
+import type { DmaMapOps } from './map-ops.js';
+import { unknownCallbacks } from './map-ops.js';
+import { DMA_BIT_MASK, minNotZero } from '../include/dma-mapping.js';
+import { DmaFaultError, DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
+import { IOMMU_DOMAIN_IDENTITY, type DeviceIommuOptions, type DevIommu } from '../iommu/iommu.js';
+import type { Machine } from '../machine.js';
+import { checkAddr, checkBool, checkBytes, checkIntIn, checkSize, checkString } from '../lib/validate.js';
+
+/** struct bus_dma_region: a window of bus addresses onto physical memory. */
+export interface BusDmaRegion {
+  readonly cpu_start: number;
+  readonly dma_start: number;
+  readonly size: number;
+}
+
+export interface DeviceOptions {
+  /** dev_name(): required. */
+  name: string;
+  /** The bound driver's name (dev_driver_string()); defaults to the device name. */
+  driver?: string;
+  /** dev_is_dma_coherent(): defaults to the arch's norm (arm64: no, unless firmware says `dma-coherent`). */
+  coherent?: boolean;
+  /** dev->dma_range_map: bus offsets; without it a DMA address is the physical address. */
+  dmaRangeMap?: readonly BusDmaRegion[];
+  /** dev->bus_dma_limit: a firmware limit on bus addresses (0: none). */
+  busDmaLimit?: bigint;
+  /** The initial *dev->dma_mask (default DMA_BIT_MASK(32)); null models a device whose dma_mask pointer is NULL. */
+  dmaMask?: bigint | null;
+  /** dev->dma_ops: a legacy back end (kernel/dma/mapping.c dispatches to it). */
+  ops?: DmaMapOps;
+  /** dma_parms->max_segment_size (without it dma_get_max_seg_size() is 64 KiB). */
+  maxSegmentSize?: number;
+  /** dma_parms->segment_boundary_mask (default ULONG_MAX). */
+  segBoundaryMask?: bigint;
+  /** dma_parms->min_align_mask. */
+  minAlignMask?: number;
+  /**
+   * The device sits behind the machine's IOMMU (true, or options: a shared group, an untrusted
+   * device, a PCI device). Its DMA goes through dma-iommu unless the default domain is
+   * passthrough (iommu.passthrough=1), and every bus access is translated by the IOMMU.
+   */
+  iommu?: boolean | DeviceIommuOptions;
+}
+
+/** struct device_dma_parameters */
+export interface DmaParms {
+  readonly max_segment_size: number;
+  readonly segment_boundary_mask: bigint;
+  readonly min_align_mask: number;
+}
+
+/** What translate_dma_to_phys() and translate_phys_to_dma() return for "no region": -1 (see DMA_MAPPING_ERROR). */
+const NO_PHYS = -1;
+
+export class Device {
+  readonly name: string;
+  readonly driver: string;
+  /** dev->dma_coherent */
+  readonly dma_coherent: boolean;
+  /** dev->dma_range_map (empty: DMA address == physical address) */
+  readonly dma_range_map: readonly BusDmaRegion[];
+  private streamingMask: bigint | null;
+  private coherentMask: bigint;
+  /** dev->dma_mask points at dev->coherent_dma_mask (dma_coerce_mask_and_coherent()). */
+  private maskIsCoherentMask = false;
+  readonly bus_dma_limit: bigint;
+  readonly dma_ops: DmaMapOps | null;
+  readonly dma_parms: DmaParms | null;
+  /** dev->dma_skip_sync: decided at dma_set_mask() time, cleared by the first swiotlb bounce. */
+  dma_skip_sync = false;
+  /** min_not_zero(*dma_mask, bus_dma_limit) as a number: dma_capable() runs on every map. */
+  streamLimit = 0;
+  /** The driver is bound (false after m.unbind()). */
+  bound = true;
+  /** dev->iommu: the device's group and domain, or null without an IOMMU. */
+  readonly iommu: DevIommu | null;
+  /** dev->dma_iommu (use_dma_iommu()): DMA goes through dma-iommu, its domain translates. */
+  readonly dma_iommu: boolean;
+  /** min_not_zero(dma_get_mask(), bus_dma_limit) as a number, the IOVA allocation limit of every map. */
+  iovaLimit = 0;
+
+  /** @internal created by Machine.createDevice */
+  constructor(readonly machine: Machine, opts: DeviceOptions) {
+    const fn = 'createDevice';
+    this.name = checkString(fn, 'name', opts.name);
+    this.driver = opts.driver === undefined ? this.name : checkString(fn, 'driver', opts.driver);
+    this.dma_coherent = opts.coherent === undefined ? machine.arch.coherentByDefault : checkBool(fn, 'coherent', opts.coherent);
+    if (!this.dma_coherent && machine.arch.sync === undefined) throw new DmaSimRangeError(fn, 'coherent', `must be true on ${machine.arch.name}: it has no non-coherent DMA`);
+    this.dma_range_map = checkRangeMap(fn, opts.dmaRangeMap);
+    this.bus_dma_limit = opts.busDmaLimit === undefined ? 0n : checkU64(fn, 'busDmaLimit', opts.busDmaLimit);
+    this.streamingMask = opts.dmaMask === null ? null : opts.dmaMask === undefined ? DMA_BIT_MASK(32) : checkU64(fn, 'dmaMask', opts.dmaMask);
+    this.coherentMask = this.streamingMask ?? DMA_BIT_MASK(32);
+    this.dma_ops = checkOps(fn, opts.ops);
+    const iommuOpts = checkIommu(fn, opts.iommu);
+    if (iommuOpts !== null && this.dma_ops !== null) throw new DmaSimRangeError(fn, 'iommu', 'and ops exclude each other: DMA goes through dma-iommu or through the bus\'s dma_map_ops');
+    this.dma_parms = opts.maxSegmentSize === undefined && opts.segBoundaryMask === undefined && opts.minAlignMask === undefined ? null : {
+      max_segment_size: opts.maxSegmentSize === undefined ? 0 : checkIntIn(fn, 'maxSegmentSize', opts.maxSegmentSize, 0, 0xffff_ffff),
+      segment_boundary_mask: opts.segBoundaryMask === undefined ? 0n : checkU64(fn, 'segBoundaryMask', opts.segBoundaryMask),
+      min_align_mask: opts.minAlignMask === undefined ? 0 : checkIntIn(fn, 'minAlignMask', opts.minAlignMask, 0, 0xffff_ffff),
+    };
+    this.updateLimits();
+    // iommu_probe_device(), then iommu_setup_dma_ops() once the default domain is attached.
+    this.iommu = iommuOpts === null ? null : machine.iommu.probeDevice(this, iommuOpts);
+    this.dma_iommu = this.iommu !== null && this.iommu.domain.type !== IOMMU_DOMAIN_IDENTITY;
+    if (this.dma_iommu) iommu_dma_init_domain(machine, (this.iommu as DevIommu).domain);
+  }
+
+  /** *dev->dma_mask, or null when the dma_mask pointer is NULL. */
+  get dma_mask(): bigint | null {
+    return this.maskIsCoherentMask ? this.coherentMask : this.streamingMask;
+  }
+
+  set dma_mask(mask: bigint | null) {
+    if (this.maskIsCoherentMask && mask !== null) this.coherentMask = mask;
+    else this.streamingMask = mask;
+    this.updateLimits();
+  }
+
+  get coherent_dma_mask(): bigint {
+    return this.coherentMask;
+  }
+
+  set coherent_dma_mask(mask: bigint) {
+    this.coherentMask = mask;
+    this.updateLimits();
+  }
+
+  /** dev->dma_mask = &dev->coherent_dma_mask: from now on the two are one value. */
+  pointMaskAtCoherentMask(): void {
+    this.maskIsCoherentMask = true;
+    this.updateLimits();
+  }
+
+  /** Recomputes the cached limits after a mask change. */
+  updateLimits(): void {
+    this.streamLimit = Number(minNotZero(this.dma_mask ?? 0n, this.bus_dma_limit));
+    this.iovaLimit = Number(minNotZero(this.dmaGetMask(), this.bus_dma_limit));
+  }
+
+  /** dma_get_mask() without the argument check: an unset mask reads as 32-bit. */
+  dmaGetMask(): bigint {
+    const mask = this.dma_mask;
+    return mask !== null && mask !== 0n ? mask : DMA_BIT_MASK(32);
+  }
+
+  /** The IOVA limit of a coherent allocation: min_not_zero(coherent_dma_mask, bus_dma_limit). */
+  coherentIovaLimit(): number {
+    return Number(minNotZero(this.coherentMask, this.bus_dma_limit));
+  }
+
+  /** dev_driver_string(), for log prefixes. */
+  get driverName(): string {
+    return this.driver;
+  }
+
+  /**
+   * translate_dma_to_phys(): -1 when no region holds the whole range. Behind a translating
+   * IOMMU the page tables say (iommu_iova_to_phys()), for the first byte.
+   */
+  dmaToPhys(dma: number, len: number): number {
+    if (this.dma_iommu) {
+      const phys = this.machine.iommu.iommu_iova_to_phys((this.iommu as DevIommu).domain, dma);
+      return phys === 0 ? NO_PHYS : phys;
+    }
+    if (this.dma_range_map.length === 0) return dma;
+    for (const r of this.dma_range_map) {
+      if (dma >= r.dma_start && dma + len <= r.dma_start + r.size) return r.cpu_start + (dma - r.dma_start);
+    }
+    return NO_PHYS;
+  }
+
+  /** translate_phys_to_dma(): -1 when no region holds the address. */
+  physToDma(phys: number): number {
+    if (this.dma_range_map.length === 0) return phys;
+    for (const r of this.dma_range_map) {
+      if (phys >= r.cpu_start && phys < r.cpu_start + r.size) return r.dma_start + (phys - r.cpu_start);
+    }
+    return NO_PHYS;
+  }
+
+  /**
+   * Where a bus access lands: [offset, length, dma address] triples of contiguous runs in the
+   * machine's memory (one run without an IOMMU), or a DmaFaultError before anything is touched.
+   */
+  private target(fn: string, dma: number, len: number, write: boolean): readonly number[] {
+    checkAddr(fn, 'dma_addr', dma);
+    checkSize(fn, 'len', len);
+    if (this.dma_iommu) return this.machine.iommu.translate(this, this.iommu as DevIommu, dma, len, write);
+    const phys = this.dmaToPhys(dma, len);
+    const off = phys < 0 ? -1 : this.machine.physToOffset(phys, len);
+    if (off < 0) throw new DmaFaultError(this.name, dma, len, 'the access reaches no RAM');
+    const run = this.run;
+    run[0] = off;
+    run[1] = len;
+    run[2] = dma;
+    return run;
+  }
+
+  private readonly run = [0, 0, 0];
+
+  /** The device reads [dma_addr, dma_addr + len) over the bus. */
+  dmaRead(dma_addr: number, len: number): Uint8Array {
+    const runs = this.target('dmaRead', dma_addr, len, false);
+    if (runs.length === 3) return this.readRun(runs[0] as number, runs[1] as number, runs[2] as number);
+    const out = new Uint8Array(len);
+    for (let i = 0, at = 0; i < runs.length; i += 3) {
+      out.set(this.readRun(runs[i] as number, runs[i + 1] as number, runs[i + 2] as number), at);
+      at += runs[i + 1] as number;
+    }
+    return out;
+  }
+
+  private readRun(off: number, len: number, dma: number): Uint8Array {
+    this.machine.dataCheck?.deviceAccess(this, dma, off, len, false, null, 0);
+    return this.machine.bus.read(off, len, this.dma_coherent);
+  }
+
+  /** The device writes `bytes` at dma_addr over the bus. */
+  dmaWrite(dma_addr: number, bytes: Uint8Array | readonly number[]): void {
+    const data = checkBytes('dmaWrite', 'bytes', bytes);
+    const runs = this.target('dmaWrite', dma_addr, data.length, true);
+    for (let i = 0, at = 0; i < runs.length; i += 3) {
+      const off = runs[i] as number;
+      const n = runs[i + 1] as number;
+      const part = runs.length === 3 ? data : data.subarray(at, at + n);
+      this.machine.dataCheck?.deviceAccess(this, runs[i + 2] as number, off, n, true, part, 0);
+      this.machine.bus.write(off, part, this.dma_coherent);
+      at += n;
+    }
+  }
+
+  /** The device writes `len` copies of `byte` at dma_addr. */
+  dmaFill(dma_addr: number, len: number, byte: number): void {
+    checkIntIn('dmaFill', 'byte', byte, 0, 255);
+    const runs = this.target('dmaFill', dma_addr, len, true);
+    for (let i = 0; i < runs.length; i += 3) {
+      const off = runs[i] as number;
+      const n = runs[i + 1] as number;
+      this.machine.dataCheck?.deviceAccess(this, runs[i + 2] as number, off, n, true, null, byte);
+      this.machine.bus.fill(off, n, byte, this.dma_coherent);
+    }
+  }
+}
+
+function checkU64(fn: string, arg: string, v: unknown): bigint {
+  if (typeof v !== 'bigint') throw new DmaSimTypeError(fn, arg, `must be a bigint, got ${typeof v}`);
+  if (v < 0n || v > DMA_BIT_MASK(64)) throw new DmaSimRangeError(fn, arg, 'must be a u64');
+  return v;
+}
+
+function checkOps(fn: string, ops: unknown): DmaMapOps | null {
+  if (ops === undefined) return null;
+  if (typeof ops !== 'object' || ops === null) throw new DmaSimTypeError(fn, 'ops', 'must be a dma_map_ops object');
+  const unknown = unknownCallbacks(ops);
+  if (unknown.length > 0) throw new DmaSimRangeError(fn, 'ops', `has members dma_map_ops does not: ${unknown.join(', ')}`);
+  for (const [k, f] of Object.entries(ops)) if (typeof f !== 'function') throw new DmaSimTypeError(fn, `ops.${k}`, 'must be a function');
+  return ops as DmaMapOps;
+}
+
+function checkIommu(fn: string, v: unknown): DeviceIommuOptions | null {
+  if (v === undefined || v === false) return null;
+  if (v === true) return {};
+  if (typeof v !== 'object' || v === null) throw new DmaSimTypeError(fn, 'iommu', 'must be true, false or { group, untrusted, pci }');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!['group', 'untrusted', 'pci'].includes(k)) throw new DmaSimRangeError(fn, `iommu.${k}`, 'is not an IOMMU option (group, untrusted, pci)');
+  return {
+    ...(o.group === undefined ? {} : { group: checkString(fn, 'iommu.group', o.group) }),
+    ...(o.untrusted === undefined ? {} : { untrusted: checkBool(fn, 'iommu.untrusted', o.untrusted) }),
+    ...(o.pci === undefined ? {} : { pci: checkBool(fn, 'iommu.pci', o.pci) }),
+  };
+}
+
+function checkRangeMap(fn: string, map: unknown): readonly BusDmaRegion[] {
+  if (map === undefined) return [];
+  if (!Array.isArray(map)) throw new DmaSimTypeError(fn, 'dmaRangeMap', 'must be an array of { cpu_start, dma_start, size }');
+  return map.map((r: Partial<BusDmaRegion>, i) => ({
+    cpu_start: checkAddr(fn, `dmaRangeMap[${i}].cpu_start`, r.cpu_start),
+    dma_start: checkAddr(fn, `dmaRangeMap[${i}].dma_start`, r.dma_start),
+    size: checkSize(fn, `dmaRangeMap[${i}].size`, r.size),
+  }));
+}

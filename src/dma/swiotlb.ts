@@ -1,0 +1,431 @@
+// swiotlb: kernel/dma/swiotlb.c and include/linux/swiotlb.h. A pool of 2 KiB slots reserved
+// from low memory at boot; buffers a device cannot reach (or that must not share cache lines)
+// are bounced through it. Slot search, release and the `list` free-run counters follow the
+// kernel line by line, so the same sequence of maps returns the same bounce addresses.
+//
+//   slots (typed arrays, one entry per 2 KiB slot; cf. struct io_tlb_slot)
+//   +------------+------------+------+-----------+
+//   | orig_addr  | alloc_size | list | pad_slots |   orig_addr: INVALID_PHYS_ADDR (-1) when free
+//   +------------+------------+------+-----------+   list: free slots from here to the segment end
+
+import type { Device } from './device.js';
+import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, fmtPad, type DmaDirection } from '../include/dma-mapping.js';
+import { DebugfsError, ulongFile, type Debugfs } from '../lib/debugfs.js';
+import type { Machine } from '../machine.js';
+import { PAGE_SIZE } from '../mm/memory.js';
+import { KERN_WARNING } from '../lib/printk.js';
+
+export const IO_TLB_SHIFT = 11;
+export const IO_TLB_SIZE = 1 << IO_TLB_SHIFT;
+export const IO_TLB_SEGSIZE = 128;
+export const IO_TLB_DEFAULT_SIZE = 64 << 20;
+export const IO_TLB_MIN_SLABS = (1 << 20) >> IO_TLB_SHIFT;
+const INVALID_PHYS_ADDR = -1;
+/** io_tlb_offset(i) == IO_TLB_SEGSIZE - 1: the last slot of a segment (the size is a power of two). */
+const SEG_MASK = IO_TLB_SEGSIZE - 1;
+const SWIOTLB_C = 'kernel/dma/swiotlb.c';
+
+function nrSlots(size: number): number {
+  return Math.ceil(size / IO_TLB_SIZE);
+}
+
+function alignUp(x: number, a: number): number {
+  return Math.ceil(x / a) * a;
+}
+
+function roundupPowOfTwo(x: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(x, 1)));
+}
+
+function isPowerOfTwo(x: number): boolean {
+  return x > 0 && Number.isInteger(Math.log2(x));
+}
+
+/** The boot-time sizing that setup_io_tlb_npages() and the arch adjust before swiotlb_init(). */
+export interface SwiotlbParams {
+  nslabs: number;
+  nareas: number;
+  force: boolean;
+  noforce: boolean;
+}
+
+/** simple_strtoul(str, &end, 0): the number at the start of `s` and what follows it. */
+function strtoul(s: string): [number, string] | null {
+  const m = /^(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)/i.exec(s);
+  if (m === null) return null;
+  const t = m[1] as string;
+  const v = /^0[0-7]+$/.test(t) ? parseInt(t, 8) : Number(t);
+  return [v, s.slice(t.length)];
+}
+
+/**
+ * setup_io_tlb_npages(): `swiotlb=<nslabs>[,<nareas>][,force|noforce]`. nslabs is rounded up to
+ * a whole segment; what does not parse is ignored, as the kernel ignores it.
+ */
+export function parseSwiotlbParam(value: string | undefined, log: Machine['log']): SwiotlbParams {
+  const p: SwiotlbParams = { nslabs: IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT, nareas: 0, force: false, noforce: false };
+  let str = value ?? '';
+  const n = strtoul(str);
+  if (n !== null) {
+    p.nslabs = alignUp(n[0], IO_TLB_SEGSIZE);
+    str = n[1];
+  }
+  if (str.startsWith(',')) str = str.slice(1);
+  const a = strtoul(str);
+  if (a !== null) {
+    adjustNareas(p, a[0], log);
+    str = a[1];
+  }
+  if (str.startsWith(',')) str = str.slice(1);
+  if (str === 'force') p.force = true;
+  else if (str === 'noforce') p.noforce = true;
+  return p;
+}
+
+/** round_up_default_nslabs(): with areas, at least one segment per area, a power of two. */
+function roundUpDefaultNslabs(p: SwiotlbParams): boolean {
+  if (p.nareas === 0) return false;
+  if (p.nslabs < IO_TLB_SEGSIZE * p.nareas) p.nslabs = IO_TLB_SEGSIZE * p.nareas;
+  else if (isPowerOfTwo(p.nslabs)) return false;
+  p.nslabs = roundupPowOfTwo(p.nslabs);
+  return true;
+}
+
+/** swiotlb_adjust_nareas() */
+export function adjustNareas(p: SwiotlbParams, nareas: number, log: Machine['log']): void {
+  if (nareas === 0) return;
+  p.nareas = roundupPowOfTwo(nareas);
+  log.pr_info(`software IO TLB: area num ${p.nareas}.`);
+  if (roundUpDefaultNslabs(p)) log.pr_info(`software IO TLB: SWIOTLB bounce buffer size roundup to ${(p.nslabs << IO_TLB_SHIFT) >> 20}MB`);
+}
+
+/**
+ * swiotlb_adjust_size(): the arch's resize, unless the size is no longer the default (the
+ * kernel compares values, so `swiotlb=32768` is resized like no parameter at all).
+ */
+export function swiotlbAdjustSize(p: SwiotlbParams, size: number, log: Machine['log']): void {
+  if (p.nslabs !== IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT) return;
+  size = alignUp(size, IO_TLB_SIZE);
+  p.nslabs = alignUp(size >> IO_TLB_SHIFT, IO_TLB_SEGSIZE);
+  if (roundUpDefaultNslabs(p)) size = p.nslabs << IO_TLB_SHIFT;
+  log.pr_info(`software IO TLB: SWIOTLB bounce buffer size adjusted to ${size >> 20}MB`);
+}
+
+/** limit_nareas(): an area never has fewer than IO_TLB_SEGSIZE slots. */
+function limitNareas(nareas: number, nslabs: number): number {
+  return nslabs < nareas * IO_TLB_SEGSIZE ? Math.max(1, Math.floor(nslabs / IO_TLB_SEGSIZE)) : nareas;
+}
+
+interface Area {
+  used: number;
+  index: number;
+}
+
+/** struct io_tlb_pool with its io_tlb_mem (dmasim has one, non-dynamic, pool). */
+export class Swiotlb {
+  readonly start: number;
+  readonly end: number;
+  readonly nslabs: number;
+  readonly nareas: number;
+  readonly areaNslabs: number;
+  readonly forceBounce: boolean;
+  readonly origAddr: Float64Array;
+  readonly allocSize: Uint32Array;
+  readonly list: Uint8Array;
+  readonly padSlots: Uint16Array;
+  /** 1 on the first real slot of each live bounce buffer: what a valid unmap must name. */
+  private readonly head: Uint8Array;
+  private readonly areas: Area[];
+  totalUsed = 0;
+  usedHiwater = 0;
+
+  constructor(private readonly m: Machine, start: number, nslabs: number, nareas: number, force: boolean) {
+    this.start = start;
+    this.end = start + nslabs * IO_TLB_SIZE;
+    this.nslabs = nslabs;
+    this.nareas = nareas;
+    this.areaNslabs = nslabs / nareas;
+    this.forceBounce = force;
+    this.origAddr = new Float64Array(nslabs).fill(INVALID_PHYS_ADDR);
+    this.allocSize = new Uint32Array(nslabs);
+    this.padSlots = new Uint16Array(nslabs);
+    this.head = new Uint8Array(nslabs);
+    this.list = new Uint8Array(nslabs);
+    for (let i = 0; i < nslabs; i++) this.list[i] = Math.min(IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE), nslabs - i);
+    this.areas = Array.from({ length: nareas }, () => ({ used: 0, index: 0 }));
+  }
+
+  /** is_swiotlb_buffer() / swiotlb_find_pool(): the address lies in the pool. */
+  contains(phys: number): boolean {
+    return phys >= this.start && phys < this.end;
+  }
+
+  /** swiotlb_align_offset() */
+  private alignOffset(dev: Device, alignMask: number, addr: number): number {
+    return addr & (dev.dma_parms?.min_align_mask ?? 0) & (alignMask | (IO_TLB_SIZE - 1));
+  }
+
+  /** wrap_area_index(): past the end of the area the search restarts at slot 0. */
+  private wrapAreaIndex(index: number): number {
+    return index >= this.areaNslabs ? 0 : index;
+  }
+
+  /**
+   * The device's segment boundary as swiotlb_search_pool_area() uses it: the pool start's
+   * DMA address masked by it, and the boundary in slots. The default (ULONG_MAX) needs no u64
+   * arithmetic: no run can span it.
+   */
+  private boundary(dev: Device): { tblDmaAddr: number; maxSlots: number } {
+    const mask = dev.dma_parms?.segment_boundary_mask ?? 0n;
+    if (mask === 0n || mask === (1n << 64n) - 1n) return { tblDmaAddr: dev.physToDma(this.start), maxSlots: Infinity };
+    return {
+      tblDmaAddr: Number(BigInt(dev.physToDma(this.start)) & mask),
+      maxSlots: Number((mask >> BigInt(IO_TLB_SHIFT)) + 1n),
+    };
+  }
+
+  /** swiotlb_search_pool_area(): the first slot of a free run in one area, or -1. */
+  private searchArea(dev: Device, areaIndex: number, orig: number, allocSize: number, allocAlignMask: number): number {
+    const area = this.areas[areaIndex] as Area;
+    const { tblDmaAddr, maxSlots } = this.boundary(dev);
+    let iotlbAlignMask = dev.dma_parms?.min_align_mask ?? 0;
+    const nslots = nrSlots(allocSize);
+    if (nslots === 0) this.m.log.bug({ file: SWIOTLB_C, fn: 'swiotlb_search_pool_area' }, 'BUG_ON(!nslots)');
+    const offset = this.alignOffset(dev, 0, orig);
+    if (!allocAlignMask && !iotlbAlignMask && allocSize >= PAGE_SIZE) allocAlignMask = PAGE_SIZE - 1;
+    allocAlignMask |= IO_TLB_SIZE - 1;
+    iotlbAlignMask &= ~allocAlignMask;
+    const stride = (Math.max(allocAlignMask, iotlbAlignMask) >>> IO_TLB_SHIFT) + 1;
+    if (nslots > this.areaNslabs - area.used) return -1;
+    const slotBase = areaIndex * this.areaNslabs;
+    const list = this.list;
+    let index = area.index;
+    let slotIndex = -1;
+    for (let checked = 0; checked < this.areaNslabs;) {
+      slotIndex = slotBase + index;
+      const tlbAddr = tblDmaAddr + slotIndex * IO_TLB_SIZE;
+      // Masks are below 2^31 and `&` takes an address modulo 2^32, so the low bits are exact.
+      if ((tlbAddr & allocAlignMask) !== 0 || (orig !== 0 && (tlbAddr & iotlbAlignMask) !== (orig & iotlbAlignMask))) {
+        index = this.wrapAreaIndex(index + 1);
+        checked++;
+        continue;
+      }
+      if ((list[slotIndex] as number) >= nslots && !spansBoundary(slotIndex, nslots, nrSlots(tblDmaAddr), maxSlots)) {
+        return this.take(area, slotIndex, index, nslots, allocSize, offset);
+      }
+      index = this.wrapAreaIndex(index + stride);
+      checked += stride;
+    }
+    return -1;
+  }
+
+  /** The `found:` path of swiotlb_search_pool_area(). */
+  private take(area: Area, slotIndex: number, index: number, nslots: number, allocSize: number, offset: number): number {
+    const list = this.list;
+    const sizes = this.allocSize;
+    for (let i = slotIndex; i < slotIndex + nslots; i++) {
+      list[i] = 0;
+      sizes[i] = allocSize - (offset + (i - slotIndex) * IO_TLB_SIZE);
+    }
+    let count = 0;
+    for (let i = slotIndex - 1; i >= 0 && (i & SEG_MASK) !== SEG_MASK && list[i] !== 0; i--) list[i] = ++count;
+    area.index = this.wrapAreaIndex(index + nslots);
+    area.used += nslots;
+    this.totalUsed += nslots;
+    this.usedHiwater = Math.max(this.usedHiwater, this.totalUsed);
+    return slotIndex;
+  }
+
+  /** swiotlb_find_slots(): every area in turn, starting with this CPU's (CPU 0). */
+  private findSlots(dev: Device, orig: number, allocSize: number, allocAlignMask: number): number {
+    for (let i = 0; i < this.nareas; i++) {
+      const index = this.searchArea(dev, i, orig, allocSize, allocAlignMask);
+      if (index >= 0) return index;
+    }
+    return -1;
+  }
+
+  /** swiotlb_tbl_map_single(): slots for the buffer, and the original copied in whatever the direction. */
+  mapSingle(dev: Device, orig: number, mappingSize: number, allocAlignMask: number, attrs: number): number {
+    if (allocAlignMask > PAGE_SIZE - 1) {
+      this.m.log.warnOnce('swiotlb_tbl_map_single-align', { file: SWIOTLB_C, fn: 'swiotlb_tbl_map_single' },
+        `${dev.driver} ${dev.name}: Alloc alignment may prevent fulfilling requests with max mapping_size`);
+    }
+    let offset = this.alignOffset(dev, allocAlignMask, orig);
+    const size = alignUp(mappingSize + offset, allocAlignMask + 1);
+    const index = this.findSlots(dev, orig, size, allocAlignMask);
+    if (index < 0) {
+      if (!(attrs & DMA_ATTR_NO_WARN)) {
+        this.m.log.ratelimited('swiotlb_tbl_map_single', KERN_WARNING,
+          `${dev.driver} ${dev.name}: swiotlb buffer is full (sz: ${size} bytes), total ${this.nslabs} (slots), used ${this.totalUsed} (slots)`);
+      }
+      return DMA_MAPPING_ERROR;
+    }
+    dev.dma_skip_sync = false; // dma_reset_need_sync()
+    const pad = offset >> IO_TLB_SHIFT;
+    offset &= IO_TLB_SIZE - 1;
+    const first = index + pad;
+    this.padSlots[first] = pad;
+    this.head[first] = 1;
+    for (let i = 0; i < nrSlots(size) - pad; i++) this.origAddr[first + i] = orig + i * IO_TLB_SIZE;
+    const tlbAddr = this.start + first * IO_TLB_SIZE + offset;
+    this.bounce(dev, tlbAddr, mappingSize, DMA_TO_DEVICE);
+    return tlbAddr;
+  }
+
+  /**
+   * swiotlb_map(): bounce, check that the device can reach the slot, then clean the bounce
+   * buffer (not the original) for a non-coherent device.
+   */
+  map(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
+    const m = this.m;
+    const tlbAddr = this.mapSingle(dev, phys, size, 0, attrs);
+    if (tlbAddr === DMA_MAPPING_ERROR) return DMA_MAPPING_ERROR;
+    const addr = dev.physToDma(tlbAddr);
+    if (addr === DMA_MAPPING_ERROR || addr + size - 1 > dev.streamLimit) {
+      this.unmapSingle(dev, tlbAddr, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+      m.log.warnOnce('swiotlb_map', { file: SWIOTLB_C, fn: 'swiotlb_map' },
+        `${dev.driver} ${dev.name}: swiotlb addr ${fmtPad(addr)}+${size} overflow (mask ${(dev.dma_mask ?? 0n).toString(16)}, bus limit ${dev.bus_dma_limit.toString(16)}).`);
+      return DMA_MAPPING_ERROR;
+    }
+    const sync = m.arch.sync;
+    if (sync !== undefined && !dev.dma_coherent && !(attrs & DMA_ATTR_SKIP_CPU_SYNC)) {
+      sync.forDevice(m, tlbAddr, size, dir);
+      sync.flush(m);
+    }
+    return addr;
+  }
+
+  /**
+   * swiotlb_bounce(): a CPU memcpy between the original buffer and its slots. Before reading
+   * a bounce buffer the device wrote, the queued invalidation must complete (the batching
+   * series' flush). A size beyond the allocation is a WARN and is clamped.
+   */
+  bounce(dev: Device, tlbAddr: number, size: number, dir: DmaDirection): void {
+    const m = this.m;
+    const index = Math.floor((tlbAddr - this.start) / IO_TLB_SIZE);
+    let orig = this.origAddr[index] as number;
+    let allocSize = this.allocSize[index] as number;
+    if (orig === INVALID_PHYS_ADDR) return;
+    if (dir === DMA_FROM_DEVICE && !dev.dma_coherent) m.arch.sync?.flush(m);
+    const tlbOffset = (tlbAddr & (IO_TLB_SIZE - 1)) - this.alignOffset(dev, 0, orig);
+    orig += tlbOffset;
+    allocSize -= tlbOffset;
+    if (size > allocSize) {
+      m.log.warnOnce('swiotlb_bounce', { file: SWIOTLB_C, fn: 'swiotlb_bounce' },
+        `${dev.driver} ${dev.name}: Buffer overflow detected. Allocation size: ${allocSize}. Mapping size: ${size}.`);
+      size = allocSize;
+    }
+    const tlbOff = m.physToOffset(tlbAddr, size);
+    const origOff = m.physToOffset(orig, size);
+    if (size <= 0 || tlbOff < 0 || origOff < 0) return;
+    if (dir === DMA_TO_DEVICE) {
+      m.dataCheck?.cpuCopy(tlbOff, origOff, size);
+      m.core.cpuCopy(tlbOff, origOff, size);
+    } else {
+      m.dataCheck?.cpuCopy(origOff, tlbOff, size);
+      m.core.cpuCopy(origOff, tlbOff, size);
+    }
+  }
+
+  /** __swiotlb_sync_single_for_device(): only TO_DEVICE and BIDIRECTIONAL copy. */
+  syncForDevice(dev: Device, tlbAddr: number, size: number, dir: DmaDirection): void {
+    if (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL) this.bounce(dev, tlbAddr, size, DMA_TO_DEVICE);
+  }
+
+  /** __swiotlb_sync_single_for_cpu(): only FROM_DEVICE and BIDIRECTIONAL copy back. */
+  syncForCpu(dev: Device, tlbAddr: number, size: number, dir: DmaDirection): void {
+    if (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL) this.bounce(dev, tlbAddr, size, DMA_FROM_DEVICE);
+  }
+
+  /** __swiotlb_tbl_unmap_single(): copy back (unless SKIP_CPU_SYNC), then release. */
+  unmapSingle(dev: Device, tlbAddr: number, mappingSize: number, dir: DmaDirection, attrs: number): void {
+    if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) {
+      this.bounce(dev, tlbAddr, mappingSize, DMA_FROM_DEVICE);
+    }
+    this.releaseSlots(dev, tlbAddr);
+  }
+
+  /**
+   * swiotlb_release_slots(): the run goes back to the free list, merging with the free slots
+   * after and before it within the segment. The kernel trusts the address; dmasim refuses one
+   * that does not start a live bounce buffer, so a bad unmap cannot corrupt the slot table.
+   */
+  private releaseSlots(dev: Device, tlbAddr: number): void {
+    const offset = this.alignOffset(dev, 0, tlbAddr);
+    let index = Math.floor((tlbAddr - offset - this.start) / IO_TLB_SIZE);
+    if (this.head[index] !== 1) {
+      this.m.log.warnOnce('swiotlb_release', { file: SWIOTLB_C, fn: 'swiotlb_release_slots' },
+        `${dev.driver} ${dev.name}: swiotlb: unmap of ${fmtPad(tlbAddr)}, which starts no bounce buffer`);
+      return;
+    }
+    this.head[index] = 0;
+    index -= this.padSlots[index] as number;
+    const nslots = nrSlots((this.allocSize[index] as number) + offset);
+    const area = this.areas[Math.floor(index / this.areaNslabs)] as Area;
+    const list = this.list;
+    let count = index + nslots < alignUp(index + 1, IO_TLB_SEGSIZE) ? (list[index + nslots] as number) : 0;
+    for (let i = index + nslots - 1; i >= index; i--) {
+      list[i] = ++count;
+      this.origAddr[i] = INVALID_PHYS_ADDR;
+      this.allocSize[i] = 0;
+      this.padSlots[i] = 0;
+    }
+    for (let i = index - 1; i >= 0 && (i & SEG_MASK) !== SEG_MASK && list[i] !== 0; i--) list[i] = ++count;
+    area.used -= nslots;
+    this.totalUsed -= nslots;
+  }
+
+  /** swiotlb_create_default_debugfs(): only when the pool has slots. */
+  registerDebugfs(fs: Debugfs): void {
+    const dir = '/sys/kernel/debug/swiotlb';
+    fs.create(`${dir}/io_tlb_nslabs`, ulongFile(() => this.nslabs));
+    fs.create(`${dir}/io_tlb_used`, ulongFile(() => this.totalUsed));
+    fs.create(`${dir}/io_tlb_used_hiwater`, ulongFile(() => this.usedHiwater, (v) => {
+      if (v !== 0n) throw new DebugfsError('EINVAL', 22, '');
+      this.usedHiwater = 0;
+    }));
+  }
+}
+
+/** swiotlb_max_mapping_size(): one segment of slots, less what min_align_mask may waste. */
+export function swiotlb_max_mapping_size(dev: Device): number {
+  const minAlignMask = dev.dma_parms?.min_align_mask ?? 0;
+  const minAlign = minAlignMask ? alignUp(minAlignMask, IO_TLB_SIZE) : 0;
+  return IO_TLB_SIZE * IO_TLB_SEGSIZE - minAlign;
+}
+
+/** iommu_is_span_boundary(): would [index, index + nr) cross a boundary_size-slot boundary? */
+function spansBoundary(index: number, nr: number, shift: number, boundarySize: number): boolean {
+  const s = (shift + index) % boundarySize;
+  return s + nr > boundarySize;
+}
+
+/**
+ * swiotlb_init_remap() and swiotlb_print_info(): nothing unless the arch needs bouncing or the command line forces it,
+ * and never with `noforce`; one area per possible CPU (dmasim has one) unless `swiotlb=` set
+ * them; the pool is allocated top-down below `lowLimit`, halved (whole segments) down to
+ * IO_TLB_MIN_SLABS when it does not fit. Returns null when no pool was made.
+ */
+export function swiotlbInit(m: Machine, p: SwiotlbParams, needed: boolean, lowLimit: number, banner: string | null): Swiotlb | null {
+  if ((!needed && !p.force) || p.noforce) return null;
+  if (p.nareas === 0) adjustNareas(p, 1, m.log);
+  let nslabs = p.nslabs;
+  let nareas = limitNareas(p.nareas, nslabs);
+  let start = 0;
+  for (;;) {
+    start = m.memblock.phys_alloc_range(nslabs << IO_TLB_SHIFT, PAGE_SIZE, 0, lowLimit);
+    if (start !== 0) break;
+    m.log.pr_warn(`software IO TLB: swiotlb_memblock_alloc: Failed to allocate ${nslabs << IO_TLB_SHIFT} bytes tlb structure`);
+    if (nslabs <= IO_TLB_MIN_SLABS) return null;
+    nslabs = alignUp(nslabs >> 1, IO_TLB_SEGSIZE);
+    nareas = limitNareas(nareas, nslabs);
+  }
+  if (nslabs !== p.nslabs) m.log.pr_info(`software IO TLB: SWIOTLB bounce buffer size adjusted ${p.nslabs} -> ${nslabs} slabs`);
+  const hex = (x: number): string => `0x${x.toString(16).padStart(16, '0')}`;
+  const bytes = nslabs << IO_TLB_SHIFT;
+  if (banner !== null) m.log.pr_info(banner);
+  m.log.pr_info(`software IO TLB: mapped [mem ${hex(start)}-${hex(start + bytes)}] (${bytes >> 20}MB)`);
+  return new Swiotlb(m, start, nslabs, nareas, p.force);
+}
+

@@ -1,0 +1,276 @@
+// The CPU's loads and stores (m.cpu): through the data cache for normal memory, around it for
+// uncached mappings (pgprot_dmacoherent / pgprot_noncached remaps in the vmalloc area), plus
+// the barriers of asm/barrier.h and, optionally, a store buffer that lets a device observe
+// uncached stores out of program order until a write barrier.
+
+import { DmaSimRangeError } from '../lib/errors.js';
+import { SCRATCH_BYTES } from '../engine/layout.js';
+import type { Machine } from '../machine.js';
+import { __pa, isKernelImageAddr, isLinearMapAddress, isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
+import { checkAddr, checkBytes, checkIntIn, checkSize } from '../lib/validate.js';
+
+/** A piece of a virtual range that is physically contiguous and has one memory type. */
+interface Span {
+  readonly off: number;
+  readonly len: number;
+  readonly cached: boolean;
+}
+
+/** A store to uncached memory that has not reached RAM yet. */
+interface BufferedStore {
+  readonly off: number;
+  readonly bytes: Uint8Array;
+}
+
+export class Cpu {
+  private readonly view: DataView;
+  private readonly storeBuffer: BufferedStore[] = [];
+  private reorder = 0;
+  private rng: number;
+
+  constructor(private readonly m: Machine, seed: number) {
+    this.view = new DataView(m.memory.buffer as ArrayBuffer);
+    this.rng = (seed ^ 0x5bd1e995) >>> 0 || 1;
+  }
+
+  /** Probability that a device access finds a buffered store already in RAM (0: no buffering). */
+  setStoreReordering(p: number): void {
+    this.drainStores();
+    this.reorder = p;
+  }
+
+  private random(): number {
+    let x = this.rng;
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    this.rng = x;
+    return x / 0x1_0000_0000;
+  }
+
+  private commit(st: BufferedStore): void {
+    this.m.u8.set(st.bytes, this.m.layout.scratch);
+    this.m.core.uncachedWrite(st.off, st.bytes.length, this.m.layout.scratch);
+  }
+
+  /** Whether stores to uncached memory wait in the store buffer (load.storeReordering > 0). */
+  get storesBuffered(): boolean {
+    return this.reorder > 0;
+  }
+
+  /** Stores still in the store buffer. */
+  get pendingStores(): number {
+    return this.storeBuffer.length;
+  }
+
+  /** Every buffered store reaches RAM in program order (a write barrier, or store forwarding). */
+  drainStores(): void {
+    if (this.storeBuffer.length === 0) return;
+    for (const st of this.storeBuffer) this.commit(st);
+    this.storeBuffer.length = 0;
+  }
+
+  /**
+   * A device is about to look at memory: each buffered store has reached RAM with probability
+   * `reorder`, independently, which is how a device sees word1 of a descriptor before word0.
+   * Stores to overlapping bytes never pass each other (per-location order holds on any CPU).
+   */
+  storesObserved(): void {
+    if (this.storeBuffer.length === 0) return;
+    const held: BufferedStore[] = [];
+    for (const st of this.storeBuffer) {
+      const blocked = held.some((h) => h.off < st.off + st.bytes.length && st.off < h.off + h.bytes.length);
+      if (!blocked && this.random() < this.reorder) this.commit(st);
+      else held.push(st);
+    }
+    this.storeBuffer.length = 0;
+    this.storeBuffer.push(...held);
+  }
+
+  /**
+   * Splits [virt, virt + len) into RAM spans, or throws naming the caller: the whole range is
+   * checked before any byte moves, so a refused access changes nothing.
+   */
+  private spans(fn: string, virt: number, len: number): Span[] {
+    checkAddr(fn, 'ptr', virt);
+    checkSize(fn, 'len', len);
+    if (len === 0) return [];
+    if (isLinearMapAddress(virt)) return [this.physSpan(fn, __pa(virt), len, true)];
+    if (isKernelImageAddr(virt)) {
+      const phys = this.m.kimage.toPhys(virt);
+      if (phys >= 0 && this.m.kimage.toPhys(virt + len - 1) === phys + len - 1) return [this.physSpan(fn, phys, len, true)];
+    } else if (isVmallocAddr(virt)) {
+      return this.vmallocSpans(fn, virt, len);
+    }
+    throw new DmaSimRangeError(fn, 'ptr', `[0x${virt.toString(16)}, +${len}) is not mapped`);
+  }
+
+  private physSpan(fn: string, phys: number, len: number, cached: boolean): Span {
+    const off = this.m.physToOffset(phys, len);
+    if (off < 0) throw new DmaSimRangeError(fn, 'ptr', `physical [0x${phys.toString(16)}, +${len}) is not inside one RAM bank`);
+    return { off, len, cached };
+  }
+
+  /** vmalloc space is mapped page by page, each page anywhere in RAM. */
+  private vmallocSpans(fn: string, virt: number, len: number): Span[] {
+    const area = this.m.vm.areaOf(virt);
+    if (area === null || virt + len > area.start + area.size) {
+      throw new DmaSimRangeError(fn, 'ptr', `[0x${virt.toString(16)}, +${len}) is not inside one vmalloc area`);
+    }
+    const cached = area.prot === undefined || area.prot === 'normal';
+    const out: Span[] = [];
+    for (let at = virt; at < virt + len;) {
+      const n = Math.min(PAGE_SIZE - (at % PAGE_SIZE), virt + len - at);
+      const span = this.physSpan(fn, this.m.vm.translate(at), n, cached);
+      const last = out[out.length - 1];
+      if (last !== undefined && last.cached === cached && last.off + last.len === span.off) out[out.length - 1] = { off: last.off, len: last.len + n, cached };
+      else out.push(span);
+      at += n;
+    }
+    return out;
+  }
+
+  /** CPU loads of `len` bytes at ptr. */
+  read(ptr: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    const { core, u8 } = this.m;
+    const scratch = this.m.layout.scratch;
+    let pos = 0;
+    for (const s of this.spans('cpu.read', ptr, len)) {
+      this.m.dataCheck?.cpuAccess(s.off, s.len, false, s.cached);
+      for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
+        const n = Math.min(SCRATCH_BYTES, s.len - done);
+        if (s.cached) core.cpuRead(s.off + done, n, scratch);
+        else this.uncachedRead(s.off + done, n);
+        out.set(u8.subarray(scratch, scratch + n), pos);
+        pos += n;
+      }
+    }
+    return out;
+  }
+
+  /** CPU stores of `bytes` at ptr. */
+  write(ptr: number, bytes: Uint8Array | readonly number[]): void {
+    this.put('cpu.write', ptr, checkBytes('cpu.write', 'bytes', bytes));
+  }
+
+  private put(fn: string, ptr: number, data: Uint8Array): void {
+    const { core, u8 } = this.m;
+    const scratch = this.m.layout.scratch;
+    let pos = 0;
+    for (const s of this.spans(fn, ptr, data.length)) {
+      this.m.dataCheck?.cpuAccess(s.off, s.len, true, s.cached);
+      for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
+        const n = Math.min(SCRATCH_BYTES, s.len - done);
+        if (!s.cached && this.reorder > 0) {
+          this.storeBuffer.push({ off: s.off + done, bytes: data.slice(pos, pos + n) });
+        } else {
+          u8.set(data.subarray(pos, pos + n), scratch);
+          if (s.cached) core.cpuWrite(s.off + done, n, scratch);
+          else core.uncachedWrite(s.off + done, n, scratch);
+        }
+        pos += n;
+      }
+    }
+  }
+
+  /** memset(ptr, byte, len). */
+  fill(ptr: number, len: number, byte: number): void {
+    checkIntIn('cpu.fill', 'byte', byte, 0, 255);
+    const { core } = this.m;
+    for (const s of this.spans('cpu.fill', ptr, len)) {
+      this.m.dataCheck?.cpuAccess(s.off, s.len, true, s.cached);
+      if (s.cached) core.cpuFill(s.off, s.len, byte);
+      else if (this.reorder > 0) this.storeBuffer.push({ off: s.off, bytes: new Uint8Array(s.len).fill(byte) });
+      else core.uncachedFill(s.off, s.len, byte);
+    }
+  }
+
+  /**
+   * The RAM offset of a small access that stays inside one page, or -1 (the caller then takes
+   * the general path). Register-sized accesses are the descriptor traffic of every driver:
+   * this path allocates nothing. `lastCached` says whether the mapping goes through the cache.
+   */
+  private locate(fn: string, virt: number, len: number): number {
+    checkAddr(fn, 'ptr', virt);
+    if (isLinearMapAddress(virt)) {
+      this.lastCached = true;
+      return this.m.physToOffset(__pa(virt), len);
+    }
+    if (!isVmallocAddr(virt) || (virt % PAGE_SIZE) + len > PAGE_SIZE) return -1;
+    const area = this.vmallocArea(virt);
+    if (area === null || virt + len > area.start + area.size) return -1;
+    this.lastCached = area.prot === undefined || area.prot === 'normal';
+    const pfn = area.pfns[Math.floor((virt - area.start) / PAGE_SIZE)] as number;
+    return this.m.physToOffset(pfn * PAGE_SIZE + (virt % PAGE_SIZE), len);
+  }
+
+  private lastCached = true;
+  private lastArea: ReturnType<Machine['vm']['areaOf']> = null;
+  private lastAreaGeneration = -1;
+
+  /** The vmalloc area of virt, trying the last one first (descriptor rings are hit in runs). */
+  private vmallocArea(virt: number): ReturnType<Machine['vm']['areaOf']> {
+    const a = this.lastArea;
+    const vm = this.m.vm;
+    if (a !== null && this.lastAreaGeneration === vm.generation && virt >= a.start && virt < a.start + a.size) return a;
+    this.lastArea = vm.areaOf(virt);
+    this.lastAreaGeneration = vm.generation;
+    return this.lastArea;
+  }
+
+  private load(fn: string, ptr: number, size: number): number {
+    const scratch = this.m.layout.scratch;
+    const off = this.locate(fn, ptr, size);
+    if (off < 0) {
+      // A load that straddles pages, or an address the general path will refuse with its reason.
+      const bytes = this.read(ptr, size);
+      return bytes.reduceRight((v, b) => v * 256 + b, 0);
+    }
+    this.m.dataCheck?.cpuAccess(off, size, false, this.lastCached);
+    if (this.lastCached) this.m.core.cpuRead(off, size, scratch);
+    else this.uncachedRead(off, size);
+    return size === 1 ? this.view.getUint8(scratch) : size === 2 ? this.view.getUint16(scratch, true) : this.view.getUint32(scratch, true);
+  }
+
+  private store(fn: string, ptr: number, size: number, value: number): void {
+    checkIntIn(fn, 'value', value, 0, 2 ** (size * 8) - 1);
+    const off = this.locate(fn, ptr, size);
+    if (off < 0 || (!this.lastCached && this.reorder > 0)) {
+      const bytes = new Uint8Array(size);
+      for (let i = 0, v = value; i < size; i++, v = Math.floor(v / 256)) bytes[i] = v & 0xff;
+      this.put(fn, ptr, bytes);
+      return;
+    }
+    const scratch = this.m.layout.scratch;
+    if (size === 1) this.view.setUint8(scratch, value);
+    else if (size === 2) this.view.setUint16(scratch, value, true);
+    else this.view.setUint32(scratch, value, true);
+    this.m.dataCheck?.cpuAccess(off, size, true, this.lastCached);
+    if (this.lastCached) this.m.core.cpuWrite(off, size, scratch);
+    else this.m.core.uncachedWrite(off, size, scratch);
+  }
+
+  readb(ptr: number): number { return this.load('cpu.readb', ptr, 1); }
+  readw(ptr: number): number { return this.load('cpu.readw', ptr, 2); }
+  readl(ptr: number): number { return this.load('cpu.readl', ptr, 4); }
+  writeb(ptr: number, value: number): void { this.store('cpu.writeb', ptr, 1, value); }
+  writew(ptr: number, value: number): void { this.store('cpu.writew', ptr, 2, value); }
+  writel(ptr: number, value: number): void { this.store('cpu.writel', ptr, 4, value); }
+
+  /** An uncached load sees the CPU's own buffered stores (store forwarding). */
+  private uncachedRead(off: number, n: number): void {
+    this.drainStores();
+    this.m.core.uncachedRead(off, n, this.m.layout.scratch);
+  }
+
+  /**
+   * Barriers (asm/barrier.h). Loads complete in order in this model, so the read barriers only
+   * count; the write barriers drain the store buffer, which is what orders descriptor stores.
+   */
+  mb(): void { this.m.hostStats.cpuBarriers++; this.drainStores(); }
+  rmb(): void { this.m.hostStats.cpuBarriers++; }
+  wmb(): void { this.m.hostStats.cpuBarriers++; this.drainStores(); }
+  dma_rmb(): void { this.m.hostStats.cpuBarriers++; }
+  dma_wmb(): void { this.m.hostStats.cpuBarriers++; this.drainStores(); }
+}

@@ -1,0 +1,501 @@
+// The IOMMU core and the hardware behind it: drivers/iommu/iommu.c (groups, default domain types,
+// iommu.passthrough and iommu.strict, iommu_map/iommu_unmap, the IOTLB flush calls), the
+// page tables of drivers/iommu/io-pgtable-arm.c at a 4 KiB granule, and the translation every bus
+// access of a device behind the IOMMU goes through: an IOTLB that keeps a translation until it
+// is invalidated, and a fault reported as arm-smmu-v3 (arm64) or the Intel DMAR unit (x86_64)
+// reports it. drivers/iommu/dma-iommu.c, on top of this, is dma-iommu.ts.
+
+import type { IommuDmaCookie } from './dma-iommu.js';
+import type { Device } from '../dma/device.js';
+import { DmaFaultError, DmaSimRangeError } from '../lib/errors.js';
+import type { Machine } from '../machine.js';
+import { KERN_ERR, KERN_INFO } from '../lib/printk.js';
+import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
+
+/** Protection flags, include/linux/iommu.h. */
+export const IOMMU_READ = 1 << 0;
+export const IOMMU_WRITE = 1 << 1;
+export const IOMMU_CACHE = 1 << 2;
+export const IOMMU_NOEXEC = 1 << 3;
+export const IOMMU_MMIO = 1 << 4;
+export const IOMMU_PRIV = 1 << 5;
+
+/** Domain types, include/linux/iommu.h. */
+const __IOMMU_DOMAIN_PAGING = 1 << 0;
+const __IOMMU_DOMAIN_DMA_API = 1 << 1;
+const __IOMMU_DOMAIN_PT = 1 << 2;
+const __IOMMU_DOMAIN_DMA_FQ = 1 << 3;
+export const IOMMU_DOMAIN_IDENTITY = __IOMMU_DOMAIN_PT;
+export const IOMMU_DOMAIN_DMA = __IOMMU_DOMAIN_PAGING | __IOMMU_DOMAIN_DMA_API;
+export const IOMMU_DOMAIN_DMA_FQ = __IOMMU_DOMAIN_PAGING | __IOMMU_DOMAIN_DMA_API | __IOMMU_DOMAIN_DMA_FQ;
+
+/** The one page size dmasim's page tables map (io-pgtable-arm's 4K granule, without block entries). */
+export const IOMMU_PAGE_SIZE = 4096;
+/** SMMUv3 stage 1 and VT-d 4-level tables both translate 48-bit input addresses. */
+const IAS_BITS = 48;
+/** Entries per page-table page at a 4 KiB granule, and the span of one last-level table. */
+const PTES_PER_TABLE = 512;
+const TABLE_SPAN = IOMMU_PAGE_SIZE * PTES_PER_TABLE;
+/** A leaf entry: the page's physical address plus its prot bits plus this valid bit (all below 4 KiB). */
+const PTE_VALID = 0x800;
+/**
+ * Translations the IOTLB holds. The capacity is implementation defined; this is a small SMMU TLB.
+ * The oldest fill is dropped first.
+ */
+const IOTLB_ENTRIES = 128;
+/** MSI_IOVA_BASE/LENGTH (arm-smmu-v3's software MSI window) and x86's IOAPIC range (IOMMU_RESV_MSI). */
+const RESERVED_REGIONS: Readonly<Record<Machine['arch']['name'], readonly [number, number][]>> = {
+  arm64: [[0x800_0000, 0x10_0000]],
+  x86_64: [[0xfee0_0000, 0x10_0000]],
+};
+
+const IO_PGTABLE_ARM_C = 'drivers/iommu/io-pgtable-arm.c';
+const EINVAL = 22;
+const EEXIST = 17;
+const ERANGE = 34;
+
+/** iommu_domain_type_str() */
+function domainTypeStr(type: number): string {
+  if (type === IOMMU_DOMAIN_IDENTITY) return 'Passthrough';
+  return type === IOMMU_DOMAIN_DMA || type === IOMMU_DOMAIN_DMA_FQ ? 'Translated' : 'Unknown';
+}
+
+const hex = (x: number): string => `0x${x.toString(16)}`;
+
+// Addresses go up to 2^48 here. `%` on such a double is a call to fmod; `&` with a small mask
+// keeps the low 32 bits of any integer below 2^53, which is all a page offset needs (`|` too,
+// so IS_ALIGNED(iova | paddr | size) is written as in the kernel). Page and table numbers
+// multiply by the exact reciprocal of their size: the bundle makes these constants `var`s,
+// which TurboFan does not fold, and a divide by a loaded value costs several multiplies.
+const PAGE_SCALE = 1 / IOMMU_PAGE_SIZE;
+const TABLE_SCALE = 1 / TABLE_SPAN;
+
+/** The offset of an address (or the prot bits of an entry) within its 4 KiB page. */
+function pageOffset(x: number): number {
+  return x & (IOMMU_PAGE_SIZE - 1);
+}
+
+/** The entry of `iova` in its last-level table (`&` truncates, which is the floor: IOVAs are not negative). */
+function pteIndex(iova: number): number {
+  return (iova * PAGE_SCALE) & (PTES_PER_TABLE - 1);
+}
+
+/** What table() finds where no table was allocated: every entry empty. It is never written. */
+const NO_TABLE = new Float64Array(PTES_PER_TABLE);
+
+/** struct iommu_domain with its page tables (io-pgtable-arm) and the IOTLB entries tagged with it. */
+export class IommuDomain {
+  /** The last IOVA the domain translates (geometry.aperture_end, force_aperture). */
+  readonly aperture_end = 2 ** IAS_BITS - 1;
+  /** domain->iova_cookie: dma-iommu's state (iova domain, flush queue), set by iommu_dma_init_domain(). */
+  cookie: IommuDmaCookie | null = null;
+  /** Last-level tables by IOVA / 2 MiB; an entry is 0 or (page address + prot + PTE_VALID). */
+  private readonly tables = new Map<number, Float64Array>();
+  /** The table last used and its key. NaN matches no key, and keeps the field a double: keys are compared unconverted. */
+  private lastKey = NaN;
+  private lastTable: Float64Array = NO_TABLE;
+  /** Cached translations: IOVA page number -> entry, in fill order. */
+  readonly iotlb = new Map<number, number>();
+
+  constructor(readonly type: number, readonly id: number) {}
+
+  /**
+   * The last-level table covering `iova`: NO_TABLE where none was allocated, unless `create`
+   * allocates it (a table page allocated on map).
+   */
+  private table(iova: number, create: boolean): Float64Array {
+    const key = Math.floor(iova * TABLE_SCALE);
+    return key === this.lastKey ? this.lastTable : this.walk(key, create);
+  }
+
+  /** table() for another table than the last one used (kept apart so the hit stays inlinable). */
+  private walk(key: number, create: boolean): Float64Array {
+    let t = this.tables.get(key);
+    if (t === undefined) {
+      if (!create) return NO_TABLE;
+      t = new Float64Array(PTES_PER_TABLE);
+      this.tables.set(key, t);
+    }
+    this.lastKey = key;
+    this.lastTable = t;
+    return t;
+  }
+
+  /** The leaf entry for `iova` (0: none). */
+  pte(iova: number): number {
+    return this.table(iova, false)[pteIndex(iova)] as number;
+  }
+
+  /** arm_lpae_iova_to_phys(): the leaf's page plus the offset in it; 0 when nothing is mapped. */
+  iova_to_phys(iova: number): number {
+    const pte = this.pte(iova);
+    if (pte === 0) return 0;
+    return pte - pageOffset(pte) + pageOffset(iova);
+  }
+
+  /** arm_lpae_init_pte(): -EEXIST if a leaf is already there. */
+  setPte(iova: number, paddr: number, prot: number): number {
+    const t = this.table(iova, true);
+    const i = pteIndex(iova);
+    if (t[i] !== 0) return -EEXIST;
+    t[i] = paddr + (prot & 0x7ff) + PTE_VALID;
+    return 0;
+  }
+
+  /** Clears one leaf; false when there was none. */
+  clearPte(iova: number): boolean {
+    const t = this.table(iova, false);
+    const i = pteIndex(iova);
+    if (t[i] === 0) return false;
+    t[i] = 0;
+    return true;
+  }
+
+  /** Last-level table pages allocated (they are not freed when emptied, as io-pgtable-arm keeps them). */
+  get tablePages(): number {
+    return this.tables.size;
+  }
+}
+
+/** The IOTLB entries of [start, end) dropped (an IOTLB with nothing cached costs nothing to sync). */
+function invalidateRange(tlb: Map<number, number>, start: number, end: number): void {
+  for (const pfn of tlb.keys()) {
+    const a = pfn * IOMMU_PAGE_SIZE;
+    if (a >= start && a < end) tlb.delete(pfn);
+  }
+}
+
+/** struct iommu_group: devices the IOMMU cannot tell apart share one group and its domain. */
+export class IommuGroup {
+  readonly devices: Device[] = [];
+  constructor(readonly id: number, readonly name: string, readonly domain: IommuDomain) {}
+}
+
+/** struct iommu_iotlb_gather: the IOVA range an unmap touched, flushed together. */
+export class IotlbGather {
+  start = Infinity;
+  end = 0;
+  /** The unmap goes to the flush queue instead of being synced now (lazy mode). */
+  queued = false;
+}
+
+/** What dev->iommu holds for a device behind the IOMMU (struct dev_iommu and friends). */
+export interface DevIommu {
+  readonly group: IommuGroup;
+  readonly domain: IommuDomain;
+  /** pci_dev->untrusted: an external-facing device, always strict, bounced when unaligned. */
+  readonly untrusted: boolean;
+  /** dev_is_pci(): the 32-bit IOVA space is tried first while pci_32bit_workaround holds. */
+  readonly pci: boolean;
+  pci_32bit_workaround: boolean;
+  /** The stream ID (arm64) or requester ID (x86_64) the IOMMU sees: bus 0, device n, function 0. */
+  readonly sid: number;
+}
+
+/** The options of createDevice({ iommu }). */
+export interface DeviceIommuOptions {
+  /** Devices naming the same group share its domain (one IOVA space, one page table). */
+  group?: string;
+  /** An untrusted (external-facing) device: strict invalidation, swiotlb bounce for unaligned buffers. */
+  untrusted?: boolean;
+  /** A PCI device: IOVAs below 4 GiB are used first (dev->iommu->pci_32bit_workaround). */
+  pci?: boolean;
+}
+
+/**
+ * The machine's IOMMU: iommu.c's globals (iommu_def_domain_type, iommu_dma_strict), its groups,
+ * and the hardware's translation and fault reporting.
+ */
+export class Iommu {
+  /** iommu_def_domain_type after iommu_subsys_init() */
+  readonly defDomainType: number;
+  /** iommu_dma_strict */
+  readonly strict: boolean;
+  private readonly groups = new Map<string, IommuGroup>();
+  private nextGroupId = 0;
+  private nextDomainId = 1;
+  private nextSid = 1;
+  /** Runs of a translated access: [offset, length, iova] triples, reused between accesses. */
+  private readonly runs: number[] = [];
+
+  /**
+   * iommu_subsys_init(): the default domain type (translated unless iommu.passthrough=1) and, when
+   * it translates, the invalidation policy: strict on arm64 and lazy on x86_64
+   * (CONFIG_IOMMU_DEFAULT_DMA_STRICT / _LAZY's Kconfig defaults) unless iommu.strict says otherwise.
+   */
+  constructor(private readonly m: Machine, params: ReadonlyMap<string, string | undefined>) {
+    // A malformed value was refused when the command line was parsed: as if it were absent.
+    const pt = kstrtobool(params.get('iommu.passthrough'));
+    const strictParam = kstrtobool(params.get('iommu.strict'));
+    this.strict = strictParam ?? m.arch.name !== 'x86_64';
+    const passthrough = pt === true;
+    this.defDomainType = passthrough ? IOMMU_DOMAIN_IDENTITY : this.strict ? IOMMU_DOMAIN_DMA : IOMMU_DOMAIN_DMA_FQ;
+    m.log.pr_info(`iommu: Default domain type: ${domainTypeStr(this.defDomainType)}${pt !== null ? ' (set via kernel command line)' : ''}`);
+    if (!passthrough) {
+      m.log.pr_info(`iommu: DMA domain TLB invalidation policy: ${this.strict ? 'strict' : 'lazy'} mode${strictParam !== null ? ' (set via kernel command line)' : ''}`);
+    }
+  }
+
+  /** The IOVA ranges the IOMMU driver reports as reserved (iommu_get_resv_regions()): [start, length]. */
+  get reservedRegions(): readonly [number, number][] {
+    return RESERVED_REGIONS[this.m.arch.name];
+  }
+
+  /**
+   * __iommu_probe_device() -> iommu_group_add_device(): the device joins its group (a new one
+   * unless it names an existing group), whose default domain iommu_get_default_domain_type()
+   * chose: an untrusted device forces a strict DMA domain.
+   */
+  probeDevice(dev: Device, opts: DeviceIommuOptions): DevIommu {
+    const untrusted = opts.untrusted === true;
+    const name = opts.group ?? `#${this.nextGroupId}`;
+    let group = this.groups.get(name);
+    if (group === undefined) {
+      const type = untrusted ? IOMMU_DOMAIN_DMA : this.defDomainType;
+      group = new IommuGroup(this.nextGroupId++, name, new IommuDomain(type, this.nextDomainId++));
+      this.groups.set(name, group);
+    } else if (untrusted && group.domain.type !== IOMMU_DOMAIN_DMA) {
+      // iommu_get_default_domain_type() refuses, and the device's IOMMU probe fails with it.
+      this.m.log.dev_printk(KERN_ERR, dev, `Device is not trusted, but driver is overriding group ${group.id} to ${domainTypeStr(group.domain.type)}, refusing.`);
+      throw new DmaSimRangeError('createDevice', 'iommu.group', `"${name}" has a ${domainTypeStr(group.domain.type).toLowerCase()} default domain that is not strict: an untrusted device cannot join it`);
+    }
+    group.devices.push(dev);
+    this.m.log.dev_printk(KERN_INFO, dev, `Adding to iommu group ${group.id}`);
+    const pci = opts.pci === true;
+    return { group, domain: group.domain, untrusted, pci, pci_32bit_workaround: pci, sid: (this.nextSid++) << 3 };
+  }
+
+  // ---- iommu.c: map, unmap, flush ------------------------------------------------------
+
+  /**
+   * iommu_map(): every page or nothing. Unaligned arguments are refused with pr_err; an IOVA
+   * beyond the input address size is a WARN and -ERANGE (arm_lpae_map_pages()); an existing leaf
+   * a WARN and -EEXIST (arm_lpae_init_pte()), after which what was mapped is unmapped again.
+   */
+  iommu_map(domain: IommuDomain, iova: number, paddr: number, size: number, prot: number): number {
+    if (pageOffset(iova | paddr | size) !== 0) return this.unaligned(iova, paddr, size);
+    this.m.hostStats.iommuMaps++;
+    if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return 0; // arm_lpae_map_pages(): nothing to map
+    if (iova + size - 1 > domain.aperture_end) return this.beyondAperture();
+    for (let done = 0; done < size; done += IOMMU_PAGE_SIZE) {
+      if (domain.setPte(iova + done, paddr + done, prot) !== 0) return this.mapOverExisting(domain, iova, done);
+    }
+    return 0;
+  }
+
+  /** arm_lpae_map_pages(): WARN_ON(iaext), the IOVA is beyond the input address size. */
+  private beyondAperture(): number {
+    this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: 'arm_lpae_map_pages' }, '');
+    return -ERANGE;
+  }
+
+  private unaligned(iova: number, paddr: number, size: number): number {
+    this.m.log.pr_err(`iommu: unaligned: iova ${hex(iova)} pa 0x${paddr.toString(16).padStart(16, '0')} size ${hex(size)} min_pagesz 0x${IOMMU_PAGE_SIZE.toString(16)}`);
+    return -EINVAL;
+  }
+
+  /** "We require an unmap first": WARN, undo the pages mapped so far, -EEXIST. */
+  private mapOverExisting(domain: IommuDomain, iova: number, done: number): number {
+    this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: 'arm_lpae_init_pte' }, '');
+    if (done > 0) this.iommu_unmap(domain, iova, done);
+    return -EEXIST;
+  }
+
+  /**
+   * __iommu_unmap(): page by page until the first hole, which io-pgtable-arm WARNs about.
+   * Returns the bytes unmapped; the pages join `gather` for the IOTLB invalidation.
+   */
+  iommu_unmap_fast(domain: IommuDomain, iova: number, size: number, gather: IotlbGather): number {
+    if (pageOffset(iova | size) !== 0) return this.unalignedUnmap(iova, size);
+    this.m.hostStats.iommuMaps++;
+    let unmapped = 0;
+    while (unmapped < size) {
+      if (!domain.clearPte(iova + unmapped)) {
+        this.unmapHole();
+        break;
+      }
+      unmapped += IOMMU_PAGE_SIZE;
+    }
+    if (unmapped > 0) {
+      gather.start = Math.min(gather.start, iova);
+      gather.end = Math.max(gather.end, iova + unmapped);
+    }
+    return unmapped;
+  }
+
+  private unalignedUnmap(iova: number, size: number): number {
+    this.m.log.pr_err(`iommu: unaligned: iova ${hex(iova)} size ${hex(size)} min_pagesz 0x${IOMMU_PAGE_SIZE.toString(16)}`);
+    return 0;
+  }
+
+  /** __arm_lpae_unmap(): WARN_ON(!pte), the range has a hole. */
+  private unmapHole(): void {
+    this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: '__arm_lpae_unmap' }, '');
+  }
+
+  /** iommu_unmap(): unmap and sync the IOTLB at once. */
+  iommu_unmap(domain: IommuDomain, iova: number, size: number): number {
+    const gather = new IotlbGather();
+    const n = this.iommu_unmap_fast(domain, iova, size, gather);
+    this.iommu_iotlb_sync(domain, gather);
+    return n;
+  }
+
+  /** iommu_iotlb_sync(): invalidate the gathered range (arm_smmu_iotlb_sync() does nothing for an empty gather). */
+  iommu_iotlb_sync(domain: IommuDomain, gather: IotlbGather): void {
+    if (gather.end <= gather.start) return;
+    this.m.hostStats.iotlbFlushes++;
+    if (domain.iotlb.size !== 0) invalidateRange(domain.iotlb, gather.start, gather.end);
+  }
+
+  /** iommu_flush_iotlb_all(): the whole domain's translations are invalidated. */
+  iommu_flush_iotlb_all(domain: IommuDomain): void {
+    this.m.hostStats.iotlbFlushes++;
+    domain.iotlb.clear();
+  }
+
+  /**
+   * iommu_map_sg(): physically contiguous entries are mapped together, one after the other from
+   * `iova`. Returns the bytes mapped, or the error, after unmapping what was mapped.
+   */
+  iommu_map_sg(domain: IommuDomain, iova: number, sgl: readonly Scatterlist[], nents: number, prot: number): number {
+    let mapped = 0;
+    let start = 0;
+    let len = 0;
+    for (let i = 0; i <= nents; i++) {
+      const s = i < nents ? sgl[i] as Scatterlist : null;
+      const phys = s === null ? -1 : sg_phys(s);
+      if (len !== 0 && phys !== start + len) {
+        const ret = this.iommu_map(domain, iova + mapped, start, len, prot);
+        if (ret !== 0) {
+          if (mapped > 0) this.iommu_unmap(domain, iova, mapped);
+          return ret;
+        }
+        mapped += len;
+        len = 0;
+      }
+      if (s === null) break;
+      if (len !== 0) {
+        len += s.length;
+      } else {
+        len = s.length;
+        start = phys;
+      }
+    }
+    return mapped;
+  }
+
+  /** iommu_iova_to_phys(): from the page tables (not the IOTLB); 0 when nothing is mapped. */
+  iommu_iova_to_phys(domain: IommuDomain, iova: number): number {
+    // `+iova`: a number like the table walk's result, which V8 would otherwise box to merge it
+    // with the parameter as it stands (every unmap calls this).
+    if (domain.type === IOMMU_DOMAIN_IDENTITY) return +iova;
+    return domain.iova_to_phys(iova);
+  }
+
+  // ---- the hardware: a device's bus access ------------------------------------------------
+
+  /**
+   * Translates a device access of [iova, iova + len) for reading or writing: the IOTLB first
+   * (a translation stays usable until it is invalidated, which is what lazy mode's window is),
+   * then a table walk that fills it. Returns [offset, length, iova] triples of physically
+   * contiguous runs in the machine's memory, or reports a fault and throws DmaFaultError before
+   * anything was accessed.
+   */
+  translate(dev: Device, d: DevIommu, iova: number, len: number, write: boolean): readonly number[] {
+    const runs = this.runs;
+    runs.length = 0;
+    const need = write ? IOMMU_WRITE : IOMMU_READ;
+    const end = iova + len;
+    let a = iova;
+    do {
+      const pte = a > d.domain.aperture_end ? 0 : this.lookup(d.domain, Math.floor(a / IOMMU_PAGE_SIZE));
+      if (pte === 0 || !(pte & need)) this.fault(dev, d, a, len, write, pte === 0);
+      const pageEnd = Math.min(end, (Math.floor(a / IOMMU_PAGE_SIZE) + 1) * IOMMU_PAGE_SIZE);
+      const phys = pte - pageOffset(pte) + pageOffset(a);
+      const n = Math.max(pageEnd - a, 0);
+      const last = runs.length - 3;
+      const off = this.m.physToOffset(phys, Math.max(n, 1));
+      if (off < 0) throw new DmaFaultError(dev.name, a, n, `IOVA ${hex(a)} translates to ${hex(phys)}, which is not RAM`);
+      if (last >= 0 && (runs[last] as number) + (runs[last + 1] as number) === off) runs[last + 1] = (runs[last + 1] as number) + n;
+      else runs.push(off, n, a);
+      a = pageEnd;
+    } while (a < end);
+    return runs;
+  }
+
+  /** An IOTLB hit, or a walk of the page tables that fills the IOTLB (0: no translation). */
+  private lookup(domain: IommuDomain, pfn: number): number {
+    const tlb = domain.iotlb;
+    const hit = tlb.get(pfn);
+    if (hit !== undefined) return hit;
+    const pte = domain.pte(pfn * IOMMU_PAGE_SIZE);
+    if (pte === 0) return 0;
+    if (tlb.size >= IOTLB_ENTRIES) tlb.delete(tlb.keys().next().value as number);
+    tlb.set(pfn, pte);
+    return pte;
+  }
+
+  /** The IOMMU's fault report, ratelimited as the drivers' are; the device gets DmaFaultError. */
+  private fault(dev: Device, d: DevIommu, iova: number, len: number, write: boolean, translation: boolean): never {
+    this.m.hostStats.iommuFaults++;
+    const log = this.m.log;
+    if (log.ratelimit(`iommu-fault-${this.m.arch.name}`)) {
+      for (const line of this.m.arch.name === 'arm64' ? smmuEvent(dev, d, iova, write, translation) : dmarFault(d, iova, write)) log.printk(KERN_ERR, line);
+    }
+    throw new DmaFaultError(dev.name, iova, len, `IOMMU ${translation ? 'translation' : 'permission'} fault (${write ? 'write' : 'read'} of IOVA ${hex(iova)})`);
+  }
+}
+
+const SMMU = 'arm-smmu-v3 arm-smmu-v3.0.auto';
+const EVT_ID_TRANSLATION_FAULT = 0x10;
+const EVT_ID_PERMISSION_FAULT = 0x13;
+/** event_class_str[EVTQ_1_CLASS]: a stage 1 fault on the input address is class 2. */
+const CLASS_IN = 2;
+
+/**
+ * arm_smmu_dump_raw_event() and arm_smmu_dump_event() (drivers/iommu/arm/arm-smmu-v3): the raw
+ * event queue entry, then the decoded fault. The raw words are encoded as the SMMU writes them
+ * (EVTQ_0_ID/SID, EVTQ_1_RnW/CLASS, EVTQ_2_ADDR).
+ */
+function smmuEvent(dev: Device, d: DevIommu, iova: number, write: boolean, translation: boolean): string[] {
+  const id = translation ? EVT_ID_TRANSLATION_FAULT : EVT_ID_PERMISSION_FAULT;
+  const w0 = (BigInt(d.sid) << 32n) | BigInt(id);
+  const w1 = (BigInt(CLASS_IN) << 40n) | (write ? 0n : 1n << 35n);
+  const raw = [w0, w1, BigInt(iova), 0n];
+  return [
+    `${SMMU}: event 0x${id.toString(16).padStart(2, '0')} received:`,
+    ...raw.map((w) => `${SMMU}: \t0x${w.toString(16).padStart(16, '0')}`),
+    `${SMMU}: event: ${translation ? 'F_TRANSLATION' : 'F_PERMISSION'} client: ${dev.name} sid: ${hex(d.sid)} ssid: 0x0 iova: ${hex(iova)} ipa: 0x0`,
+    `${SMMU}: unpriv data ${write ? 'write' : 'read'} s1 "Input address caused fault" stag: 0x0`,
+  ];
+}
+
+/**
+ * dmar_fault_do_one() (drivers/iommu/intel/dmar.c) after the fault status line of
+ * dmar_fault(): with legacy tables a non-present entry has neither R nor W, so an unmapped IOVA
+ * reads as a permission fault, reason 5 (write) or 6 (read).
+ */
+function dmarFault(d: DevIommu, iova: number, write: boolean): string[] {
+  const bdf = `${(d.sid >> 8).toString(16).padStart(2, '0')}:${((d.sid >> 3) & 0x1f).toString(16).padStart(2, '0')}.${d.sid & 7}`;
+  const reason = write ? 5 : 6;
+  return [
+    'DMAR: DRHD: handling fault status reg 2',
+    `DMAR: [DMA ${write ? 'Write' : 'Read'} NO_PASID] Request device [${bdf}] fault addr ${hex(iova)} [fault reason 0x${reason.toString(16).padStart(2, '0')}] PTE ${write ? 'Write' : 'Read'} access is not set`,
+  ];
+}
+
+/** kstrtobool(): y/Y/1/on true, n/N/0/off false, anything else (or no value) refused. */
+export function kstrtobool(s: string | undefined): boolean | null {
+  if (s === undefined || s.length === 0) return null;
+  const c = s.charAt(0);
+  if (c === 'y' || c === 'Y' || c === '1') return true;
+  if (c === 'n' || c === 'N' || c === '0') return false;
+  if (c === 'o' || c === 'O') {
+    const c1 = s.charAt(1);
+    if (c1 === 'n' || c1 === 'N') return true;
+    if (c1 === 'f' || c1 === 'F') return false;
+  }
+  return null;
+}
+

@@ -1,0 +1,21 @@
+// The command line is parsed in kernel syntax (lib/cmdline.c next_arg, kernel/params.c parameq),
+// and parameters nobody claims are reported as init/main.c print_unknown_bootoptions() does.
+import { expect, test } from 'vitest';
+import { splitArgs } from '../../src/lib/cmdline.js';
+import { smallMachine } from '../support/helpers.js';
+
+test('arguments split on spaces outside quotes, with = separating name and value', () => {
+  expect(splitArgs('  swiotlb=2048,force  foo="a b"  quiet ')).toEqual([
+    { param: 'swiotlb', value: '2048,force' },
+    { param: 'foo', value: 'a b' },
+    { param: 'quiet', value: undefined },
+  ]);
+});
+
+test('known parameters are kept, unknown ones are logged once, and -- ends the kernel part', async () => {
+  const m = await smallMachine({ cmdline: 'swiotlb=2048 dma-debug-entries=4096 bogus=1 quiet -- init=ignored' });
+  expect(m.params.get('swiotlb')).toBe('2048');
+  expect(m.params.get('dma_debug_entries')).toBe('4096');
+  expect(m.dmesg()).toContain('Kernel command line: swiotlb=2048 dma-debug-entries=4096 bogus=1 quiet -- init=ignored');
+  expect(m.dmesg()).toContain('Unknown kernel command line parameters "bogus=1 quiet", will be passed to user space.');
+});

@@ -1,0 +1,24 @@
+// Shared test fixtures: small machines that make cache effects easy to provoke.
+import { createMachine, type Machine, type MachineOptions } from '../../src/machine.js';
+
+/** A machine with one 2 MiB bank and a tiny cache (4 KiB, 4 ways, 64 B lines: 16 sets). */
+export function smallMachine(opts: MachineOptions = {}): Promise<Machine> {
+  return createMachine({
+    ram: [{ base: 0x8000_0000, size: 2 << 20 }],
+    cache: { size: 4096, ways: 4, lineSize: 64 },
+    ...opts,
+  });
+}
+
+/** A free physical buffer in the small machine, above the kernel image, for raw cache tests. */
+export const SMALL_BUF = 0x8010_0000;
+
+export function bytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}

@@ -1,0 +1,114 @@
+// Misuse and limits around kernel/dma/swiotlb.c:
+//  - swiotlb_release_slots() trusts tlb_addr: the kernel would corrupt its slot table on an
+//    unmap of an address it never handed out. dmasim refuses such an unmap with one WARN and
+//    leaves the table untouched (its documented guard), so later maps stay kernel-exact.
+//  - kernel/dma/direct.h dma_direct_sync_single_for_*(): swiotlb_sync_single_for_*() act only
+//    when swiotlb_find_pool(dev, paddr) finds the address inside the pool.
+//  - swiotlb_max_mapping_size(): IO_TLB_SIZE * IO_TLB_SEGSIZE - roundup(min_align_mask, IO_TLB_SIZE),
+//    used by dma_direct_max_mapping_size() when is_swiotlb_active() and the device is addressing
+//    limited or force-bounced; SIZE_MAX otherwise.
+//  - swiotlb_search_pool_area(): BUG_ON(!nslots): a zero-length bounce is a kernel BUG.
+//  - swiotlb_tbl_map_single(): dev_WARN_ONCE(dev, alloc_align_mask > ~PAGE_MASK,
+//    "Alloc alignment may prevent fulfilling requests with max mapping_size\n").
+import { describe, expect, it } from 'vitest';
+import {
+  createMachine, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE, dma_map_single, dma_mapping_error,
+  dma_max_mapping_size, dma_set_mask, dma_sync_single_for_cpu, dma_sync_single_for_device,
+  dma_unmap_single, GFP_KERNEL, KernelBug,
+} from '../../src/index.js';
+import type { Machine } from '../../src/machine.js';
+import type { Swiotlb } from '../../src/dma/swiotlb.js';
+import { delta, pattern, probe64 } from '../support/api-helpers.js';
+
+function snapshot(s: Swiotlb): unknown {
+  return {
+    list: Array.from(s.list), origAddr: Array.from(s.origAddr), allocSize: Array.from(s.allocSize),
+    padSlots: Array.from(s.padSlots), totalUsed: s.totalUsed, usedHiwater: s.usedHiwater,
+  };
+}
+
+function warnings(m: Machine): string[] {
+  return m.dmesg().filter((l) => l.startsWith('WARNING: '));
+}
+
+describe('swiotlb and bad input', () => {
+  it('unmap of the middle of a live bounce buffer leaves the slot table untouched and WARNs once', async () => {
+    const m = await createMachine({ cmdline: 'swiotlb=1024', seed: 31 });
+    const s = m.swiotlb;
+    if (s === null) throw new Error('no pool');
+    const dev = m.createDevice({ name: '0000:0c:00.0', driver: 'bad' });
+    const buf = m.kmalloc(5000, GFP_KERNEL);
+    const h = dma_map_single(dev, buf, 5000, DMA_TO_DEVICE);
+    expect(dma_mapping_error(dev, h)).toBe(0);
+    const before = snapshot(s);
+    dma_unmap_single(dev, h + 2048, 2952, DMA_TO_DEVICE); // slot 2 of 3: never handed out
+    expect(snapshot(s)).toEqual(before);
+    expect(warnings(m)).toEqual(['WARNING: CPU: 0 PID: 1 at kernel/dma/swiotlb.c swiotlb_release_slots']);
+    dma_unmap_single(dev, h + 4096, 904, DMA_TO_DEVICE); // again: WARN_ONCE, still untouched
+    expect(snapshot(s)).toEqual(before);
+    expect(warnings(m)).toHaveLength(1);
+
+    dma_unmap_single(dev, h, 5000, DMA_TO_DEVICE); // the real unmap still works
+    expect(s.totalUsed).toBe(0);
+    expect(Array.from(s.list.subarray(0, 4))).toEqual([128, 127, 126, 125]);
+  });
+
+  it('a sync on an address outside the pool is ignored by swiotlb (no copy, no slot change)', async () => {
+    const m = await createMachine({ cmdline: 'swiotlb=1024', seed: 31 });
+    const s = m.swiotlb;
+    if (s === null) throw new Error('no pool');
+    const dev = probe64(m, { name: '0000:0c:00.1', driver: 'bad' });
+    const buf = m.kmalloc(1500, GFP_KERNEL);
+    m.cpu.write(buf, pattern(1500, 61));
+    const h = dma_map_single(dev, buf, 1500, DMA_FROM_DEVICE);
+    expect(h).toBe(m.virt_to_phys(buf)); // direct: not a bounce buffer
+    expect(s.contains(h)).toBe(false);
+    const before = snapshot(s);
+    const d = delta(m, () => {
+      dma_sync_single_for_cpu(dev, h, 1500, DMA_FROM_DEVICE);
+      dma_sync_single_for_device(dev, h, 1500, DMA_FROM_DEVICE);
+    });
+    expect(d.bounceBytes).toBe(0);
+    expect(snapshot(s)).toEqual(before);
+    dma_unmap_single(dev, h, 1500, DMA_FROM_DEVICE);
+    expect(snapshot(s)).toEqual(before);
+  });
+
+  it('dma_max_mapping_size(): 256 KiB minus roundup(min_align_mask, 2 KiB) when bouncing can happen', async () => {
+    const m = await createMachine({ seed: 31 });
+    const plain = m.createDevice({ name: '0000:0d:00.0', driver: 'mx' });
+    expect(dma_set_mask(plain, DMA_BIT_MASK(32))).toBe(0);
+    expect(dma_max_mapping_size(plain)).toBe(262144); // 2048 * 128
+    const nvme = m.createDevice({ name: '0000:0d:00.1', driver: 'nvme', minAlignMask: 0xfff });
+    expect(dma_max_mapping_size(nvme)).toBe(262144 - 4096); // 258048
+    const odd = m.createDevice({ name: '0000:0d:00.2', driver: 'mx', minAlignMask: 0x3 });
+    expect(dma_max_mapping_size(odd)).toBe(262144 - 2048);
+    const wide = probe64(m, { name: '0000:0d:00.3', driver: 'mx' });
+    expect(dma_max_mapping_size(wide)).toBe(Number.MAX_SAFE_INTEGER); // SIZE_MAX: not limited
+
+    const forced = await createMachine({ cmdline: 'swiotlb=256,force', seed: 31 });
+    expect(dma_max_mapping_size(probe64(forced, { name: '0000:0d:00.4', driver: 'mx' }))).toBe(262144);
+  });
+
+  it('a zero-length map that must bounce is BUG_ON(!nslots) in swiotlb_search_pool_area()', async () => {
+    const m = await createMachine({ seed: 31 });
+    const dev = m.createDevice({ name: '0000:0e:00.0', driver: 'zero' }); // 32-bit: must bounce
+    const buf = m.kmalloc(64, GFP_KERNEL);
+    expect(() => dma_map_single(dev, buf, 0, DMA_TO_DEVICE)).toThrow(KernelBug);
+    expect(m.dmesg()).toContain('kernel BUG at kernel/dma/swiotlb.c!');
+  });
+
+  it('alloc_align_mask above PAGE_SIZE - 1 is a dev_WARN_ONCE in swiotlb_tbl_map_single()', async () => {
+    const m = await createMachine({ cmdline: 'swiotlb=1024', seed: 31 });
+    const s = m.swiotlb;
+    if (s === null) throw new Error('no pool');
+    const dev = m.createDevice({ name: '0000:0f:00.0', driver: 'align' });
+    const orig = m.virt_to_phys(m.kmalloc(16384, GFP_KERNEL));
+    const t = s.mapSingle(dev, orig, 100, 0x3fff, 0);
+    expect(t % 16384).toBe(0); // still honoured: a 16 KiB-aligned run
+    s.mapSingle(dev, orig, 100, 0x3fff, 0);
+    const msg = 'align 0000:0f:00.0: Alloc alignment may prevent fulfilling requests with max mapping_size';
+    expect(m.dmesg().filter((l) => l === msg)).toHaveLength(1);
+    expect(warnings(m)).toEqual(['WARNING: CPU: 0 PID: 1 at kernel/dma/swiotlb.c swiotlb_tbl_map_single']);
+  });
+});
