@@ -583,10 +583,12 @@ function allocPages(fn: string, dev: Device, size: number, dir: DmaDirection, gf
     m.log.warnOnce(refused, site, '');
     return null;
   }
-  size = pageAlign(size);
+  // __dma_alloc_pages() page-aligns for the backend; dma_alloc_pages() hands the caller's size
+  // to debug_dma_alloc_pages().
+  const aligned = pageAlign(size);
   if (ops(dev) !== null && !dev.dma_iommu) return null; // dma_map_ops has no alloc_pages_op here
   m.dmaDebug?.caller(fn === 'dma_alloc_noncoherent' ? 'dma_alloc_noncoherent' : 'dma_alloc_pages');
-  const r = dev.dma_iommu ? iommu.iommu_dma_alloc_pages(dev, size, d, gfp) : direct.dma_direct_alloc_pages(dev, size, gfp);
+  const r = dev.dma_iommu ? iommu.iommu_dma_alloc_pages(dev, aligned, d, gfp) : direct.dma_direct_alloc_pages(dev, aligned, gfp);
   if (r !== null) m.dmaDebug?.alloc_pages(dev, pageToPfn(r.page) * PAGE_SIZE, size, d, r.dma_handle);
   return r;
 }
@@ -600,10 +602,11 @@ function freePages(fn: string, dev: Device, size: number, page: Page, dma_handle
   checkSize(fn, 'size', size);
   if (typeof page !== 'number' || !isPageHandle(page)) throw new DmaSimTypeError(fn, 'page', 'must be a struct page handle');
   const d = checkDir(fn, dir);
-  size = pageAlign(size);
+  // dma_free_pages(): debug_dma_free_pages() sees the caller's size, __dma_free_pages() aligns it.
   dev.machine.dmaDebug?.free_pages(dev, pageToPfn(page) * PAGE_SIZE, size, d, dma_handle);
-  if (dev.dma_iommu) iommu.iommu_dma_free_pages(dev, size, pageToPfn(page), dma_handle, d);
-  else direct.__dma_direct_free_pages(dev, pageToPfn(page), size);
+  const aligned = pageAlign(size);
+  if (dev.dma_iommu) iommu.iommu_dma_free_pages(dev, aligned, pageToPfn(page), dma_handle, d);
+  else direct.__dma_direct_free_pages(dev, pageToPfn(page), aligned);
 }
 
 /** dma_alloc_noncoherent(): page_address(dma_alloc_pages()). */
