@@ -116,9 +116,8 @@ function cookieOf(d: DevIommu): IommuDmaCookie {
 
 /** dma_info_to_prot(): IOMMU_CACHE for a coherent device; READ towards the device, WRITE from it. */
 export function dma_info_to_prot(dir: DmaDirection, coherent: boolean, attrs: number): number {
-  let prot = coherent ? IOMMU_CACHE : 0;
+  let prot = attrs & DMA_ATTR_MMIO ? IOMMU_MMIO : coherent ? IOMMU_CACHE : 0;
   if (attrs & DMA_ATTR_PRIVILEGED) prot |= IOMMU_PRIV;
-  if (attrs & DMA_ATTR_MMIO) prot |= IOMMU_MMIO;
   if (dir === DMA_BIDIRECTIONAL) return prot | IOMMU_READ | IOMMU_WRITE;
   if (dir === DMA_TO_DEVICE) return prot | IOMMU_READ;
   if (dir === DMA_FROM_DEVICE) return prot | IOMMU_WRITE;
@@ -257,9 +256,9 @@ const gather = new IotlbGather();
 
 /**
  * __iommu_dma_unmap(): clear the tables over whole granules (a WARN if fewer were mapped), sync
- * the IOTLB now (strict) or let the flush queue do it (lazy), release the IOVA. dmasim does not
- * release an IOVA range of which nothing was mapped: the kernel would hand an IOVA it never
- * allocated to the rcache, and later give it out twice.
+ * the IOTLB now (strict) or let the flush queue do it (lazy), release the IOVA. Like the kernel,
+ * it releases the range even when nothing was mapped there: an IOVA it never allocated goes
+ * into the rcache, and the next map of that size gets it.
  */
 function __iommu_dma_unmap(dev: Device, d: DevIommu, dmaAddr: number, size: number): void {
   const m = dev.machine;
@@ -273,7 +272,7 @@ function __iommu_dma_unmap(dev: Device, d: DevIommu, dmaAddr: number, size: numb
   const unmapped = m.iommu.iommu_unmap_fast(d.domain, dmaAddr, size, gather);
   if (unmapped !== size) warnDmaIommu(m, '__iommu_dma_unmap');
   if (!gather.queued) m.iommu.iommu_iotlb_sync(d.domain, gather);
-  if (unmapped > 0) iommu_dma_free_iova(d, dmaAddr, size, gather);
+  iommu_dma_free_iova(d, dmaAddr, size, gather);
 }
 
 /** WARN_ON() in the dma-iommu.c function `fn`. */
@@ -291,7 +290,7 @@ function iommu_dma_map_swiotlb(dev: Device, d: DevIommu, phys: number, size: num
   const m = dev.machine;
   const swiotlb = m.swiotlb;
   if (swiotlb === null) {
-    m.log.printOnce(`iommu-bounce-inactive:${dev.name}`, KERN_WARNING, `${dev.driver} ${dev.name}: DMA bounce buffers are inactive, unable to map unaligned transaction.`);
+    m.log.printOnce('iommu_dma_map_swiotlb:inactive', KERN_WARNING, `${dev.driver} ${dev.name}: DMA bounce buffers are inactive, unable to map unaligned transaction.`);
     return DMA_MAPPING_ERROR;
   }
   const iovad = cookieOf(d).iovad;
@@ -327,9 +326,10 @@ function swiotlbUnmap(dev: Device, phys: number, size: number, dir: DmaDirection
 }
 
 /**
- * iommu_dma_map_phys(): MMIO goes straight to the tables; a buffer that would bounce (untrusted
- * device or kmalloc bouncing) and does not fill whole granules goes through swiotlb; then the
- * clean for a non-coherent device, on the bounce slot if there is one, and the mapping.
+ * iommu_dma_map_phys(): a buffer that would bounce (untrusted device or kmalloc bouncing) and
+ * does not fill whole granules goes through swiotlb, except MMIO and REQUIRE_COHERENT, which
+ * cannot bounce and fail; then the clean for a non-coherent device (never for MMIO), on the
+ * bounce slot if there is one, and the mapping.
  */
 export function iommu_dma_map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
   const m = dev.machine;
@@ -337,17 +337,16 @@ export function iommu_dma_map_phys(dev: Device, phys: number, size: number, dir:
   const coherent = dev.dma_coherent;
   const prot = dma_info_to_prot(dir, coherent, attrs);
   m.hostStats.dmaOps++;
-  if (attrs & DMA_ATTR_MMIO) return __iommu_dma_map(dev, d, phys, size, prot | IOMMU_MMIO, dev.iovaLimit);
   // The kernel asks dev_use_swiotlb() first; both tests are free of side effects, and the
   // alignment one is cheaper and settles every whole-granule buffer.
   if (iova_offset(cookieOf(d).iovad, phys | size) !== 0 && dev_use_swiotlb(dev, d, size, dir)) {
-    if (attrs & DMA_ATTR_REQUIRE_COHERENT) return DMA_MAPPING_ERROR;
+    if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
     phys = iommu_dma_map_swiotlb(dev, d, phys, size, attrs);
     if (phys === DMA_MAPPING_ERROR) return DMA_MAPPING_ERROR;
   }
-  if (!coherent && !(attrs & DMA_ATTR_SKIP_CPU_SYNC)) syncForDevice(m, phys, size, dir);
+  if (!coherent && !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO))) syncForDevice(m, phys, size, dir);
   const iova = __iommu_dma_map(dev, d, phys, size, prot, dev.iovaLimit);
-  if (iova === DMA_MAPPING_ERROR) swiotlbUnmap(dev, phys, size, dir, attrs);
+  if (iova === DMA_MAPPING_ERROR && !(attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))) swiotlbUnmap(dev, phys, size, dir, attrs);
   return iova;
 }
 
