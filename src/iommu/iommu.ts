@@ -277,6 +277,9 @@ export class Iommu {
     this.m.hostStats.iommuMaps++;
     if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return 0; // arm_lpae_map_pages(): nothing to map
     if (iova + size - 1 > domain.aperture_end) return this.beyondAperture();
+    // arm_lpae_prot_to_pte(), stage 1 (SMMUv3's DMA domains): the AP bits only express
+    // read-only, so every valid entry is readable and a write-only mapping is read-write.
+    if (this.m.arch.name === 'arm64') prot |= IOMMU_READ;
     for (let done = 0; done < size; done += IOMMU_PAGE_SIZE) {
       if (domain.setPte(iova + done, paddr + done, prot) !== 0) return this.mapOverExisting(domain, iova, done);
     }
