@@ -14,7 +14,7 @@ import {
 } from '../include/dma-mapping.js';
 import {
   IOMMU_CACHE, IOMMU_DOMAIN_DMA_FQ, IOMMU_MMIO, IOMMU_PAGE_SIZE, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
-  IotlbGather, type DevIommu, type IommuDomain,
+  IOMMU_RESV_SW_MSI, IotlbGather, type DevIommu, type IommuDomain,
 } from './iommu.js';
 import { IOVA_DEPOT_DELAY_MS, IovaDomain, iova_align, iova_offset, iova_pfn, iova_rcache_range } from './iova.js';
 import type { Machine } from '../machine.js';
@@ -99,7 +99,10 @@ export class IommuDmaCookie {
 export function iommu_dma_init_domain(m: Machine, domain: IommuDomain): IommuDmaCookie {
   if (domain.cookie !== null) return domain.cookie;
   const cookie = new IommuDmaCookie(m, domain);
-  for (const [start, length] of m.iommu.reservedRegions) {
+  // iova_reserve_iommu_regions(): "We ARE the software that manages these!": a
+  // software-managed MSI window is not reserved in a DMA domain.
+  for (const { start, length, type } of m.iommu.reservedRegions) {
+    if (type === IOMMU_RESV_SW_MSI) continue;
     cookie.iovad.reserve_iova(iova_pfn(cookie.iovad, start), iova_pfn(cookie.iovad, start + length - 1));
   }
   domain.cookie = cookie;

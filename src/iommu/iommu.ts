@@ -43,10 +43,25 @@ const PTE_VALID = 0x800;
  * The oldest fill is dropped first.
  */
 const IOTLB_ENTRIES = 128;
-/** MSI_IOVA_BASE/LENGTH (arm-smmu-v3's software MSI window) and x86's IOAPIC range (IOMMU_RESV_MSI). */
-const RESERVED_REGIONS: Readonly<Record<Machine['arch']['name'], readonly [number, number][]>> = {
-  arm64: [[0x800_0000, 0x10_0000]],
-  x86_64: [[0xfee0_0000, 0x10_0000]],
+/** enum iommu_resv_type (include/linux/iommu.h), the two dmasim's IOMMUs report. */
+export const IOMMU_RESV_MSI = 3;
+export const IOMMU_RESV_SW_MSI = 4;
+
+/** struct iommu_resv_region: start, length, type. */
+export interface IommuResvRegion {
+  readonly start: number;
+  readonly length: number;
+  readonly type: number;
+}
+
+/**
+ * arm_smmu_get_resv_regions(): MSI_IOVA_BASE/LENGTH as IOMMU_RESV_SW_MSI (software-managed: the
+ * DMA layer maps MSI doorbells there itself); intel_iommu_get_resv_regions(): the IOAPIC range
+ * as IOMMU_RESV_MSI.
+ */
+const RESERVED_REGIONS: Readonly<Record<Machine['arch']['name'], readonly IommuResvRegion[]>> = {
+  arm64: [{ start: 0x800_0000, length: 0x10_0000, type: IOMMU_RESV_SW_MSI }],
+  x86_64: [{ start: 0xfee0_0000, length: 0x10_0000, type: IOMMU_RESV_MSI }],
 };
 
 const IO_PGTABLE_ARM_C = 'drivers/iommu/io-pgtable-arm.c';
@@ -236,8 +251,8 @@ export class Iommu {
     }
   }
 
-  /** The IOVA ranges the IOMMU driver reports as reserved (iommu_get_resv_regions()): [start, length]. */
-  get reservedRegions(): readonly [number, number][] {
+  /** The IOVA ranges the IOMMU driver reports as reserved (iommu_get_resv_regions()). */
+  get reservedRegions(): readonly IommuResvRegion[] {
     return RESERVED_REGIONS[this.m.arch.name];
   }
 
