@@ -11,6 +11,7 @@ export type { Stats } from './engine/port.js';
 export { Device } from './dma/device.js';
 export type { DeviceOptions, DeviceIommuOptions, BusDmaRegion } from './dma/device.js';
 export { Cpu } from './hw/cpu.js';
+export type { TimerEvent } from './hw/time.js';
 export { DmaSimError, DmaSimRangeError, DmaSimTypeError, DmaFaultError, KernelBug, DmaCoreFault } from './lib/errors.js';
 export { compileCore } from './engine/core.js';
 export type { CoreSource } from './engine/core.js';
