@@ -5,6 +5,7 @@ export type { MachineOptions, CacheOptions, KernelConfig, LoadOptions, Stats, Li
 export { Device } from './dma/device.js';
 export type { DeviceOptions, BusDmaRegion } from './dma/device.js';
 export { Cpu } from './hw/cpu.js';
+export type { TimerEvent } from './hw/time.js';
 export { DmaSimError, DmaSimRangeError, DmaSimTypeError, DmaFaultError, KernelBug, DmaCoreFault } from './lib/errors.js';
 export { compileCore } from './engine/core.js';
 export type { CoreSource } from './engine/core.js';

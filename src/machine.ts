@@ -18,6 +18,7 @@ import { compileCore, instantiateCore, type CoreExports, type CoreSource } from 
 import { DcacheMaintenance } from './arch/cacheflush.js';
 import { COST_PARAMS, CostModel, type CostParams } from './arch/cost.js';
 import { Cpu } from './hw/cpu.js';
+import { Clock, type TimerEvent } from './hw/time.js';
 import { setCurrentMachine } from './dma/current.js';
 import { DmaDebug, DmaDebugBoot, hashPointer, ptrHashKey, teeHooks, type DmaDebugHooks } from './dma/debug.js';
 import { DmaDataCheck } from './check/dma-data-check.js';
@@ -238,6 +239,13 @@ function resolveCostModel(c: unknown): Partial<CostParams> {
 }
 
 /** Boots a machine. Every option is checked before any memory is created. */
+/** A delay argument: a non-negative finite number (the kernel's are unsigned). */
+function checkDelay(fn: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new DmaSimTypeError(fn, arg, `must be a finite number, got ${String(v)}`);
+  if (v < 0) throw new DmaSimRangeError(fn, arg, `must not be negative, got ${v}`);
+  return v;
+}
+
 export async function createMachine(opts: MachineOptions = {}): Promise<Machine> {
   const r = resolveOptions(opts);
   const layout = computeLayout(r.banks, r.cache);
@@ -316,6 +324,8 @@ export class Machine {
   /** dma_get_cache_alignment() */
   readonly dmaCacheAlignment: number;
   readonly costModel: CostModel;
+  /** Simulated time and the events on it (hw/time.ts). */
+  readonly clock: Clock;
   /** Boot parameters the command line set, by name (for subsystems that read them later). */
   readonly params = new Map<string, string | undefined>();
   /** The engine, its memory and a byte view of it (the memory never grows, so the view never goes stale). */
@@ -346,7 +356,9 @@ export class Machine {
       layout.ramStart, layout.ramSpan, layout.sets, r.cache.ways, Math.log2(r.cache.lineSize),
       PAGE_SHIFT, r.cache.replacement === 'random' ? REPL_RANDOM : REPL_LRU, r.seed,
     );
-    this.log = new KernelLog();
+    this.costModel = new CostModel(r.arch, r.costModel);
+    this.clock = new Clock({ workNs: () => this.workNs(), onEventError: (name, err) => this.eventError(name, err) });
+    this.log = new KernelLog(() => this.clock.now());
     this.log.pr_info('Linux version 7.1.0-dmasim (dmasim@localhost) #1 SMP PREEMPT');
     this.log.pr_info(r.arch.bootBanner);
 
@@ -375,7 +387,6 @@ export class Machine {
     this.cache = this.cacheOps(r.cache.lineSize);
     this.bus = this.busOps();
     this.dcache = new DcacheMaintenance(this);
-    this.costModel = new CostModel(r.arch, r.costModel);
     this.setLoad(r.load);
 
     // core_initcall(dma_debug_init) and core_initcall_sync(dma_debug_fs_init).
@@ -671,6 +682,51 @@ export class Machine {
   cost(): ReturnType<CostModel['evaluate']> {
     return this.costModel.evaluate(this.stats());
   }
+
+  /** The cost model's total from the priced counters alone (the clock samples it often). */
+  private workNs(): number {
+    const c = (i: number): number => Number(this.counters[i] ?? 0n);
+    const h = this.hostStats;
+    return this.costModel.evaluate({
+      cacheMaintenanceOps: c(CNT_MAINTENANCE_OPS), dirtyLinesWrittenBack: c(CNT_DIRTY_WRITTEN_BACK), bounceBytes: c(CNT_CPU_COPY_BYTES),
+      barriers: h.barriers, dmaOps: h.dmaOps, iommuMaps: h.iommuMaps, iotlbFlushes: h.iotlbFlushes,
+    }).total;
+  }
+
+  // ---- simulated time (hw/time.ts) -------------------------------------------------------
+
+  /** ktime_get_ns(): simulated nanoseconds since boot. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** ndelay(): busy-wait; the events due meanwhile run at their deadlines. */
+  ndelay(ns: number): void {
+    this.clock.advance(checkDelay('ndelay', 'ns', ns));
+  }
+
+  udelay(us: number): void {
+    this.clock.advance(checkDelay('udelay', 'us', us) * 1e3);
+  }
+
+  /** msleep(): the task sleeps; timers and devices run meanwhile. */
+  msleep(ms: number): void {
+    this.clock.advance(checkDelay('msleep', 'ms', ms) * 1e6);
+  }
+
+  /** A device model's (or a test's) work, run at the first interleaving point delayNs from now. */
+  schedule(delayNs: number, fn: () => void): TimerEvent {
+    return this.clock.schedule('schedule', delayNs, typeof fn === 'function' && fn.name !== '' ? fn.name : 'schedule', fn);
+  }
+
+  /** A timer callback threw: reported as an oops line, the machine keeps running. */
+  private eventError(name: string, err: unknown): void {
+    this.eventErrors.push({ name, error: err });
+    this.log.pr_err(`${name}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+  }
+
+  /** Callbacks (timers, device models, interrupt handlers) that threw, in order. */
+  readonly eventErrors: { name: string; error: unknown }[] = [];
 
   dmesg(): string[] {
     return this.log.lines();

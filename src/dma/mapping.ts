@@ -25,8 +25,10 @@ const MAPPING_C = 'kernel/dma/mapping.c';
 
 // ---- validation --------------------------------------------------------------------------
 
+/** The device argument; every DMA API call is also an interleaving point (hw/time.ts). */
 function checkDev(fn: string, dev: unknown): Device {
   if (!(dev instanceof Device)) throw new DmaSimTypeError(fn, 'dev', 'must be a struct device from m.createDevice()');
+  dev.machine.clock.point();
   return dev;
 }
 

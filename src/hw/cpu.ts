@@ -132,6 +132,7 @@ export class Cpu {
 
   /** CPU loads of `len` bytes at ptr. */
   read(ptr: number, len: number): Uint8Array {
+    this.m.clock.cpuPoint();
     const out = new Uint8Array(len);
     const { core, u8 } = this.m;
     const scratch = this.m.layout.scratch;
@@ -151,6 +152,7 @@ export class Cpu {
 
   /** CPU stores of `bytes` at ptr. */
   write(ptr: number, bytes: Uint8Array | readonly number[]): void {
+    this.m.clock.cpuPoint();
     this.put('cpu.write', ptr, checkBytes('cpu.write', 'bytes', bytes));
   }
 
@@ -177,6 +179,7 @@ export class Cpu {
   /** memset(ptr, byte, len). */
   fill(ptr: number, len: number, byte: number): void {
     checkIntIn('cpu.fill', 'byte', byte, 0, 255);
+    this.m.clock.cpuPoint();
     const { core } = this.m;
     for (const s of this.spans('cpu.fill', ptr, len)) {
       this.m.dataCheck?.cpuAccess(s.off, s.len, true, s.cached);
@@ -227,6 +230,7 @@ export class Cpu {
       const bytes = this.read(ptr, size);
       return bytes.reduceRight((v, b) => v * 256 + b, 0);
     }
+    this.m.clock.cpuPoint();
     this.m.dataCheck?.cpuAccess(off, size, false, this.lastCached);
     if (this.lastCached) this.m.core.cpuRead(off, size, scratch);
     else this.uncachedRead(off, size);
@@ -236,6 +240,7 @@ export class Cpu {
   private store(fn: string, ptr: number, size: number, value: number): void {
     checkIntIn(fn, 'value', value, 0, 2 ** (size * 8) - 1);
     const off = this.locate(fn, ptr, size);
+    this.m.clock.cpuPoint();
     if (off < 0 || (!this.lastCached && this.reorder > 0)) {
       const bytes = new Uint8Array(size);
       for (let i = 0, v = value; i < size; i++, v = Math.floor(v / 256)) bytes[i] = v & 0xff;
@@ -268,9 +273,15 @@ export class Cpu {
    * Barriers (asm/barrier.h). Loads complete in order in this model, so the read barriers only
    * count; the write barriers drain the store buffer, which is what orders descriptor stores.
    */
-  mb(): void { this.m.hostStats.cpuBarriers++; this.drainStores(); }
-  rmb(): void { this.m.hostStats.cpuBarriers++; }
-  wmb(): void { this.m.hostStats.cpuBarriers++; this.drainStores(); }
-  dma_rmb(): void { this.m.hostStats.cpuBarriers++; }
-  dma_wmb(): void { this.m.hostStats.cpuBarriers++; this.drainStores(); }
+  mb(): void { this.barrier(); this.drainStores(); }
+  rmb(): void { this.barrier(); }
+  wmb(): void { this.barrier(); this.drainStores(); }
+  dma_rmb(): void { this.barrier(); }
+  dma_wmb(): void { this.barrier(); this.drainStores(); }
+
+  /** A barrier instruction: counted, and an interleaving point like any CPU instruction. */
+  private barrier(): void {
+    this.m.hostStats.cpuBarriers++;
+    this.m.clock.cpuPoint();
+  }
 }

@@ -28,12 +28,6 @@ const DMA_IOMMU_C = 'drivers/iommu/dma-iommu.c';
 /** IOVA_DEFAULT_FQ_SIZE entries per CPU (dmasim has one) and IOVA_DEFAULT_FQ_TIMEOUT. */
 export const IOVA_DEFAULT_FQ_SIZE = 256;
 export const IOVA_DEFAULT_FQ_TIMEOUT_MS = 10;
-/**
- * Timers are checked against simulated time every this many released IOVAs, about twice per
- * filling of the flush queue: the machine has no clock of its own, and evaluating the cost model
- * on every unmap would cost more than the unmap.
- */
-const TIMER_TICK = 128;
 
 /** struct iova_fq for the one CPU: a ring of IOVAs waiting for the next IOTLB flush. */
 class IovaFq {
@@ -54,11 +48,6 @@ export class IommuDmaCookie {
   fq_flush_start_cnt = 0;
   fq_flush_finish_cnt = 0;
   fq_timer_on = false;
-  /** Simulated time (ns) at which the armed flush-queue timer fires. */
-  fq_timer_expires = 0;
-  /** Simulated time at which the IOVA depot's delayed trim (iova_depot_work_func()) runs. */
-  depot_work_expires = 0;
-  private ticks = 0;
   /** Coherent allocations by CPU address: their pages, and whether they were one contiguous block. */
   readonly allocs = new Map<number, { pfns: number[]; order: number }>();
 
@@ -66,27 +55,11 @@ export class IommuDmaCookie {
     // base_pfn = max(1, aperture_start >> order): IOVA 0 is never handed out.
     this.iovad = new IovaDomain(IOMMU_PAGE_SIZE, 1);
     this.iovad.onWarn = (site, text) => m.log.warn(site, text);
-    this.iovad.onDepotWorkScheduled = () => {
-      this.depot_work_expires = m.cost().total + IOVA_DEPOT_DELAY_MS * 1e6;
+    // schedule_delayed_work(&rcache->work, IOVA_DEPOT_DELAY) on the machine's clock.
+    this.iovad.onDepotWorkScheduled = (order) => {
+      m.clock.addTimer(IOVA_DEPOT_DELAY_MS * 1e6, 'iova_depot_work_func', () => this.iovad.runDepotWork(order));
     };
     this.fq = domain.type === IOMMU_DOMAIN_DMA_FQ ? new IovaFq() : null;
-  }
-
-  /**
-   * The timers of this domain (the flush queue's, the depot trim's), looked at once every
-   * TIMER_TICK released IOVAs and run when simulated time has passed their expiry.
-   */
-  runTimers(): void {
-    if (++this.ticks >= TIMER_TICK) this.expireTimers();
-  }
-
-  /** runTimers() on its TIMER_TICKth call (apart, so that the other calls stay a few bytecodes). */
-  private expireTimers(): void {
-    this.ticks = 0;
-    if (!this.fq_timer_on && !this.iovad.depotWorkPending) return;
-    const now = this.m.cost().total;
-    if (this.fq !== null && this.fq_timer_on && now >= this.fq_timer_expires) fq_flush_timeout(this, this.fq);
-    if (this.iovad.depotWorkPending && now >= this.depot_work_expires) this.iovad.runDepotWork();
   }
 }
 
@@ -164,7 +137,6 @@ function allocIova32First(dev: Device, d: DevIommu, size: number, limit: number)
 /** iommu_dma_free_iova(): into the flush queue when the unmap was queued, else straight back. */
 function iommu_dma_free_iova(d: DevIommu, iova: number, size: number, gather: IotlbGather | null): void {
   const cookie = cookieOf(d);
-  cookie.runTimers();
   const pfn = iova_pfn(cookie.iovad, iova);
   const pages = size / IOMMU_PAGE_SIZE;
   if (gather !== null && gather.queued) queue_iova(cookie, pfn, pages);
@@ -216,7 +188,8 @@ function queue_iova(cookie: IommuDmaCookie, pfn: number, pages: number): void {
 /** mod_timer(&cookie->fq_timer, ...): the flush-queue timer fires IOVA_DEFAULT_FQ_TIMEOUT from now. */
 function armFqTimer(cookie: IommuDmaCookie): void {
   cookie.fq_timer_on = true;
-  cookie.fq_timer_expires = cookie.m.cost().total + IOVA_DEFAULT_FQ_TIMEOUT_MS * 1e6;
+  const fq = cookie.fq as IovaFq;
+  cookie.m.clock.addTimer(IOVA_DEFAULT_FQ_TIMEOUT_MS * 1e6, 'fq_flush_timeout', () => fq_flush_timeout(cookie, fq));
 }
 
 /** IOVAs waiting in the flush queue of a device's domain (0 in strict mode). */
