@@ -400,21 +400,13 @@ export class Machine {
     this.dmaDebug = dbg !== null && this.dataCheck !== null ? teeHooks(dbg, this.dataCheck) : dbg ?? this.dataCheck;
     // fs_initcall(tracer_init_tracefs) and the dma and swiotlb event systems.
     this.traceArray = new TraceArray(this.debugfs, {
-      now: () => this.traceClock(),
+      now: () => this.clock.now(),
       nrCpus: 1,
       comm: 'dmasim',
       pid: 1,
       onEnableChange: () => this.updateTraceHooks(),
     });
     this.traceEvents = new DmaTraceEvents(this.traceArray, (p) => hashPointer(ptrHashKey(this.seed), p));
-  }
-
-  /**
-   * The trace clock in ns. The simulated clock is not in the machine yet, so every event is
-   * stamped 0 until it is; the trace instance takes the clock from here only.
-   */
-  private traceClock(): number {
-    return 0;
   }
 
   /** Points dmaTrace at whoever listens: the enabled ftrace events and any timeline recorder. */
