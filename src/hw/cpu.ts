@@ -4,10 +4,27 @@
 // uncached stores out of program order until a write barrier.
 
 import { DmaSimRangeError } from '../lib/errors.js';
-import { SCRATCH_BYTES } from '../engine/layout.js';
-import type { Machine } from '../machine.js';
+import type { CoreExports } from '../engine/core.js';
+import { SCRATCH_BYTES, type Layout } from '../engine/layout.js';
+import type { DataProbe, HostStats } from '../engine/port.js';
+import type { KernelImage } from '../mm/kimage.js';
+import type { Vmalloc, VmArea } from '../mm/vmalloc.js';
 import { __pa, isKernelImageAddr, isLinearMapAddress, isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
 import { checkAddr, checkBytes, checkIntIn, checkSize } from '../lib/validate.js';
+
+/** What the CPU needs from the machine it runs in, handed in by machine.ts. */
+export interface CpuHost {
+  readonly memory: WebAssembly.Memory;
+  readonly u8: Uint8Array;
+  readonly layout: Pick<Layout, 'scratch'>;
+  readonly core: Pick<CoreExports, 'cpuRead' | 'cpuWrite' | 'cpuFill' | 'uncachedRead' | 'uncachedWrite' | 'uncachedFill'>;
+  readonly kimage: Pick<KernelImage, 'toPhys'>;
+  readonly vm: Pick<Vmalloc, 'areaOf' | 'translate' | 'generation'>;
+  readonly hostStats: HostStats;
+  /** The data-aware checker, read at every access (it is attached after the CPU exists). */
+  readonly dataCheck: DataProbe | null;
+  physToOffset(phys: number, len: number): number;
+}
 
 /** A piece of a virtual range that is physically contiguous and has one memory type. */
 interface Span {
@@ -28,7 +45,7 @@ export class Cpu {
   private reorder = 0;
   private rng: number;
 
-  constructor(private readonly m: Machine, seed: number) {
+  constructor(private readonly m: CpuHost, seed: number) {
     this.view = new DataView(m.memory.buffer as ArrayBuffer);
     this.rng = (seed ^ 0x5bd1e995) >>> 0 || 1;
   }
@@ -209,11 +226,11 @@ export class Cpu {
   }
 
   private lastCached = true;
-  private lastArea: ReturnType<Machine['vm']['areaOf']> = null;
+  private lastArea: VmArea | null = null;
   private lastAreaGeneration = -1;
 
   /** The vmalloc area of virt, trying the last one first (descriptor rings are hit in runs). */
-  private vmallocArea(virt: number): ReturnType<Machine['vm']['areaOf']> {
+  private vmallocArea(virt: number): VmArea | null {
     const a = this.lastArea;
     const vm = this.m.vm;
     if (a !== null && this.lastAreaGeneration === vm.generation && virt >= a.start && virt < a.start + a.size) return a;
