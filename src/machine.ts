@@ -203,7 +203,11 @@ export class Machine implements DmaHost {
     if (r.config.DMA_API_DEBUG) {
       this.dmaDebugState = new DmaDebug(this, { boot: this.dmaDebugBoot, stackBase: stack, stackPfns: this.vm.areaOf(stack)?.pfns ?? [] });
     }
-    if (r.dataCheck) this.dataCheck = new DmaDataCheck(this);
+    if (r.dataCheck) {
+      const check = new DmaDataCheck(this);
+      this.dataCheck = check;
+      this.pages.ownerChanged = (phys, len) => check.forget(phys, len);
+    }
     // subsys_initcall(iommu_subsys_init)
     this.iommu = new Iommu(this, this.params);
     const dbg = this.dmaDebugState !== null && !this.dmaDebugState.globalDisable ? this.dmaDebugState : null;
