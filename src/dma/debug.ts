@@ -32,7 +32,7 @@
 // - After a driver is released dev->driver is NULL, so dev_driver_string() is the bus name: "pci"
 //   for a device named like a PCI address (0000:01:00.0), "platform" otherwise.
 
-import type { Device, DmaHost } from './device.js';
+import { dev_bus_name, dev_is_pci, type Device, type DmaHost } from './device.js';
 import {
   DMA_ATTR_DEBUGGING_IGNORE_CACHELINES, DMA_ATTR_MMIO, DMA_ATTR_REQUIRE_COHERENT, DMA_ATTR_SKIP_CPU_SYNC,
   DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, dir2name, U64_MAX, type DmaDirection,
@@ -198,14 +198,9 @@ export function hashPointer(key: number, ptr: number): string {
   return `00000000${(h >>> 0).toString(16).padStart(8, '0')}`;
 }
 
-/** dev->bus->name when dev->driver is NULL (see the file header). */
-function busName(dev: Device): string {
-  return /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i.test(dev.name) ? 'pci' : 'platform';
-}
-
 /** dev_driver_string() */
 export function devDriverString(dev: Device): string {
-  return dev.bound ? dev.driver : busName(dev);
+  return dev.bound ? dev.driver : dev_bus_name(dev);
 }
 
 /** The kernel's ctype for the bytes filter_write() looks at (lib/ctype.c, Latin-1 letters included). */
@@ -1044,9 +1039,13 @@ export class DmaDebug implements DmaDebugHooks {
     this.syncSg(dev, sgl, nelems, dir, false);
   }
 
-  /** dma_debug_device_change(BUS_NOTIFY_UNBOUND_DRIVER): the last of the device's entries is shown. */
+  /**
+   * dma_debug_device_change(BUS_NOTIFY_UNBOUND_DRIVER): the last of the device's entries is
+   * shown. The notifier is registered on the PCI bus only (dma_debug_add_bus(&pci_bus_type) in
+   * drivers/pci/pci-driver.c), so a platform device's driver is released silently.
+   */
   driver_unbound(dev: Device): void {
-    if (this.disabled) return;
+    if (this.disabled || !dev_is_pci(dev)) return;
     let count = 0;
     let last = NIL;
     for (let b = 0; b < HASH_SIZE; b++) {

@@ -161,6 +161,19 @@ export interface DmaParms {
 /** What translate_dma_to_phys() and translate_phys_to_dma() return for "no region": -1 (see DMA_MAPPING_ERROR). */
 const NO_PHYS = -1;
 
+/**
+ * dev_is_pci(): dmasim's devices carry no bus pointer; a device named by its PCI address
+ * ("0000:01:00.0", dev_name() of a pci_dev) is on the PCI bus, any other on the platform bus.
+ */
+export function dev_is_pci(dev: Device): boolean {
+  return /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i.test(dev.name);
+}
+
+/** dev->bus->name: what dev_driver_string() prints while no driver is bound. */
+export function dev_bus_name(dev: Device): string {
+  return dev_is_pci(dev) ? 'pci' : 'platform';
+}
+
 export class Device {
   readonly name: string;
   readonly driver: string;

@@ -6,7 +6,7 @@
 // reports it. drivers/iommu/dma-iommu.c, on top of this, is dma-iommu.ts.
 
 import type { IommuDmaCookie } from './dma-iommu.js';
-import type { Device, DeviceIommuOptions, DevIommu } from '../dma/device.js';
+import { dev_bus_name, dev_is_pci, type Device, type DeviceIommuOptions, type DevIommu } from '../dma/device.js';
 import type { Arch } from '../arch/arch.js';
 import type { HostStats } from '../engine/port.js';
 import { DmaFaultError } from '../lib/errors.js';
@@ -309,9 +309,9 @@ export class Iommu {
     }
     group.devices.push(dev);
     const pci = opts.pci === true;
-    this.m.log.printk(KERN_INFO, `${pci ? 'pci' : 'platform'} ${dev.name}: Adding to iommu group ${group.id}`);
+    this.m.log.printk(KERN_INFO, `${dev_bus_name(dev)} ${dev.name}: Adding to iommu group ${group.id}`);
     // iommu_setup_dma_ops(): dev->iommu->pci_32bit_workaround = !iommu_dma_forcedac.
-    return new DevIommuState(this, group, untrusted, pci, pci && !this.forcedac, this.streamId(dev.name));
+    return new DevIommuState(this, group, untrusted, pci, pci && !this.forcedac, this.streamId(dev));
   }
 
   /**
@@ -319,10 +319,10 @@ export class Iommu {
    * ("0000:05:00.0"), which is what the SMMU's StreamID and the DMAR source-id are; other
    * devices get the next free device number on bus 0, as firmware would list them.
    */
-  private streamId(name: string): number {
-    const bdf = /^[0-9a-f]{4}:([0-9a-f]{2}):([0-1][0-9a-f])\.([0-7])$/.exec(name);
-    if (bdf === null) return (this.nextSid++) << 3;
-    return (parseInt(bdf[1] as string, 16) << 8) | (parseInt(bdf[2] as string, 16) << 3) | parseInt(bdf[3] as string, 10);
+  private streamId(dev: Device): number {
+    if (!dev_is_pci(dev)) return (this.nextSid++) << 3;
+    const [bus, slot, fn] = dev.name.slice(5).split(/[:.]/).map((x) => parseInt(x, 16)) as [number, number, number];
+    return (bus << 8) | ((slot & 0x1f) << 3) | fn;
   }
 
   // ---- iommu.c: map, unmap, flush ------------------------------------------------------
