@@ -873,7 +873,13 @@ export class DmaDebug implements DmaDebugHooks {
     this.entAddr[e] = addr;
     this.entSize[e] = size;
     this.entMeta[e] = T_PHY | (dir << 3) | (MAP_ERR_NOT_CHECKED << 5) | (attrs & (DMA_ATTR_DEBUGGING_IGNORE_CACHELINES | DMA_ATTR_REQUIRE_COHERENT) ? 1 << 7 : 0) | (call << 8);
-    if (!(attrs & DMA_ATTR_MMIO)) {
+    if (attrs & DMA_ATTR_MMIO) {
+      // dma_map_resource() of RAM (pfn_valid() and not PageReserved()) is reported here since
+      // 7.1; the mapping itself is made, and the entry recorded.
+      if (this.m.isRam(phys, 1) && !this.m.memblock.isReserved(phys)) {
+        this.err(dev, e, 'debug_dma_map_phys', `dma_map_resource called for RAM address ${fmtPa(phys)}\n`);
+      }
+    } else {
       if (phys < this.stackHi && phys >= this.stackLo) this.checkForStack(dev, phys);
       if (phys < this.imageHi && phys + size > this.imageLo) this.checkForIllegalArea(dev, phys, size);
     }

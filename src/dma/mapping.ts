@@ -257,17 +257,12 @@ export function dma_unmap_single(dev: Device, addr: number, size: number, dir: D
 }
 
 /**
- * dma_map_resource(): MMIO, never bounced, no cache maintenance, dma_addr = phys. Under
- * DMA_API_DEBUG a RAM address is refused with a WARN (pfn_valid()): RAM is mapped with
- * dma_map_page().
+ * dma_map_resource(): dma_map_phys() with DMA_ATTR_MMIO: never bounced, no cache maintenance.
+ * A RAM address is mapped too; dma-debug reports it (debug_dma_map_phys()).
  */
 export function dma_map_resource(dev: Device, phys: number, size: number, dir: DmaDirection, attrs = 0): number {
   const a = checkSingle('dma_map_resource', dev, 'phys', phys, size, dir, attrs) | DMA_ATTR_MMIO;
   const m = dev.machine;
-  if (m.config.DMA_API_DEBUG && m.isRam(phys, 1)) {
-    m.log.warnOnce('map_resource-ram', { file: MAPPING_C, fn: 'dma_map_resource' }, '');
-    return DMA_MAPPING_ERROR;
-  }
   m.dmaDebug?.caller('dma_map_resource');
   return mapPhys(dev, phys, size, dir, a);
 }
