@@ -204,19 +204,50 @@ function ramEnd(m: DmaHost): number {
   return m.memblock.end();
 }
 
+/**
+ * phys_to_dma() as the u64 the kernel compares: an address no dma_range_map window holds is
+ * (dma_addr_t)-1, all ones.
+ */
+function physToDma64(dev: Device, phys: number): bigint {
+  const dma = phys_to_dma(dev, phys);
+  return dma === DMA_MAPPING_ERROR ? U64_MAX : BigInt(dma);
+}
+
 /** dma_direct_supported(): 32 bits or more always; a smaller mask must cover ZONE_DMA or all RAM. */
 export function dma_direct_supported(dev: Device, mask: bigint): boolean {
   if (mask >= DMA_BIT_MASK(32)) return true;
   const m = dev.machine;
   const minMask = Math.min(ramEnd(m) - PAGE_SIZE, m.zoneDmaLimit);
-  return mask >= BigInt(phys_to_dma(dev, minMask));
+  return mask >= physToDma64(dev, minMask);
 }
 
-/** dma_direct_get_required_mask(): the DMA address of the last page, rounded up to all ones. */
+/**
+ * dma_direct_get_required_mask(): (1ULL << (fls64(max_dma) - 1)) * 2 - 1 for the DMA address
+ * of the last page; a last page outside every window (all ones) gives fls64 = 64, all ones.
+ */
 export function dma_direct_get_required_mask(dev: Device): bigint {
-  const maxDma = BigInt(phys_to_dma(dev, ramEnd(dev.machine) - PAGE_SIZE));
-  const fls = maxDma.toString(2).length;
-  return (1n << BigInt(fls - 1)) * 2n - 1n;
+  const maxDma = physToDma64(dev, ramEnd(dev.machine) - PAGE_SIZE);
+  const fls = maxDma === 0n ? 0 : maxDma.toString(2).length;
+  return ((1n << BigInt(Math.max(fls - 1, 0))) * 2n - 1n) & U64_MAX;
+}
+
+/**
+ * dma_direct_all_ram_mapped(): with a dma_range_map, every System RAM range
+ * (walk_system_ram_range()) must be covered by its windows (check_ram_in_range_map()).
+ */
+export function dma_direct_all_ram_mapped(dev: Device): boolean {
+  const map = dev.dma_range_map;
+  if (map.length === 0) return true;
+  for (const bank of dev.machine.memblock.memory) {
+    let pfn = Math.floor(bank.base / PAGE_SIZE);
+    const endPfn = pfn + Math.floor(bank.size / PAGE_SIZE);
+    while (pfn < endPfn) {
+      const r = map.find((b) => pfn >= Math.floor(b.cpu_start / PAGE_SIZE) && pfn < Math.floor((b.cpu_start + b.size) / PAGE_SIZE));
+      if (r === undefined) return false;
+      pfn = Math.floor(r.cpu_start / PAGE_SIZE) + Math.floor(r.size / PAGE_SIZE);
+    }
+  }
+  return true;
 }
 
 /**
@@ -243,10 +274,14 @@ function dma_coherent_ok(dev: Device, phys: number, size: number): boolean {
   return BigInt(addr + size - 1) <= minNotZero(dev.coherent_dma_mask, dev.bus_dma_limit);
 }
 
-/** dma_direct_optimal_gfp_mask(): the zone that the coherent mask can reach. */
-function optimalGfp(dev: Device): number {
+/**
+ * dma_direct_optimal_gfp_mask(): the zone that the coherent mask can reach. A mask whose top
+ * has no CPU address in dma_range_map is (phys_addr_t)-1 and selects no zone flag.
+ */
+export function dma_direct_optimal_gfp_mask(dev: Device): number {
   const limit = minNotZero(dev.coherent_dma_mask, dev.bus_dma_limit);
-  const physLimit = limit >= U64_MAX ? Number.MAX_SAFE_INTEGER : dev.dmaToPhys(Number(limit), 1);
+  const phys = limit >= U64_MAX ? -1 : dev.dmaToPhys(Number(limit), 1);
+  const physLimit = phys === -1 ? Number.MAX_SAFE_INTEGER : phys;
   if (physLimit <= dev.machine.zoneDmaLimit) return __GFP_DMA;
   if (physLimit <= 0xffff_ffff) return __GFP_DMA32;
   return 0;
@@ -259,7 +294,7 @@ function optimalGfp(dev: Device): number {
 export function __dma_direct_alloc_pages(dev: Device, size: number, gfp: number): number {
   const m = dev.machine;
   const order = getOrder(size);
-  let flags = gfp | optimalGfp(dev);
+  let flags = gfp | dma_direct_optimal_gfp_mask(dev);
   for (;;) {
     const pfn = m.pages.alloc_pages(flags, order);
     if (pfn < 0) return -1;

@@ -129,9 +129,14 @@ export function dma_get_required_mask(dev: Device): bigint {
   return o.get_required_mask?.(dev) ?? DMA_BIT_MASK(32);
 }
 
-/** dma_addressing_limited(): the mask (or bus limit) cannot reach all of RAM. */
+/**
+ * dma_addressing_limited() / __dma_addressing_limited(): the mask (or bus limit) cannot reach
+ * all of RAM, or (dma-direct only) a dma_range_map leaves some RAM without a bus address.
+ */
 export function dma_addressing_limited(dev: Device): boolean {
-  return minNotZero(dma_get_mask(dev), dev.bus_dma_limit) < dma_get_required_mask(dev);
+  if (minNotZero(dma_get_mask(dev), dev.bus_dma_limit) < dma_get_required_mask(dev)) return true;
+  if (ops(dev) !== null || dev.dma_iommu) return false;
+  return !direct.dma_direct_all_ram_mapped(dev);
 }
 
 // ---- streaming mappings ------------------------------------------------------------------
