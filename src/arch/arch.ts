@@ -61,6 +61,12 @@ export interface Arch {
   /** CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC: small kmalloc buffers bounce instead of being aligned. */
   readonly kmallocBounce: boolean;
   /**
+   * The kernel image is mapped inside the vmalloc range, so is_vmalloc_addr() is true for its
+   * statics: arm64 (KIMAGE_VADDR = MODULES_END = VMALLOC_START, asm/memory.h and pgtable.h);
+   * x86_64 maps it at __START_KERNEL_map, apart from vmalloc.
+   */
+  readonly kimageInVmalloc: boolean;
+  /**
    * arch_mm_preinit() / pci_swiotlb_detect(): whether swiotlb is needed for addressing, after
    * resizing it for the arch (`adjust` is swiotlb_adjust_size()); and ARCH_LOW_ADDRESS_LIMIT.
    */

@@ -25,10 +25,8 @@
 // - %p prints a hashed pointer: "00000000" and 32 bits of a hash keyed by the machine's seed
 //   (siphash keyed by boot-time randomness in the kernel), so logs stay deterministic.
 // - check_for_illegal_area() compares the linear-map alias of the mapped page with _stext/_etext
-//   and __start_rodata/__end_rodata. On arm64 and x86_64 the kernel image is mapped apart from the
-//   linear map, so in the real kernel the two never intersect and the check cannot fire; dmasim
-//   compares the physical range with the image's .text and .rodata instead, which is what the
-//   check means (and what it does where the image lies in the linear map).
+//   and __start_rodata/__end_rodata, as the kernel does. On arm64 and x86_64 the kernel image is
+//   mapped apart from the linear map, so the two never intersect and the check never fires.
 // - After a driver is released dev->driver is NULL, so dev_driver_string() is the bus name: "pci"
 //   for a device named like a PCI address (0000:01:00.0), "platform" otherwise.
 
@@ -39,8 +37,7 @@ import {
 } from '../include/dma-mapping.js';
 import { kstrtoull, type Debugfs, type DebugfsFile } from '../lib/debugfs.js';
 import { GFP_ATOMIC, GFP_KERNEL } from '../mm/gfp.js';
-import { KIMAGE_BYTES } from '../mm/kimage.js';
-import { __pa, __va, isLinearMapAddress, isVmallocAddr, KIMAGE_VADDR, PAGE_SIZE } from '../mm/memory.js';
+import { __pa, __va, archIsVmallocAddr, isLinearMapAddress, isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
 import { KERN_INFO, KERN_WARNING, type KernelLog } from '../lib/printk.js';
 import { sg_phys, type Scatterlist } from './scatterlist.js';
 
@@ -335,8 +332,6 @@ export class DmaDebug implements DmaDebugHooks {
   /** Physical bounds of the stack's pages and of the kernel image: quick rejections for the map checks. */
   private readonly stackLo: number;
   private readonly stackHi: number;
-  private readonly imageLo: number;
-  private readonly imageHi: number;
 
   constructor(private readonly m: DmaHost, env: DmaDebugEnv) {
     this.globalDisable = env.boot.disabled;
@@ -346,8 +341,6 @@ export class DmaDebug implements DmaDebugHooks {
     this.stackPfns = env.stackPfns;
     this.stackLo = Math.min(...env.stackPfns) * PAGE_SIZE;
     this.stackHi = (Math.max(...env.stackPfns) + 1) * PAGE_SIZE;
-    this.imageLo = m.kimage.phys;
-    this.imageHi = m.kimage.phys + KIMAGE_BYTES;
     this.ptrKey = ptrHashKey(m.seed);
     this.init();
     this.registerDebugfs(m.debugfs);
@@ -766,13 +759,19 @@ export class DmaDebug implements DmaDebugHooks {
     }
   }
 
-  /** check_for_illegal_area() on the physical range (see the file header). */
+  /**
+   * check_for_illegal_area(dev, phys_to_virt(phys), len): the linear-map alias against
+   * _stext.._etext and __start_rodata..__end_rodata. arm64 and x86_64 map the image apart from
+   * the linear map, so the two ranges never meet and the kernel never reports this there.
+   */
   private checkForIllegalArea(dev: Device, phys: number, len: number): void {
-    if (phys >= this.imageHi || phys + len <= this.imageLo) return;
-    const img = this.imageLo;
-    const section = this.m.kimage.sectionOf(KIMAGE_VADDR + Math.max(0, phys - img));
-    if (section === 'text' || section === 'rodata') {
-      this.err(dev, NIL, 'check_for_illegal_area', `device driver maps memory from kernel text or rodata [addr=${this.hashPtr(__va(phys))}] [len=${len}]\n`);
+    const addr = __va(phys);
+    for (const section of ['text', 'rodata'] as const) {
+      const [start, end] = this.m.kimage.bounds(section);
+      if (addr < end && addr + len > start) {
+        this.err(dev, NIL, 'check_for_illegal_area', `device driver maps memory from kernel text or rodata [addr=${this.hashPtr(addr)}] [len=${len}]\n`);
+        return;
+      }
     }
   }
 
@@ -851,7 +850,7 @@ export class DmaDebug implements DmaDebugHooks {
     if (!isLinearMapAddress(ptr) && !this.virtAddrValid(ptr)) {
       this.err(dev, NIL, 'debug_dma_map_single', `device driver maps memory from invalid area [addr=${this.hashPtr(ptr)}] [len=${size}]\n`);
     }
-    if (isVmallocAddr(ptr)) {
+    if (archIsVmallocAddr(ptr, this.m.arch.kimageInVmalloc)) {
       this.err(dev, NIL, 'debug_dma_map_single', `device driver maps memory from vmalloc area [addr=${this.hashPtr(ptr)}] [len=${size}]\n`);
     }
   }
@@ -881,7 +880,7 @@ export class DmaDebug implements DmaDebugHooks {
       }
     } else {
       if (phys < this.stackHi && phys >= this.stackLo) this.checkForStack(dev, phys);
-      if (phys < this.imageHi && phys + size > this.imageLo) this.checkForIllegalArea(dev, phys, size);
+      this.checkForIllegalArea(dev, phys, size);
     }
     this.addEntry(e, attrs);
   }

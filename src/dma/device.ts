@@ -18,7 +18,7 @@ import { DMA_BIT_MASK, minNotZero } from '../include/dma-mapping.js';
 import type { Kconfig } from '../include/kconfig.js';
 import type { Debugfs } from '../lib/debugfs.js';
 import { DmaFaultError, DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
-import type { KernelLog } from '../lib/printk.js';
+import { TAINT_CPU_OUT_OF_SPEC, type KernelLog } from '../lib/printk.js';
 import type { KernelImage } from '../mm/kimage.js';
 import type { Memblock } from '../mm/memblock.js';
 import type { Page } from '../mm/memory.js';
@@ -208,6 +208,7 @@ export class Device {
     this.driver = opts.driver === undefined ? this.name : checkString(fn, 'driver', opts.driver);
     this.dma_coherent = opts.coherent === undefined ? machine.arch.coherentByDefault : checkBool(fn, 'coherent', opts.coherent);
     if (!this.dma_coherent && machine.arch.sync === undefined) throw new DmaSimRangeError(fn, 'coherent', `must be true on ${machine.arch.name}: it has no non-coherent DMA`);
+    this.arch_setup_dma_ops(machine);
     this.dma_range_map = checkRangeMap(fn, opts.dmaRangeMap);
     this.bus_dma_limit = opts.busDmaLimit === undefined ? 0n : checkU64(fn, 'busDmaLimit', opts.busDmaLimit);
     this.streamingMask = opts.dmaMask === null ? null : opts.dmaMask === undefined ? DMA_BIT_MASK(32) : checkU64(fn, 'dmaMask', opts.dmaMask);
@@ -267,6 +268,20 @@ export class Device {
   /** The IOVA limit of a coherent allocation: min_not_zero(coherent_dma_mask, bus_dma_limit). */
   coherentIovaLimit(): number {
     return Number(minNotZero(this.coherentMask, this.bus_dma_limit));
+  }
+
+  /**
+   * arch_setup_dma_ops() (arch/arm64/mm/dma-mapping.c): a non-coherent device on a CPU whose
+   * cache line (cache_line_size_of_cpu(), CTR_EL0.CWG) exceeds ARCH_DMA_MINALIGN cannot get
+   * buffers that own their lines: WARN_TAINT(TAINT_CPU_OUT_OF_SPEC), for every such device.
+   * Only arm64 has non-coherent devices here.
+   */
+  private arch_setup_dma_ops(m: DmaHost): void {
+    const cls = m.dmaCacheAlignment;
+    const minalign = m.arch.dmaMinalign;
+    if (this.dma_coherent || cls <= minalign) return;
+    m.log.warnTaint({ file: 'arch/arm64/mm/dma-mapping.c', fn: 'arch_setup_dma_ops' }, TAINT_CPU_OUT_OF_SPEC,
+      `${this.driver} ${this.name}: ARCH_DMA_MINALIGN smaller than CTR_EL0.CWG (${minalign} < ${cls})`);
   }
 
   /** dev_driver_string(), for log prefixes. */

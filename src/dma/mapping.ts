@@ -16,7 +16,7 @@ import {
 } from '../include/dma-mapping.js';
 import { DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
 import { __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN } from '../mm/gfp.js';
-import { __pa, isLinearMapAddress, isPageHandle, isVmallocAddr, PAGE_SIZE, pageAlign, pageToPfn, pfnToPage, type Page } from '../mm/memory.js';
+import { __pa, archIsVmallocAddr, isLinearMapAddress, isPageHandle, isVmallocAddr, PAGE_SIZE, pageAlign, pageToPfn, pfnToPage, type Page } from '../mm/memory.js';
 import { checkSgList, type Scatterlist, type SgTable } from './scatterlist.js';
 import { checkAddr, checkIntIn, checkSize } from '../lib/validate.js';
 
@@ -238,7 +238,7 @@ export function dma_map_single(dev: Device, ptr: number, size: number, dir: DmaD
   const fn = 'dma_map_single';
   attrs = checkSingle(fn, dev, 'ptr', ptr, size, dir, attrs);
   const m = dev.machine;
-  if (isVmallocAddr(ptr)) return rejectVmalloc(dev);
+  if (archIsVmallocAddr(ptr, m.arch.kimageInVmalloc)) return rejectVmalloc(dev);
   const phys = isLinearMapAddress(ptr) ? __pa(ptr) : m.translate(ptr);
   if (phys < 0) refuseVirt(fn, ptr);
   checkPhysRange(dev, fn, 'ptr', phys, size);

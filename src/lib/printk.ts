@@ -16,6 +16,9 @@ export const KERN_NOTICE = 5;
 export const KERN_INFO = 6;
 export const KERN_DEBUG = 7;
 
+/** TAINT_CPU_OUT_OF_SPEC ('S'), include/linux/panic.h: a bit number of the taint mask. */
+export const TAINT_CPU_OUT_OF_SPEC = 2;
+
 /** Where a WARN or BUG fired: the kernel prints the file and the function. */
 export interface Site {
   readonly file: string;
@@ -84,6 +87,15 @@ export class KernelLog {
     this.printk(KERN_WARNING, `WARNING: CPU: 0 PID: 1 at ${site.file} ${site.fn}`);
     this.printk(KERN_WARNING, `---[ end trace ${this.warnings.toString(16).padStart(16, '0')} ]---`);
     this.warnings++;
+  }
+
+  /** The taint mask, as /proc/sys/kernel/tainted reads it: add_taint() sets bit `flag`. */
+  tainted = 0;
+
+  /** WARN_TAINT(): the report, then add_taint(taint) as __warn() does. */
+  warnTaint(site: Site, taint: number, text: string): void {
+    this.warn(site, text);
+    this.tainted |= 1 << taint;
   }
 
   /** WARN_ONCE(): `key` identifies the call site, whose static `__warned` flag this is. */

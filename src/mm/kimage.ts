@@ -40,6 +40,12 @@ export class KernelImage {
     return at;
   }
 
+  /** [start, end) of a section's virtual addresses (_stext/_etext, __start_rodata/__end_rodata, ...). */
+  bounds(section: Section): readonly [number, number] {
+    const s = this.sections.get(section) as SectionState;
+    return [s.start, s.end];
+  }
+
   /** The section holding a kernel-image address, or undefined. */
   sectionOf(virt: number): Section | undefined {
     for (const [name, s] of this.sections) if (virt >= s.start && virt < s.end) return name;

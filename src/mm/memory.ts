@@ -52,6 +52,14 @@ export function isVmallocAddr(virt: number): boolean {
   return virt >= VMALLOC_START && virt < VMALLOC_END;
 }
 
+/**
+ * is_vmalloc_addr() with the arch's layout: dmasim keeps the image in its own range for every
+ * arch, and an arch that maps it inside vmalloc (arm64) counts it as vmalloc memory.
+ */
+export function archIsVmallocAddr(virt: number, kimageInVmalloc: boolean): boolean {
+  return isVmallocAddr(virt) || (kimageInVmalloc && isKernelImageAddr(virt));
+}
+
 /** Inside the kernel image (_text.._end). */
 export function isKernelImageAddr(virt: number): boolean {
   return virt >= KIMAGE_VADDR && virt < KIMAGE_END;
