@@ -6,7 +6,7 @@
 import { iommu_dma_init_domain } from '../iommu/dma-iommu.js';
 import type { DmaMapOps } from './map-ops.js';
 import { unknownCallbacks } from './map-ops.js';
-import { DMA_BIT_MASK, minNotZero } from '../include/dma-mapping.js';
+import { DMA_BIT_MASK, DMA_MAPPING_ERROR, minNotZero } from '../include/dma-mapping.js';
 import { DmaFaultError, DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
 import { IOMMU_DOMAIN_IDENTITY, type DeviceIommuOptions, type DevIommu } from '../iommu/iommu.js';
 import type { Machine } from '../machine.js';
@@ -189,6 +189,8 @@ export class Device {
    * machine's memory (one run without an IOMMU), or a DmaFaultError before anything is touched.
    */
   private target(fn: string, dma: number, len: number, write: boolean): readonly number[] {
+    // A driver that skips dma_mapping_error() hands the device ~0: on hardware, a bus error.
+    if (dma === DMA_MAPPING_ERROR) throw new DmaFaultError(this.name, dma, checkSize(fn, 'len', len), 'DMA_MAPPING_ERROR is not a bus address (the mapping failed and dma_mapping_error() was not checked)');
     checkAddr(fn, 'dma_addr', dma);
     checkSize(fn, 'len', len);
     if (this.dma_iommu) return this.machine.iommu.translate(this, this.iommu as DevIommu, dma, len, write);
