@@ -220,7 +220,8 @@ function tableOf(runs: readonly RunResult[]): TableRow[] {
 
 function summarize(module: string | null, p: Plan, runs: RunResult[], commandName: string | undefined): CheckResult {
   const name = commandName ?? module;
-  const command = name === null ? null : (conf: string, seed: number) => `dmasim check ${/\s/.test(name) ? JSON.stringify(name) : name} --only ${conf} --seed ${seed} --dmesg`;
+  const timeout = p.timeoutMs === DEFAULT_TIMEOUT_MS ? '' : ` --timeout ${p.timeoutMs}`;
+  const command = name === null ? null : (conf: string, seed: number) => `dmasim check ${/\s/.test(name) ? JSON.stringify(name) : name} --only ${conf} --seed ${seed}${timeout} --dmesg`;
   const findings = dedupe(runs, (r) => r.findings, command);
   return {
     module, matrix: p.matrix, seeds: p.seeds, configurations: p.confs.length, runs,
@@ -234,11 +235,11 @@ function lostRun(conf: string, seed: number, kind: 'timeout' | 'engine fault', l
   return { configuration: conf, seed, verdict: kind, findings, latent: [], stats: null };
 }
 
-async function runInWorkers(file: string, p: Plan, o: CheckOptions): Promise<RunResult[]> {
+async function runInWorkers(module: string, file: string, p: Plan, o: CheckOptions): Promise<RunResult[]> {
   const pool = new Tinypool({ filename: workerFile(), minThreads: 1, maxThreads: p.jobs, isolateWorkers: false, concurrentTasksPerWorker: 1 });
   try {
     const probe = (await pool.run({ module: file, probe: true } satisfies WorkerTask)) as ProbeResult;
-    if (probe.error !== null) throw new CheckUsageError(`${o.commandName ?? file}: ${probe.error}`);
+    if (probe.error !== null) throw new CheckUsageError(`${module}: ${probe.error}`);
     const tasks = p.confs.flatMap((c) => p.seeds.map((seed) => ({ conf: configurationName(c), seed })));
     const results: RunResult[] = new Array(tasks.length);
     let next = 0;
@@ -293,7 +294,7 @@ export async function checkDriver(driver: string | DriverFn, options: CheckOptio
   if (typeof driver !== 'string') throw new CheckUsageError(`checkDriver: driver must be a module path or a function, got ${driver === null ? 'null' : typeof driver}`);
   const mod = await prepareModule(driver);
   try {
-    return summarize(driver, p, await runInWorkers(mod.file, p, options), options.commandName);
+    return summarize(driver, p, await runInWorkers(driver, mod.file, p, options), options.commandName);
   } finally {
     mod.cleanup();
   }

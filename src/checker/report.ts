@@ -5,6 +5,7 @@
 import type { CheckFinding, CheckResult } from './index.js';
 
 const LINE_WIDTH = 72;
+const LIST_WIDTH = 100;
 
 function clip(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 3)}...` : s;
@@ -22,13 +23,29 @@ export function formatTable(r: CheckResult): string[] {
   return [pad(head, widths), ...rows.map((row) => pad(row, widths))];
 }
 
+/** A list, comma-separated, in lines of at most LIST_WIDTH characters. */
+function wrap(items: readonly string[], indent: string): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const item of items) {
+    if (cur !== '' && indent.length + cur.length + item.length + 2 > LIST_WIDTH) {
+      lines.push(`${indent}${cur},`);
+      cur = '';
+    }
+    cur = cur === '' ? item : `${cur}, ${item}`;
+  }
+  if (cur !== '') lines.push(`${indent}${cur}`);
+  return lines;
+}
+
 function findingLines(f: CheckFinding, i: number): string[] {
   const confs = f.configurations.length;
   return [
-    `[${i + 1}] ${f.kind} at ${f.siteLabel}`,
+    `[${i + 1}] ${f.kind}${f.site === null ? '' : ` at ${f.siteLabel}`}`,
     ...(f.source === '' ? [] : [`      ${f.source}`]),
     `    ${f.line}`,
-    `    on ${confs} configuration${confs === 1 ? '' : 's'} (${f.runs} run${f.runs === 1 ? '' : 's'}): ${f.configurations.join(', ')}`,
+    `    on ${confs} configuration${confs === 1 ? '' : 's'} (${f.runs} run${f.runs === 1 ? '' : 's'}):`,
+    ...wrap(f.configurations, '      '),
     `    smallest reproducer: ${f.reproducer.configuration}, seed ${f.reproducer.seed}`,
     ...(f.reproducer.command === null ? [] : [`      ${f.reproducer.command}`]),
   ];
