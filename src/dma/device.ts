@@ -12,6 +12,7 @@ import type { CoreExports } from '../engine/core.js';
 import type { Layout } from '../engine/layout.js';
 import type { DataProbe, HostStats } from '../engine/port.js';
 import type { Cpu } from '../hw/cpu.js';
+import type { Clock } from '../hw/time.js';
 import { DMA_BIT_MASK, DMA_MAPPING_ERROR, minNotZero } from '../include/dma-mapping.js';
 import type { Kconfig } from '../include/kconfig.js';
 import type { Debugfs } from '../lib/debugfs.js';
@@ -49,6 +50,8 @@ export interface DmaHost extends ArchSyncHost {
   readonly log: KernelLog;
   readonly debugfs: Debugfs;
   readonly hostStats: HostStats;
+  /** Simulated time: every DMA API call is an interleaving point. */
+  readonly clock: Clock;
   // mm: allocators and the kernel's address spaces
   readonly memblock: Memblock;
   readonly pages: PageAllocator;

@@ -9,6 +9,7 @@ import { SCRATCH_BYTES, type Layout } from '../engine/layout.js';
 import type { DataProbe, HostStats } from '../engine/port.js';
 import type { KernelImage } from '../mm/kimage.js';
 import type { Vmalloc, VmArea } from '../mm/vmalloc.js';
+import type { Clock } from './time.js';
 import { __pa, isKernelImageAddr, isLinearMapAddress, isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
 import { checkAddr, checkBytes, checkIntIn, checkSize } from '../lib/validate.js';
 
@@ -21,6 +22,8 @@ export interface CpuHost {
   readonly kimage: Pick<KernelImage, 'toPhys'>;
   readonly vm: Pick<Vmalloc, 'areaOf' | 'translate' | 'generation'>;
   readonly hostStats: HostStats;
+  /** Simulated time: every CPU access is an interleaving point. */
+  readonly clock: Clock;
   /** The data-aware checker, read at every access (it is attached after the CPU exists). */
   readonly dataCheck: DataProbe | null;
   physToOffset(phys: number, len: number): number;

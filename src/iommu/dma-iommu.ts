@@ -19,6 +19,7 @@ import {
 import { IOVA_DEPOT_DELAY_MS, IovaDomain, iova_align, iova_offset, iova_pfn, iova_rcache_range } from './iova.js';
 import { __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, gfpflags_allow_blocking } from '../mm/gfp.js';
 import { __va, getOrder, PAGE_SIZE, pageAlign, pfnToPage, type Page } from '../mm/memory.js';
+import type { Clock } from '../hw/time.js';
 import { KERN_NOTICE, KERN_WARNING, type KernelLog } from '../lib/printk.js';
 import { sg_init_table, sg_phys, sg_set_page, SG_DMA_SWIOTLB, type Scatterlist } from '../dma/scatterlist.js';
 import { swiotlb_max_mapping_size } from '../dma/swiotlb.js';
@@ -32,8 +33,8 @@ export const IOVA_DEFAULT_FQ_TIMEOUT_MS = 10;
 export interface IommuDmaHost {
   readonly log: KernelLog;
   readonly iommu: Iommu;
-  /** Simulated time so far, in ns: the clock the cookie's timers run on. */
-  cost(): { readonly total: number };
+  /** The clock the cookie's timers (flush queue, depot trim) run on. */
+  readonly clock: Clock;
 }
 
 /** struct iova_fq for the one CPU: a ring of IOVAs waiting for the next IOTLB flush. */
