@@ -419,7 +419,8 @@ function syncSg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirectio
  * as bounced; a failure unmaps what was mapped, without syncing, and is -EIO.
  */
 function iommu_dma_map_sg_swiotlb(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs: number): number {
-  (sgl[0] as Scatterlist).dma_flags |= SG_DMA_SWIOTLB;
+  // sg_dma_mark_swiotlb(sg): the kernel marks the list's head, which an empty JS list lacks.
+  if (sgl.length > 0) (sgl[0] as Scatterlist).dma_flags |= SG_DMA_SWIOTLB;
   for (let i = 0; i < nents; i++) {
     const s = sgl[i] as Scatterlist;
     s.dma_address = iommu_dma_map_phys(dev, sg_phys(s), s.length, dir, attrs);
