@@ -572,6 +572,8 @@ export function iommu_dma_alloc(dev: Device, size: number, gfp: number, attrs: n
   const coherent = dev.dma_coherent;
   const prot = dma_info_to_prot(DMA_BIDIRECTIONAL, coherent, attrs);
   const allocSize = pageAlign(size);
+  // Nothing to allocate, map or remap: NULL, as dma-direct gives for an empty request.
+  if (allocSize === 0) return null;
   const contiguous = !gfpflags_allow_blocking(gfp) || (attrs & DMA_ATTR_FORCE_CONTIGUOUS) !== 0;
   const pfns = contiguous ? contiguousPages(m, allocSize, gfp) : scatteredPages(m, allocSize / PAGE_SIZE, gfp);
   if (pfns === null) return null;
@@ -666,6 +668,7 @@ export function iommu_dma_free(dev: Device, size: number, cpu_addr: number, hand
  */
 export function iommu_dma_alloc_pages(dev: Device, size: number, dir: DmaDirection, gfp: number): { page: Page; dma_handle: number } | null {
   const m = dev.machine;
+  if (size === 0) return null; // as iommu_dma_alloc(): no pages, no IOVA for nothing
   const order = getOrder(size);
   const pfn = m.pages.alloc_pages(gfp, order);
   if (pfn < 0) return null;
