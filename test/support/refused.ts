@@ -53,7 +53,7 @@ export function changedSince(m: Machine, s: Snapshot): string | null {
  * Runs `f`, expects a DmaSimError of class `cls` whose message starts with `fn` and names
  * `arg`, and checks that nothing changed.
  */
-export function refused(m: Machine, f: () => unknown, fn: string, arg: string, cls: typeof DmaSimError = DmaSimError): void {
+export function refused(m: Machine, f: () => unknown, fn: string, arg: string, cls: { [Symbol.hasInstance](x: unknown): boolean } = DmaSimError): void {
   const before = snapshot(m);
   let err: unknown;
   try {
