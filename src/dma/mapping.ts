@@ -93,6 +93,7 @@ function ops(dev: Device): Device['dma_ops'] {
 
 /** dma_supported(): dma-direct's rule, or the ops' own. */
 export function dma_supported(dev: Device, mask: bigint): boolean {
+  mask = checkMaskArgs('dma_supported', dev, mask);
   if (dev.dma_iommu) return true;
   const o = ops(dev);
   if (o !== null) return o.dma_supported?.(dev, mask) ?? true;
@@ -169,6 +170,7 @@ export function dma_get_required_mask(dev: Device): bigint {
 
 /** dma_addressing_limited(): the mask (or bus limit) cannot reach all of RAM. */
 export function dma_addressing_limited(dev: Device): boolean {
+  checkDev('dma_addressing_limited', dev);
   return minNotZero(dma_get_mask(dev), dev.bus_dma_limit) < dma_get_required_mask(dev);
 }
 
@@ -180,7 +182,8 @@ export function dma_addressing_limited(dev: Device): boolean {
  */
 function checkSingle(fn: string, dev: Device, addrArg: string, addr: number, size: number, dir: DmaDirection, attrs: unknown): number {
   checkDev(fn, dev);
-  if (addr !== DMA_MAPPING_ERROR) checkAddr(fn, addrArg, addr);
+  // Only a handle given back (an unmap's or a sync's addr) may be DMA_MAPPING_ERROR.
+  if (addrArg !== 'addr' || addr !== DMA_MAPPING_ERROR) checkAddr(fn, addrArg, addr);
   checkSize(fn, 'size', size);
   checkDir(fn, dir);
   return attrs === 0 ? 0 : checkAttrs(fn, attrs);
@@ -318,6 +321,7 @@ export function dma_unmap_resource(dev: Device, addr: number, size: number, dir:
 /** dma_mapping_error(): the debug layer marks the mapping as checked first. */
 export function dma_mapping_error(dev: Device, addr: number): number {
   checkDev('dma_mapping_error', dev);
+  if (addr !== DMA_MAPPING_ERROR) checkAddr('dma_mapping_error', 'addr', addr);
   dev.machine.dmaDebug?.mapping_error(dev, addr);
   return addr === DMA_MAPPING_ERROR ? -ENOMEM : 0;
 }
@@ -442,13 +446,15 @@ export function dma_sync_single_for_device(dev: Device, addr: number, size: numb
 
 /** dma_sync_single_range_for_cpu(): a sync of addr + offset. */
 export function dma_sync_single_range_for_cpu(dev: Device, addr: number, offset: number, size: number, dir: DmaDirection): void {
-  checkSize('dma_sync_single_range_for_cpu', 'offset', offset);
-  syncSingleForCpu(dev, addr + offset, size, syncArgs('dma_sync_single_range_for_cpu', dev, addr, size, dir));
+  const fn = 'dma_sync_single_range_for_cpu';
+  const d = syncArgs(fn, dev, addr, size, dir);
+  syncSingleForCpu(dev, checkAddr(fn, 'addr + offset', addr + checkSize(fn, 'offset', offset)), size, d);
 }
 
 export function dma_sync_single_range_for_device(dev: Device, addr: number, offset: number, size: number, dir: DmaDirection): void {
-  checkSize('dma_sync_single_range_for_device', 'offset', offset);
-  syncSingleForDevice(dev, addr + offset, size, syncArgs('dma_sync_single_range_for_device', dev, addr, size, dir));
+  const fn = 'dma_sync_single_range_for_device';
+  const d = syncArgs(fn, dev, addr, size, dir);
+  syncSingleForDevice(dev, checkAddr(fn, 'addr + offset', addr + checkSize(fn, 'offset', offset)), size, d);
 }
 
 function syncSgForCpu(fn: string, dev: Device, sgl: unknown, nelems: unknown, dir: unknown): void {
@@ -498,6 +504,7 @@ export function dma_sync_sgtable_for_device(dev: Device, sgt: SgTable, dir: DmaD
 /** dma_need_sync(): whether syncs for this address do anything. */
 export function dma_need_sync(dev: Device, addr: number): boolean {
   checkDev('dma_need_sync', dev);
+  checkAddr('dma_need_sync', 'addr', addr);
   if (dev.dma_skip_sync) return false;
   return ops(dev) === null && !dev.dma_iommu ? direct.dma_direct_need_sync(dev, addr) : true;
 }
@@ -655,6 +662,7 @@ function freePages(fn: string, dev: Device, size: number, page: Page, dma_handle
   checkDev(fn, dev);
   checkSize(fn, 'size', size);
   if (typeof page !== 'number' || !isPageHandle(page)) throw new DmaSimTypeError(fn, 'page', 'must be a struct page handle');
+  if (dma_handle !== DMA_MAPPING_ERROR) checkAddr(fn, 'dma_handle', dma_handle);
   const d = checkDir(fn, dir);
   dev.machine.dmaTrace?.dma_free_pages(dev, dev.machine.page_address(page), dma_handle, size, d, 0);
   size = pageAlign(size);
