@@ -347,4 +347,4 @@ test('random correct driver programs: no data-checker report, no dma-debug error
     }),
     { seed: 7, numRuns: 120 },
   );
-});
+}, 180_000); // 120 boots: seconds alone, minutes on a shared machine
