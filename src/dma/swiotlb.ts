@@ -278,6 +278,7 @@ export class Swiotlb {
    */
   map(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
     const m = this.m;
+    m.dmaTrace?.swiotlb_bounced(dev, dev.physToDma(phys), size);
     const tlbAddr = this.mapSingle(dev, phys, size, 0, attrs);
     if (tlbAddr === DMA_MAPPING_ERROR) return DMA_MAPPING_ERROR;
     const addr = dev.physToDma(tlbAddr);

@@ -276,6 +276,7 @@ function iommu_dma_map_swiotlb(dev: Device, d: DevIommu, phys: number, size: num
     return DMA_MAPPING_ERROR;
   }
   const iovad = cookieOf(d).iovad;
+  m.dmaTrace?.swiotlb_bounced(dev, phys, size);
   const tlb = swiotlb.mapSingle(dev, phys, size, IOMMU_PAGE_SIZE - 1, attrs);
   if (tlb !== DMA_MAPPING_ERROR && d.untrusted) {
     const pre = iova_offset(iovad, tlb);
