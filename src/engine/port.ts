@@ -255,6 +255,11 @@ export class EnginePort {
     }
   }
 
+  /** A buffered uncached memset reaches RAM (its probe fired when it was issued). */
+  commitFill(off: number, len: number, byte: number): void {
+    this.core.uncachedFill(off, len, byte);
+  }
+
   // ---- cache maintenance to the Point of Coherency ----------------------------------------
 
   /** DC CVAC over every line of [off, off + len); returns the dirty lines written back. */

@@ -30,10 +30,15 @@ interface Span {
   readonly cached: boolean;
 }
 
-/** A store to uncached memory that has not reached RAM yet. */
+/**
+ * A store to uncached memory that has not reached RAM yet: `bytes`, or `len` copies of `byte`
+ * (a memset, kept as one store without a copy of its bytes).
+ */
 interface BufferedStore {
   readonly off: number;
-  readonly bytes: Uint8Array;
+  readonly len: number;
+  readonly bytes: Uint8Array | null;
+  readonly byte: number;
 }
 
 export class Cpu implements StoreBuffer {
@@ -60,8 +65,10 @@ export class Cpu implements StoreBuffer {
     return x / 0x1_0000_0000;
   }
 
+  /** A buffered store reaches RAM. */
   private commit(st: BufferedStore): void {
-    this.m.port.commitStore(st.off, st.bytes);
+    if (st.bytes === null) this.m.port.commitFill(st.off, st.len, st.byte);
+    else this.m.port.commitStore(st.off, st.bytes);
   }
 
   /** Whether stores to uncached memory wait in the store buffer (load.storeReordering > 0). */
@@ -90,7 +97,7 @@ export class Cpu implements StoreBuffer {
     if (this.storeBuffer.length === 0) return;
     const held: BufferedStore[] = [];
     for (const st of this.storeBuffer) {
-      const blocked = held.some((h) => h.off < st.off + st.bytes.length && st.off < h.off + h.bytes.length);
+      const blocked = held.some((h) => h.off < st.off + st.len && st.off < h.off + h.len);
       if (!blocked && this.random() < this.reorder) this.commit(st);
       else held.push(st);
     }
@@ -177,8 +184,15 @@ export class Cpu implements StoreBuffer {
   private buffer(off: number, bytes: Uint8Array): void {
     this.m.port.uncachedStoreBuffered(off, bytes.length);
     for (let done = 0; done < bytes.length; done += SCRATCH_BYTES) {
-      this.storeBuffer.push({ off: off + done, bytes: bytes.subarray(done, done + SCRATCH_BYTES) });
+      const piece = bytes.subarray(done, done + SCRATCH_BYTES);
+      this.storeBuffer.push({ off: off + done, len: piece.length, bytes: piece, byte: 0 });
     }
+  }
+
+  /** An uncached memset waits in the store buffer, as one store. */
+  private bufferFill(off: number, len: number, byte: number): void {
+    this.m.port.uncachedStoreBuffered(off, len);
+    this.storeBuffer.push({ off, len, bytes: null, byte });
   }
 
   /** memset(ptr, byte, len). */
@@ -188,7 +202,7 @@ export class Cpu implements StoreBuffer {
     const port = this.m.port;
     for (const s of this.spans('cpu.fill', ptr, len)) {
       if (s.cached) port.cpuFill(s.off, s.len, byte);
-      else if (this.reorder > 0) this.buffer(s.off, new Uint8Array(s.len).fill(byte));
+      else if (this.reorder > 0) this.bufferFill(s.off, s.len, byte);
       else port.uncachedFill(s.off, s.len, byte);
     }
   }
