@@ -150,11 +150,17 @@ export class Cpu implements StoreBuffer {
 
   /** CPU loads of `len` bytes at ptr. */
   read(ptr: number, len: number): Uint8Array {
+    return this.readAs('cpu.read', ptr, len);
+  }
+
+  /** The loads of `fn`: the range is checked before the result is allocated or time moves. */
+  private readAs(fn: string, ptr: number, len: number): Uint8Array {
+    const spans = this.spans(fn, ptr, len);
     this.m.clock.cpuPoint();
     const out = new Uint8Array(len);
     const port = this.m.port;
     let pos = 0;
-    for (const s of this.spans('cpu.read', ptr, len)) {
+    for (const s of spans) {
       if (s.cached) port.cpuRead(s.off, s.len, out, pos);
       else port.uncachedRead(s.off, s.len, out, pos);
       pos += s.len;
@@ -244,7 +250,7 @@ export class Cpu implements StoreBuffer {
     const off = this.locate(fn, ptr, size);
     if (off < 0) {
       // A load that straddles pages, or an address the general path will refuse with its reason.
-      const bytes = this.read(ptr, size);
+      const bytes = this.readAs(fn, ptr, size);
       return bytes.reduceRight((v, b) => v * 256 + b, 0);
     }
     this.m.clock.cpuPoint();
