@@ -71,11 +71,17 @@ for (const c of fallbacks) {
 
 const DC_MACHINE: MachineOptions = { seed: 1, arch: 'arm64', dataCheck: true };
 const DC_NIC: Partial<NicOptions> = { api: 'per-call', mode: 'recycle', bug: 'no-sync-for-device', packets: 3000 };
-runNic(await createMachine(DC_MACHINE), DC_NIC);
-const fresh = runNic(await createMachine(DC_MACHINE), DC_NIC);
-const full = await createMachine(DC_MACHINE);
-for (let i = 0, n = full.dmesg().length; n + i < 2 * 65_536; i++) full.log.pr_info(`filler ${i}`);
-const afterFull = runNic(full, DC_NIC);
-const ratio = fresh.packetsPerSecond / afterFull.packetsPerSecond;
+/** Time per packet with the log full over time per packet with it empty, one pair of runs. */
+async function logFullRatio(): Promise<number> {
+  const fresh = runNic(await createMachine(DC_MACHINE), DC_NIC);
+  const full = await createMachine(DC_MACHINE);
+  for (let i = 0, n = full.dmesg().length; n + i < 2 * 65_536; i++) full.log.pr_info(`filler ${i}`);
+  return fresh.packetsPerSecond / runNic(full, DC_NIC).packetsPerSecond;
+}
+for (let k = 0; k < 3; k++) runNic(await createMachine(DC_MACHINE), DC_NIC);
+// The median of 3 pairs: a run is a few hundred ms, and the shared machine moves one by half.
+const ratios: number[] = [];
+for (let k = 0; k < 3; k++) ratios.push(await logFullRatio());
+const ratio = ratios.sort((x, y) => x - y)[1] ?? NaN;
 rows.push({ suite: 'nic', name: '--data-check run, log full vs empty', value: ratio, unit: 'x', ratio, baseline: 'of the time per packet, log empty', goal: '~1x (flat)' });
 report(rows);
