@@ -12,7 +12,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import {
-  CheckUsageError, configurationName, configurations, defaultMatrix, DIMENSION_NAMES, DIMENSIONS, narrowMatrix, parseConfiguration,
+  CheckUsageError, configurationName, configurations, defaultMatrix, devicePlatform, DIMENSION_NAMES, DIMENSIONS, machineOptions, narrowMatrix, parseConfiguration,
   type Configuration, type Matrix,
 } from './matrix.js';
 import { runConfiguration, verdictOf, VERDICTS, type DriverFn, type Finding, type FindingKind, type RunResult, type Verdict } from './run.js';
@@ -232,7 +232,8 @@ function summarize(module: string | null, p: Plan, runs: RunResult[], commandNam
 /** A run the checker had to give up on: the worker was stuck past its budget, or died. */
 function lostRun(conf: string, seed: number, kind: 'timeout' | 'engine fault', line: string): RunResult {
   const findings = [{ kind, line, site: null }];
-  return { configuration: conf, seed, verdict: kind, findings, latent: [], stats: null };
+  const c = parseConfiguration(conf);
+  return { configuration: conf, seed, verdict: kind, findings, latent: [], stats: null, options: { machine: machineOptions(c, seed), device: devicePlatform(c) } };
 }
 
 async function runInWorkers(module: string, file: string, p: Plan, o: CheckOptions): Promise<RunResult[]> {

@@ -56,6 +56,8 @@ export interface RunResult {
    */
   readonly latent: readonly Finding[];
   readonly stats: Stats | null;
+  /** The whole configuration: what the machine was booted with and what the platform set on its devices. */
+  readonly options: { readonly machine: MachineOptions; readonly device: DriverContext['device'] };
   /** The kernel log (only when asked for: a replay). */
   readonly dmesg?: readonly string[];
 }
@@ -188,5 +190,6 @@ export async function runConfiguration(driver: DriverFn, c: Configuration, seed:
       findings.push({ kind: 'DMA fault', line: `${stats.iommuFaults} device access(es) refused by the IOMMU`, site: null });
     }
   }
-  return { configuration, seed, verdict: verdictOf(findings), findings, latent, stats, ...(o.dmesg && m !== null ? { dmesg: m.dmesg() } : {}) };
+  const options = { machine: boot, device };
+  return { configuration, seed, verdict: verdictOf(findings), findings, latent, stats, options, ...(o.dmesg && m !== null ? { dmesg: m.dmesg() } : {}) };
 }
