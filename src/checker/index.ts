@@ -174,8 +174,9 @@ function complexity(name: string): number {
   return DIMENSION_NAMES.reduce((t, d) => t + [...DIMENSIONS[d].values, ...DIMENSIONS[d].extra].indexOf(c[d] as never), 0);
 }
 
+/** Kind and driver line; without a driver line, the report's text with its numbers (addresses, counts) left out. */
 function findingKey(f: Finding): string {
-  return `${f.kind}\u0000${f.site === null ? f.line : `${f.site.file}:${f.site.line}`}`;
+  return `${f.kind}\u0000${f.site === null ? f.line.replace(/0x[0-9a-f]+|\d+/gi, '#') : `${f.site.file}:${f.site.line}`}`;
 }
 
 /** Groups the findings of every run by kind and driver line; the simplest run becomes the reproducer. */
