@@ -6,22 +6,24 @@
 // command line, zones, then the allocators.
 
 import {
-  KNOB_ONE, LINE_CLEAN, LINE_DIRTY, NR_COUNTERS, REPL_LRU, REPL_RANDOM,
+  KNOB_ONE, LINE_CLEAN, LINE_DIRTY,
   CNT_CACHE_HITS, CNT_CACHE_MISSES, CNT_EVICTIONS, CNT_DIRTY_WRITTEN_BACK, CNT_DIRTY_DISCARDED,
   CNT_LINES_CLEANED, CNT_LINES_INVALIDATED, CNT_MAINTENANCE_OPS, CNT_SPECULATIVE_FILLS, CNT_SNOOPS,
   CNT_CPU_COPY_BYTES, CNT_CPU_BYTES_READ, CNT_CPU_BYTES_WRITTEN, CNT_DEV_BYTES_READ,
   CNT_DEV_BYTES_WRITTEN, CNT_UNCACHED_BYTES,
 } from '../assembly/abi.js';
 import type { Arch } from './arch/arch.js';
-import { parseCmdline, type ParamHandler } from './lib/cmdline.js';
+import { memparse, parseCmdline, type ParamHandler } from './lib/cmdline.js';
 import { compileCore, instantiateCore, type CoreExports, type CoreSource } from './engine/core.js';
-import type { HostStats, Stats } from './engine/port.js';
+import { EnginePort, type HostStats, type Stats } from './engine/port.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
 import { CostModel } from './arch/cost.js';
 import { Cpu } from './hw/cpu.js';
 import { Clock, type TimerEvent } from './hw/time.js';
 import { setCurrentMachine } from './dma/current.js';
-import { DmaDebug, DmaDebugBoot, hashPointer, ptrHashKey, teeHooks, type DmaDebugHooks } from './dma/debug.js';
+import { DmaDebug, DmaDebugBoot } from './dma/debug.js';
+import { teeHooks, type DmaDebugHooks } from './dma/debug-hooks.js';
+import { hashPointer, pa, ptrHashKey } from './lib/vsprintf.js';
 import { DmaDataCheck } from './check/dma-data-check.js';
 import { Debugfs } from './lib/debugfs.js';
 import { TraceArray } from './lib/tracefs.js';
@@ -29,16 +31,16 @@ import { DmaTraceEvents, teeTraceHooks, type DmaTraceHooks } from './dma/trace.j
 import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
 import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './dma/swiotlb.js';
-import { Device, type Bus, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
+import { Device, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './lib/errors.js';
-import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
+import { computeLayout, MAX_WASM_PAGES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
 import type { Kconfig } from './include/kconfig.js';
 import { ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, zoneNames } from './mm/gfp.js';
 import { KernelImage, KIMAGE_BYTES, type Section, SECTIONS } from './mm/kimage.js';
 import { Memblock } from './mm/memblock.js';
 import {
   __pa, __va, isKernelImageAddr, isLinearMapAddress, isPageHandle, isVmallocAddr,
-  PAGE_SHIFT, PAGE_SIZE, pageToPfn, pfnToPage, type Page,
+  PAGE_SIZE, pageToPfn, pfnToPage, type Page,
 } from './mm/memory.js';
 import { PageAllocator } from './mm/page_alloc.js';
 import { Slab } from './mm/slab.js';
@@ -114,7 +116,6 @@ export class Machine implements DmaHost {
   readonly kimage: KernelImage;
   readonly cpu: Cpu;
   readonly cache: CacheOps;
-  readonly bus: Bus;
   /** The D-cache maintenance the arch DMA hooks issue, and its pending queue when batched. */
   readonly dcache: DcacheMaintenance;
   /** io_tlb_default_mem: the swiotlb pool, or null when the kernel would not have made one. */
@@ -155,14 +156,18 @@ export class Machine implements DmaHost {
   readonly clock: Clock;
   /** Boot parameters the command line set, by name (for subsystems that read them later). */
   readonly params = new Map<string, string | undefined>();
-  /** The engine, its memory and a byte view of it (the memory never grows, so the view never goes stale). */
+  /** The engine port: every engine call of the library goes through it (engine/port.ts). */
+  readonly port: EnginePort;
+  /**
+   * The engine's raw exports, its memory and a byte view of it (the memory never grows, so the
+   * view never goes stale): for white-box tests and benchmarks; the library uses `port`.
+   */
   readonly core: CoreExports;
   readonly memory: WebAssembly.Memory;
   readonly u8: Uint8Array;
   readonly layout: Layout;
   /** Counters the host keeps (the engine keeps the rest in its counter block). */
   readonly hostStats: HostStats = { barriers: 0, cpuBarriers: 0, dmaOps: 0, iommuMaps: 0, iotlbFlushes: 0, iommuFaults: 0 };
-  private readonly counters: BigUint64Array;
   private lastBank: BankWindow;
   private readonly stackTop: number;
   private stackNext: number;
@@ -176,13 +181,8 @@ export class Machine implements DmaHost {
     this.memory = memory;
     this.core = core;
     this.u8 = new Uint8Array(memory.buffer);
-    this.counters = new BigUint64Array(memory.buffer, layout.counters, NR_COUNTERS);
     this.lastBank = layout.banks[0] as BankWindow;
-    core.init(
-      layout.tags, layout.stamps, layout.cacheData, layout.lineDir, layout.counters,
-      layout.ramStart, layout.ramSpan, layout.sets, r.cache.ways, Math.log2(r.cache.lineSize),
-      PAGE_SHIFT, r.cache.replacement === 'random' ? REPL_RANDOM : REPL_LRU, r.seed,
-    );
+    this.port = new EnginePort(core, memory, layout, { ...r.cache, seed: r.seed });
     this.costModel = new CostModel(r.arch, r.costModel);
     this.clock = new Clock({ workNs: () => this.workNs(), onEventError: (name, err) => this.eventError(name, err) });
     this.log = new KernelLog(() => this.clock.now());
@@ -194,6 +194,7 @@ export class Machine implements DmaHost {
     this.memblock.reserve(first.base, KIMAGE_BYTES);
     this.kimage = new KernelImage(first.base);
     parseCmdline(r.cmdline, this.paramHandlers(), this.log);
+    this.log.setupLogBuf();
 
     const limits = r.arch.zoneLimits(r.banks);
     this.zoneDmaLimit = limits.dma - 1;
@@ -211,8 +212,8 @@ export class Machine implements DmaHost {
     this.stackNext = this.stackTop;
 
     this.cpu = new Cpu(this, r.seed);
+    this.port.stores = this.cpu;
     this.cache = this.cacheOps(r.cache.lineSize);
-    this.bus = this.busOps();
     this.dcache = new DcacheMaintenance(this);
     this.setLoad(r.load);
 
@@ -222,7 +223,7 @@ export class Machine implements DmaHost {
     }
     if (r.dataCheck) {
       const check = new DmaDataCheck(this);
-      this.dataCheck = check;
+      this.dataCheck = this.port.probe = check;
       this.pages.ownerChanged = (phys, len) => check.forget(phys, len);
     }
     // subsys_initcall(iommu_subsys_init)
@@ -292,16 +293,15 @@ export class Machine implements DmaHost {
       [ZONE_DMA32, Math.max(start, Math.min(dmaLimit, end)), Math.max(start, Math.min(dma32Limit, end))],
       [ZONE_NORMAL, Math.max(start, Math.min(dma32Limit, end)), end],
     ];
-    const hex = (x: number): string => `0x${x.toString(16).padStart(16, '0')}`;
     this.log.pr_info('Zone ranges:');
     for (const [id, lo, hi] of bounds) {
       const name = (zoneNames[id] ?? '').padEnd(8);
-      this.log.pr_info(hi > lo ? `  ${name} [mem ${hex(lo)}-${hex(hi - 1)}]` : `  ${name} empty`);
+      this.log.pr_info(hi > lo ? `  ${name} [mem ${pa(lo)}-${pa(hi - 1)}]` : `  ${name} empty`);
     }
     this.log.pr_info('Movable zone start for each node');
     this.log.pr_info('Early memory node ranges');
-    for (const b of this.memblock.memory) this.log.pr_info(`  node   0: [mem ${hex(b.base)}-${hex(b.base + b.size - 1)}]`);
-    this.log.pr_info(`Initmem setup node 0 [mem ${hex(start)}-${hex(end - 1)}]`);
+    for (const b of this.memblock.memory) this.log.pr_info(`  node   0: [mem ${pa(b.base)}-${pa(b.base + b.size - 1)}]`);
+    this.log.pr_info(`Initmem setup node 0 [mem ${pa(start)}-${pa(end - 1)}]`);
     return bounds.map(([id, lo, hi]) => ({ id, startPfn: lo / PAGE_SIZE, endPfn: hi / PAGE_SIZE }));
   }
 
@@ -317,6 +317,8 @@ export class Machine implements DmaHost {
     const handlers = new Map(names.map((n) => [n, store(n)]));
     // iommu.c's early_params take a kstrtobool() value; anything else is "Malformed".
     for (const n of ['iommu.passthrough', 'iommu.strict']) handlers.set(n, (value) => kstrtobool(value) !== null && store(n)(value));
+    // log_buf_len_setup(), kernel/printk/printk.c: a missing value is -EINVAL ("Malformed").
+    handlers.set('log_buf_len', (value) => value !== undefined && (this.log.logBufLenUpdate(memparse(value)), true));
     // iommu_dma_forcedac_setup(), drivers/iommu/dma-iommu.c.
     handlers.set('iommu.forcedac', (value) => {
       const on = kstrtobool(value);
@@ -492,12 +494,12 @@ export class Machine implements DmaHost {
   setLoad(load: LoadOptions): void {
     const l = resolveLoad('setLoad', load);
     const scale = (p: number): number => Math.round(p * KNOB_ONE);
-    this.core.setLoad(scale(l.evictionPressure), scale(l.speculation));
+    this.port.setLoad(scale(l.evictionPressure), scale(l.speculation));
     this.cpu.setStoreReordering(l.storeReordering);
   }
 
   stats(): Stats {
-    const c = (i: number): number => Number(this.counters[i] ?? 0n);
+    const c = (i: number): number => this.port.counter(i);
     return {
       cacheHits: c(CNT_CACHE_HITS),
       cacheMisses: c(CNT_CACHE_MISSES),
@@ -527,7 +529,7 @@ export class Machine implements DmaHost {
 
   /** The cost model's total from the priced counters alone (the clock samples it often). */
   private workNs(): number {
-    const c = (i: number): number => Number(this.counters[i] ?? 0n);
+    const c = (i: number): number => this.port.counter(i);
     const h = this.hostStats;
     return this.costModel.evaluate({
       cacheMaintenanceOps: c(CNT_MAINTENANCE_OPS), dirtyLinesWrittenBack: c(CNT_DIRTY_WRITTEN_BACK), bounceBytes: c(CNT_CPU_COPY_BYTES),
@@ -587,56 +589,21 @@ export class Machine implements DmaHost {
       if (off < 0) throw new DmaSimRangeError(`cache.${fn}`, 'phys', `[0x${phys.toString(16)}, +${len}) is not inside one RAM bank`);
       return off;
     };
-    const core = this.core;
+    const port = this.port;
     return {
       lineSize,
       clean: (phys, len) => {
-        const off = range('clean', phys, len);
-        this.dataCheck?.maintenance('clean', off, len);
-        core.clean(off, len);
+        port.clean(range('clean', phys, len), len);
       },
       invalidate: (phys, len) => {
-        const off = range('invalidate', phys, len);
-        this.dataCheck?.maintenance('inval', off, len);
-        core.invalidate(off, len);
+        port.invalidate(range('invalidate', phys, len), len);
       },
       cleanInvalidate: (phys, len) => {
-        const off = range('cleanInvalidate', phys, len);
-        this.dataCheck?.maintenance('inval', off, len);
-        core.cleanInvalidate(off, len);
+        port.cleanInvalidate(range('cleanInvalidate', phys, len), len);
       },
       lineState: (phys) => {
-        const s = core.lineState(range('lineState', phys, 1));
+        const s = port.lineState(range('lineState', phys, 1));
         return s === LINE_DIRTY ? 'dirty' : s === LINE_CLEAN ? 'clean' : 'invalid';
-      },
-    };
-  }
-
-  private busOps(): Bus {
-    const { core, u8 } = this;
-    const scratch = this.layout.scratch;
-    return {
-      read: (off, len, coherent) => {
-        this.cpu.storesObserved();
-        const out = new Uint8Array(len);
-        for (let done = 0; done < len; done += SCRATCH_BYTES) {
-          const n = Math.min(SCRATCH_BYTES, len - done);
-          core.devRead(off + done, n, scratch, coherent ? 1 : 0);
-          out.set(u8.subarray(scratch, scratch + n), done);
-        }
-        return out;
-      },
-      // A device write does not wait for the CPU's store buffer: a store still buffered to the
-      // same bytes lands later and wins, as it would on hardware.
-      write: (off, bytes, coherent) => {
-        for (let done = 0; done < bytes.length; done += SCRATCH_BYTES) {
-          const n = Math.min(SCRATCH_BYTES, bytes.length - done);
-          u8.set(bytes.subarray(done, done + n), scratch);
-          core.devWrite(off + done, n, scratch, coherent ? 1 : 0);
-        }
-      },
-      fill: (off, len, byte, coherent) => {
-        core.devFill(off, len, byte, coherent ? 1 : 0);
       },
     };
   }

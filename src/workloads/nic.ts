@@ -10,8 +10,9 @@
 // call, where dma-direct maps without bouncing, and leaves the machine in the same state.
 
 import {
-  DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, NIC_PAYLOAD_PERIOD, NIC_PAYLOAD_STRIDE, NIC_TX_SEQ_BASE,
-} from '../../assembly/abi.js';
+  DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, NIC_PAYLOAD_PERIOD,
+  NIC_PAYLOAD_STRIDE, NIC_TX_SEQ_BASE,
+} from '../../assembly/abi-ring.js';
 import { DMA_BIT_MASK, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
 import type { Device } from '../dma/device.js';
 import { dma_pool_create, dma_pool_zalloc, type DmaPool } from '../dma/dmapool.js';
@@ -23,6 +24,7 @@ import {
   dma_sync_single_for_cpu, dma_sync_single_for_device, dma_unmap_single,
 } from '../dma/mapping.js';
 import { GFP_KERNEL } from '../mm/gfp.js';
+import { randomBytes } from '../lib/random.js';
 import { batchedFallback, NicBatched } from './nic-batched.js';
 
 /** A driver bug to inject, to see what it does on this machine. */
@@ -88,7 +90,7 @@ export interface NicReport {
   apiFallback: string | null;
 }
 
-/* Descriptors: 16 bytes, little endian, addr lo, addr hi, len, flags (OWN, DONE): assembly/abi.ts. */
+/* Descriptors: 16 bytes, little endian, addr lo, addr hi, len, flags (OWN, DONE): assembly/abi-ring.ts. */
 
 export interface Desc {
   readonly vaddr: number;
@@ -120,13 +122,7 @@ export interface NicSteps {
  * never pass for a fresh one).
  */
 function makePattern(seed: number, packetSize: number): Uint8Array {
-  const p = new Uint8Array(packetSize + 256);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < p.length; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    p[i] = x & 0xff;
-  }
-  return p;
+  return randomBytes(seed, packetSize + 256);
 }
 
 function payload(pattern: Uint8Array, seq: number, size: number): Uint8Array {
