@@ -788,7 +788,7 @@ export class DmaDebug implements DmaDebugHooks {
       // dma_map_resource() of RAM (pfn_valid() and not PageReserved()) is reported here since
       // 7.1; the mapping itself is made, and the entry recorded.
       if (this.m.isRam(phys, 1) && !this.m.memblock.isReserved(phys)) {
-        this.err(dev, e, 'debug_dma_map_phys', `dma_map_resource called for RAM address ${fmtPa(phys)}\n`);
+        this.err(dev, e, 'debug_dma_map_phys', `dma_map_resource called for RAM address ${pa(phys)}\n`);
       }
     } else {
       if (phys < this.stackHi && phys >= this.stackLo) this.checkForStack(dev, phys);
