@@ -10,6 +10,6 @@ test('a leaked mapping is one dma-debug finding on every configuration', { timeo
   expect(code).toBe(1);
   expect(result.table.every((t) => t.verdict === 'dma-debug error')).toBe(true);
   expect(result.findings).toHaveLength(1);
-  expect(result.findings[0]?.line).toMatch(/^DMA-API: \w+ leak0: device driver has pending DMA allocations while released from device \[count=1\]$/);
+  expect(result.findings[0]?.line).toMatch(/^DMA-API: \w+ 0000:06:00\.0: device driver has pending DMA allocations while released from device \[count=1\]$/);
   expect(result.findings[0]?.configurations).toHaveLength(18);
 });
