@@ -122,7 +122,8 @@ function resolveConfig(config: KernelConfig | undefined): Required<KernelConfig>
   }
   return {
     DMA_API_DEBUG: checkBool(fn, 'config.DMA_API_DEBUG', config?.DMA_API_DEBUG ?? false),
-    ARCH_HAS_BATCHED_DMA_SYNC: checkBool(fn, 'config.ARCH_HAS_BATCHED_DMA_SYNC', config?.ARCH_HAS_BATCHED_DMA_SYNC ?? false),
+    // Linux 7.1's arm64 batches unconditionally; false keeps the per-buffer DSBs of earlier kernels.
+    ARCH_HAS_BATCHED_DMA_SYNC: checkBool(fn, 'config.ARCH_HAS_BATCHED_DMA_SYNC', config?.ARCH_HAS_BATCHED_DMA_SYNC ?? true),
   };
 }
 

@@ -16,7 +16,11 @@ function target(m: ArchSyncHost, phys: number, size: number): number {
   return off;
 }
 
-/** The batching series' split: with ARCH_HAS_BATCHED_DMA_SYNC the hooks only issue (_nosync). */
+/**
+ * The batching series' split, unconditional in Linux 7.1: the hooks only issue (dcache_*_poc_nosync)
+ * and arch_sync_dma_flush() is one dsb(sy). ARCH_HAS_BATCHED_DMA_SYNC = false (dmasim's option,
+ * the default is true) restores the per-buffer DSBs of kernels before the series, for comparison.
+ */
 function batched(m: ArchSyncHost): boolean {
   return m.config.ARCH_HAS_BATCHED_DMA_SYNC;
 }

@@ -75,7 +75,7 @@ function machineOptions(cmd: Command): Command {
     .option('--seed <n>', 'seed of every random choice', int('--seed', 0, 0xffff_ffff), 1)
     .option('--cmdline <text>', 'kernel command line (e.g. "swiotlb=2048")', '')
     .option('--debug', 'build with CONFIG_DMA_API_DEBUG', false)
-    .option('--per-buffer', 'one DSB per cache operation (no ARCH_HAS_BATCHED_DMA_SYNC)', false)
+    .option('--per-buffer', 'one DSB per cache operation, as before Linux 7.1 (7.1 batches: one DSB per list)', false)
     .option('--eviction-pressure <p>', 'random evictions per CPU line access', probability('--eviction-pressure'), 0)
     .option('--speculation <p>', 'speculative line fills per CPU line access', probability('--speculation'), 0)
     .option('--store-reordering <p>', 'uncached stores a device may see before a barrier', probability('--store-reordering'), 0)
@@ -212,7 +212,7 @@ function program(setExit: (code: number) => void): Command {
     });
 
   root.command('barriers')
-    .description('batched vs per-buffer DSBs over sg list lengths and entry sizes: DC ops, barriers, model and wall time, and an SVG chart')
+    .description('batched DSBs (Linux 7.1, the default) vs per-buffer (--per-buffer, earlier kernels) over sg list lengths and entry sizes: DC ops, barriers, model and wall time, and an SVG chart')
     .option('--entries <list>', 'sg list lengths, comma-separated', list('--entries', 1, 65536), [...BARRIER_SWEEP_DEFAULTS.entries])
     .option('--sizes <list>', 'bytes per sg entry, comma-separated', list('--sizes', 1, 1 << 20), [...BARRIER_SWEEP_DEFAULTS.entrySizes])
     .addOption(new Option('--op <op>', 'the timed call').choices(['map', 'unmap', 'sync_for_device', 'sync_for_cpu']).default('map'))

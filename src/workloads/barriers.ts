@@ -334,7 +334,7 @@ function groupHeader(): string {
 export function formatBarrierTable(r: BarrierSweepResult): string[] {
   const header = line(BARRIER_TABLE_COLUMNS.map((c) => c.name));
   const out = [
-    `${BARRIER_OP_CALL[r.op]}(${r.dirName}) on ${r.arch}: one DSB per buffer vs one per list (ARCH_HAS_BATCHED_DMA_SYNC), seed ${r.seed}`,
+    `${BARRIER_OP_CALL[r.op]}(${r.dirName}) on ${r.arch}: one DSB per buffer (--per-buffer, before 7.1) vs one per list (Linux 7.1, the default), seed ${r.seed}`,
     groupHeader(),
     header,
     '-'.repeat(header.length),

@@ -48,7 +48,9 @@ describe('kernel/dma/direct.h order of cache operations (non-coherent arm64)', (
 
     const du = delta(m, () => dma_unmap_single(dev, h, LEN, DMA_TO_DEVICE));
     expect(du.cacheMaintenanceOps).toBe(0); // arch_sync_dma_for_cpu: return for TO_DEVICE
-    expect(du.barriers).toBe(0);
+    // dma_direct_sync_single_for_cpu() still calls arch_sync_dma_flush(): Linux 7.1's arm64
+    // issues its dsb(sy) with nothing queued.
+    expect(du.barriers).toBe(1);
     expect(states(m, phys)).toEqual(all('clean'));
   });
 
