@@ -14,8 +14,8 @@ const cases: { name: string; machine: MachineOptions; nic: Partial<NicOptions>; 
   { name: 'x86_64 coherent, 64 B', machine: { arch: 'x86_64' }, nic: { packetSize: 64 }, goal: '>= 30 Mpps' },
   { name: 'arm64 non-coherent, 64 B, recycled', machine: { config: { ARCH_HAS_BATCHED_DMA_SYNC: true } }, nic: { packetSize: 64, mode: 'recycle' }, goal: '' },
 ];
-const APIS: readonly NicApi[] = ['per-call', 'batched'];
-const PACKETS: Readonly<Record<NicApi, number>> = { 'per-call': 200_000, batched: 1_000_000 };
+const APIS = ['per-call', 'batched'] as const satisfies readonly NicApi[];
+const PACKETS: Readonly<Record<(typeof APIS)[number], number>> = { 'per-call': 200_000, batched: 1_000_000 };
 
 const rows: Row[] = [];
 const probe = await createMachine();

@@ -19,6 +19,9 @@ import { DcacheMaintenance } from './arch/cacheflush.js';
 import { COST_PARAMS, CostModel, type CostParams } from './arch/cost.js';
 import { Cpu } from './hw/cpu.js';
 import { Clock, type TimerEvent } from './hw/time.js';
+import { Mmio } from './hw/mmio.js';
+import { IrqChip, type IrqHandler } from './hw/irq.js';
+import type { ModelHost } from './hw/model.js';
 import { setCurrentMachine } from './dma/current.js';
 import { DmaDebug, DmaDebugBoot, teeHooks, type DmaDebugHooks } from './dma/debug.js';
 import { DmaDataCheck } from './check/dma-data-check.js';
@@ -69,6 +72,13 @@ export interface LoadOptions {
    * wmb()/dma_wmb() between two descriptor words visible.
    */
   storeReordering?: number;
+  /**
+   * A CPU load from memory is satisfied early with this probability: it returns the bytes as
+   * they were at the last read barrier (dma_rmb(), rmb(), mb(), readl()'s __iormb()), before
+   * the device writes made since. Makes a missing dma_rmb() between a status and a descriptor
+   * field visible.
+   */
+  loadReordering?: number;
 }
 
 export interface MachineOptions {
@@ -204,6 +214,7 @@ function resolveLoad(fn: string, load: LoadOptions | undefined): Required<LoadOp
     evictionPressure: checkProbability(fn, 'load.evictionPressure', load?.evictionPressure ?? 0),
     speculation: checkProbability(fn, 'load.speculation', load?.speculation ?? 0),
     storeReordering: checkProbability(fn, 'load.storeReordering', load?.storeReordering ?? 0),
+    loadReordering: checkProbability(fn, 'load.loadReordering', load?.loadReordering ?? 0),
   };
 }
 
@@ -313,6 +324,10 @@ export class Machine {
   readonly costModel: CostModel;
   /** Simulated time and the events on it (hw/time.ts). */
   readonly clock: Clock;
+  /** Device register windows and ioremap() (hw/mmio.ts). */
+  readonly mmio: Mmio;
+  /** The interrupt controller and the generic IRQ layer (hw/irq.ts). */
+  readonly irq: IrqChip;
   /** Boot parameters the command line set, by name (for subsystems that read them later). */
   readonly params = new Map<string, string | undefined>();
   /** The engine, its memory and a byte view of it (the memory never grows, so the view never goes stale). */
@@ -370,6 +385,13 @@ export class Machine {
     this.stackTop = stack + r.arch.threadSize;
     this.stackNext = this.stackTop;
 
+    this.mmio = new Mmio({ vm: this.vm, isRam: (phys, len) => this.isRam(phys, len), ramWarning: (phys, last) => this.arch.ioremapRamWarning(this.log, phys, last) });
+    this.irq = new IrqChip({
+      soon: (name, fn) => this.clock.addTimer(0, name, fn),
+      warn: (site, text) => this.log.warn(site, text),
+      onHandlerError: (name, err) => this.eventError(name, err),
+    });
+    this.debugfs.create('/proc/interrupts', { read: () => this.irq.show_interrupts() });
     this.cpu = new Cpu(this, r.seed);
     this.cache = this.cacheOps(r.cache.lineSize);
     this.bus = this.busOps();
@@ -584,7 +606,13 @@ export class Machine {
 
   createDevice(opts: DeviceOptions): Device {
     if (typeof opts !== 'object' || opts === null) throw new DmaSimTypeError('createDevice', 'options', 'must be an object with at least a name');
-    return new Device(this, opts);
+    const model = opts.model;
+    if (model !== undefined && (typeof model !== 'object' || model === null || typeof model.attach !== 'function')) {
+      throw new DmaSimTypeError('createDevice', 'model', 'must be a device model (dmasim/devices)');
+    }
+    const dev = new Device(this, opts);
+    model?.attach(dev, this.modelHost);
+    return dev;
   }
 
   /**
@@ -605,6 +633,7 @@ export class Machine {
     const scale = (p: number): number => Math.round(p * KNOB_ONE);
     this.core.setLoad(scale(l.evictionPressure), scale(l.speculation));
     this.cpu.setStoreReordering(l.storeReordering);
+    this.cpu.setLoadReordering(l.loadReordering);
   }
 
   stats(): Stats {
@@ -672,7 +701,52 @@ export class Machine {
     return this.clock.schedule('schedule', delayNs, typeof fn === 'function' && fn.name !== '' ? fn.name : 'schedule', fn);
   }
 
-  /** A timer callback threw: reported as an oops line, the machine keeps running. */
+  // ---- MMIO and interrupts (hw/mmio.ts, hw/irq.ts) -----------------------------------------
+
+  /** ioremap(): an `__iomem` address for a device's registers; NULL (0) for RAM (with the WARN) or size 0. */
+  ioremap(phys: number, size: number): number {
+    checkAddr('ioremap', 'phys', phys);
+    checkSize('ioremap', 'size', size);
+    return this.mmio.ioremap(phys, size);
+  }
+
+  iounmap(addr: number): void {
+    checkAddr('iounmap', 'addr', addr);
+    this.mmio.iounmap(addr);
+  }
+
+  /** request_irq(): 0, -EINVAL (no such line, no handler) or -EBUSY (taken, not shared). */
+  request_irq(irq: number, handler: IrqHandler, name: string, devId?: unknown, flags = 0): number {
+    return this.irq.request_irq(irq, handler, name, devId, flags);
+  }
+
+  /** free_irq(): the name the handler was requested with, or null (WARN) if it was not. */
+  free_irq(irq: number, devId?: unknown): string | null {
+    return this.irq.free_irq(irq, devId);
+  }
+
+  disable_irq(irq: number): void {
+    this.irq.disable_irq(irq);
+  }
+
+  enable_irq(irq: number): void {
+    this.irq.enable_irq(irq);
+  }
+
+  local_irq_save(): number {
+    return this.irq.local_irq_save();
+  }
+
+  local_irq_restore(flags: number): void {
+    this.irq.local_irq_restore(flags);
+  }
+
+  /** What device models plug into (hw/model.ts). */
+  private get modelHost(): ModelHost {
+    return { clock: this.clock, mmio: this.mmio, irq: this.irq, seed: this.seed };
+  }
+
+  /** A callback threw: reported as an oops line, the machine keeps running. */
   private eventError(name: string, err: unknown): void {
     this.eventErrors.push({ name, error: err });
     this.log.pr_err(`${name}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
@@ -723,6 +797,18 @@ export class Machine {
     };
   }
 
+  /**
+   * load.loadReordering: the bytes a device write is about to replace, as the CPU could load
+   * them now (RAM with the dirty lines over it: the snooping view), kept until the next read
+   * barrier. The look is not a device access, so the read counter is given back.
+   */
+  private rememberOverwrite(off: number, n: number): void {
+    const scratch = this.layout.scratch;
+    this.core.devRead(off, n, scratch, 1);
+    this.counters[CNT_DEV_BYTES_READ] = (this.counters[CNT_DEV_BYTES_READ] ?? 0n) - BigInt(n);
+    this.cpu.deviceWrote(off, this.u8.slice(scratch, scratch + n));
+  }
+
   private busOps(): Bus {
     const { core, u8 } = this;
     const scratch = this.layout.scratch;
@@ -742,11 +828,13 @@ export class Machine {
       write: (off, bytes, coherent) => {
         for (let done = 0; done < bytes.length; done += SCRATCH_BYTES) {
           const n = Math.min(SCRATCH_BYTES, bytes.length - done);
+          if (this.cpu.loadsReordered) this.rememberOverwrite(off + done, n);
           u8.set(bytes.subarray(done, done + n), scratch);
           core.devWrite(off + done, n, scratch, coherent ? 1 : 0);
         }
       },
       fill: (off, len, byte, coherent) => {
+        if (this.cpu.loadsReordered) for (let done = 0; done < len; done += SCRATCH_BYTES) this.rememberOverwrite(off + done, Math.min(SCRATCH_BYTES, len - done));
         core.devFill(off, len, byte, coherent ? 1 : 0);
       },
     };

@@ -100,7 +100,8 @@ function print(lines: readonly string[]): void {
 
 function nicLines(r: NicReport, f: { packetSize: number }): string[] {
   const mpps = (r.packetsPerSecond / 1e6).toFixed(3);
-  const api = r.api === 'batched' ? 'batched (one engine call per ring step)' : r.apiFallback === null ? 'per-call' : `per-call (batched is not valid here: ${r.apiFallback})`;
+  const api = r.api === 'batched' ? 'batched (one engine call per ring step)' : r.api === 'model' ? `model (the dmasim_nic driver of the NIC device model; ${r.rxMissed} frames missed)`
+    : r.apiFallback === null ? 'per-call' : `per-call (batched is not valid here: ${r.apiFallback})`;
   return [
     `api            ${api}`,
     `packets        ${r.packets} (${r.verified} verified, ${r.corrupted} corrupted, ${r.faults} DMA faults)`,
@@ -165,7 +166,7 @@ function program(setExit: (code: number) => void): Command {
     .option('--coherent', 'the NIC is DMA-coherent (arm64 default: not)')
     .option('--dma-bits <n>', 'DMA mask width', int('--dma-bits', 20, 64), 64)
     .addOption(new Option('--bug <bug>', 'inject a driver bug').choices(['none', 'no-sync-for-cpu', 'no-sync-for-device', 'no-dma-wmb']).default('none'))
-    .addOption(new Option('--api <path>', 'batched: one engine call per ring step where dma-direct maps without bouncing, else per-call; per-call: every DMA API call from JS').choices(['batched', 'per-call']).default(NIC_DEFAULTS.api))
+    .addOption(new Option('--api <path>', 'batched: one engine call per ring step where dma-direct maps without bouncing, else per-call; per-call: every DMA API call from JS; model: a real driver of the NIC device model (MMIO, interrupts, NAPI)').choices(['batched', 'per-call', 'model']).default(NIC_DEFAULTS.api))
     .option('--iommu', 'put the NIC behind an IOMMU (iommu.strict= on --cmdline picks strict or lazy)', false)
     .option('--dmesg', 'print the kernel log after the run', false)
     .action(async (f: NicFlags) => setExit(await nic(f)));
