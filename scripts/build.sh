@@ -10,11 +10,14 @@ common=(--bundle --platform=node --target=node20 --log-level=warning --define:CO
 npx esbuild index=src/index.ts workloads=src/workloads/index.ts "${common[@]}" --format=esm --splitting \
   --outdir=dist --chunk-names='[name]-[hash]'
 # import.meta.url is empty in CJS output: define it from __filename so core.wasm is found beside the bundle.
-npx esbuild src/index.ts "${common[@]}" --format=cjs --outfile=dist/index.cjs \
+# CJS has no shared chunks: one bundle holds both entry points, so that dmasim and dmasim/workloads
+# share their classes, and each entry file hands out its half.
+printf "export * as index from './src/index.ts';\nexport * as workloads from './src/workloads/index.ts';\n" |
+  npx esbuild --sourcefile=dmasim-cjs.ts --loader=ts "${common[@]}" --format=cjs --outfile=dist/dmasim.cjs \
   --define:import.meta.url=__importMetaUrl \
   --banner:js="const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;"
-# CJS has no shared chunks: dmasim/workloads is the same module object as dmasim.
-echo "module.exports = require('./index.cjs');" > dist/workloads.cjs
+echo "module.exports = require('./dmasim.cjs').index;" > dist/index.cjs
+echo "module.exports = require('./dmasim.cjs').workloads;" > dist/workloads.cjs
 # Splitting keeps vega (only `dmasim barriers` draws charts) out of every other command's startup.
 npx esbuild cli=src/cli/index.ts "${common[@]}" --format=esm --splitting --outdir=dist --chunk-names='cli-[name]-[hash]' \
   --banner:js='#!/usr/bin/env node'

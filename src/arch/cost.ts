@@ -13,7 +13,7 @@
 // x86_64 does no DMA cache maintenance; its parameters only matter for copies and calls.
 
 import type { Arch } from './arch.js';
-import type { Stats } from '../machine.js';
+import type { Stats } from '../engine/port.js';
 
 export interface CostParams {
   /** One DC CVAC / IVAC / CIVAC on one line. */

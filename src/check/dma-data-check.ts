@@ -37,9 +37,10 @@
 import type { DmaApiCall, DmaDebugHooks } from '../dma/debug.js';
 import type { Device } from '../dma/device.js';
 import { DMA_ATTR_MMIO, DMA_ATTR_SKIP_CPU_SYNC, DMA_MAPPING_ERROR, DMA_TO_DEVICE, dir2name, type DmaDirection } from '../include/dma-mapping.js';
-import type { Machine } from '../machine.js';
+import type { Layout } from '../engine/layout.js';
+import type { Kconfig } from '../include/kconfig.js';
 import { PAGE_SIZE } from '../mm/memory.js';
-import { KERN_ERR } from '../lib/printk.js';
+import { KERN_ERR, type KernelLog } from '../lib/printk.js';
 import { callerLocation } from '../lib/caller.js';
 import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
 
@@ -87,6 +88,16 @@ export interface DataCheckReport {
   readonly caller: string;
   /** The report as printed. */
   readonly lines: readonly string[];
+}
+
+/** What the checker needs from the machine it watches, handed in by machine.ts. */
+export interface DataCheckHost {
+  readonly log: KernelLog;
+  readonly u8: Uint8Array;
+  readonly cache: { readonly lineSize: number };
+  readonly layout: Layout;
+  readonly config: Kconfig;
+  physToOffset(phys: number, len: number): number;
 }
 
 const SEP = '==================================================================';
@@ -218,7 +229,7 @@ interface StaleLine {
 }
 
 export class DmaDataCheck implements DmaDebugHooks {
-  private readonly log: Machine['log'];
+  private readonly log: KernelLog;
   private readonly u8: Uint8Array;
   private readonly lineSize: number;
   private readonly ramStart: number;
@@ -248,7 +259,7 @@ export class DmaDataCheck implements DmaDebugHooks {
   /** Live coherent allocations (dma_alloc_coherent() and friends): the device may use them freely. */
   private readonly coherent: { dev: Device; dma: number; size: number; phys: number }[] = [];
 
-  constructor(private readonly m: Machine) {
+  constructor(private readonly m: DataCheckHost) {
     this.log = m.log;
     this.u8 = m.u8;
     this.lineSize = m.cache.lineSize;
@@ -485,7 +496,12 @@ export class DmaDataCheck implements DmaDebugHooks {
    */
   cpuAccess(off: number, len: number, write: boolean, cached: boolean): void {
     this.settle();
-    if (len === 0 || !cached) return;
+    if (len === 0) return;
+    if (!cached) {
+      // A store through an uncached alias puts the CPU's bytes in RAM: they are the current ones.
+      if (write) this.dropRange(off, len);
+      return;
+    }
     this.event(write ? EV_CPU_WRITE : EV_CPU_READ, off, len, null);
     if (this.regionCount === 0 && this.stale.size === 0) return;
     const staleRegion = !write && this.stale.size > 0 ? this.checkStaleRead(off, len, 'CPU 0') : undefined;
@@ -933,9 +949,28 @@ export class DmaDataCheck implements DmaDebugHooks {
     this.coherent.push({ dev, dma: handle, size, phys: dev.dmaToPhys(handle, 1) });
   }
 
-  free_coherent(dev: Device, _size: number, _virt: number, handle: number): void {
+  /** The buffer's pages go back to their allocator (or the atomic pool): what the device wrote there is no one's. */
+  free_coherent(dev: Device, size: number, _virt: number, handle: number): void {
+    this.settle();
     const i = this.coherent.findIndex((c) => c.dev === dev && c.dma === handle);
     if (i >= 0) this.coherent.splice(i, 1);
+    for (let at = 0; at < size; at += PAGE_SIZE) {
+      const n = Math.min(PAGE_SIZE - ((handle + at) % PAGE_SIZE), size - at);
+      const phys = dev.dmaToPhys(handle + at, n);
+      if (phys >= 0) this.forget(phys, n);
+    }
+  }
+
+  /**
+   * Memory changed owner (freed, allocated, handed out by the slab): every record of what a
+   * device wrote there, and of the cache's older copy, dies with the old owner's claim on it.
+   */
+  forget(phys: number, len: number): void {
+    if (this.stale.size === 0) return;
+    const off = this.m.physToOffset(phys, len);
+    if (off < 0) return;
+    this.settle();
+    this.dropRange(off, len);
   }
 
   alloc_pages(dev: Device, phys: number, size: number, dir: DmaDirection, handle: number): void {

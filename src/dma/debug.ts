@@ -32,13 +32,12 @@
 // - After a driver is released dev->driver is NULL, so dev_driver_string() is the bus name: "pci"
 //   for a device named like a PCI address (0000:01:00.0), "platform" otherwise.
 
-import type { Device } from './device.js';
+import type { Device, DmaHost } from './device.js';
 import {
   DMA_ATTR_DEBUGGING_IGNORE_CACHELINES, DMA_ATTR_MMIO, DMA_ATTR_REQUIRE_COHERENT, DMA_ATTR_SKIP_CPU_SYNC,
   DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, dir2name, U64_MAX, type DmaDirection,
 } from '../include/dma-mapping.js';
 import { kstrtoull, type Debugfs, type DebugfsFile } from '../lib/debugfs.js';
-import type { Machine } from '../machine.js';
 import { GFP_ATOMIC, GFP_KERNEL } from '../mm/gfp.js';
 import { KIMAGE_BYTES } from '../mm/kimage.js';
 import { __pa, __va, isLinearMapAddress, isVmallocAddr, KIMAGE_VADDR, PAGE_SIZE } from '../mm/memory.js';
@@ -177,6 +176,11 @@ function llx(v: number): string {
 /** %pa: a phys_addr_t, "0x" and 16 hex digits. */
 export function fmtPa(v: number): string {
   return `0x${x016(v)}`;
+}
+
+/** The key %p hashes with: derived from the seed (boot-time randomness in the kernel). */
+export function ptrHashKey(seed: number): number {
+  return (seed * 2654435761) >>> 0;
 }
 
 /**
@@ -340,7 +344,7 @@ export class DmaDebug implements DmaDebugHooks {
   private readonly imageLo: number;
   private readonly imageHi: number;
 
-  constructor(private readonly m: Machine, env: DmaDebugEnv) {
+  constructor(private readonly m: DmaHost, env: DmaDebugEnv) {
     this.globalDisable = env.boot.disabled;
     this.nrPreallocEntries = env.boot.prealloc;
     this.driverName = env.boot.driver;
@@ -350,7 +354,7 @@ export class DmaDebug implements DmaDebugHooks {
     this.stackHi = (Math.max(...env.stackPfns) + 1) * PAGE_SIZE;
     this.imageLo = m.kimage.phys;
     this.imageHi = m.kimage.phys + KIMAGE_BYTES;
-    this.ptrKey = (m.seed * 2654435761) >>> 0;
+    this.ptrKey = ptrHashKey(m.seed);
     this.init();
     this.registerDebugfs(m.debugfs);
   }

@@ -8,12 +8,11 @@
 //   | orig_addr  | alloc_size | list | pad_slots |   orig_addr: INVALID_PHYS_ADDR (-1) when free
 //   +------------+------------+------+-----------+   list: free slots from here to the segment end
 
-import type { Device } from './device.js';
+import type { Device, DmaHost } from './device.js';
 import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, fmtPad, type DmaDirection } from '../include/dma-mapping.js';
 import { DebugfsError, ulongFile, type Debugfs } from '../lib/debugfs.js';
-import type { Machine } from '../machine.js';
 import { PAGE_SIZE } from '../mm/memory.js';
-import { KERN_WARNING } from '../lib/printk.js';
+import { KERN_WARNING, type KernelLog } from '../lib/printk.js';
 
 export const IO_TLB_SHIFT = 11;
 export const IO_TLB_SIZE = 1 << IO_TLB_SHIFT;
@@ -49,31 +48,50 @@ export interface SwiotlbParams {
   noforce: boolean;
 }
 
-/** simple_strtoul(str, &end, 0): the number at the start of `s` and what follows it. */
-function strtoul(s: string): [number, string] | null {
+const U64 = (1n << 64n) - 1n;
+
+/**
+ * simple_strtoul(str, &end, 0): the number at the start of `s` and what follows it. The value
+ * is an unsigned long: digits past 64 bits wrap, as the kernel's accumulation does.
+ */
+function strtoul(s: string): [bigint, string] | null {
   const m = /^(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)/i.exec(s);
   if (m === null) return null;
   const t = m[1] as string;
-  const v = /^0[0-7]+$/.test(t) ? parseInt(t, 8) : Number(t);
-  return [v, s.slice(t.length)];
+  const v = /^0[0-7]+$/.test(t) ? BigInt(`0o${t.slice(1)}`) : BigInt(t);
+  return [v & U64, s.slice(t.length)];
+}
+
+/**
+ * Slabs as bytes, `nslabs << IO_TLB_SHIFT` in unsigned long. Counts of 2^53 slabs and more
+ * (only a command line can ask for them) are held as doubles, so the bytes printed for them
+ * may differ from the kernel's in their low digits; none of them fits in RAM either way.
+ */
+function slabsToBytes(nslabs: number): bigint {
+  return (BigInt(nslabs) << BigInt(IO_TLB_SHIFT)) & U64;
+}
+
+/** `(nslabs << IO_TLB_SHIFT) >> 20`, the MB figure of the boot messages. */
+function slabsToMB(nslabs: number): bigint {
+  return slabsToBytes(nslabs) >> 20n;
 }
 
 /**
  * setup_io_tlb_npages(): `swiotlb=<nslabs>[,<nareas>][,force|noforce]`. nslabs is rounded up to
  * a whole segment; what does not parse is ignored, as the kernel ignores it.
  */
-export function parseSwiotlbParam(value: string | undefined, log: Machine['log']): SwiotlbParams {
+export function parseSwiotlbParam(value: string | undefined, log: KernelLog): SwiotlbParams {
   const p: SwiotlbParams = { nslabs: IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT, nareas: 0, force: false, noforce: false };
   let str = value ?? '';
   const n = strtoul(str);
   if (n !== null) {
-    p.nslabs = alignUp(n[0], IO_TLB_SEGSIZE);
+    p.nslabs = Number((n[0] + BigInt(IO_TLB_SEGSIZE - 1)) & U64 & ~BigInt(IO_TLB_SEGSIZE - 1)); // ALIGN() in unsigned long
     str = n[1];
   }
   if (str.startsWith(',')) str = str.slice(1);
   const a = strtoul(str);
   if (a !== null) {
-    adjustNareas(p, a[0], log);
+    adjustNareas(p, Number(a[0]), log);
     str = a[1];
   }
   if (str.startsWith(',')) str = str.slice(1);
@@ -92,23 +110,23 @@ function roundUpDefaultNslabs(p: SwiotlbParams): boolean {
 }
 
 /** swiotlb_adjust_nareas() */
-export function adjustNareas(p: SwiotlbParams, nareas: number, log: Machine['log']): void {
+export function adjustNareas(p: SwiotlbParams, nareas: number, log: KernelLog): void {
   if (nareas === 0) return;
   p.nareas = roundupPowOfTwo(nareas);
   log.pr_info(`software IO TLB: area num ${p.nareas}.`);
-  if (roundUpDefaultNslabs(p)) log.pr_info(`software IO TLB: SWIOTLB bounce buffer size roundup to ${(p.nslabs << IO_TLB_SHIFT) >> 20}MB`);
+  if (roundUpDefaultNslabs(p)) log.pr_info(`software IO TLB: SWIOTLB bounce buffer size roundup to ${slabsToMB(p.nslabs)}MB`);
 }
 
 /**
  * swiotlb_adjust_size(): the arch's resize, unless the size is no longer the default (the
  * kernel compares values, so `swiotlb=32768` is resized like no parameter at all).
  */
-export function swiotlbAdjustSize(p: SwiotlbParams, size: number, log: Machine['log']): void {
+export function swiotlbAdjustSize(p: SwiotlbParams, size: number, log: KernelLog): void {
   if (p.nslabs !== IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT) return;
   size = alignUp(size, IO_TLB_SIZE);
-  p.nslabs = alignUp(size >> IO_TLB_SHIFT, IO_TLB_SEGSIZE);
-  if (roundUpDefaultNslabs(p)) size = p.nslabs << IO_TLB_SHIFT;
-  log.pr_info(`software IO TLB: SWIOTLB bounce buffer size adjusted to ${size >> 20}MB`);
+  p.nslabs = alignUp(size / IO_TLB_SIZE, IO_TLB_SEGSIZE);
+  if (roundUpDefaultNslabs(p)) size = p.nslabs * IO_TLB_SIZE;
+  log.pr_info(`software IO TLB: SWIOTLB bounce buffer size adjusted to ${Math.floor(size / 2 ** 20)}MB`);
 }
 
 /** limit_nareas(): an area never has fewer than IO_TLB_SEGSIZE slots. */
@@ -139,7 +157,7 @@ export class Swiotlb {
   totalUsed = 0;
   usedHiwater = 0;
 
-  constructor(private readonly m: Machine, start: number, nslabs: number, nareas: number, force: boolean) {
+  constructor(private readonly m: DmaHost, start: number, nslabs: number, nareas: number, force: boolean) {
     this.start = start;
     this.end = start + nslabs * IO_TLB_SIZE;
     this.nslabs = nslabs;
@@ -279,6 +297,7 @@ export class Swiotlb {
    */
   map(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
     const m = this.m;
+    m.dmaTrace?.swiotlb_bounced(dev, dev.physToDma(phys), size);
     const tlbAddr = this.mapSingle(dev, phys, size, 0, attrs);
     if (tlbAddr === DMA_MAPPING_ERROR) return DMA_MAPPING_ERROR;
     const addr = dev.physToDma(tlbAddr);
@@ -407,25 +426,25 @@ function spansBoundary(index: number, nr: number, shift: number, boundarySize: n
  * them; the pool is allocated top-down below `lowLimit`, halved (whole segments) down to
  * IO_TLB_MIN_SLABS when it does not fit. Returns null when no pool was made.
  */
-export function swiotlbInit(m: Machine, p: SwiotlbParams, needed: boolean, lowLimit: number, banner: string | null): Swiotlb | null {
+export function swiotlbInit(m: DmaHost, p: SwiotlbParams, needed: boolean, lowLimit: number, banner: string | null): Swiotlb | null {
   if ((!needed && !p.force) || p.noforce) return null;
   if (p.nareas === 0) adjustNareas(p, 1, m.log);
   let nslabs = p.nslabs;
   let nareas = limitNareas(p.nareas, nslabs);
   let start = 0;
   for (;;) {
-    start = m.memblock.phys_alloc_range(nslabs << IO_TLB_SHIFT, PAGE_SIZE, 0, lowLimit);
+    const bytes = slabsToBytes(nslabs);
+    if (bytes === BigInt(nslabs) * BigInt(IO_TLB_SIZE)) start = m.memblock.phys_alloc_range(Number(bytes), PAGE_SIZE, 0, lowLimit);
     if (start !== 0) break;
-    m.log.pr_warn(`software IO TLB: swiotlb_memblock_alloc: Failed to allocate ${nslabs << IO_TLB_SHIFT} bytes tlb structure`);
+    m.log.pr_warn(`software IO TLB: swiotlb_memblock_alloc: Failed to allocate ${bytes} bytes tlb structure`);
     if (nslabs <= IO_TLB_MIN_SLABS) return null;
-    nslabs = alignUp(nslabs >> 1, IO_TLB_SEGSIZE);
+    nslabs = alignUp(Math.floor(nslabs / 2), IO_TLB_SEGSIZE);
     nareas = limitNareas(nareas, nslabs);
   }
   if (nslabs !== p.nslabs) m.log.pr_info(`software IO TLB: SWIOTLB bounce buffer size adjusted ${p.nslabs} -> ${nslabs} slabs`);
   const hex = (x: number): string => `0x${x.toString(16).padStart(16, '0')}`;
-  const bytes = nslabs << IO_TLB_SHIFT;
   if (banner !== null) m.log.pr_info(banner);
-  m.log.pr_info(`software IO TLB: mapped [mem ${hex(start)}-${hex(start + bytes)}] (${bytes >> 20}MB)`);
+  m.log.pr_info(`software IO TLB: mapped [mem ${hex(start)}-${hex(start + nslabs * IO_TLB_SIZE)}] (${slabsToMB(nslabs)}MB)`);
   return new Swiotlb(m, start, nslabs, nareas, p.force);
 }
 

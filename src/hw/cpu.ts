@@ -4,12 +4,33 @@
 // uncached stores out of program order until a write barrier.
 
 import { DmaSimRangeError } from '../lib/errors.js';
-import { SCRATCH_BYTES } from '../engine/layout.js';
-import type { Machine } from '../machine.js';
+import type { CoreExports } from '../engine/core.js';
+import { SCRATCH_BYTES, type Layout } from '../engine/layout.js';
+import type { DataProbe, HostStats } from '../engine/port.js';
+import type { KernelImage } from '../mm/kimage.js';
+import type { Vmalloc, VmArea } from '../mm/vmalloc.js';
+import type { Clock } from './time.js';
 import { __pa, isKernelImageAddr, isLinearMapAddress, isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
 import { checkAddr, checkBytes, checkIntIn, checkSize } from '../lib/validate.js';
-import { checkRegValue, MMIO_READ_NS, MMIO_WRITE_NS } from './mmio.js';
-import type { VmArea } from '../mm/vmalloc.js';
+import { checkRegValue, MMIO_READ_NS, MMIO_WRITE_NS, type Mmio } from './mmio.js';
+
+/** What the CPU needs from the machine it runs in, handed in by machine.ts. */
+export interface CpuHost {
+  readonly memory: WebAssembly.Memory;
+  readonly u8: Uint8Array;
+  readonly layout: Pick<Layout, 'scratch'>;
+  readonly core: Pick<CoreExports, 'cpuRead' | 'cpuWrite' | 'cpuFill' | 'uncachedRead' | 'uncachedWrite' | 'uncachedFill'>;
+  readonly kimage: Pick<KernelImage, 'toPhys'>;
+  readonly vm: Pick<Vmalloc, 'areaOf' | 'translate' | 'generation'>;
+  readonly hostStats: HostStats;
+  /** Simulated time: every CPU access is an interleaving point. */
+  readonly clock: Clock;
+  /** Device registers behind ioremap() addresses. */
+  readonly mmio: Pick<Mmio, 'resolve'>;
+  /** The data-aware checker, read at every access (it is attached after the CPU exists). */
+  readonly dataCheck: DataProbe | null;
+  physToOffset(phys: number, len: number): number;
+}
 
 /** A piece of a virtual range that is physically contiguous and has one memory type. */
 interface Span {
@@ -18,10 +39,15 @@ interface Span {
   readonly cached: boolean;
 }
 
-/** A store to uncached memory that has not reached RAM yet. */
+/**
+ * A store to uncached memory that has not reached RAM yet: `bytes`, or `len` copies of `byte`
+ * (a memset, kept as one store without a copy of its bytes).
+ */
 interface BufferedStore {
   readonly off: number;
-  readonly bytes: Uint8Array;
+  readonly len: number;
+  readonly bytes: Uint8Array | null;
+  readonly byte: number;
 }
 
 /** The bytes a device write replaced, kept until the next read barrier (load.loadReordering). */
@@ -45,7 +71,7 @@ export class Cpu {
   private loadRng: number;
   private rng: number;
 
-  constructor(private readonly m: Machine, seed: number) {
+  constructor(private readonly m: CpuHost, seed: number) {
     this.view = new DataView(m.memory.buffer as ArrayBuffer);
     this.rng = (seed ^ 0x5bd1e995) >>> 0 || 1;
     // murmur3's fmix32, so that neighbouring seeds start far apart.
@@ -137,9 +163,19 @@ export class Cpu {
     return x / 0x1_0000_0000;
   }
 
+  /** A buffered store reaches RAM; its bytes pass through the scratch area a piece at a time. */
   private commit(st: BufferedStore): void {
-    this.m.u8.set(st.bytes, this.m.layout.scratch);
-    this.m.core.uncachedWrite(st.off, st.bytes.length, this.m.layout.scratch);
+    const { core, u8 } = this.m;
+    if (st.bytes === null) {
+      core.uncachedFill(st.off, st.len, st.byte);
+      return;
+    }
+    const scratch = this.m.layout.scratch;
+    for (let done = 0; done < st.len; done += SCRATCH_BYTES) {
+      const n = Math.min(SCRATCH_BYTES, st.len - done);
+      u8.set(st.bytes.subarray(done, done + n), scratch);
+      core.uncachedWrite(st.off + done, n, scratch);
+    }
   }
 
   /** Whether stores to uncached memory wait in the store buffer (load.storeReordering > 0). */
@@ -168,7 +204,7 @@ export class Cpu {
     if (this.storeBuffer.length === 0) return;
     const held: BufferedStore[] = [];
     for (const st of this.storeBuffer) {
-      const blocked = held.some((h) => h.off < st.off + st.bytes.length && st.off < h.off + h.bytes.length);
+      const blocked = held.some((h) => h.off < st.off + st.len && st.off < h.off + h.len);
       if (!blocked && this.random() < this.reorder) this.commit(st);
       else held.push(st);
     }
@@ -261,7 +297,7 @@ export class Cpu {
       for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
         const n = Math.min(SCRATCH_BYTES, s.len - done);
         if (!s.cached && this.reorder > 0) {
-          this.storeBuffer.push({ off: s.off + done, bytes: data.slice(pos, pos + n) });
+          this.storeBuffer.push({ off: s.off + done, len: n, bytes: data.slice(pos, pos + n), byte: 0 });
         } else {
           u8.set(data.subarray(pos, pos + n), scratch);
           if (s.cached) core.cpuWrite(s.off + done, n, scratch);
@@ -281,7 +317,7 @@ export class Cpu {
       this.m.dataCheck?.cpuAccess(s.off, s.len, true, s.cached);
       if (this.history.length !== 0) this.forgetOverwrites(s.off, s.len);
       if (s.cached) core.cpuFill(s.off, s.len, byte);
-      else if (this.reorder > 0) this.storeBuffer.push({ off: s.off, bytes: new Uint8Array(s.len).fill(byte) });
+      else if (this.reorder > 0) this.storeBuffer.push({ off: s.off, len: s.len, bytes: null, byte });
       else core.uncachedFill(s.off, s.len, byte);
     }
   }
@@ -306,11 +342,11 @@ export class Cpu {
   }
 
   private lastCached = true;
-  private lastArea: ReturnType<Machine['vm']['areaOf']> = null;
+  private lastArea: VmArea | null = null;
   private lastAreaGeneration = -1;
 
   /** The vmalloc area of virt, trying the last one first (descriptor rings are hit in runs). */
-  private vmallocArea(virt: number): ReturnType<Machine['vm']['areaOf']> {
+  private vmallocArea(virt: number): VmArea | null {
     const a = this.lastArea;
     const vm = this.m.vm;
     if (a !== null && this.lastAreaGeneration === vm.generation && virt >= a.start && virt < a.start + a.size) return a;
