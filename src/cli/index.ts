@@ -4,10 +4,12 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { createMachine, type Machine, type MachineOptions } from '../machine.js';
+import { DmaSimError } from '../lib/errors.js';
 import { runDemo } from '../workloads/demo.js';
 import { writeFileSync } from 'node:fs';
 import { barrierChartSvg, BARRIER_SWEEP_DEFAULTS, formatBarrierTable, runBarrierSweep, type BarrierOp } from '../workloads/barriers.js';
 import { runDmapoolTest } from '../workloads/dmapool-test.js';
+import { DMATEST_DEFAULTS, runDmatest } from '../workloads/dmatest.js';
 import { checkMapBenchmarkOptions, MAP_BENCHMARK_DEFAULTS, runMapBenchmark, type MapBenchmarkOptions } from '../workloads/map-benchmark.js';
 import { NIC_DEFAULTS, runNic, type NicApi, type NicBug, type NicReport } from '../workloads/nic.js';
 
@@ -209,6 +211,33 @@ function program(setExit: (code: number) => void): Command {
       bar.stop();
       print(f.json ? [JSON.stringify(r)] : r.error === null ? r.lines : [...r.lines, r.error]);
       setExit(r.error === null ? 0 : 1);
+    });
+
+  const t = DMATEST_DEFAULTS;
+  machineOptions(root.command('dmatest'))
+    .description("drivers/dma/dmatest.c's memcpy test against the memcpy DMA engine model (its module parameters, its result and summary lines)")
+    .option('--test_buf_size <bytes>', 'size of the memcpy test buffer', any('--test_buf_size'), t.test_buf_size)
+    .option('--iterations <n>', 'tests to run', any('--iterations'), t.iterations)
+    .option('--noverify', 'skip the data check', false)
+    .option('--norandom', 'copy the whole buffer at offset 0', false)
+    .option('--alignment <n>', 'log2 alignment of offsets and length (-1: the engine\'s)', any('--alignment'), t.alignment)
+    .option('--transfer_size <bytes>', 'a fixed length (0: random)', any('--transfer_size'), t.transfer_size)
+    .option('--polled', 'poll for completion instead of the interrupt', false)
+    .option('--timeout <ms>', 'ms to wait for each completion', any('--timeout'), t.timeout)
+    .action(async (f: MachineFlags & { test_buf_size: number; iterations: number; noverify: boolean; norandom: boolean; alignment: number; transfer_size: number; polled: boolean; timeout: number }) => {
+      const m = await bootMachine(f);
+      let r: ReturnType<typeof runDmatest>;
+      try {
+        r = runDmatest(m, {
+          test_buf_size: f.test_buf_size, iterations: f.iterations, noverify: f.noverify, norandom: f.norandom,
+          alignment: f.alignment, transfer_size: f.transfer_size, polled: f.polled, timeout: f.timeout,
+        });
+      } catch (e) {
+        if (e instanceof DmaSimError) throw new UsageError(e.message);
+        throw e;
+      }
+      print(f.json ? [JSON.stringify(r)] : r.lines);
+      setExit(r.failures === 0 ? 0 : 1);
     });
 
   root.command('barriers')

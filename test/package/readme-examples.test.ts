@@ -15,6 +15,7 @@ function runnable(code: string): string {
   const dist = new URL('dist/', root).href;
   return code
     .replace(/from 'dmasim\/workloads'/g, `from '${dist}workloads.js'`)
+    .replace(/from 'dmasim\/devices'/g, `from '${dist}devices.js'`)
     .replace(/from 'dmasim'/g, `from '${dist}index.js'`);
 }
 
