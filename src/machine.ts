@@ -314,6 +314,12 @@ export class Machine implements DmaHost {
     const handlers = new Map(names.map((n) => [n, store(n)]));
     // iommu.c's early_params take a kstrtobool() value; anything else is "Malformed".
     for (const n of ['iommu.passthrough', 'iommu.strict']) handlers.set(n, (value) => kstrtobool(value) !== null && store(n)(value));
+    // iommu_dma_forcedac_setup(), drivers/iommu/dma-iommu.c.
+    handlers.set('iommu.forcedac', (value) => {
+      const on = kstrtobool(value);
+      if (on === true) this.log.pr_info('Forcing DAC for PCI devices');
+      return on !== null && store('iommu.forcedac')(value);
+    });
     return handlers;
   }
 

@@ -11,6 +11,7 @@ import { barrierChartSvg, BARRIER_SWEEP_DEFAULTS, formatBarrierTable, runBarrier
 import { runDmapoolTest } from '../workloads/dmapool-test.js';
 import { DMATEST_DEFAULTS, runDmatest } from '../workloads/dmatest.js';
 import { checkMapBenchmarkOptions, MAP_BENCHMARK_DEFAULTS, runMapBenchmark, type MapBenchmarkOptions } from '../workloads/map-benchmark.js';
+import { checkCommand } from './check.js';
 import { NIC_DEFAULTS, runNic, type NicApi, type NicBug, type NicReport } from '../workloads/nic.js';
 
 class UsageError extends Error {}
@@ -290,6 +291,8 @@ function program(setExit: (code: number) => void): Command {
       print(await runDemo(f));
       setExit(0);
     });
+
+  checkCommand(root, setExit);
   return root;
 }
 

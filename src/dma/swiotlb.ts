@@ -151,8 +151,6 @@ export class Swiotlb {
   readonly allocSize: Uint32Array;
   readonly list: Uint8Array;
   readonly padSlots: Uint16Array;
-  /** 1 on the first real slot of each live bounce buffer: what a valid unmap must name. */
-  private readonly head: Uint8Array;
   private readonly areas: Area[];
   totalUsed = 0;
   usedHiwater = 0;
@@ -167,7 +165,6 @@ export class Swiotlb {
     this.origAddr = new Float64Array(nslabs).fill(INVALID_PHYS_ADDR);
     this.allocSize = new Uint32Array(nslabs);
     this.padSlots = new Uint16Array(nslabs);
-    this.head = new Uint8Array(nslabs);
     this.list = new Uint8Array(nslabs);
     for (let i = 0; i < nslabs; i++) this.list[i] = Math.min(IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE), nslabs - i);
     this.areas = Array.from({ length: nareas }, () => ({ used: 0, index: 0 }));
@@ -284,7 +281,6 @@ export class Swiotlb {
     offset &= IO_TLB_SIZE - 1;
     const first = index + pad;
     this.padSlots[first] = pad;
-    this.head[first] = 1;
     for (let i = 0; i < nrSlots(size) - pad; i++) this.origAddr[first + i] = orig + i * IO_TLB_SIZE;
     const tlbAddr = this.start + first * IO_TLB_SIZE + offset;
     this.bounce(dev, tlbAddr, mappingSize, DMA_TO_DEVICE);
@@ -367,18 +363,13 @@ export class Swiotlb {
 
   /**
    * swiotlb_release_slots(): the run goes back to the free list, merging with the free slots
-   * after and before it within the segment. The kernel trusts the address; dmasim refuses one
-   * that does not start a live bounce buffer, so a bad unmap cannot corrupt the slot table.
+   * after and before it within the segment. Like the kernel, it trusts the address: a second
+   * release finds alloc_size 0 and frees nr_slots(0) = 0 slots; an address inside a run frees
+   * that slot and the ones after it.
    */
   private releaseSlots(dev: Device, tlbAddr: number): void {
     const offset = this.alignOffset(dev, 0, tlbAddr);
     let index = Math.floor((tlbAddr - offset - this.start) / IO_TLB_SIZE);
-    if (this.head[index] !== 1) {
-      this.m.log.warnOnce('swiotlb_release', { file: SWIOTLB_C, fn: 'swiotlb_release_slots' },
-        `${dev.driver} ${dev.name}: swiotlb: unmap of ${fmtPad(tlbAddr)}, which starts no bounce buffer`);
-      return;
-    }
-    this.head[index] = 0;
     index -= this.padSlots[index] as number;
     const nslots = nrSlots((this.allocSize[index] as number) + offset);
     const area = this.areas[Math.floor(index / this.areaNslabs)] as Area;
