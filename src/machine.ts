@@ -17,7 +17,7 @@ import { parseCmdline, type ParamHandler } from './lib/cmdline.js';
 import { compileCore, instantiateCore, type CoreExports } from './engine/core.js';
 import type { HostStats, Stats } from './engine/port.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
-import { CostModel } from './arch/cost.js';
+import { CostModel, type PricedCounters } from './arch/cost.js';
 import { Cpu } from './hw/cpu.js';
 import { Clock, type TimerEvent } from './hw/time.js';
 import { Mmio } from './hw/mmio.js';
@@ -153,6 +153,7 @@ export class Machine implements DmaHost {
   /** Counters the host keeps (the engine keeps the rest in its counter block). */
   readonly hostStats: HostStats = { barriers: 0, cpuBarriers: 0, dmaOps: 0, iommuMaps: 0, iotlbFlushes: 0, iommuFaults: 0 };
   private readonly counters: BigUint64Array;
+  private readonly counters32: Uint32Array;
   private lastBank: BankWindow;
   private readonly stackTop: number;
   private stackNext: number;
@@ -167,6 +168,7 @@ export class Machine implements DmaHost {
     this.core = core;
     this.u8 = new Uint8Array(memory.buffer);
     this.counters = new BigUint64Array(memory.buffer, layout.counters, NR_COUNTERS);
+    this.counters32 = new Uint32Array(memory.buffer, layout.counters, 2 * NR_COUNTERS);
     this.lastBank = layout.banks[0] as BankWindow;
     core.init(
       layout.tags, layout.stamps, layout.cacheData, layout.lineDir, layout.counters,
@@ -526,15 +528,29 @@ export class Machine implements DmaHost {
     return this.costModel.evaluate(this.stats());
   }
 
-  /** The cost model's total from the priced counters alone (the clock samples it often). */
+  /**
+   * The cost model's total from the priced counters alone. The clock samples it at every DMA API
+   * call and register access while a timer is pending, so it reads the 64-bit counters as two
+   * 32-bit halves (no BigInt) into one reused object.
+   */
   private workNs(): number {
-    const c = (i: number): number => Number(this.counters[i] ?? 0n);
+    const c = this.counters32;
+    const u64 = (i: number): number => (c[2 * i] as number) + (c[2 * i + 1] as number) * 0x1_0000_0000;
+    const p = this.priced;
     const h = this.hostStats;
-    return this.costModel.evaluate({
-      cacheMaintenanceOps: c(CNT_MAINTENANCE_OPS), dirtyLinesWrittenBack: c(CNT_DIRTY_WRITTEN_BACK), bounceBytes: c(CNT_CPU_COPY_BYTES),
-      barriers: h.barriers, dmaOps: h.dmaOps, iommuMaps: h.iommuMaps, iotlbFlushes: h.iotlbFlushes,
-    }).total;
+    p.cacheMaintenanceOps = u64(CNT_MAINTENANCE_OPS);
+    p.dirtyLinesWrittenBack = u64(CNT_DIRTY_WRITTEN_BACK);
+    p.bounceBytes = u64(CNT_CPU_COPY_BYTES);
+    p.barriers = h.barriers;
+    p.dmaOps = h.dmaOps;
+    p.iommuMaps = h.iommuMaps;
+    p.iotlbFlushes = h.iotlbFlushes;
+    return this.costModel.evaluate(p).total;
   }
+
+  private readonly priced: PricedCounters = {
+    cacheMaintenanceOps: 0, dirtyLinesWrittenBack: 0, bounceBytes: 0, barriers: 0, dmaOps: 0, iommuMaps: 0, iotlbFlushes: 0,
+  };
 
   // ---- simulated time (hw/time.ts) -------------------------------------------------------
 
