@@ -260,14 +260,15 @@ export class Cpu {
     return this.readAs('cpu.read', ptr, len);
   }
 
-  /** read() for an accessor `fn` (a readl() that straddles pages names readl in its errors). */
+  /** The loads of `fn`: the range is checked before the result is allocated or time moves. */
   private readAs(fn: string, ptr: number, len: number): Uint8Array {
+    const spans = this.spans(fn, ptr, len);
     this.m.clock.cpuPoint();
     const out = new Uint8Array(len);
     const { core, u8 } = this.m;
     const scratch = this.m.layout.scratch;
     let pos = 0;
-    for (const s of this.spans(fn, ptr, len)) {
+    for (const s of spans) {
       this.m.dataCheck?.cpuAccess(s.off, s.len, false, s.cached);
       for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
         const n = Math.min(SCRATCH_BYTES, s.len - done);

@@ -19,7 +19,7 @@ import {
   NIC_CTRL_RESET, NIC_CTRL_RX_EN, NIC_CTRL_TX_EN, NIC_DESC, NIC_DESC_OWN, NIC_DESC_SIZE, NIC_INT_RX, NIC_INT_TX, NIC_REG,
   NicModel, nicPayload,
 } from '../devices/index.js';
-import { same, type NicOptions, type NicReport } from './nic.js';
+import { probeFailed, same, type NicOptions, type NicReport } from './nic.js';
 
 /** Where the NIC's registers sit on the physical bus (below RAM on both arches' default maps). */
 export const NIC_MMIO_BASE = 0x1000_0000;
@@ -68,14 +68,14 @@ export class DmasimNic {
   /** dmasim_nic_probe() */
   probe(): void {
     const { m, o } = this;
-    if (dma_set_mask_and_coherent(this.dev, DMA_BIT_MASK(o.dmaBits)) !== 0) throw new Error(`dmasim_nic: no usable ${o.dmaBits}-bit DMA`);
+    if (dma_set_mask_and_coherent(this.dev, DMA_BIT_MASK(o.dmaBits)) !== 0) probeFailed(`dma_set_mask_and_coherent(DMA_BIT_MASK(${o.dmaBits}))`);
     this.regs = m.ioremap(NIC_MMIO_BASE, this.nic.mmioSize);
-    if (this.regs === 0) throw new Error('dmasim_nic: ioremap failed');
+    if (this.regs === 0) probeFailed('ioremap');
     m.cpu.writel(this.regs + NIC_REG.INT_MASK, 0);
     m.cpu.writel(this.regs + NIC_REG.CTRL, NIC_CTRL_RESET);
     this.rx = this.allocRing(NIC_REG.RX_BASE, NIC_REG.RX_SIZE);
     this.tx = this.allocRing(NIC_REG.TX_BASE, NIC_REG.TX_SIZE);
-    if (m.request_irq(this.nic.irq, () => this.interrupt(), 'dmasim_nic', this) !== 0) throw new Error('dmasim_nic: request_irq failed');
+    if (m.request_irq(this.nic.irq, () => this.interrupt(), 'dmasim_nic', this) !== 0) probeFailed('request_irq');
     m.cpu.writel(this.regs + NIC_REG.CTRL, NIC_CTRL_RX_EN | NIC_CTRL_TX_EN);
     // Every RX descriptor but one: HEAD == TAIL means an empty ring to the NIC.
     for (; this.rxTail < this.rx.length - 1; this.rxTail++) this.rxPost(this.rxTail);
@@ -88,11 +88,13 @@ export class DmasimNic {
     const { m, o } = this;
     const n = o.ringSize;
     const ring = dma_alloc_coherent(this.dev, n * NIC_DESC_SIZE, GFP_KERNEL);
-    if (ring === null) throw new Error('dmasim_nic: dma_alloc_coherent failed');
+    if (ring === null) probeFailed('dma_alloc_coherent');
     m.cpu.writeq(this.regs + baseReg, ring.dma_handle);
     m.cpu.writel(this.regs + sizeReg, n);
     return Array.from({ length: n }, (_, i) => {
-      const slot = { desc: ring.cpu_addr + i * NIC_DESC_SIZE, buf: m.kmalloc(o.packetSize, GFP_KERNEL), dma: 0, posted: false };
+      const buf = m.kmalloc(o.packetSize, GFP_KERNEL);
+      if (buf === 0) probeFailed('kmalloc');
+      const slot = { desc: ring.cpu_addr + i * NIC_DESC_SIZE, buf, dma: 0, posted: false };
       if (o.mode === 'recycle') slot.dma = this.map(slot.buf, DMA_BIDIRECTIONAL);
       return slot;
     });
@@ -100,7 +102,7 @@ export class DmasimNic {
 
   private map(buf: number, dir: DmaDirection): number {
     const h = dma_map_single(this.dev, buf, this.o.packetSize, dir);
-    if (dma_mapping_error(this.dev, h)) throw new Error('dmasim_nic: dma_map_single failed');
+    if (dma_mapping_error(this.dev, h)) probeFailed('dma_map_single');
     return h;
   }
 
