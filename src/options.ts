@@ -139,7 +139,7 @@ function checkProbability(fn: string, arg: string, v: unknown): number {
   return v;
 }
 
-const LOAD_KNOBS = ['evictionPressure', 'speculation', 'storeReordering'] as const;
+const LOAD_KNOBS = ['evictionPressure', 'speculation', 'storeReordering', 'loadReordering'] as const;
 
 export function resolveLoad(fn: string, load: LoadOptions | undefined): Required<LoadOptions> {
   checkOptions(fn, 'load', load, LOAD_KNOBS);
