@@ -4,9 +4,8 @@
 // uncached stores out of program order until a write barrier.
 
 import { DmaSimRangeError } from '../lib/errors.js';
-import type { CoreExports } from '../engine/core.js';
-import { SCRATCH_BYTES, type Layout } from '../engine/layout.js';
-import type { DataProbe, HostStats } from '../engine/port.js';
+import { SCRATCH_BYTES } from '../engine/layout.js';
+import type { EnginePort, HostStats, StoreBuffer } from '../engine/port.js';
 import type { KernelImage } from '../mm/kimage.js';
 import type { Vmalloc, VmArea } from '../mm/vmalloc.js';
 import type { Clock } from './time.js';
@@ -16,10 +15,7 @@ import { checkRegValue, MMIO_READ_NS, MMIO_WRITE_NS, type Mmio } from './mmio.js
 
 /** What the CPU needs from the machine it runs in, handed in by machine.ts. */
 export interface CpuHost {
-  readonly memory: WebAssembly.Memory;
-  readonly u8: Uint8Array;
-  readonly layout: Pick<Layout, 'scratch'>;
-  readonly core: Pick<CoreExports, 'cpuRead' | 'cpuWrite' | 'cpuFill' | 'uncachedRead' | 'uncachedWrite' | 'uncachedFill'>;
+  readonly port: EnginePort;
   readonly kimage: Pick<KernelImage, 'toPhys'>;
   readonly vm: Pick<Vmalloc, 'areaOf' | 'translate' | 'generation'>;
   readonly hostStats: HostStats;
@@ -27,8 +23,6 @@ export interface CpuHost {
   readonly clock: Clock;
   /** Device registers behind ioremap() addresses. */
   readonly mmio: Pick<Mmio, 'resolve'>;
-  /** The data-aware checker, read at every access (it is attached after the CPU exists). */
-  readonly dataCheck: DataProbe | null;
   physToOffset(phys: number, len: number): number;
 }
 
@@ -59,8 +53,7 @@ interface OverwrittenBytes {
 /** Device writes remembered between two read barriers: older ones are forgotten first. */
 const LOAD_HISTORY_MAX = 256;
 
-export class Cpu {
-  private readonly view: DataView;
+export class Cpu implements StoreBuffer {
   private readonly storeBuffer: BufferedStore[] = [];
   private reorder = 0;
   /** Probability that a load is satisfied early (load.loadReordering). */
@@ -72,7 +65,6 @@ export class Cpu {
   private rng: number;
 
   constructor(private readonly m: CpuHost, seed: number) {
-    this.view = new DataView(m.memory.buffer as ArrayBuffer);
     this.rng = (seed ^ 0x5bd1e995) >>> 0 || 1;
     // murmur3's fmix32, so that neighbouring seeds start far apart.
     let h = (seed ^ 0x6c6f6164) >>> 0;
@@ -109,12 +101,12 @@ export class Cpu {
   }
 
   /**
-   * A load of [off, off + n) whose current value is at u8[at, at + n): with probability
+   * A load of [off, off + n) whose current value is at out[at, at + n): with probability
    * loadReordering it was performed early, so each byte a device wrote since the last read
    * barrier goes back to its value then. A load that returns the current value is ordered after
    * those writes, so they are forgotten for its bytes (a later load never sees older data).
    */
-  private reorderLoad(off: number, n: number, at: number): void {
+  private reorderLoad(off: number, n: number, out: Uint8Array, at: number): void {
     const h = this.history;
     let hit = false;
     for (const e of h) if (e.off < off + n && off < e.off + e.old.length) { hit = true; break; }
@@ -125,12 +117,11 @@ export class Cpu {
     x ^= x << 5; x >>>= 0;
     this.loadRng = x;
     if (x / 0x1_0000_0000 < this.loadReorder) {
-      const u8 = this.m.u8;
       for (let i = h.length - 1; i >= 0; i--) {
         const e = h[i] as OverwrittenBytes;
         const lo = Math.max(off, e.off);
         const hi = Math.min(off + n, e.off + e.old.length);
-        for (let b = lo; b < hi; b++) u8[at + b - off] = e.old[b - e.off] as number;
+        for (let b = lo; b < hi; b++) out[at + b - off] = e.old[b - e.off] as number;
       }
       return;
     }
@@ -163,19 +154,10 @@ export class Cpu {
     return x / 0x1_0000_0000;
   }
 
-  /** A buffered store reaches RAM; its bytes pass through the scratch area a piece at a time. */
+  /** A buffered store reaches RAM. */
   private commit(st: BufferedStore): void {
-    const { core, u8 } = this.m;
-    if (st.bytes === null) {
-      core.uncachedFill(st.off, st.len, st.byte);
-      return;
-    }
-    const scratch = this.m.layout.scratch;
-    for (let done = 0; done < st.len; done += SCRATCH_BYTES) {
-      const n = Math.min(SCRATCH_BYTES, st.len - done);
-      u8.set(st.bytes.subarray(done, done + n), scratch);
-      core.uncachedWrite(st.off + done, n, scratch);
-    }
+    if (st.bytes === null) this.m.port.commitFill(st.off, st.len, st.byte);
+    else this.m.port.commitStore(st.off, st.bytes);
   }
 
   /** Whether stores to uncached memory wait in the store buffer (load.storeReordering > 0). */
@@ -265,19 +247,13 @@ export class Cpu {
     const spans = this.spans(fn, ptr, len);
     this.m.clock.cpuPoint();
     const out = new Uint8Array(len);
-    const { core, u8 } = this.m;
-    const scratch = this.m.layout.scratch;
+    const port = this.m.port;
     let pos = 0;
     for (const s of spans) {
-      this.m.dataCheck?.cpuAccess(s.off, s.len, false, s.cached);
-      for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
-        const n = Math.min(SCRATCH_BYTES, s.len - done);
-        if (s.cached) core.cpuRead(s.off + done, n, scratch);
-        else this.uncachedRead(s.off + done, n);
-        if (this.history.length !== 0) this.reorderLoad(s.off + done, n, scratch);
-        out.set(u8.subarray(scratch, scratch + n), pos);
-        pos += n;
-      }
+      if (s.cached) port.cpuRead(s.off, s.len, out, pos);
+      else port.uncachedRead(s.off, s.len, out, pos);
+      if (this.history.length !== 0) this.reorderLoad(s.off, s.len, out, pos);
+      pos += s.len;
     }
     return out;
   }
@@ -289,37 +265,43 @@ export class Cpu {
   }
 
   private put(fn: string, ptr: number, data: Uint8Array): void {
-    const { core, u8 } = this.m;
-    const scratch = this.m.layout.scratch;
+    const port = this.m.port;
     let pos = 0;
     for (const s of this.spans(fn, ptr, data.length)) {
-      this.m.dataCheck?.cpuAccess(s.off, s.len, true, s.cached);
       if (this.history.length !== 0) this.forgetOverwrites(s.off, s.len);
-      for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
-        const n = Math.min(SCRATCH_BYTES, s.len - done);
-        if (!s.cached && this.reorder > 0) {
-          this.storeBuffer.push({ off: s.off + done, len: n, bytes: data.slice(pos, pos + n), byte: 0 });
-        } else {
-          u8.set(data.subarray(pos, pos + n), scratch);
-          if (s.cached) core.cpuWrite(s.off + done, n, scratch);
-          else core.uncachedWrite(s.off + done, n, scratch);
-        }
-        pos += n;
-      }
+      const part = data.subarray(pos, pos + s.len);
+      if (s.cached) port.cpuWrite(s.off, part);
+      else if (this.reorder > 0) this.buffer(s.off, part.slice());
+      else port.uncachedWrite(s.off, part);
+      pos += s.len;
     }
+  }
+
+  /** An uncached store waits in the store buffer, in pieces of at most the engine's scratch size. */
+  private buffer(off: number, bytes: Uint8Array): void {
+    this.m.port.uncachedStoreBuffered(off, bytes.length);
+    for (let done = 0; done < bytes.length; done += SCRATCH_BYTES) {
+      const piece = bytes.subarray(done, done + SCRATCH_BYTES);
+      this.storeBuffer.push({ off: off + done, len: piece.length, bytes: piece, byte: 0 });
+    }
+  }
+
+  /** An uncached memset waits in the store buffer, as one store. */
+  private bufferFill(off: number, len: number, byte: number): void {
+    this.m.port.uncachedStoreBuffered(off, len);
+    this.storeBuffer.push({ off, len, bytes: null, byte });
   }
 
   /** memset(ptr, byte, len). */
   fill(ptr: number, len: number, byte: number): void {
     checkIntIn('cpu.fill', 'byte', byte, 0, 255);
     this.m.clock.cpuPoint();
-    const { core } = this.m;
+    const port = this.m.port;
     for (const s of this.spans('cpu.fill', ptr, len)) {
-      this.m.dataCheck?.cpuAccess(s.off, s.len, true, s.cached);
       if (this.history.length !== 0) this.forgetOverwrites(s.off, s.len);
-      if (s.cached) core.cpuFill(s.off, s.len, byte);
-      else if (this.reorder > 0) this.storeBuffer.push({ off: s.off, len: s.len, bytes: null, byte });
-      else core.uncachedFill(s.off, s.len, byte);
+      if (s.cached) port.cpuFill(s.off, s.len, byte);
+      else if (this.reorder > 0) this.bufferFill(s.off, s.len, byte);
+      else port.uncachedFill(s.off, s.len, byte);
     }
   }
 
@@ -361,23 +343,19 @@ export class Cpu {
    * address) from a device register, followed by __iormb() unless `relaxed`.
    */
   private load(fn: string, ptr: number, size: number, relaxed = true): number {
-    const scratch = this.m.layout.scratch;
     const off = this.locate(fn, ptr, size);
     if (off < 0) {
       const io = this.iomem(ptr);
       if (io !== null) return this.mmioRead(fn, io, ptr, size, relaxed);
-      // A load that straddles pages, or an address the general path will refuse with its reason.
+    }
+    if (off < 0 || size === 8 || this.history.length !== 0) {
+      // A load that straddles pages, an address the general path will refuse with its reason, a
+      // 64-bit load, or one that may be satisfied early (load.loadReordering).
       const bytes = this.readAs(fn, ptr, size);
       return bytes.reduceRight((v, b) => v * 256 + b, 0);
     }
     this.m.clock.cpuPoint();
-    this.m.dataCheck?.cpuAccess(off, size, false, this.lastCached);
-    if (this.lastCached) this.m.core.cpuRead(off, size, scratch);
-    else this.uncachedRead(off, size);
-    if (this.history.length !== 0) this.reorderLoad(off, size, scratch);
-    const v = this.view;
-    return size === 1 ? v.getUint8(scratch) : size === 2 ? v.getUint16(scratch, true) : size === 4 ? v.getUint32(scratch, true)
-      : v.getUint32(scratch, true) + v.getUint32(scratch + 4, true) * 0x1_0000_0000;
+    return this.lastCached ? this.m.port.cpuLoad(off, size) : this.m.port.uncachedLoad(off, size);
   }
 
   /** A store to memory, or to a device register after __iowmb() unless `relaxed` (writel()). */
@@ -392,24 +370,15 @@ export class Cpu {
       }
     }
     this.m.clock.cpuPoint();
-    if (off < 0 || (!this.lastCached && this.reorder > 0)) {
+    if (off < 0 || size === 8 || (!this.lastCached && this.reorder > 0)) {
       const bytes = new Uint8Array(size);
       for (let i = 0, v = value; i < size; i++, v = Math.floor(v / 256)) bytes[i] = v & 0xff;
       this.put(fn, ptr, bytes);
       return;
     }
-    const scratch = this.m.layout.scratch;
-    if (size === 1) this.view.setUint8(scratch, value);
-    else if (size === 2) this.view.setUint16(scratch, value, true);
-    else if (size === 4) this.view.setUint32(scratch, value, true);
-    else {
-      this.view.setUint32(scratch, value % 0x1_0000_0000, true);
-      this.view.setUint32(scratch + 4, Math.floor(value / 0x1_0000_0000), true);
-    }
-    this.m.dataCheck?.cpuAccess(off, size, true, this.lastCached);
     if (this.history.length !== 0) this.forgetOverwrites(off, size);
-    if (this.lastCached) this.m.core.cpuWrite(off, size, scratch);
-    else this.m.core.uncachedWrite(off, size, scratch);
+    if (this.lastCached) this.m.port.cpuStore(off, size, value);
+    else this.m.port.uncachedStore(off, size, value);
   }
 
   /** The ioremap() area (Device memory) that holds virt, or null: looked at only off the RAM paths. */
@@ -457,12 +426,6 @@ export class Cpu {
   writew_relaxed(ptr: number, value: number): void { this.store('cpu.writew_relaxed', ptr, 2, value); }
   writel_relaxed(ptr: number, value: number): void { this.store('cpu.writel_relaxed', ptr, 4, value); }
   writeq_relaxed(ptr: number, value: number): void { this.store('cpu.writeq_relaxed', ptr, 8, value); }
-
-  /** An uncached load sees the CPU's own buffered stores (store forwarding). */
-  private uncachedRead(off: number, n: number): void {
-    this.drainStores();
-    this.m.core.uncachedRead(off, n, this.m.layout.scratch);
-  }
 
   /**
    * Barriers (asm/barrier.h). The read barriers end the window in which a load may be satisfied
