@@ -11,6 +11,7 @@ import { DmaSimRangeError, type Device } from '../index.js';
 import type { MmioWindow } from '../hw/mmio.js';
 import type { AttachableModel, ModelHost } from '../hw/model.js';
 import type { TimerEvent } from '../hw/time.js';
+import { Xorshift32 } from '../lib/random.js';
 
 export interface DeviceModelOptions {
   /** Physical base of the register window (not RAM, not another device's window). */
@@ -37,7 +38,7 @@ export abstract class DeviceModel implements AttachableModel<Device> {
   private devRef: Device | null = null;
   private hostRef: ModelHost | null = null;
   private irqLine = -1;
-  private rng = 1;
+  private rng = new Xorshift32(1);
   /** A seed of this model's own, derived from the machine's seed and its interrupt line. */
   protected modelSeed = 1;
 
@@ -66,7 +67,7 @@ export abstract class DeviceModel implements AttachableModel<Device> {
     this.irqLine = host.irq.allocate(dev.name);
     // xorshift32 seeded from the machine's seed and the line, so two models jitter differently.
     this.modelSeed = (Math.imul(host.seed, 0x9e3779b1) ^ Math.imul(this.irqLine, 0x85ebca6b)) >>> 0 || 1;
-    this.rng = this.modelSeed;
+    this.rng = new Xorshift32(this.modelSeed);
   }
 
   /** The struct device this model is (its DMA addresses are the ones it uses). */
@@ -107,12 +108,7 @@ export abstract class DeviceModel implements AttachableModel<Device> {
   /** latencyNs plus a seeded jitter in [0, jitterNs]. */
   protected latency(base = this.latencyNs): number {
     if (this.jitterNs === 0) return base;
-    let x = this.rng;
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    this.rng = x;
-    return base + Math.floor((x / 0x1_0000_0000) * (this.jitterNs + 1));
+    return base + Math.floor(this.rng.float() * (this.jitterNs + 1));
   }
 
   /** Assert the interrupt line. */

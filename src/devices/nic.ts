@@ -28,6 +28,7 @@
 
 import { DeviceModel, read64, write64, type DeviceModelOptions } from './model.js';
 import type { TimerEvent } from '../index.js';
+import { randomBytes } from '../lib/random.js';
 
 export const NIC_ID = 0x4e49_4331;
 export const NIC_REG = {
@@ -67,14 +68,7 @@ interface RingRegs {
 
 /** The payload of traffic packet `seq`: its sequence number (LE u32), then seeded bytes. */
 export function nicPayload(seed: number, seq: number, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = ((seed ^ 0x6e69_6331) + Math.imul(seq + 1, 0x9e37_79b1)) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
+  const out = randomBytes((seed ^ 0x6e69_6331) + Math.imul(seq + 1, 0x9e37_79b1), size);
   for (let i = 0; i < Math.min(4, size); i++) out[i] = (seq >>> (8 * i)) & 0xff;
   return out;
 }

@@ -10,6 +10,7 @@ import type { KernelImage } from '../mm/kimage.js';
 import type { Vmalloc, VmArea } from '../mm/vmalloc.js';
 import type { Clock } from './time.js';
 import { __pa, isKernelImageAddr, isLinearMapAddress, isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
+import { Xorshift32 } from '../lib/random.js';
 import { checkAddr, checkBytes, checkIntIn, checkSize } from '../lib/validate.js';
 import { checkRegValue, MMIO_READ_NS, MMIO_WRITE_NS, type Mmio } from './mmio.js';
 
@@ -61,16 +62,16 @@ export class Cpu implements StoreBuffer {
   /** What devices overwrote since the last read barrier, oldest first. */
   private readonly history: OverwrittenBytes[] = [];
   /** The load-reordering stream: its own, so turning it on leaves the store buffer's unchanged. */
-  private loadRng: number;
-  private rng: number;
+  private readonly loadRng: Xorshift32;
+  private readonly rng: Xorshift32;
 
   constructor(private readonly m: CpuHost, seed: number) {
-    this.rng = (seed ^ 0x5bd1e995) >>> 0 || 1;
+    this.rng = new Xorshift32(seed ^ 0x5bd1e995);
     // murmur3's fmix32, so that neighbouring seeds start far apart.
     let h = (seed ^ 0x6c6f6164) >>> 0;
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
     h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    this.loadRng = (h ^ (h >>> 16)) >>> 0 || 1;
+    this.loadRng = new Xorshift32(h ^ (h >>> 16));
   }
 
   /** Probability that a device access finds a buffered store already in RAM (0: no buffering). */
@@ -111,12 +112,7 @@ export class Cpu implements StoreBuffer {
     let hit = false;
     for (const e of h) if (e.off < off + n && off < e.off + e.old.length) { hit = true; break; }
     if (!hit) return;
-    let x = this.loadRng;
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    this.loadRng = x;
-    if (x / 0x1_0000_0000 < this.loadReorder) {
+    if (this.loadRng.float() < this.loadReorder) {
       for (let i = h.length - 1; i >= 0; i--) {
         const e = h[i] as OverwrittenBytes;
         const lo = Math.max(off, e.off);
@@ -143,15 +139,6 @@ export class Cpu implements StoreBuffer {
   /** A read barrier: every earlier load is complete, so none can return older data. */
   private orderLoads(): void {
     this.history.length = 0;
-  }
-
-  private random(): number {
-    let x = this.rng;
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    this.rng = x;
-    return x / 0x1_0000_0000;
   }
 
   /** A buffered store reaches RAM. */
@@ -187,7 +174,7 @@ export class Cpu implements StoreBuffer {
     const held: BufferedStore[] = [];
     for (const st of this.storeBuffer) {
       const blocked = held.some((h) => h.off < st.off + st.len && st.off < h.off + h.len);
-      if (!blocked && this.random() < this.reorder) this.commit(st);
+      if (!blocked && this.rng.float() < this.reorder) this.commit(st);
       else held.push(st);
     }
     this.storeBuffer.length = 0;

@@ -20,6 +20,7 @@ import {
   MEMCPY_CTRL_ENABLE, MEMCPY_DESC, MEMCPY_DESC_ERR, MEMCPY_DESC_INT, MEMCPY_DESC_SIZE, MEMCPY_REG, MEMCPY_STATUS_DONE,
   MEMCPY_STATUS_ERR, MemcpyEngine,
 } from '../devices/index.js';
+import { Xorshift32 } from '../lib/random.js';
 
 /** dmatest's module parameters (drivers/dma/dmatest.c), as `dmasim dmatest` takes them. */
 export interface DmatestOptions {
@@ -105,17 +106,6 @@ function checkOpt(name: keyof DmatestOptions, v: unknown, lo: number, hi: number
   return v;
 }
 
-/** A random generator for lengths and offsets (dmatest uses get_random_u32(); ours is seeded). */
-function rng(seed: number): () => number {
-  let x = (seed ^ 0x646d6174) >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x;
-  };
-}
-
 /** Runs dmatest on a machine with one memcpy engine; returns the counts and the log lines. */
 export function runDmatest(m: Machine, opts: Partial<DmatestOptions> = {}): DmatestResult {
   const o = { ...DMATEST_DEFAULTS, ...opts };
@@ -158,7 +148,9 @@ export function runDmatest(m: Machine, opts: Partial<DmatestOptions> = {}): Dmat
   lines.push(log('Added 1 threads using dma0chan0'));
   lines.push(log('Started 1 threads using dma0chan0'));
 
-  const rand = rng(m.seed);
+  // Lengths and offsets: dmatest uses get_random_u32(); ours derive from the seed.
+  const gen = new Xorshift32(m.seed ^ 0x646d6174);
+  const rand = (): number => gen.next();
   let tests = 0;
   let failures = 0;
   let totalLen = 0;
