@@ -303,6 +303,8 @@ export class Machine {
   /** dma_get_cache_alignment() */
   readonly dmaCacheAlignment: number;
   readonly costModel: CostModel;
+  /** The cache as configured: createMachine's `cache` option with its defaults filled in. */
+  readonly cacheConfig: Readonly<Required<CacheOptions>>;
   /** Boot parameters the command line set, by name (for subsystems that read them later). */
   readonly params = new Map<string, string | undefined>();
   /** The engine, its memory and a byte view of it (the memory never grows, so the view never goes stale). */
@@ -322,6 +324,7 @@ export class Machine {
     this.arch = r.arch;
     this.config = r.config;
     this.seed = r.seed;
+    this.cacheConfig = r.cache;
     this.layout = layout;
     this.memory = memory;
     this.core = core;
