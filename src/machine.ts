@@ -1,241 +1,66 @@
-// The simulated machine: RAM banks in one shared WebAssembly.Memory, the engine that models the
-// CPU data cache over it, and the kernel's memory management on top (memblock, zones, the page
-// allocator, kmalloc, vmalloc, the kernel image). Boot follows start_kernel()'s order: memblock,
-// the command line, zones, then the allocators.
+// The simulated machine, and the composition root: RAM banks in one shared WebAssembly.Memory,
+// the engine that models the CPU data cache over it, the kernel's memory management on top
+// (memblock, zones, the page allocator, kmalloc, vmalloc, the kernel image), and every subsystem
+// handed what it needs (each declares that as a small interface in its own layer: CpuHost,
+// DcacheHost, DmaHost, IommuHost, ...). Boot follows start_kernel()'s order: memblock, the
+// command line, zones, then the allocators.
 
 import {
-  KNOB_ONE, LINE_CLEAN, LINE_DIRTY, NR_COUNTERS, REPL_LRU, REPL_RANDOM, MAX_WAYS,
+  KNOB_ONE, LINE_CLEAN, LINE_DIRTY, NR_COUNTERS, REPL_LRU, REPL_RANDOM,
   CNT_CACHE_HITS, CNT_CACHE_MISSES, CNT_EVICTIONS, CNT_DIRTY_WRITTEN_BACK, CNT_DIRTY_DISCARDED,
   CNT_LINES_CLEANED, CNT_LINES_INVALIDATED, CNT_MAINTENANCE_OPS, CNT_SPECULATIVE_FILLS, CNT_SNOOPS,
   CNT_CPU_COPY_BYTES, CNT_CPU_BYTES_READ, CNT_CPU_BYTES_WRITTEN, CNT_DEV_BYTES_READ,
   CNT_DEV_BYTES_WRITTEN, CNT_UNCACHED_BYTES,
 } from '../assembly/abi.js';
 import type { Arch } from './arch/arch.js';
-import { arm64 } from './arch/arm64.js';
-import { x86_64 } from './arch/x86_64.js';
 import { parseCmdline, type ParamHandler } from './lib/cmdline.js';
-import { compileCore, instantiateCore, type CoreExports, type CoreSource } from './engine/core.js';
+import { compileCore, instantiateCore, type CoreExports } from './engine/core.js';
+import type { HostStats, Stats } from './engine/port.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
-import { COST_PARAMS, CostModel, type CostParams } from './arch/cost.js';
+import { CostModel } from './arch/cost.js';
 import { Cpu } from './hw/cpu.js';
+import { Clock, type TimerEvent } from './hw/time.js';
 import { setCurrentMachine } from './dma/current.js';
 import { DmaDebug, DmaDebugBoot, teeHooks, type DmaDebugHooks } from './dma/debug.js';
 import { DmaDataCheck } from './check/dma-data-check.js';
 import { Debugfs } from './lib/debugfs.js';
+import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
 import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './dma/swiotlb.js';
-import { Device, type DeviceOptions } from './dma/device.js';
+import { Device, type Bus, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './lib/errors.js';
 import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
+import type { Kconfig } from './include/kconfig.js';
 import { ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, zoneNames } from './mm/gfp.js';
 import { KernelImage, KIMAGE_BYTES, type Section, SECTIONS } from './mm/kimage.js';
 import { Memblock } from './mm/memblock.js';
 import {
   __pa, __va, isKernelImageAddr, isLinearMapAddress, isPageHandle, isVmallocAddr,
-  PAGE_SHIFT, PAGE_SIZE, pageToPfn, pfnToPage, PHYS_ADDR_LIMIT, type Page,
+  PAGE_SHIFT, PAGE_SIZE, pageToPfn, pfnToPage, type Page,
 } from './mm/memory.js';
 import { PageAllocator } from './mm/page_alloc.js';
 import { Slab } from './mm/slab.js';
 import { Vmalloc } from './mm/vmalloc.js';
 import { KernelLog } from './lib/printk.js';
-import { checkAddr, checkBool, checkIntIn, checkPowerOfTwo, checkSize, checkString } from './lib/validate.js';
+import { checkAddr, checkIntIn, checkPowerOfTwo, checkSize } from './lib/validate.js';
+import { resolveLoad, resolveOptions, type CacheOptions, type LoadOptions, type MachineOptions, type ResolvedOptions } from './options.js';
 
-export interface CacheOptions {
-  /** Bytes of data the cache holds (a power of two). Default 1 MiB. */
-  size?: number;
-  /** Associativity, 1..32 (a power of two). Default 16. */
-  ways?: number;
-  /** Line size in bytes (a power of two, 16..256). Default: the arch's L1_CACHE_BYTES. */
-  lineSize?: number;
-  replacement?: 'lru' | 'random';
-}
+export type { CacheOptions, LoadOptions, MachineOptions } from './options.js';
+export type { KernelConfig } from './include/kconfig.js';
+export type { Stats } from './engine/port.js';
 
-/** Build-time options, by their Kconfig names. */
-export interface KernelConfig {
-  DMA_API_DEBUG?: boolean;
-  ARCH_HAS_BATCHED_DMA_SYNC?: boolean;
-}
-
-/** "Under load": probabilities per cached CPU line access, 0..1, all off by default. */
-export interface LoadOptions {
-  /** A random cache line is evicted (written back if dirty), as other work would. */
-  evictionPressure?: number;
-  /** A random line of the page being touched is speculatively filled from RAM. */
-  speculation?: number;
-  /**
-   * Stores to uncached (coherent DMA) memory wait in a store buffer until a barrier; a device
-   * access commits each waiting store with this probability, in a random order. Makes a missing
-   * wmb()/dma_wmb() between two descriptor words visible.
-   */
-  storeReordering?: number;
-}
-
-export interface MachineOptions {
-  arch?: 'arm64' | 'x86_64';
-  ram?: readonly BankSpec[];
-  cache?: CacheOptions;
-  config?: KernelConfig;
-  cmdline?: string;
-  seed?: number;
-  load?: LoadOptions;
-  /** Parameters of the simulated-time model behind m.cost() (defaults per arch, see cost.ts). */
-  costModel?: Partial<CostParams>;
-  /** The engine: a compiled WebAssembly.Module, its bytes, or where to fetch it (default: core.wasm beside this file). */
-  core?: CoreSource;
-  /**
-   * The data-aware DMA checker (src/dma-data-check.ts), off by default: reports CPU accesses to
-   * device-owned buffers, stale CPU reads, write-backs over DMA data and stale device reads at
-   * the access that goes wrong (m.dataCheck.reports, and the kernel log).
-   */
-  dataCheck?: boolean;
-}
-
-/** Counters of everything the machine did; see README for each one's meaning. */
-export interface Stats {
-  cacheHits: number;
-  cacheMisses: number;
-  evictions: number;
-  dirtyLinesWrittenBack: number;
-  dirtyLinesDiscarded: number;
-  cacheLinesCleaned: number;
-  cacheLinesInvalidated: number;
-  cacheMaintenanceOps: number;
-  speculativeFills: number;
-  snoops: number;
-  bounceBytes: number;
-  cpuBytesRead: number;
-  cpuBytesWritten: number;
-  uncachedBytes: number;
-  deviceBytesRead: number;
-  deviceBytesWritten: number;
-  /** DSBs completing DMA cache maintenance (one per range op, or one per batch with ARCH_HAS_BATCHED_DMA_SYNC). */
-  barriers: number;
-  /** mb/rmb/wmb/dma_rmb/dma_wmb executed by the driver. */
-  cpuBarriers: number;
-  /** Buffers mapped or unmapped by dma-direct (each sg entry counts). */
-  dmaOps: number;
-  swiotlbSlotsUsed: number;
-  /** IOMMU page-table operations: each iommu_map() and each unmap call. */
-  iommuMaps: number;
-  /** IOTLB invalidations: one per strict unmap, one per flush-queue flush (lazy mode). */
-  iotlbFlushes: number;
-  /** Device accesses the IOMMU refused (translation or permission faults). */
-  iommuFaults: number;
-}
+const U32_MAX = 0xffff_ffff;
 
 export type LineState = 'invalid' | 'clean' | 'dirty';
 
-const ARCHES: Readonly<Record<string, Arch>> = { arm64, x86_64 };
-const DEFAULT_RAM: readonly BankSpec[] = [
-  { base: 0x4000_0000, size: 64 << 20 },
-  { base: 0x1_0000_0000, size: 64 << 20 },
-];
-const KNOWN_CONFIG = new Set(['DMA_API_DEBUG', 'ARCH_HAS_BATCHED_DMA_SYNC']);
-const U32_MAX = 0xffff_ffff;
-
-/** A validated, normalised set of options: nothing below can fail on bad input. */
-interface Resolved {
-  readonly arch: Arch;
-  readonly banks: readonly BankSpec[];
-  readonly cache: Required<CacheOptions>;
-  readonly config: Required<KernelConfig>;
-  readonly cmdline: string;
-  readonly seed: number;
-  readonly load: Required<LoadOptions>;
-  readonly costModel: Partial<CostParams>;
-  readonly dataCheck: boolean;
-}
-
-function resolveBanks(ram: unknown): BankSpec[] {
-  const fn = 'createMachine';
-  if (!Array.isArray(ram) || ram.length === 0) throw new DmaSimTypeError(fn, 'ram', 'must be a non-empty array of { base, size } banks');
-  const banks = ram.map((b: Partial<BankSpec>, i): BankSpec => {
-    const base = checkAddr(fn, `ram[${i}].base`, b?.base);
-    const size = checkSize(fn, `ram[${i}].size`, b?.size);
-    if (size === 0) throw new DmaSimRangeError(fn, `ram[${i}].size`, 'must not be 0');
-    if (base % PAGE_SIZE !== 0 || size % PAGE_SIZE !== 0) throw new DmaSimRangeError(fn, `ram[${i}]`, `must be page-aligned (${PAGE_SIZE} bytes)`);
-    if (base + size > PHYS_ADDR_LIMIT) throw new DmaSimRangeError(fn, `ram[${i}]`, 'must end below 2^48 (the largest arm64 physical address)');
-    return { base, size };
-  });
-  banks.sort((a, b) => a.base - b.base);
-  for (let i = 1; i < banks.length; i++) {
-    const prev = banks[i - 1] as BankSpec;
-    const cur = banks[i] as BankSpec;
-    if (cur.base < prev.base + prev.size) {
-      throw new DmaSimRangeError(fn, 'ram', `banks overlap: [0x${prev.base.toString(16)}, +0x${prev.size.toString(16)}) and [0x${cur.base.toString(16)}, +0x${cur.size.toString(16)})`);
-    }
-  }
-  const first = banks[0] as BankSpec;
-  if (first.size < KIMAGE_BYTES * 2) throw new DmaSimRangeError(fn, 'ram[0].size', `must be at least ${KIMAGE_BYTES * 2} bytes: the kernel image lives in the lowest bank`);
-  return banks;
-}
-
-function resolveCache(c: CacheOptions | undefined, arch: Arch): Required<CacheOptions> {
-  const fn = 'createMachine';
-  if (c !== undefined && (typeof c !== 'object' || c === null)) throw new DmaSimTypeError(fn, 'cache', 'must be an object');
-  const lineSize = checkPowerOfTwo(fn, 'cache.lineSize', c?.lineSize ?? arch.lineSize, 16, 256);
-  const ways = checkPowerOfTwo(fn, 'cache.ways', c?.ways ?? 16, 1, MAX_WAYS);
-  const size = checkPowerOfTwo(fn, 'cache.size', c?.size ?? 1 << 20, lineSize * ways, 1 << 30);
-  const replacement = c?.replacement ?? 'lru';
-  if (replacement !== 'lru' && replacement !== 'random') throw new DmaSimRangeError(fn, 'cache.replacement', `must be 'lru' or 'random', got ${String(replacement)}`);
-  return { size, ways, lineSize, replacement };
-}
-
-function resolveConfig(config: KernelConfig | undefined): Required<KernelConfig> {
-  const fn = 'createMachine';
-  for (const key of Object.keys(config ?? {})) {
-    if (!KNOWN_CONFIG.has(key)) throw new DmaSimRangeError(fn, `config.${key}`, `is not an option dmasim knows (known: ${[...KNOWN_CONFIG].join(', ')})`);
-  }
-  return {
-    DMA_API_DEBUG: checkBool(fn, 'config.DMA_API_DEBUG', config?.DMA_API_DEBUG ?? false),
-    ARCH_HAS_BATCHED_DMA_SYNC: checkBool(fn, 'config.ARCH_HAS_BATCHED_DMA_SYNC', config?.ARCH_HAS_BATCHED_DMA_SYNC ?? false),
-  };
-}
-
-function checkProbability(fn: string, arg: string, v: unknown): number {
-  if (typeof v !== 'number') throw new DmaSimTypeError(fn, arg, `must be a number, got ${typeof v}`);
-  if (!(v >= 0 && v <= 1)) throw new DmaSimRangeError(fn, arg, `must be a probability in 0..1, got ${v}`);
+/** Boots a machine. Every option is checked before any memory is created. */
+/** A delay argument: a non-negative finite number (the kernel's are unsigned). */
+function checkDelay(fn: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new DmaSimTypeError(fn, arg, `must be a finite number, got ${String(v)}`);
+  if (v < 0) throw new DmaSimRangeError(fn, arg, `must not be negative, got ${v}`);
   return v;
 }
 
-function resolveLoad(fn: string, load: LoadOptions | undefined): Required<LoadOptions> {
-  return {
-    evictionPressure: checkProbability(fn, 'load.evictionPressure', load?.evictionPressure ?? 0),
-    speculation: checkProbability(fn, 'load.speculation', load?.speculation ?? 0),
-    storeReordering: checkProbability(fn, 'load.storeReordering', load?.storeReordering ?? 0),
-  };
-}
-
-function resolveOptions(opts: MachineOptions): Resolved {
-  const fn = 'createMachine';
-  if (typeof opts !== 'object' || opts === null) throw new DmaSimTypeError(fn, 'options', 'must be an object');
-  const arch = ARCHES[opts.arch ?? 'arm64'];
-  if (arch === undefined) throw new DmaSimRangeError(fn, 'arch', `must be 'arm64' or 'x86_64', got ${String(opts.arch)}`);
-  return {
-    arch,
-    banks: resolveBanks(opts.ram ?? DEFAULT_RAM),
-    cache: resolveCache(opts.cache, arch),
-    config: resolveConfig(opts.config),
-    cmdline: checkString(fn, 'cmdline', opts.cmdline ?? ''),
-    seed: checkIntIn(fn, 'seed', opts.seed ?? 1, 0, U32_MAX),
-    load: resolveLoad(fn, opts.load),
-    costModel: resolveCostModel(opts.costModel),
-    dataCheck: checkBool(fn, 'dataCheck', opts.dataCheck ?? false),
-  };
-}
-
-function resolveCostModel(c: unknown): Partial<CostParams> {
-  const fn = 'createMachine';
-  if (c === undefined) return {};
-  if (typeof c !== 'object' || c === null) throw new DmaSimTypeError(fn, 'costModel', 'must be an object of cost parameters');
-  for (const [k, v] of Object.entries(c)) {
-    if (!COST_PARAMS.includes(k)) throw new DmaSimRangeError(fn, `costModel.${k}`, `is not a cost parameter (known: ${COST_PARAMS.join(', ')})`);
-    if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new DmaSimRangeError(fn, `costModel.${k}`, `must be a non-negative number of ns, got ${String(v)}`);
-  }
-  return c as Partial<CostParams>;
-}
-
-/** Boots a machine. Every option is checked before any memory is created. */
 export async function createMachine(opts: MachineOptions = {}): Promise<Machine> {
   const r = resolveOptions(opts);
   const layout = computeLayout(r.banks, r.cache);
@@ -249,13 +74,6 @@ export async function createMachine(opts: MachineOptions = {}): Promise<Machine>
   return m;
 }
 
-/** Engine-side RAM access for device bus masters (offsets are already translated and checked). */
-export interface Bus {
-  read(off: number, len: number, coherent: boolean): Uint8Array;
-  write(off: number, bytes: Uint8Array, coherent: boolean): void;
-  fill(off: number, len: number, byte: number, coherent: boolean): void;
-}
-
 /** Raw cache line operations on physical ranges (what the arch DMA hooks use). */
 export interface CacheOps {
   clean(phys: number, len: number): void;
@@ -265,9 +83,9 @@ export interface CacheOps {
   readonly lineSize: number;
 }
 
-export class Machine {
+export class Machine implements DmaHost {
   readonly arch: Arch;
-  readonly config: Readonly<Required<KernelConfig>>;
+  readonly config: Kconfig;
   readonly seed: number;
   readonly log: KernelLog;
   readonly memblock: Memblock;
@@ -305,6 +123,8 @@ export class Machine {
   readonly costModel: CostModel;
   /** The cache as configured: createMachine's `cache` option with its defaults filled in. */
   readonly cacheConfig: Readonly<Required<CacheOptions>>;
+  /** Simulated time and the events on it (hw/time.ts). */
+  readonly clock: Clock;
   /** Boot parameters the command line set, by name (for subsystems that read them later). */
   readonly params = new Map<string, string | undefined>();
   /** The engine, its memory and a byte view of it (the memory never grows, so the view never goes stale). */
@@ -313,14 +133,14 @@ export class Machine {
   readonly u8: Uint8Array;
   readonly layout: Layout;
   /** Counters the host keeps (the engine keeps the rest in its counter block). */
-  readonly hostStats = { barriers: 0, cpuBarriers: 0, dmaOps: 0, iommuMaps: 0, iotlbFlushes: 0, iommuFaults: 0 };
+  readonly hostStats: HostStats = { barriers: 0, cpuBarriers: 0, dmaOps: 0, iommuMaps: 0, iotlbFlushes: 0, iommuFaults: 0 };
   private readonly counters: BigUint64Array;
   private lastBank: BankWindow;
   private readonly stackTop: number;
   private stackNext: number;
 
   /** @internal use createMachine() */
-  constructor(r: Resolved, layout: Layout, memory: WebAssembly.Memory, core: CoreExports) {
+  constructor(r: ResolvedOptions, layout: Layout, memory: WebAssembly.Memory, core: CoreExports) {
     this.arch = r.arch;
     this.config = r.config;
     this.seed = r.seed;
@@ -336,7 +156,9 @@ export class Machine {
       layout.ramStart, layout.ramSpan, layout.sets, r.cache.ways, Math.log2(r.cache.lineSize),
       PAGE_SHIFT, r.cache.replacement === 'random' ? REPL_RANDOM : REPL_LRU, r.seed,
     );
-    this.log = new KernelLog();
+    this.costModel = new CostModel(r.arch, r.costModel);
+    this.clock = new Clock({ workNs: () => this.workNs(), onEventError: (name, err) => this.eventError(name, err) });
+    this.log = new KernelLog(() => this.clock.now());
     this.log.pr_info('Linux version 7.1.0-dmasim (dmasim@localhost) #1 SMP PREEMPT');
     this.log.pr_info(r.arch.bootBanner);
 
@@ -365,7 +187,6 @@ export class Machine {
     this.cache = this.cacheOps(r.cache.lineSize);
     this.bus = this.busOps();
     this.dcache = new DcacheMaintenance(this);
-    this.costModel = new CostModel(r.arch, r.costModel);
     this.setLoad(r.load);
 
     // core_initcall(dma_debug_init) and core_initcall_sync(dma_debug_fs_init).
@@ -576,7 +397,17 @@ export class Machine {
 
   createDevice(opts: DeviceOptions): Device {
     if (typeof opts !== 'object' || opts === null) throw new DmaSimTypeError('createDevice', 'options', 'must be an object with at least a name');
-    return new Device(this, opts);
+    return new Device(this, opts, (dev, o) => this.probeIommu(dev, o));
+  }
+
+  /**
+   * iommu_probe_device(), then iommu_setup_dma_ops() once the default domain is attached: a DMA
+   * domain gets dma-iommu's cookie (iommu_dma_init_domain()).
+   */
+  private probeIommu(dev: Device, opts: DeviceIommuOptions): DevIommu {
+    const d = this.iommu.probeDevice(dev, opts);
+    if (d.translates) iommu_dma_init_domain(this, d.domain);
+    return d;
   }
 
   /**
@@ -627,6 +458,51 @@ export class Machine {
   cost(): ReturnType<CostModel['evaluate']> {
     return this.costModel.evaluate(this.stats());
   }
+
+  /** The cost model's total from the priced counters alone (the clock samples it often). */
+  private workNs(): number {
+    const c = (i: number): number => Number(this.counters[i] ?? 0n);
+    const h = this.hostStats;
+    return this.costModel.evaluate({
+      cacheMaintenanceOps: c(CNT_MAINTENANCE_OPS), dirtyLinesWrittenBack: c(CNT_DIRTY_WRITTEN_BACK), bounceBytes: c(CNT_CPU_COPY_BYTES),
+      barriers: h.barriers, dmaOps: h.dmaOps, iommuMaps: h.iommuMaps, iotlbFlushes: h.iotlbFlushes,
+    }).total;
+  }
+
+  // ---- simulated time (hw/time.ts) -------------------------------------------------------
+
+  /** ktime_get_ns(): simulated nanoseconds since boot. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** ndelay(): busy-wait; the events due meanwhile run at their deadlines. */
+  ndelay(ns: number): void {
+    this.clock.advance(checkDelay('ndelay', 'ns', ns));
+  }
+
+  udelay(us: number): void {
+    this.clock.advance(checkDelay('udelay', 'us', us) * 1e3);
+  }
+
+  /** msleep(): the task sleeps; timers and devices run meanwhile. */
+  msleep(ms: number): void {
+    this.clock.advance(checkDelay('msleep', 'ms', ms) * 1e6);
+  }
+
+  /** A device model's (or a test's) work, run at the first interleaving point delayNs from now. */
+  schedule(delayNs: number, fn: () => void): TimerEvent {
+    return this.clock.schedule('schedule', delayNs, typeof fn === 'function' && fn.name !== '' ? fn.name : 'schedule', fn);
+  }
+
+  /** A timer callback threw: reported as an oops line, the machine keeps running. */
+  private eventError(name: string, err: unknown): void {
+    this.eventErrors.push({ name, error: err });
+    this.log.pr_err(`${name}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+  }
+
+  /** Callbacks (timers, device models, interrupt handlers) that threw, in order. */
+  readonly eventErrors: { name: string; error: unknown }[] = [];
 
   dmesg(): string[] {
     return this.log.lines();

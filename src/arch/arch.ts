@@ -3,12 +3,22 @@
 
 import type { DmaDirection } from '../include/dma-mapping.js';
 import type { BankSpec } from '../engine/layout.js';
-import type { Machine } from '../machine.js';
+import type { Kconfig } from '../include/kconfig.js';
+import type { KernelLog } from '../lib/printk.js';
+import type { DcacheMaintenance } from './cacheflush.js';
 
 /** Physical zone limits (exclusive ends) of ZONE_DMA and ZONE_DMA32; ZONE_NORMAL is the rest. */
 export interface ZoneLimits {
   readonly dma: number;
   readonly dma32: number;
+}
+
+/** What an arch's DMA cache hooks need from the machine, handed in by their callers. */
+export interface ArchSyncHost {
+  readonly config: Pick<Kconfig, 'ARCH_HAS_BATCHED_DMA_SYNC'>;
+  readonly log: KernelLog;
+  readonly dcache: DcacheMaintenance;
+  physToOffset(phys: number, len: number): number;
 }
 
 /**
@@ -17,13 +27,13 @@ export interface ZoneLimits {
  */
 export interface ArchDmaSync {
   /** arch_sync_dma_for_device() */
-  forDevice(m: Machine, phys: number, size: number, dir: DmaDirection): void;
+  forDevice(m: ArchSyncHost, phys: number, size: number, dir: DmaDirection): void;
   /** arch_sync_dma_for_cpu() */
-  forCpu(m: Machine, phys: number, size: number, dir: DmaDirection): void;
+  forCpu(m: ArchSyncHost, phys: number, size: number, dir: DmaDirection): void;
   /** arch_sync_dma_flush(): the barrier that completes what the hooks issued. */
-  flush(m: Machine): void;
+  flush(m: ArchSyncHost): void;
   /** arch_dma_prep_coherent(): the linear alias of a coherent buffer is made clean. */
-  prepCoherent(m: Machine, phys: number, size: number): void;
+  prepCoherent(m: ArchSyncHost, phys: number, size: number): void;
 }
 
 export interface Arch {

@@ -2,13 +2,12 @@
 // arch_sync_dma_flush), arch/arm64/mm/init.c (zone_sizes_init, max_zone_phys) and
 // arch/arm64/mm/dma-mapping.c (arch_sync_dma_for_device/cpu, arch_dma_prep_coherent).
 
-import type { Arch, ArchDmaSync, ZoneLimits } from './arch.js';
+import type { Arch, ArchDmaSync, ArchSyncHost, ZoneLimits } from './arch.js';
 import { DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
 import type { BankSpec } from '../engine/layout.js';
-import type { Machine } from '../machine.js';
 
 /** The WASM offset of a physical range the hooks were handed, or -1 after the oops line. */
-function target(m: Machine, phys: number, size: number): number {
+function target(m: ArchSyncHost, phys: number, size: number): number {
   const off = m.physToOffset(phys, Math.max(size, 1));
   if (off < 0) {
     // phys_to_virt() of memory that is not RAM: the DC instruction takes a translation fault.
@@ -18,28 +17,28 @@ function target(m: Machine, phys: number, size: number): number {
 }
 
 /** The batching series' split: with ARCH_HAS_BATCHED_DMA_SYNC the hooks only issue (_nosync). */
-function batched(m: Machine): boolean {
+function batched(m: ArchSyncHost): boolean {
   return m.config.ARCH_HAS_BATCHED_DMA_SYNC;
 }
 
 const sync: ArchDmaSync = {
   /** dcache_clean_poc(_nosync) for every direction: the lines stay valid. */
-  forDevice(m: Machine, phys: number, size: number, _dir: DmaDirection): void {
+  forDevice(m: ArchSyncHost, phys: number, size: number, _dir: DmaDirection): void {
     const off = target(m, phys, size);
     if (off >= 0) m.dcache.clean(off, size, !batched(m));
   },
   /** Nothing moved towards the CPU for DMA_TO_DEVICE; otherwise dcache_inval_poc(_nosync). */
-  forCpu(m: Machine, phys: number, size: number, dir: DmaDirection): void {
+  forCpu(m: ArchSyncHost, phys: number, size: number, dir: DmaDirection): void {
     if (dir === DMA_TO_DEVICE) return;
     const off = target(m, phys, size);
     if (off >= 0) m.dcache.inval(off, size, !batched(m));
   },
   /** dsb(sy) with batching; without it every hook already ended in its own DSB. */
-  flush(m: Machine): void {
+  flush(m: ArchSyncHost): void {
     if (batched(m)) m.dcache.dsb();
   },
   /** dcache_clean_poc(): synchronous, whatever the batching. */
-  prepCoherent(m: Machine, phys: number, size: number): void {
+  prepCoherent(m: ArchSyncHost, phys: number, size: number): void {
     const off = target(m, phys, size);
     if (off >= 0) m.dcache.clean(off, size, true);
   },

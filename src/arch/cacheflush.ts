@@ -6,7 +6,16 @@
 // Issued-but-incomplete operations are really pending here: until the DSB, a device reading RAM
 // does not see a queued clean, and a queued invalidate has not dropped anything.
 
-import type { Machine } from '../machine.js';
+import type { CoreExports } from '../engine/core.js';
+import type { DataProbe, HostStats } from '../engine/port.js';
+
+/** What the maintenance routines need from the machine, handed in by machine.ts. */
+export interface DcacheHost {
+  readonly core: Pick<CoreExports, 'clean' | 'invalPoc'>;
+  readonly hostStats: HostStats;
+  /** The data-aware checker, read at every operation (it is attached after this exists). */
+  readonly dataCheck: DataProbe | null;
+}
 
 const CLEAN = 0;
 const INVAL = 1;
@@ -16,7 +25,7 @@ export class DcacheMaintenance {
   private readonly pending: number[] = [];
   private queued = 0;
 
-  constructor(private readonly m: Machine) {}
+  constructor(private readonly m: DcacheHost) {}
 
   /**
    * dcache_clean_poc(_nosync): DC CVAC over every line of [off, off + len). The line loop of

@@ -13,7 +13,7 @@
 // x86_64 does no DMA cache maintenance; its parameters only matter for copies and calls.
 
 import type { Arch } from './arch.js';
-import type { Stats } from '../machine.js';
+import type { Stats } from '../engine/port.js';
 
 export interface CostParams {
   /** One DC CVAC / IVAC / CIVAC on one line. */
@@ -47,6 +47,9 @@ export interface Cost {
   total: number;
 }
 
+/** The counters the model prices. */
+export type PricedCounters = Pick<Stats, 'cacheMaintenanceOps' | 'dirtyLinesWrittenBack' | 'barriers' | 'dmaOps' | 'bounceBytes' | 'iommuMaps' | 'iotlbFlushes'>;
+
 export class CostModel {
   readonly params: Readonly<CostParams>;
 
@@ -54,8 +57,8 @@ export class CostModel {
     this.params = { ...DEFAULTS[arch.name], ...overrides };
   }
 
-  /** Nanoseconds by category for a set of counters. */
-  evaluate(s: Stats): Cost {
+  /** Nanoseconds by category for a set of counters (only the priced ones are read). */
+  evaluate(s: PricedCounters): Cost {
     const p = this.params;
     const cacheMaintenance = s.cacheMaintenanceOps * p.dcLineNs + s.dirtyLinesWrittenBack * p.writeBackNs;
     const barriers = s.barriers * p.dsbNs;

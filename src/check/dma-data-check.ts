@@ -37,9 +37,10 @@
 import type { DmaApiCall, DmaDebugHooks } from '../dma/debug.js';
 import type { Device } from '../dma/device.js';
 import { DMA_ATTR_MMIO, DMA_ATTR_SKIP_CPU_SYNC, DMA_MAPPING_ERROR, DMA_TO_DEVICE, dir2name, type DmaDirection } from '../include/dma-mapping.js';
-import type { Machine } from '../machine.js';
+import type { Layout } from '../engine/layout.js';
+import type { Kconfig } from '../include/kconfig.js';
 import { PAGE_SIZE } from '../mm/memory.js';
-import { KERN_ERR } from '../lib/printk.js';
+import { KERN_ERR, type KernelLog } from '../lib/printk.js';
 import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
 
 export type DataCheckKind =
@@ -83,6 +84,16 @@ export interface DataCheckReport {
   readonly bytes: number;
   /** The report as printed. */
   readonly lines: readonly string[];
+}
+
+/** What the checker needs from the machine it watches, handed in by machine.ts. */
+export interface DataCheckHost {
+  readonly log: KernelLog;
+  readonly u8: Uint8Array;
+  readonly cache: { readonly lineSize: number };
+  readonly layout: Layout;
+  readonly config: Kconfig;
+  physToOffset(phys: number, len: number): number;
 }
 
 const SEP = '==================================================================';
@@ -211,7 +222,7 @@ interface StaleLine {
 }
 
 export class DmaDataCheck implements DmaDebugHooks {
-  private readonly log: Machine['log'];
+  private readonly log: KernelLog;
   private readonly u8: Uint8Array;
   private readonly lineSize: number;
   private readonly ramStart: number;
@@ -237,7 +248,7 @@ export class DmaDataCheck implements DmaDebugHooks {
   private pendingCall: string | null = null;
   private readonly list: DataCheckReport[] = [];
 
-  constructor(private readonly m: Machine) {
+  constructor(private readonly m: DataCheckHost) {
     this.log = m.log;
     this.u8 = m.u8;
     this.lineSize = m.cache.lineSize;

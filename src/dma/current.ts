@@ -3,15 +3,15 @@
 // dmasim gives them the machine booted last, or the one made current with m.makeCurrent().
 
 import { DmaSimRangeError } from '../lib/errors.js';
-import type { Machine } from '../machine.js';
+import type { DmaHost } from './device.js';
 
-let current: Machine | null = null;
+let current: DmaHost | null = null;
 
-export function setCurrentMachine(m: Machine): void {
+export function setCurrentMachine(m: DmaHost): void {
   current = m;
 }
 
-export function currentMachine(fn: string): Machine {
+export function currentMachine(fn: string): DmaHost {
   if (current === null) throw new DmaSimRangeError(fn, 'machine', 'needs a machine: call createMachine() first');
   return current;
 }

@@ -32,13 +32,12 @@
 // - After a driver is released dev->driver is NULL, so dev_driver_string() is the bus name: "pci"
 //   for a device named like a PCI address (0000:01:00.0), "platform" otherwise.
 
-import type { Device } from './device.js';
+import type { Device, DmaHost } from './device.js';
 import {
   DMA_ATTR_DEBUGGING_IGNORE_CACHELINES, DMA_ATTR_MMIO, DMA_ATTR_REQUIRE_COHERENT, DMA_ATTR_SKIP_CPU_SYNC,
   DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, dir2name, U64_MAX, type DmaDirection,
 } from '../include/dma-mapping.js';
 import { kstrtoull, type Debugfs, type DebugfsFile } from '../lib/debugfs.js';
-import type { Machine } from '../machine.js';
 import { GFP_ATOMIC, GFP_KERNEL } from '../mm/gfp.js';
 import { KIMAGE_BYTES } from '../mm/kimage.js';
 import { __pa, __va, isLinearMapAddress, isVmallocAddr, KIMAGE_VADDR, PAGE_SIZE } from '../mm/memory.js';
@@ -339,7 +338,7 @@ export class DmaDebug implements DmaDebugHooks {
   private readonly imageLo: number;
   private readonly imageHi: number;
 
-  constructor(private readonly m: Machine, env: DmaDebugEnv) {
+  constructor(private readonly m: DmaHost, env: DmaDebugEnv) {
     this.globalDisable = env.boot.disabled;
     this.nrPreallocEntries = env.boot.prealloc;
     this.driverName = env.boot.driver;

@@ -3,14 +3,114 @@
 // (dma_range_map), coherence, dma_ops, dma_parms and min_align_mask. A device is a bus master: it
 // reaches RAM only through DMA addresses, and the CPU cache only if it is coherent.
 
-import { iommu_dma_init_domain } from '../iommu/dma-iommu.js';
 import type { DmaMapOps } from './map-ops.js';
 import { unknownCallbacks } from './map-ops.js';
+import type { DmaDebugHooks } from './debug.js';
+import type { Swiotlb } from './swiotlb.js';
+import type { Arch, ArchSyncHost } from '../arch/arch.js';
+import type { CoreExports } from '../engine/core.js';
+import type { Layout } from '../engine/layout.js';
+import type { DataProbe, HostStats } from '../engine/port.js';
+import type { Cpu } from '../hw/cpu.js';
+import type { Clock } from '../hw/time.js';
 import { DMA_BIT_MASK, minNotZero } from '../include/dma-mapping.js';
+import type { Kconfig } from '../include/kconfig.js';
+import type { Debugfs } from '../lib/debugfs.js';
 import { DmaFaultError, DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
-import { IOMMU_DOMAIN_IDENTITY, type DeviceIommuOptions, type DevIommu } from '../iommu/iommu.js';
-import type { Machine } from '../machine.js';
+import type { KernelLog } from '../lib/printk.js';
+import type { KernelImage } from '../mm/kimage.js';
+import type { Memblock } from '../mm/memblock.js';
+import type { Page } from '../mm/memory.js';
+import type { PageAllocator } from '../mm/page_alloc.js';
+import type { Slab } from '../mm/slab.js';
+import type { Vmalloc } from '../mm/vmalloc.js';
 import { checkAddr, checkBool, checkBytes, checkIntIn, checkSize, checkString } from '../lib/validate.js';
+
+/** Engine-side RAM access for device bus masters (offsets are already translated and checked). */
+export interface Bus {
+  read(off: number, len: number, coherent: boolean): Uint8Array;
+  write(off: number, bytes: Uint8Array, coherent: boolean): void;
+  fill(off: number, len: number, byte: number, coherent: boolean): void;
+}
+
+/** The data-aware checker as the DMA layer feeds it: engine accesses, and each device access. */
+export interface DmaDataProbe extends DataProbe {
+  deviceAccess(dev: Device, dma: number, off: number, len: number, write: boolean, data: Uint8Array | null, fill: number): void;
+}
+
+/**
+ * The kernel state the DMA layer reads through a device (dev.machine): the globals kernel/dma/
+ * and mm/ code reaches directly in C (io_tlb_default_mem, the zone limits, printk, the arch
+ * hooks). machine.ts implements it; nothing here knows the machine itself.
+ */
+export interface DmaHost extends ArchSyncHost {
+  readonly arch: Arch;
+  readonly config: Kconfig;
+  readonly seed: number;
+  readonly log: KernelLog;
+  readonly debugfs: Debugfs;
+  readonly hostStats: HostStats;
+  /** Simulated time: every DMA API call is an interleaving point. */
+  readonly clock: Clock;
+  // mm: allocators and the kernel's address spaces
+  readonly memblock: Memblock;
+  readonly pages: PageAllocator;
+  readonly slab: Slab;
+  readonly vm: Vmalloc;
+  readonly kimage: KernelImage;
+  /** zone_dma_limit and the end of ZONE_DMA32 (inclusive physical limits). */
+  readonly zoneDmaLimit: number;
+  readonly zoneDma32Limit: number;
+  /** dma_get_cache_alignment() */
+  readonly dmaCacheAlignment: number;
+  physToOffset(phys: number, len: number): number;
+  isRam(phys: number, len: number): boolean;
+  translate(virt: number): number;
+  page_address(page: Page): number;
+  virt_to_page(ptr: number): Page;
+  // the CPU, the bus and the engine under them
+  readonly cpu: Cpu;
+  readonly bus: Bus;
+  readonly core: CoreExports;
+  readonly memory: WebAssembly.Memory;
+  readonly layout: Layout;
+  // kernel/dma state
+  /** io_tlb_default_mem, or null */
+  readonly swiotlb: Swiotlb | null;
+  /** The debug hooks mapping.ts calls (null: no checker attached, the hot path makes no call). */
+  readonly dmaDebug: DmaDebugHooks | null;
+  readonly dataCheck: DmaDataProbe | null;
+}
+
+/** The options of createDevice({ iommu }). */
+export interface DeviceIommuOptions {
+  /** Devices naming the same group share its domain (one IOVA space, one page table). */
+  group?: string;
+  /** An untrusted (external-facing) device: strict invalidation, swiotlb bounce for unaligned buffers. */
+  untrusted?: boolean;
+  /** A PCI device: IOVAs below 4 GiB are used first (dev->iommu->pci_32bit_workaround). */
+  pci?: boolean;
+}
+
+/**
+ * dev->iommu (struct dev_iommu): device.h only declares it; drivers/iommu/iommu.ts completes the
+ * declaration (group, domain, ...). What the device itself uses is how its bus accesses are
+ * translated.
+ */
+export interface DevIommu {
+  /** The default domain translates (it is not an identity domain): use_dma_iommu(). */
+  readonly translates: boolean;
+  /** iommu_iova_to_phys() in the device's domain: 0 when nothing is mapped there. */
+  iova_to_phys(iova: number): number;
+  /** A bus access of [iova, iova + len): [offset, length, iova] runs, or DmaFaultError. */
+  translate(dev: Device, iova: number, len: number, write: boolean): readonly number[];
+}
+
+/**
+ * iommu_probe_device() and iommu_setup_dma_ops(), done by the machine when a device is created
+ * (machine.ts): the device's dev->iommu, for a device behind the IOMMU.
+ */
+export type IommuProbe = (dev: Device, opts: DeviceIommuOptions) => DevIommu;
 
 /** struct bus_dma_region: a window of bus addresses onto physical memory. */
 export interface BusDmaRegion {
@@ -85,8 +185,8 @@ export class Device {
   /** min_not_zero(dma_get_mask(), bus_dma_limit) as a number, the IOVA allocation limit of every map. */
   iovaLimit = 0;
 
-  /** @internal created by Machine.createDevice */
-  constructor(readonly machine: Machine, opts: DeviceOptions) {
+  /** @internal created by m.createDevice(), which hands in the IOMMU probe */
+  constructor(readonly machine: DmaHost, opts: DeviceOptions, probeIommu: IommuProbe) {
     const fn = 'createDevice';
     this.name = checkString(fn, 'name', opts.name);
     this.driver = opts.driver === undefined ? this.name : checkString(fn, 'driver', opts.driver);
@@ -106,9 +206,8 @@ export class Device {
     };
     this.updateLimits();
     // iommu_probe_device(), then iommu_setup_dma_ops() once the default domain is attached.
-    this.iommu = iommuOpts === null ? null : machine.iommu.probeDevice(this, iommuOpts);
-    this.dma_iommu = this.iommu !== null && this.iommu.domain.type !== IOMMU_DOMAIN_IDENTITY;
-    if (this.dma_iommu) iommu_dma_init_domain(machine, (this.iommu as DevIommu).domain);
+    this.iommu = iommuOpts === null ? null : probeIommu(this, iommuOpts);
+    this.dma_iommu = this.iommu !== null && this.iommu.translates;
   }
 
   /** *dev->dma_mask, or null when the dma_mask pointer is NULL. */
@@ -165,7 +264,7 @@ export class Device {
    */
   dmaToPhys(dma: number, len: number): number {
     if (this.dma_iommu) {
-      const phys = this.machine.iommu.iommu_iova_to_phys((this.iommu as DevIommu).domain, dma);
+      const phys = (this.iommu as DevIommu).iova_to_phys(dma);
       return phys === 0 ? NO_PHYS : phys;
     }
     if (this.dma_range_map.length === 0) return dma;
@@ -191,7 +290,7 @@ export class Device {
   private target(fn: string, dma: number, len: number, write: boolean): readonly number[] {
     checkAddr(fn, 'dma_addr', dma);
     checkSize(fn, 'len', len);
-    if (this.dma_iommu) return this.machine.iommu.translate(this, this.iommu as DevIommu, dma, len, write);
+    if (this.dma_iommu) return (this.iommu as DevIommu).translate(this, dma, len, write);
     const phys = this.dmaToPhys(dma, len);
     const off = phys < 0 ? -1 : this.machine.physToOffset(phys, len);
     if (off < 0) throw new DmaFaultError(this.name, dma, len, 'the access reaches no RAM');

@@ -3,13 +3,12 @@
 // cache hooks is the kernel's: towards the device, bounce then clean; towards the CPU,
 // invalidate then bounce (swiotlb.ts does the bouncing).
 
-import type { Device } from './device.js';
+import type { Device, DmaHost } from './device.js';
 import {
   DMA_ATTR_CC_SHARED, DMA_ATTR_MMIO, DMA_ATTR_NO_KERNEL_MAPPING, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
   DMA_ATTR_SKIP_CPU_SYNC, DMA_BIT_MASK, DMA_MAPPING_ERROR, DMA_TO_DEVICE, EIO, fmtLlx, fmtPad,
   minNotZero, type DmaDirection, U64_MAX,
 } from '../include/dma-mapping.js';
-import type { Machine } from '../machine.js';
 import { __GFP_DMA, __GFP_DMA32, __GFP_NOWARN, __GFP_ZERO } from '../mm/gfp.js';
 import { __va, getOrder, PAGE_SIZE, pageAlign, pfnToPage, type Page } from '../mm/memory.js';
 import type { Scatterlist } from './scatterlist.js';
@@ -201,7 +200,7 @@ export function dma_direct_sync_sg_for_cpu(dev: Device, sgl: Scatterlist[], nent
 // ---- masks and limits --------------------------------------------------------------------
 
 /** max_pfn << PAGE_SHIFT: the end of RAM. */
-function ramEnd(m: Machine): number {
+function ramEnd(m: DmaHost): number {
   return m.memblock.end();
 }
 

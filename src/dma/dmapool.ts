@@ -27,10 +27,9 @@
 // zero. A vaddr that is no block of the pool becomes a node of its own (the link is written
 // there, and a later alloc returns it), and one that is not mapped at all is the kernel's oops.
 
-import { Device } from './device.js';
+import { Device, type DmaHost } from './device.js';
 import { DMA_MAPPING_ERROR, fmtPad } from '../include/dma-mapping.js';
 import { DmaSimRangeError, DmaSimTypeError, KernelBug } from '../lib/errors.js';
-import type { Machine } from '../machine.js';
 import { dma_alloc_coherent, dma_free_coherent } from './mapping.js';
 import { __GFP_ZERO } from '../mm/gfp.js';
 import { isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
@@ -113,7 +112,7 @@ export class DmaPool {
 
   /** A 16-byte view of the machine's scratch buffer, where a link is staged for the engine. */
   readonly link: Uint32Array;
-  readonly m: Machine;
+  readonly m: DmaHost;
 
   /** @internal use dma_pool_create() */
   constructor(name: string, dev: Device, size: number, boundary: number, debug: boolean) {
@@ -191,7 +190,7 @@ function zu(n: number): string {
 }
 
 /** The first address of [addr, addr + len) that no kernel mapping covers, or -1. */
-function firstUnmapped(m: Machine, addr: number, len: number): number {
+function firstUnmapped(m: DmaHost, addr: number, len: number): number {
   for (let at = addr; at < addr + len; at = (Math.floor(at / PAGE_SIZE) + 1) * PAGE_SIZE) {
     if (m.translate(at) < 0) return at;
   }
@@ -202,7 +201,7 @@ function firstUnmapped(m: Machine, addr: number, len: number): number {
  * A kernel access to unmapped memory: the fault handler's first line (arm64 die_kernel_fault(),
  * x86 page_fault_oops()), and the call does not return.
  */
-function oops(m: Machine, fn: string, addr: number): never {
+function oops(m: DmaHost, fn: string, addr: number): never {
   const nullPage = addr < PAGE_SIZE;
   const line = m.arch.name === 'x86_64'
     ? nullPage ? `BUG: kernel NULL pointer dereference, address: ${ptr(addr)}` : `BUG: unable to handle page fault for address: ${ptr(addr)}`
@@ -212,7 +211,7 @@ function oops(m: Machine, fn: string, addr: number): never {
 }
 
 /** Throws the kernel's oops unless all of [addr, addr + len) is mapped. */
-function touch(m: Machine, fn: string, addr: number, len: number): void {
+function touch(m: DmaHost, fn: string, addr: number, len: number): void {
   const at = firstUnmapped(m, addr, len);
   if (at >= 0) oops(m, fn, at);
 }
@@ -304,7 +303,7 @@ function pool_block_push(pool: DmaPool, node: number, dma: number): void {
  * Where the CPU's stores to a pool page land: one run of RAM with one memory type (what
  * dma-direct always returns), or LINK_CPU for anything else, which then goes through m.cpu.
  */
-function pageTarget(m: Machine, vaddr: number, len: number): { how: number; off: number } {
+function pageTarget(m: DmaHost, vaddr: number, len: number): { how: number; off: number } {
   const phys = m.translate(vaddr);
   for (let at = PAGE_SIZE; at < len; at += PAGE_SIZE) {
     if (m.translate(vaddr + at) !== phys + at) return { how: LINK_CPU, off: -1 };
@@ -436,7 +435,7 @@ function foreignNode(pool: DmaPool, vaddr: number): number {
 // ---- DMAPOOL_DEBUG -------------------------------------------------------------------------
 
 /** print_hex_dump(KERN_ERR, "", DUMP_PREFIX_OFFSET, 16, 1, data, len, true) */
-function printHexDump(m: Machine, data: Uint8Array): void {
+function printHexDump(m: DmaHost, data: Uint8Array): void {
   for (let i = 0; i < data.length; i += 16) {
     const row = data.subarray(i, i + 16);
     const hex = Array.from(row, (b) => b.toString(16).padStart(2, '0')).join(' ');

@@ -8,14 +8,13 @@ import * as direct from './direct.js';
 import * as iommu from '../iommu/dma-iommu.js';
 import type { CoherentBuffer } from './direct.js';
 import { currentMachine } from './current.js';
-import { Device } from './device.js';
+import { Device, type DmaHost } from './device.js';
 import {
   checkAttrs, checkDir, checkMask, DMA_ATTR_CC_SHARED, DMA_ATTR_MMIO, DMA_NONE, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
   DMA_BIT_MASK, DMA_MAPPING_ERROR, EINVAL, EIO, ENOMEM, EOPNOTSUPP, EREMOTEIO, minNotZero, U64_MAX,
   validDmaDirection, type DmaDirection,
 } from '../include/dma-mapping.js';
 import { DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
-import type { Machine } from '../machine.js';
 import { __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN } from '../mm/gfp.js';
 import { __pa, isLinearMapAddress, isPageHandle, isVmallocAddr, PAGE_SIZE, pageAlign, pageToPfn, pfnToPage, type Page } from '../mm/memory.js';
 import { checkSgList, type Scatterlist, type SgTable } from './scatterlist.js';
@@ -25,8 +24,10 @@ const MAPPING_C = 'kernel/dma/mapping.c';
 
 // ---- validation --------------------------------------------------------------------------
 
+/** The device argument; every DMA API call is also an interleaving point (hw/time.ts). */
 function checkDev(fn: string, dev: unknown): Device {
   if (!(dev instanceof Device)) throw new DmaSimTypeError(fn, 'dev', 'must be a struct device from m.createDevice()');
+  dev.machine.clock.point();
   return dev;
 }
 
@@ -490,7 +491,7 @@ export function dma_get_min_align_mask(dev: Device): number {
 }
 
 /** dma_get_cache_alignment(): of the given machine (or device's), else the current machine. */
-export function dma_get_cache_alignment(on?: Machine | Device): number {
+export function dma_get_cache_alignment(on?: DmaHost | Device): number {
   if (on instanceof Device) return on.machine.dmaCacheAlignment;
   if (on === undefined) return currentMachine('dma_get_cache_alignment').dmaCacheAlignment;
   if (typeof on !== 'object' || on === null || !('dmaCacheAlignment' in on) || typeof on.dmaCacheAlignment !== 'number') {

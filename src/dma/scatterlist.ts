@@ -3,7 +3,7 @@
 
 import { DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
 import { currentMachine } from './current.js';
-import type { Machine } from '../machine.js';
+import type { DmaHost } from './device.js';
 import { __pa, isLinearMapAddress, PAGE_SIZE, pageToPfn, pfnToPage, type Page } from '../mm/memory.js';
 import { checkIntIn, checkSize } from '../lib/validate.js';
 
@@ -80,7 +80,7 @@ export function sg_phys(sg: Scatterlist): number {
 }
 
 /** Checks a list and count handed to a mapping call before anything is mapped. */
-export function checkSgList(m: Machine, fn: string, sgl: unknown, nents: unknown): Scatterlist[] {
+export function checkSgList(m: Pick<DmaHost, 'isRam'>, fn: string, sgl: unknown, nents: unknown): Scatterlist[] {
   if (!Array.isArray(sgl) || !sgl.every((s) => s instanceof Scatterlist)) throw new DmaSimTypeError(fn, 'sgl', 'must be a scatterlist from sg_init_table()');
   const n = checkIntIn(fn, 'nents', nents, 0, sgl.length);
   for (let i = 0; i < n; i++) {

@@ -8,12 +8,11 @@
 //   | orig_addr  | alloc_size | list | pad_slots |   orig_addr: INVALID_PHYS_ADDR (-1) when free
 //   +------------+------------+------+-----------+   list: free slots from here to the segment end
 
-import type { Device } from './device.js';
+import type { Device, DmaHost } from './device.js';
 import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, fmtPad, type DmaDirection } from '../include/dma-mapping.js';
 import { DebugfsError, ulongFile, type Debugfs } from '../lib/debugfs.js';
-import type { Machine } from '../machine.js';
 import { PAGE_SIZE } from '../mm/memory.js';
-import { KERN_WARNING } from '../lib/printk.js';
+import { KERN_WARNING, type KernelLog } from '../lib/printk.js';
 
 export const IO_TLB_SHIFT = 11;
 export const IO_TLB_SIZE = 1 << IO_TLB_SHIFT;
@@ -62,7 +61,7 @@ function strtoul(s: string): [number, string] | null {
  * setup_io_tlb_npages(): `swiotlb=<nslabs>[,<nareas>][,force|noforce]`. nslabs is rounded up to
  * a whole segment; what does not parse is ignored, as the kernel ignores it.
  */
-export function parseSwiotlbParam(value: string | undefined, log: Machine['log']): SwiotlbParams {
+export function parseSwiotlbParam(value: string | undefined, log: KernelLog): SwiotlbParams {
   const p: SwiotlbParams = { nslabs: IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT, nareas: 0, force: false, noforce: false };
   let str = value ?? '';
   const n = strtoul(str);
@@ -92,7 +91,7 @@ function roundUpDefaultNslabs(p: SwiotlbParams): boolean {
 }
 
 /** swiotlb_adjust_nareas() */
-export function adjustNareas(p: SwiotlbParams, nareas: number, log: Machine['log']): void {
+export function adjustNareas(p: SwiotlbParams, nareas: number, log: KernelLog): void {
   if (nareas === 0) return;
   p.nareas = roundupPowOfTwo(nareas);
   log.pr_info(`software IO TLB: area num ${p.nareas}.`);
@@ -103,7 +102,7 @@ export function adjustNareas(p: SwiotlbParams, nareas: number, log: Machine['log
  * swiotlb_adjust_size(): the arch's resize, unless the size is no longer the default (the
  * kernel compares values, so `swiotlb=32768` is resized like no parameter at all).
  */
-export function swiotlbAdjustSize(p: SwiotlbParams, size: number, log: Machine['log']): void {
+export function swiotlbAdjustSize(p: SwiotlbParams, size: number, log: KernelLog): void {
   if (p.nslabs !== IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT) return;
   size = alignUp(size, IO_TLB_SIZE);
   p.nslabs = alignUp(size >> IO_TLB_SHIFT, IO_TLB_SEGSIZE);
@@ -139,7 +138,7 @@ export class Swiotlb {
   totalUsed = 0;
   usedHiwater = 0;
 
-  constructor(private readonly m: Machine, start: number, nslabs: number, nareas: number, force: boolean) {
+  constructor(private readonly m: DmaHost, start: number, nslabs: number, nareas: number, force: boolean) {
     this.start = start;
     this.end = start + nslabs * IO_TLB_SIZE;
     this.nslabs = nslabs;
@@ -407,7 +406,7 @@ function spansBoundary(index: number, nr: number, shift: number, boundarySize: n
  * them; the pool is allocated top-down below `lowLimit`, halved (whole segments) down to
  * IO_TLB_MIN_SLABS when it does not fit. Returns null when no pool was made.
  */
-export function swiotlbInit(m: Machine, p: SwiotlbParams, needed: boolean, lowLimit: number, banner: string | null): Swiotlb | null {
+export function swiotlbInit(m: DmaHost, p: SwiotlbParams, needed: boolean, lowLimit: number, banner: string | null): Swiotlb | null {
   if ((!needed && !p.force) || p.noforce) return null;
   if (p.nareas === 0) adjustNareas(p, 1, m.log);
   let nslabs = p.nslabs;

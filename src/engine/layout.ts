@@ -21,7 +21,7 @@
 //           | ring area (152 KiB)      |  the batched entry points' tables, payload pattern and
 //           +--------------------------+  results (assembly/ring.ts); touches no RAM or cache
 
-import { PAGE_SIZE } from '../mm/memory.js';
+import { PAGE_SIZE } from '../include/page.js';
 
 export const WASM_PAGE = 65536;
 /** A 32-bit WebAssembly memory holds at most 65536 pages of 64 KiB. */

@@ -4,10 +4,30 @@
 // uncached stores out of program order until a write barrier.
 
 import { DmaSimRangeError } from '../lib/errors.js';
-import { SCRATCH_BYTES } from '../engine/layout.js';
-import type { Machine } from '../machine.js';
+import type { CoreExports } from '../engine/core.js';
+import { SCRATCH_BYTES, type Layout } from '../engine/layout.js';
+import type { DataProbe, HostStats } from '../engine/port.js';
+import type { KernelImage } from '../mm/kimage.js';
+import type { Vmalloc, VmArea } from '../mm/vmalloc.js';
+import type { Clock } from './time.js';
 import { __pa, isKernelImageAddr, isLinearMapAddress, isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
 import { checkAddr, checkBytes, checkIntIn, checkSize } from '../lib/validate.js';
+
+/** What the CPU needs from the machine it runs in, handed in by machine.ts. */
+export interface CpuHost {
+  readonly memory: WebAssembly.Memory;
+  readonly u8: Uint8Array;
+  readonly layout: Pick<Layout, 'scratch'>;
+  readonly core: Pick<CoreExports, 'cpuRead' | 'cpuWrite' | 'cpuFill' | 'uncachedRead' | 'uncachedWrite' | 'uncachedFill'>;
+  readonly kimage: Pick<KernelImage, 'toPhys'>;
+  readonly vm: Pick<Vmalloc, 'areaOf' | 'translate' | 'generation'>;
+  readonly hostStats: HostStats;
+  /** Simulated time: every CPU access is an interleaving point. */
+  readonly clock: Clock;
+  /** The data-aware checker, read at every access (it is attached after the CPU exists). */
+  readonly dataCheck: DataProbe | null;
+  physToOffset(phys: number, len: number): number;
+}
 
 /** A piece of a virtual range that is physically contiguous and has one memory type. */
 interface Span {
@@ -28,7 +48,7 @@ export class Cpu {
   private reorder = 0;
   private rng: number;
 
-  constructor(private readonly m: Machine, seed: number) {
+  constructor(private readonly m: CpuHost, seed: number) {
     this.view = new DataView(m.memory.buffer as ArrayBuffer);
     this.rng = (seed ^ 0x5bd1e995) >>> 0 || 1;
   }
@@ -132,6 +152,7 @@ export class Cpu {
 
   /** CPU loads of `len` bytes at ptr. */
   read(ptr: number, len: number): Uint8Array {
+    this.m.clock.cpuPoint();
     const out = new Uint8Array(len);
     const { core, u8 } = this.m;
     const scratch = this.m.layout.scratch;
@@ -151,6 +172,7 @@ export class Cpu {
 
   /** CPU stores of `bytes` at ptr. */
   write(ptr: number, bytes: Uint8Array | readonly number[]): void {
+    this.m.clock.cpuPoint();
     this.put('cpu.write', ptr, checkBytes('cpu.write', 'bytes', bytes));
   }
 
@@ -177,6 +199,7 @@ export class Cpu {
   /** memset(ptr, byte, len). */
   fill(ptr: number, len: number, byte: number): void {
     checkIntIn('cpu.fill', 'byte', byte, 0, 255);
+    this.m.clock.cpuPoint();
     const { core } = this.m;
     for (const s of this.spans('cpu.fill', ptr, len)) {
       this.m.dataCheck?.cpuAccess(s.off, s.len, true, s.cached);
@@ -206,11 +229,11 @@ export class Cpu {
   }
 
   private lastCached = true;
-  private lastArea: ReturnType<Machine['vm']['areaOf']> = null;
+  private lastArea: VmArea | null = null;
   private lastAreaGeneration = -1;
 
   /** The vmalloc area of virt, trying the last one first (descriptor rings are hit in runs). */
-  private vmallocArea(virt: number): ReturnType<Machine['vm']['areaOf']> {
+  private vmallocArea(virt: number): VmArea | null {
     const a = this.lastArea;
     const vm = this.m.vm;
     if (a !== null && this.lastAreaGeneration === vm.generation && virt >= a.start && virt < a.start + a.size) return a;
@@ -227,6 +250,7 @@ export class Cpu {
       const bytes = this.read(ptr, size);
       return bytes.reduceRight((v, b) => v * 256 + b, 0);
     }
+    this.m.clock.cpuPoint();
     this.m.dataCheck?.cpuAccess(off, size, false, this.lastCached);
     if (this.lastCached) this.m.core.cpuRead(off, size, scratch);
     else this.uncachedRead(off, size);
@@ -236,6 +260,7 @@ export class Cpu {
   private store(fn: string, ptr: number, size: number, value: number): void {
     checkIntIn(fn, 'value', value, 0, 2 ** (size * 8) - 1);
     const off = this.locate(fn, ptr, size);
+    this.m.clock.cpuPoint();
     if (off < 0 || (!this.lastCached && this.reorder > 0)) {
       const bytes = new Uint8Array(size);
       for (let i = 0, v = value; i < size; i++, v = Math.floor(v / 256)) bytes[i] = v & 0xff;
@@ -268,9 +293,15 @@ export class Cpu {
    * Barriers (asm/barrier.h). Loads complete in order in this model, so the read barriers only
    * count; the write barriers drain the store buffer, which is what orders descriptor stores.
    */
-  mb(): void { this.m.hostStats.cpuBarriers++; this.drainStores(); }
-  rmb(): void { this.m.hostStats.cpuBarriers++; }
-  wmb(): void { this.m.hostStats.cpuBarriers++; this.drainStores(); }
-  dma_rmb(): void { this.m.hostStats.cpuBarriers++; }
-  dma_wmb(): void { this.m.hostStats.cpuBarriers++; this.drainStores(); }
+  mb(): void { this.barrier(); this.drainStores(); }
+  rmb(): void { this.barrier(); }
+  wmb(): void { this.barrier(); this.drainStores(); }
+  dma_rmb(): void { this.barrier(); }
+  dma_wmb(): void { this.barrier(); this.drainStores(); }
+
+  /** A barrier instruction: counted, and an interleaving point like any CPU instruction. */
+  private barrier(): void {
+    this.m.hostStats.cpuBarriers++;
+    this.m.clock.cpuPoint();
+  }
 }

@@ -5,7 +5,7 @@
 // Cache maintenance is dma-direct's, on the physical pages. Untrusted devices bounce
 // buffers that do not fill whole granules through swiotlb, with the padding zeroed.
 
-import type { Device } from '../dma/device.js';
+import type { Device, DmaHost } from '../dma/device.js';
 import { dma_kmalloc_needs_bounce, type CoherentBuffer } from '../dma/direct.js';
 import {
   DMA_ATTR_FORCE_CONTIGUOUS, DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_REQUIRE_COHERENT,
@@ -14,13 +14,13 @@ import {
 } from '../include/dma-mapping.js';
 import {
   IOMMU_CACHE, IOMMU_DOMAIN_DMA_FQ, IOMMU_MMIO, IOMMU_PAGE_SIZE, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
-  IotlbGather, type DevIommu, type IommuDomain,
+  IotlbGather, type DevIommu, type Iommu, type IommuDomain,
 } from './iommu.js';
 import { IOVA_DEPOT_DELAY_MS, IovaDomain, iova_align, iova_offset, iova_pfn, iova_rcache_range } from './iova.js';
-import type { Machine } from '../machine.js';
 import { __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, gfpflags_allow_blocking } from '../mm/gfp.js';
 import { __va, getOrder, PAGE_SIZE, pageAlign, pfnToPage, type Page } from '../mm/memory.js';
-import { KERN_NOTICE, KERN_WARNING } from '../lib/printk.js';
+import type { Clock } from '../hw/time.js';
+import { KERN_NOTICE, KERN_WARNING, type KernelLog } from '../lib/printk.js';
 import { sg_init_table, sg_phys, sg_set_page, SG_DMA_SWIOTLB, type Scatterlist } from '../dma/scatterlist.js';
 import { swiotlb_max_mapping_size } from '../dma/swiotlb.js';
 
@@ -28,12 +28,14 @@ const DMA_IOMMU_C = 'drivers/iommu/dma-iommu.c';
 /** IOVA_DEFAULT_FQ_SIZE entries per CPU (dmasim has one) and IOVA_DEFAULT_FQ_TIMEOUT. */
 export const IOVA_DEFAULT_FQ_SIZE = 256;
 export const IOVA_DEFAULT_FQ_TIMEOUT_MS = 10;
-/**
- * Timers are checked against simulated time every this many released IOVAs, about twice per
- * filling of the flush queue: the machine has no clock of its own, and evaluating the cost model
- * on every unmap would cost more than the unmap.
- */
-const TIMER_TICK = 128;
+
+/** What a domain's cookie needs from the machine (handed in by machine.ts at iommu_setup_dma_ops()). */
+export interface IommuDmaHost {
+  readonly log: KernelLog;
+  readonly iommu: Iommu;
+  /** The clock the cookie's timers (flush queue, depot trim) run on. */
+  readonly clock: Clock;
+}
 
 /** struct iova_fq for the one CPU: a ring of IOVAs waiting for the next IOTLB flush. */
 class IovaFq {
@@ -54,39 +56,18 @@ export class IommuDmaCookie {
   fq_flush_start_cnt = 0;
   fq_flush_finish_cnt = 0;
   fq_timer_on = false;
-  /** Simulated time (ns) at which the armed flush-queue timer fires. */
-  fq_timer_expires = 0;
-  /** Simulated time at which the IOVA depot's delayed trim (iova_depot_work_func()) runs. */
-  depot_work_expires = 0;
-  private ticks = 0;
   /** Coherent allocations by CPU address: their pages, and whether they were one contiguous block. */
   readonly allocs = new Map<number, { pfns: number[]; order: number }>();
 
-  constructor(readonly m: Machine, readonly domain: IommuDomain) {
+  constructor(readonly m: IommuDmaHost, readonly domain: IommuDomain) {
     // base_pfn = max(1, aperture_start >> order): IOVA 0 is never handed out.
     this.iovad = new IovaDomain(IOMMU_PAGE_SIZE, 1);
     this.iovad.onWarn = (site, text) => m.log.warn(site, text);
-    this.iovad.onDepotWorkScheduled = () => {
-      this.depot_work_expires = m.cost().total + IOVA_DEPOT_DELAY_MS * 1e6;
+    // schedule_delayed_work(&rcache->work, IOVA_DEPOT_DELAY) on the machine's clock.
+    this.iovad.onDepotWorkScheduled = (order) => {
+      m.clock.addTimer(IOVA_DEPOT_DELAY_MS * 1e6, 'iova_depot_work_func', () => this.iovad.runDepotWork(order));
     };
     this.fq = domain.type === IOMMU_DOMAIN_DMA_FQ ? new IovaFq() : null;
-  }
-
-  /**
-   * The timers of this domain (the flush queue's, the depot trim's), looked at once every
-   * TIMER_TICK released IOVAs and run when simulated time has passed their expiry.
-   */
-  runTimers(): void {
-    if (++this.ticks >= TIMER_TICK) this.expireTimers();
-  }
-
-  /** runTimers() on its TIMER_TICKth call (apart, so that the other calls stay a few bytecodes). */
-  private expireTimers(): void {
-    this.ticks = 0;
-    if (!this.fq_timer_on && !this.iovad.depotWorkPending) return;
-    const now = this.m.cost().total;
-    if (this.fq !== null && this.fq_timer_on && now >= this.fq_timer_expires) fq_flush_timeout(this, this.fq);
-    if (this.iovad.depotWorkPending && now >= this.depot_work_expires) this.iovad.runDepotWork();
   }
 }
 
@@ -96,7 +77,7 @@ export class IommuDmaCookie {
  * (iova_reserve_iommu_regions()), and a lazy domain gets its flush queue (iommu_dma_init_fq()).
  * The devices of a group share one cookie.
  */
-export function iommu_dma_init_domain(m: Machine, domain: IommuDomain): IommuDmaCookie {
+export function iommu_dma_init_domain(m: IommuDmaHost, domain: IommuDomain): IommuDmaCookie {
   if (domain.cookie !== null) return domain.cookie;
   const cookie = new IommuDmaCookie(m, domain);
   for (const [start, length] of m.iommu.reservedRegions) {
@@ -164,7 +145,6 @@ function allocIova32First(dev: Device, d: DevIommu, size: number, limit: number)
 /** iommu_dma_free_iova(): into the flush queue when the unmap was queued, else straight back. */
 function iommu_dma_free_iova(d: DevIommu, iova: number, size: number, gather: IotlbGather | null): void {
   const cookie = cookieOf(d);
-  cookie.runTimers();
   const pfn = iova_pfn(cookie.iovad, iova);
   const pages = size / IOMMU_PAGE_SIZE;
   if (gather !== null && gather.queued) queue_iova(cookie, pfn, pages);
@@ -216,7 +196,8 @@ function queue_iova(cookie: IommuDmaCookie, pfn: number, pages: number): void {
 /** mod_timer(&cookie->fq_timer, ...): the flush-queue timer fires IOVA_DEFAULT_FQ_TIMEOUT from now. */
 function armFqTimer(cookie: IommuDmaCookie): void {
   cookie.fq_timer_on = true;
-  cookie.fq_timer_expires = cookie.m.cost().total + IOVA_DEFAULT_FQ_TIMEOUT_MS * 1e6;
+  const fq = cookie.fq as IovaFq;
+  cookie.m.clock.addTimer(IOVA_DEFAULT_FQ_TIMEOUT_MS * 1e6, 'fq_flush_timeout', () => fq_flush_timeout(cookie, fq));
 }
 
 /** IOVAs waiting in the flush queue of a device's domain (0 in strict mode). */
@@ -239,7 +220,7 @@ function __iommu_dma_map(dev: Device, d: DevIommu, phys: number, size: number, p
   size = iova_align(iovad, size + iovaOff);
   const iova = iommu_dma_alloc_iova(dev, d, size, dmaLimit);
   if (iova === 0) return DMA_MAPPING_ERROR;
-  if (m.iommu.iommu_map(d.domain, iova, phys - iovaOff, size, prot) !== 0) {
+  if (d.iommu_dev.iommu_map(d.domain, iova, phys - iovaOff, size, prot) !== 0) {
     iommu_dma_free_iova(d, iova, size, null);
     return DMA_MAPPING_ERROR;
   }
@@ -270,14 +251,14 @@ function __iommu_dma_unmap(dev: Device, d: DevIommu, dmaAddr: number, size: numb
   gather.start = Infinity;
   gather.end = 0;
   gather.queued = cookie.fq !== null;
-  const unmapped = m.iommu.iommu_unmap_fast(d.domain, dmaAddr, size, gather);
+  const unmapped = d.iommu_dev.iommu_unmap_fast(d.domain, dmaAddr, size, gather);
   if (unmapped !== size) warnDmaIommu(m, '__iommu_dma_unmap');
-  if (!gather.queued) m.iommu.iommu_iotlb_sync(d.domain, gather);
+  if (!gather.queued) d.iommu_dev.iommu_iotlb_sync(d.domain, gather);
   if (unmapped > 0) iommu_dma_free_iova(d, dmaAddr, size, gather);
 }
 
 /** WARN_ON() in the dma-iommu.c function `fn`. */
-function warnDmaIommu(m: Machine, fn: string): void {
+function warnDmaIommu(m: DmaHost, fn: string): void {
   m.log.warn({ file: DMA_IOMMU_C, fn }, '');
 }
 
@@ -306,14 +287,14 @@ function iommu_dma_map_swiotlb(dev: Device, d: DevIommu, phys: number, size: num
 }
 
 /** The arch hooks with their flush, as the single-buffer paths call them. */
-function syncForDevice(m: Machine, phys: number, size: number, dir: DmaDirection): void {
+function syncForDevice(m: DmaHost, phys: number, size: number, dir: DmaDirection): void {
   const sync = m.arch.sync;
   if (sync === undefined) return;
   sync.forDevice(m, phys, size, dir);
   sync.flush(m);
 }
 
-function syncForCpu(m: Machine, phys: number, size: number, dir: DmaDirection): void {
+function syncForCpu(m: DmaHost, phys: number, size: number, dir: DmaDirection): void {
   const sync = m.arch.sync;
   if (sync === undefined) return;
   sync.forCpu(m, phys, size, dir);
@@ -364,7 +345,7 @@ export function iommu_dma_unmap_phys(dev: Device, handle: number, size: number, 
     __iommu_dma_unmap(dev, d, handle, size);
     return;
   }
-  const phys = m.iommu.iommu_iova_to_phys(d.domain, handle);
+  const phys = d.iommu_dev.iommu_iova_to_phys(d.domain, handle);
   if (phys === 0) {
     warnDmaIommu(m, 'iommu_dma_unmap_phys');
     return;
@@ -385,7 +366,7 @@ export function iommu_dma_sync_single_for_cpu(dev: Device, handle: number, size:
   const d = devIommu(dev);
   if (dev.dma_coherent && !dev_use_swiotlb(dev, d, size, dir)) return;
   const m = dev.machine;
-  const phys = m.iommu.iommu_iova_to_phys(d.domain, handle);
+  const phys = d.iommu_dev.iommu_iova_to_phys(d.domain, handle);
   if (phys === 0) return;
   if (!dev.dma_coherent) syncForCpu(m, phys, size, dir);
   if (m.swiotlb?.contains(phys)) m.swiotlb.syncForCpu(dev, phys, size, dir);
@@ -396,7 +377,7 @@ export function iommu_dma_sync_single_for_device(dev: Device, handle: number, si
   const d = devIommu(dev);
   if (dev.dma_coherent && !dev_use_swiotlb(dev, d, size, dir)) return;
   const m = dev.machine;
-  const phys = m.iommu.iommu_iova_to_phys(d.domain, handle);
+  const phys = d.iommu_dev.iommu_iova_to_phys(d.domain, handle);
   if (phys === 0) return;
   if (m.swiotlb?.contains(phys)) m.swiotlb.syncForDevice(dev, phys, size, dir);
   if (!dev.dma_coherent) syncForDevice(m, phys, size, dir);
@@ -498,7 +479,7 @@ export function iommu_dma_map_sg(dev: Device, sgl: Scatterlist[], nents: number,
   const iova = iommu_dma_alloc_iova(dev, d, iovaLen, dev.iovaLimit);
   let ret = -ENOMEM;
   if (iova !== 0) {
-    ret = m.iommu.iommu_map_sg(d.domain, iova, sgl, nents, dma_info_to_prot(dir, dev.dma_coherent, attrs));
+    ret = d.iommu_dev.iommu_map_sg(d.domain, iova, sgl, nents, dma_info_to_prot(dir, dev.dma_coherent, attrs));
     if (ret >= iovaLen) return __finalise_sg(dev, sgl, nents, iova);
     iommu_dma_free_iova(d, iova, iovaLen, null);
   }
@@ -607,7 +588,7 @@ export function iommu_dma_alloc(dev: Device, size: number, gfp: number, attrs: n
   } else {
     dma_handle = iommu_dma_alloc_iova(dev, d, allocSize, dev.coherentIovaLimit());
     if (dma_handle === 0) return free();
-    if (mapPages(m, d, dma_handle, pfns, prot) !== 0) {
+    if (mapPages(d, dma_handle, pfns, prot) !== 0) {
       iommu_dma_free_iova(d, dma_handle, allocSize, null);
       return free();
     }
@@ -626,10 +607,10 @@ export function iommu_dma_alloc(dev: Device, size: number, gfp: number, attrs: n
  * The mapping step of __iommu_dma_alloc_noncontiguous(): sg_alloc_table_from_pages() then
  * iommu_map_sg() at `iova`; 0, or the error after what was mapped has been unmapped.
  */
-function mapPages(m: Machine, d: DevIommu, iova: number, pfns: readonly number[], prot: number): number {
+function mapPages(d: DevIommu, iova: number, pfns: readonly number[], prot: number): number {
   const sgl = sg_init_table(pfns.length);
   for (let i = 0; i < pfns.length; i++) sg_set_page(sgl[i] as Scatterlist, pfnToPage(pfns[i] as number), PAGE_SIZE, 0);
-  const ret = m.iommu.iommu_map_sg(d.domain, iova, sgl, pfns.length, prot);
+  const ret = d.iommu_dev.iommu_map_sg(d.domain, iova, sgl, pfns.length, prot);
   return ret < 0 ? ret : 0;
 }
 
@@ -639,7 +620,7 @@ function anyZone(gfp: number): number {
 }
 
 /** __iommu_dma_alloc_pages() with only order 0 in the page-size bitmap: one page at a time. */
-function scatteredPages(m: Machine, count: number, gfp: number): number[] | null {
+function scatteredPages(m: DmaHost, count: number, gfp: number): number[] | null {
   const pfns: number[] = [];
   for (let i = 0; i < count; i++) {
     const pfn = m.pages.alloc_pages(anyZone(gfp), 0);
@@ -653,14 +634,14 @@ function scatteredPages(m: Machine, count: number, gfp: number): number[] | null
 }
 
 /** iommu_dma_alloc_pages(): one block of get_order(size) pages. */
-function contiguousPages(m: Machine, allocSize: number, gfp: number): number[] | null {
+function contiguousPages(m: DmaHost, allocSize: number, gfp: number): number[] | null {
   const order = getOrder(allocSize);
   const pfn = m.pages.alloc_pages(anyZone(gfp), order);
   if (pfn < 0) return null;
   return Array.from({ length: allocSize / PAGE_SIZE }, (_, i) => pfn + i);
 }
 
-function freePages(m: Machine, pfns: readonly number[], order: number): void {
+function freePages(m: DmaHost, pfns: readonly number[], order: number): void {
   if (order >= 0) m.pages.free_pages(pfns[0] as number, order);
   else for (const pfn of pfns) m.pages.free_pages(pfn, 0);
 }

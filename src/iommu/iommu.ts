@@ -6,10 +6,11 @@
 // reports it. drivers/iommu/dma-iommu.c, on top of this, is dma-iommu.ts.
 
 import type { IommuDmaCookie } from './dma-iommu.js';
-import type { Device } from '../dma/device.js';
+import type { Device, DeviceIommuOptions, DevIommu } from '../dma/device.js';
+import type { Arch } from '../arch/arch.js';
+import type { HostStats } from '../engine/port.js';
 import { DmaFaultError, DmaSimRangeError } from '../lib/errors.js';
-import type { Machine } from '../machine.js';
-import { KERN_ERR, KERN_INFO } from '../lib/printk.js';
+import { KERN_ERR, KERN_INFO, type KernelLog } from '../lib/printk.js';
 import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
 
 /** Protection flags, include/linux/iommu.h. */
@@ -44,7 +45,7 @@ const PTE_VALID = 0x800;
  */
 const IOTLB_ENTRIES = 128;
 /** MSI_IOVA_BASE/LENGTH (arm-smmu-v3's software MSI window) and x86's IOAPIC range (IOMMU_RESV_MSI). */
-const RESERVED_REGIONS: Readonly<Record<Machine['arch']['name'], readonly [number, number][]>> = {
+const RESERVED_REGIONS: Readonly<Record<Arch['name'], readonly [number, number][]>> = {
   arm64: [[0x800_0000, 0x10_0000]],
   x86_64: [[0xfee0_0000, 0x10_0000]],
 };
@@ -179,28 +180,57 @@ export class IotlbGather {
   queued = false;
 }
 
-/** What dev->iommu holds for a device behind the IOMMU (struct dev_iommu and friends). */
-export interface DevIommu {
-  readonly group: IommuGroup;
-  readonly domain: IommuDomain;
-  /** pci_dev->untrusted: an external-facing device, always strict, bounced when unaligned. */
-  readonly untrusted: boolean;
-  /** dev_is_pci(): the 32-bit IOVA space is tried first while pci_32bit_workaround holds. */
-  readonly pci: boolean;
-  pci_32bit_workaround: boolean;
-  /** The stream ID (arm64) or requester ID (x86_64) the IOMMU sees: bus 0, device n, function 0. */
-  readonly sid: number;
+declare module '../dma/device.js' {
+  /** What dev->iommu holds for a device behind the IOMMU (struct dev_iommu and friends). */
+  interface DevIommu {
+    readonly group: IommuGroup;
+    readonly domain: IommuDomain;
+    /** pci_dev->untrusted: an external-facing device, always strict, bounced when unaligned. */
+    readonly untrusted: boolean;
+    /** dev_is_pci(): the 32-bit IOVA space is tried first while pci_32bit_workaround holds. */
+    readonly pci: boolean;
+    pci_32bit_workaround: boolean;
+    /** The stream ID (arm64) or requester ID (x86_64) the IOMMU sees: bus 0, device n, function 0. */
+    readonly sid: number;
+    /** dev->iommu->iommu_dev: the IOMMU the device sits behind. */
+    readonly iommu_dev: Iommu;
+  }
 }
 
-/** The options of createDevice({ iommu }). */
-export interface DeviceIommuOptions {
-  /** Devices naming the same group share its domain (one IOVA space, one page table). */
-  group?: string;
-  /** An untrusted (external-facing) device: strict invalidation, swiotlb bounce for unaligned buffers. */
-  untrusted?: boolean;
-  /** A PCI device: IOVAs below 4 GiB are used first (dev->iommu->pci_32bit_workaround). */
-  pci?: boolean;
+/** struct dev_iommu: a device's group, domain and IDs, and its bus accesses translated. */
+class DevIommuState implements DevIommu {
+  readonly translates: boolean;
+  readonly domain: IommuDomain;
+  pci_32bit_workaround: boolean;
+
+  constructor(
+    readonly iommu_dev: Iommu, readonly group: IommuGroup, readonly untrusted: boolean,
+    readonly pci: boolean, readonly sid: number,
+  ) {
+    this.domain = group.domain;
+    this.translates = group.domain.type !== IOMMU_DOMAIN_IDENTITY;
+    this.pci_32bit_workaround = pci;
+  }
+
+  iova_to_phys(iova: number): number {
+    return this.iommu_dev.iommu_iova_to_phys(this.domain, iova);
+  }
+
+  translate(dev: Device, iova: number, len: number, write: boolean): readonly number[] {
+    return this.iommu_dev.translate(dev, this, iova, len, write);
+  }
 }
+
+export type { DevIommu, DeviceIommuOptions };
+
+/** What the IOMMU needs from the machine, handed in by machine.ts. */
+export interface IommuHost {
+  readonly arch: Pick<Arch, 'name'>;
+  readonly log: KernelLog;
+  readonly hostStats: HostStats;
+  physToOffset(phys: number, len: number): number;
+}
+
 
 /**
  * The machine's IOMMU: iommu.c's globals (iommu_def_domain_type, iommu_dma_strict), its groups,
@@ -223,7 +253,7 @@ export class Iommu {
    * it translates, the invalidation policy: strict on arm64 and lazy on x86_64
    * (CONFIG_IOMMU_DEFAULT_DMA_STRICT / _LAZY's Kconfig defaults) unless iommu.strict says otherwise.
    */
-  constructor(private readonly m: Machine, params: ReadonlyMap<string, string | undefined>) {
+  constructor(private readonly m: IommuHost, params: ReadonlyMap<string, string | undefined>) {
     // A malformed value was refused when the command line was parsed: as if it were absent.
     const pt = kstrtobool(params.get('iommu.passthrough'));
     const strictParam = kstrtobool(params.get('iommu.strict'));
@@ -262,7 +292,7 @@ export class Iommu {
     group.devices.push(dev);
     this.m.log.dev_printk(KERN_INFO, dev, `Adding to iommu group ${group.id}`);
     const pci = opts.pci === true;
-    return { group, domain: group.domain, untrusted, pci, pci_32bit_workaround: pci, sid: (this.nextSid++) << 3 };
+    return new DevIommuState(this, group, untrusted, pci, (this.nextSid++) << 3);
   }
 
   // ---- iommu.c: map, unmap, flush ------------------------------------------------------

@@ -6,8 +6,9 @@
 // address (linear map, vmalloc, vmemmap, kernel image) is a range check, as in the kernel's
 // is_vmalloc_addr() and __is_lm_address().
 
-export const PAGE_SHIFT = 12;
-export const PAGE_SIZE = 1 << PAGE_SHIFT;
+import { PAGE_SIZE } from '../include/page.js';
+
+export { PAGE_SHIFT, PAGE_SIZE } from '../include/page.js';
 export const PAGE_MASK = -PAGE_SIZE;
 
 /** Physical addresses are kept below 2^48 (arm64's largest PA size, CONFIG_ARM64_PA_BITS_48). */

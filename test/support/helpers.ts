@@ -1,5 +1,6 @@
 // Shared test fixtures: small machines that make cache effects easy to provoke.
 import { createMachine, type Machine, type MachineOptions } from '../../src/machine.js';
+import { DmaSimError } from '../../src/lib/errors.js';
 
 /** A machine with one 2 MiB bank and a tiny cache (4 KiB, 4 ways, 64 B lines: 16 sets). */
 export function smallMachine(opts: MachineOptions = {}): Promise<Machine> {
@@ -21,4 +22,17 @@ export function bytes(n: number, seed: number): Uint8Array {
     out[i] = x & 0xff;
   }
   return out;
+}
+
+/** Runs fn, which must throw a DmaSimError naming `fn` (its message starts with "fn: "); returns it. */
+export function expectDmaSimError(fnName: string, call: () => unknown): DmaSimError {
+  let caught: unknown = null;
+  try {
+    call();
+  } catch (e) {
+    caught = e;
+  }
+  if (!(caught instanceof DmaSimError)) throw new Error(`${fnName}: expected a DmaSimError, got ${String(caught)}`);
+  if (caught.fn !== fnName) throw new Error(`expected the error to name ${fnName}, got ${caught.fn}`);
+  return caught;
 }

@@ -1,0 +1,151 @@
+// Simulated time and the events on it: kernel/time/timer.c (timers, mod_timer), the delay loops
+// of include/linux/delay.h (ndelay, udelay, msleep), and the hardware's own clock that device
+// models schedule their work on.
+//
+// The clock is in nanoseconds. It advances with the work the cost model prices (sampled from the
+// machine's counters), with every CPU access (CPU_ACCESS_NS, so a polling loop makes progress),
+// with MMIO accesses and with delays. Every driver operation is an interleaving point: before it
+// runs, the events whose deadline has passed run, in deadline order (ties in the order they were
+// scheduled), so the same program on the same seed interleaves the same way.
+//
+// The idle point is one compare: `next` is the earliest deadline (Infinity with no event), and a
+// CPU access compares it with the clock it already holds; the counters are sampled only when an
+// event is pending.
+
+import { DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
+
+/** What one CPU load or store costs on the clock: enough that a polling loop lets time pass. */
+export const CPU_ACCESS_NS = 1;
+
+/** What the clock needs from the machine: the work the cost model has priced so far, in ns. */
+export interface ClockDeps {
+  workNs(): number;
+  /** A callback of an event threw: reported, and the machine keeps running. */
+  onEventError(name: string, err: unknown): void;
+}
+
+/** A pending event (struct timer_list, or a device model's scheduled work). */
+export interface TimerEvent {
+  readonly name: string;
+  /** Simulated ns at which it runs. */
+  readonly expires: number;
+  readonly seq: number;
+  readonly fn: () => void;
+}
+
+export class Clock {
+  /** The clock as of the last sample (ns), plus CPU accesses, MMIO and delays since. */
+  private ns = 0;
+  /** The cost model's total at the last sample. */
+  private work = 0;
+  /** Earliest deadline of a pending event; Infinity when none (the idle point's one compare). */
+  private next = Infinity;
+  /** Pending events sorted by (expires, seq). */
+  private readonly events: TimerEvent[] = [];
+  private seq = 0;
+  /** Events are running: an operation they make is not an interleaving point (no nesting). */
+  private running = false;
+
+  constructor(private readonly deps: ClockDeps) {}
+
+  /** ktime_get(): the clock with the work priced since the last sample. */
+  now(): number {
+    this.sample();
+    return this.ns;
+  }
+
+  private sample(): void {
+    const w = this.deps.workNs();
+    this.ns += w - this.work;
+    this.work = w;
+  }
+
+  /** Whether any event is pending. */
+  get pending(): number {
+    return this.events.length;
+  }
+
+  /**
+   * The interleaving point of a CPU access: the access's own time, then the due events. Nothing
+   * is sampled, so an idle point is an add and a compare.
+   */
+  cpuPoint(): void {
+    this.ns += CPU_ACCESS_NS;
+    if (this.next <= this.ns) this.runDue();
+  }
+
+  /** The interleaving point of a DMA API call or an MMIO access: the priced work counts. */
+  point(): void {
+    if (this.next === Infinity) return;
+    this.sample();
+    if (this.next <= this.ns) this.runDue();
+  }
+
+  /**
+   * Time passes by `ns` (a delay, an MMIO round trip): each event due on the way runs at its own
+   * deadline, as a timer interrupt would during a udelay() loop or an msleep().
+   */
+  advance(ns: number): void {
+    this.sample();
+    const until = this.ns + ns;
+    while (!this.running && this.next <= until) {
+      this.ns = Math.max(this.ns, this.next);
+      this.runDue();
+    }
+    // Events may have taken time of their own (a udelay() in a handler).
+    this.ns = Math.max(this.ns, until);
+  }
+
+  /**
+   * add_timer() / a model's scheduled work: fn runs at the first interleaving point at or after
+   * now + delayNs. Returns the event, for del_timer().
+   */
+  schedule(fn: string, delayNs: number, name: string, cb: () => void): TimerEvent {
+    if (typeof delayNs !== 'number' || !Number.isFinite(delayNs)) throw new DmaSimTypeError(fn, 'delayNs', `must be a finite number of ns, got ${String(delayNs)}`);
+    if (delayNs < 0) throw new DmaSimRangeError(fn, 'delayNs', `is in the past (${delayNs} ns)`);
+    if (typeof cb !== 'function') throw new DmaSimTypeError(fn, 'fn', 'must be a function');
+    return this.addTimer(delayNs, name, cb);
+  }
+
+  /** add_timer() for the kernel's own timers (arguments known good). */
+  addTimer(delayNs: number, name: string, cb: () => void): TimerEvent {
+    return this.insert({ name, expires: this.now() + delayNs, seq: this.seq++, fn: cb });
+  }
+
+  private insert(ev: TimerEvent): TimerEvent {
+    const q = this.events;
+    let i = q.length;
+    while (i > 0 && (q[i - 1] as TimerEvent).expires > ev.expires) i--;
+    q.splice(i, 0, ev);
+    this.next = (q[0] as TimerEvent).expires;
+    return ev;
+  }
+
+  /** del_timer(): true when the event was still pending. */
+  cancel(ev: TimerEvent): boolean {
+    const i = this.events.indexOf(ev);
+    if (i < 0) return false;
+    this.events.splice(i, 1);
+    this.next = this.events.length === 0 ? Infinity : (this.events[0] as TimerEvent).expires;
+    return true;
+  }
+
+  /** Runs every event due by now, including those the running ones schedule for now. */
+  private runDue(): void {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.next <= this.ns) {
+        const ev = this.events.shift() as TimerEvent;
+        this.next = this.events.length === 0 ? Infinity : (this.events[0] as TimerEvent).expires;
+        try {
+          ev.fn();
+        } catch (err) {
+          this.deps.onEventError(ev.name, err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
