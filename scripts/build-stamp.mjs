@@ -12,20 +12,20 @@ const STAMP = join(root, 'dist/.build-stamp');
 const INPUTS = ['assembly', 'src', 'scripts', 'asconfig.json', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
 const OUTPUTS = ['build/core.wasm', 'build/core.baseline.wasm', 'dist/index.js', 'dist/cli.js'];
 
-function* files(p) {
-  const abs = join(root, p);
+function* files(dir, p) {
+  const abs = join(dir, p);
   if (!existsSync(abs)) return;
   if (!statSync(abs).isDirectory()) {
     yield p;
     return;
   }
-  for (const name of readdirSync(abs).sort()) yield* files(`${p}/${name}`);
+  for (const name of readdirSync(abs).sort()) yield* files(dir, `${p}/${name}`);
 }
 
 /** sha256 over the inputs' paths and contents, and the Node version that ran the build. */
-export function inputHash() {
+export function inputHash(dir = root) {
   const h = createHash('sha256').update(process.version);
-  for (const top of INPUTS) for (const f of files(top)) h.update(`\0${f}\0`).update(readFileSync(join(root, f)));
+  for (const top of INPUTS) for (const f of files(dir, top)) h.update(`\0${f}\0`).update(readFileSync(join(dir, f)));
   return h.digest('hex');
 }
 

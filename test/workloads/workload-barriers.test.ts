@@ -32,7 +32,7 @@ describe('default sweep: dma_map_sg(DMA_TO_DEVICE)', () => {
 
   beforeAll(async () => {
     r = await runBarrierSweep({ onProgress: (f) => progress.push(f) });
-  });
+  }, 120_000);
 
   test('covers every (entries, size) of the defaults, 2,560 x 4 KiB among them', () => {
     expect(r.op).toBe('map');
