@@ -21,9 +21,11 @@ import { CostModel } from './arch/cost.js';
 import { Cpu } from './hw/cpu.js';
 import { Clock, type TimerEvent } from './hw/time.js';
 import { setCurrentMachine } from './dma/current.js';
-import { DmaDebug, DmaDebugBoot, teeHooks, type DmaDebugHooks } from './dma/debug.js';
+import { DmaDebug, DmaDebugBoot, hashPointer, ptrHashKey, teeHooks, type DmaDebugHooks } from './dma/debug.js';
 import { DmaDataCheck } from './check/dma-data-check.js';
 import { Debugfs } from './lib/debugfs.js';
+import { TraceArray } from './lib/tracefs.js';
+import { DmaTraceEvents, teeTraceHooks, type DmaTraceHooks } from './dma/trace.js';
 import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
 import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './dma/swiotlb.js';
@@ -102,8 +104,19 @@ export class Machine implements DmaHost {
   readonly swiotlb: Swiotlb | null;
   /** The IOMMU devices created with `iommu` sit behind (iommu.c's state and the hardware). */
   readonly iommu: Iommu;
-  /** /sys/kernel/debug */
+  /** /sys/kernel/debug, and /sys/kernel/tracing (tracefs) through the same interface. */
   readonly debugfs = new Debugfs();
+  /** m.tracefs: the debugfs interface, for paths under /sys/kernel/tracing. */
+  readonly tracefs = this.debugfs;
+  /** The top-level trace instance behind /sys/kernel/tracing. */
+  readonly traceArray: TraceArray;
+  /**
+   * The tracepoint hooks mapping.ts and swiotlb call (trace/events/dma.h, swiotlb.h): null
+   * unless an event is enabled or a timeline recorder listens, so the hot path makes no call.
+   */
+  dmaTrace: DmaTraceHooks | null = null;
+  private readonly traceEvents: DmaTraceEvents;
+  private readonly traceListeners: DmaTraceHooks[] = [];
   /**
    * The hooks mapping.ts calls: null when neither CONFIG_DMA_API_DEBUG's checker (or it was
    * disabled at boot) nor the data-aware checker is attached, so the hot path makes no call.
@@ -193,11 +206,41 @@ export class Machine implements DmaHost {
     if (r.config.DMA_API_DEBUG) {
       this.dmaDebugState = new DmaDebug(this, { boot: this.dmaDebugBoot, stackBase: stack, stackPfns: this.vm.areaOf(stack)?.pfns ?? [] });
     }
-    if (r.dataCheck) this.dataCheck = new DmaDataCheck(this);
+    if (r.dataCheck) {
+      const check = new DmaDataCheck(this);
+      this.dataCheck = check;
+      this.pages.ownerChanged = (phys, len) => check.forget(phys, len);
+    }
     // subsys_initcall(iommu_subsys_init)
     this.iommu = new Iommu(this, this.params);
     const dbg = this.dmaDebugState !== null && !this.dmaDebugState.globalDisable ? this.dmaDebugState : null;
     this.dmaDebug = dbg !== null && this.dataCheck !== null ? teeHooks(dbg, this.dataCheck) : dbg ?? this.dataCheck;
+    // fs_initcall(tracer_init_tracefs) and the dma and swiotlb event systems.
+    this.traceArray = new TraceArray(this.debugfs, {
+      now: () => this.clock.now(),
+      nrCpus: 1,
+      comm: 'dmasim',
+      pid: 1,
+      onEnableChange: () => this.updateTraceHooks(),
+    });
+    this.traceEvents = new DmaTraceEvents(this.traceArray, (p) => hashPointer(ptrHashKey(this.seed), p));
+  }
+
+  /** Points dmaTrace at whoever listens: the enabled ftrace events and any timeline recorder. */
+  private updateTraceHooks(): void {
+    const layers = this.traceArray.anyEnabled() ? [this.traceEvents, ...this.traceListeners] : this.traceListeners;
+    this.dmaTrace = teeTraceHooks(layers);
+  }
+
+  /** Attaches a tracepoint listener (a timeline recorder); returns what detaches it. */
+  addTraceListener(hooks: DmaTraceHooks): () => void {
+    this.traceListeners.push(hooks);
+    this.updateTraceHooks();
+    return () => {
+      const i = this.traceListeners.indexOf(hooks);
+      if (i >= 0) this.traceListeners.splice(i, 1);
+      this.updateTraceHooks();
+    };
   }
 
   /**
@@ -260,6 +303,12 @@ export class Machine implements DmaHost {
     const handlers = new Map(names.map((n) => [n, store(n)]));
     // iommu.c's early_params take a kstrtobool() value; anything else is "Malformed".
     for (const n of ['iommu.passthrough', 'iommu.strict']) handlers.set(n, (value) => kstrtobool(value) !== null && store(n)(value));
+    // iommu_dma_forcedac_setup(), drivers/iommu/dma-iommu.c.
+    handlers.set('iommu.forcedac', (value) => {
+      const on = kstrtobool(value);
+      if (on === true) this.log.pr_info('Forcing DAC for PCI devices');
+      return on !== null && store('iommu.forcedac')(value);
+    });
     return handlers;
   }
 

@@ -129,9 +129,15 @@ function debugfsRead(m: Machine, path: string): { file: string } | { entries: st
   }
 }
 
+/** strerror(): what the shell would say about the errno. */
+const STRERROR: Readonly<Record<DebugfsError['code'], string>> = {
+  ENOENT: 'No such file or directory', EBADF: 'Bad file descriptor', EACCES: 'Permission denied', EISDIR: 'Is a directory',
+  EINVAL: 'Invalid argument', ERANGE: 'Numerical result out of range',
+};
+
 function usage(e: unknown, what: string): unknown {
   if (!(e instanceof DebugfsError)) return e;
-  const why = { ENOENT: 'No such file or directory', EISDIR: 'Is a directory', EACCES: 'Permission denied', EINVAL: 'Invalid argument' }[e.code];
+  const why = STRERROR[e.code];
   return new UsageError(`${what}: ${why}`);
 }
 

@@ -177,6 +177,11 @@ export function fmtPa(v: number): string {
   return `0x${x016(v)}`;
 }
 
+/** The key %p hashes with: derived from the seed (boot-time randomness in the kernel). */
+export function ptrHashKey(seed: number): number {
+  return (seed * 2654435761) >>> 0;
+}
+
 /**
  * %p: a hashed pointer, as printk prints it once the hash key is ready: the low 32 bits of a
  * keyed hash, zero-padded to the 16 digits of a 64-bit pointer.
@@ -348,7 +353,7 @@ export class DmaDebug implements DmaDebugHooks {
     this.stackHi = (Math.max(...env.stackPfns) + 1) * PAGE_SIZE;
     this.imageLo = m.kimage.phys;
     this.imageHi = m.kimage.phys + KIMAGE_BYTES;
-    this.ptrKey = (m.seed * 2654435761) >>> 0;
+    this.ptrKey = ptrHashKey(m.seed);
     this.init();
     this.registerDebugfs(m.debugfs);
   }

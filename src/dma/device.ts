@@ -3,6 +3,7 @@
 // (dma_range_map), coherence, dma_ops, dma_parms and min_align_mask. A device is a bus master: it
 // reaches RAM only through DMA addresses, and the CPU cache only if it is coherent.
 
+import type { DmaTraceHooks } from './trace.js';
 import type { DmaMapOps } from './map-ops.js';
 import { unknownCallbacks } from './map-ops.js';
 import type { DmaDebugHooks } from './debug.js';
@@ -80,6 +81,8 @@ export interface DmaHost extends ArchSyncHost {
   /** The debug hooks mapping.ts calls (null: no checker attached, the hot path makes no call). */
   readonly dmaDebug: DmaDebugHooks | null;
   readonly dataCheck: DmaDataProbe | null;
+  /** The tracepoint hooks (trace/events/dma.h); null while nothing listens. */
+  readonly dmaTrace: DmaTraceHooks | null;
 }
 
 /** The options of createDevice({ iommu }). */

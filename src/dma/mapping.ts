@@ -10,7 +10,7 @@ import type { CoherentBuffer } from './direct.js';
 import { currentMachine } from './current.js';
 import { Device, type DmaHost } from './device.js';
 import {
-  checkAttrs, checkDir, checkMask, DMA_ATTR_CC_SHARED, DMA_ATTR_MMIO, DMA_NONE, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
+  checkAttrs, checkDir, checkMask, DMA_ATTR_CC_SHARED, DMA_BIDIRECTIONAL, DMA_ATTR_MMIO, DMA_NONE, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
   DMA_BIT_MASK, DMA_MAPPING_ERROR, EINVAL, EIO, ENOMEM, EOPNOTSUPP, EREMOTEIO, minNotZero, U64_MAX,
   validDmaDirection, type DmaDirection,
 } from '../include/dma-mapping.js';
@@ -175,6 +175,7 @@ function mapPhys(dev: Device, phys: number, size: number, dir: DmaDirection, att
   else if (attrs & DMA_ATTR_CC_SHARED) addr = DMA_MAPPING_ERROR; // only dma-direct maps shared memory
   else if (dev.dma_iommu) addr = iommu.iommu_dma_map_phys(dev, phys, size, dir, attrs);
   else if (o?.map_phys) addr = o.map_phys(dev, phys, size, dir, attrs);
+  dev.machine.dmaTrace?.dma_map_phys(dev, phys, addr, size, dir, attrs);
   dev.machine.dmaDebug?.map_phys(dev, phys, size, dir, addr, attrs);
   return addr;
 }
@@ -197,6 +198,7 @@ function unmapPhys(dev: Device, addr: number, size: number, dir: DmaDirection, a
   else if (attrs & DMA_ATTR_CC_SHARED) return;
   else if (dev.dma_iommu) iommu.iommu_dma_unmap_phys(dev, addr, size, dir, attrs);
   else o?.unmap_phys?.(dev, addr, size, dir, attrs);
+  dev.machine.dmaTrace?.dma_unmap_phys(dev, addr, size, dir, attrs);
   dev.machine.dmaDebug?.unmap_phys(dev, addr, size, dir);
 }
 
@@ -300,9 +302,11 @@ function mapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection
   else if (o?.map_sg) ents = o.map_sg(dev, sgl, nents, dir, attrs);
   else throw new DmaSimRangeError('dma_map_sg', 'dev', 'has dma_map_ops without map_sg, which __dma_map_sg_attrs() calls unconditionally (a NULL pointer dereference)');
   if (ents > 0) {
+    m.dmaTrace?.dma_map_sg(dev, sgl, nents, ents, dir, attrs);
     m.dmaDebug?.map_sg(dev, sgl, nents, ents, dir, attrs);
   } else if (ents !== -EINVAL && ents !== -ENOMEM && ents !== -EIO && ents !== -EREMOTEIO) {
     m.log.warnOnce('map_sg-errno', { file: MAPPING_C, fn: '__dma_map_sg_attrs' }, '');
+    m.dmaTrace?.dma_map_sg_err(dev, sgl, nents, ents, dir, attrs);
     return -EIO;
   }
   return ents;
@@ -330,6 +334,7 @@ export function dma_unmap_sg(dev: Device, sgl: Scatterlist[], nents: number, dir
 function unmapSg(fn: string, dev: Device, sgl: unknown, nents: unknown, dir: unknown, attrs: unknown): void {
   const [list, n, d, a] = sgArgs(fn, dev, sgl, nents, dir, attrs);
   bugOnDirection(dev, 'dma_unmap_sg_attrs', d);
+  dev.machine.dmaTrace?.dma_unmap_sg(dev, list, n, d, a);
   dev.machine.dmaDebug?.unmap_sg(dev, list, n, d);
   const o = ops(dev);
   if (o === null && !dev.dma_iommu) direct.dma_direct_unmap_sg(dev, list, n, d, a);
@@ -374,6 +379,7 @@ function syncSingleForCpu(dev: Device, addr: number, size: number, dir: DmaDirec
   if (o === null && !dev.dma_iommu) direct.dma_direct_sync_single_for_cpu(dev, addr, size, dir, true);
   else if (dev.dma_iommu) iommu.iommu_dma_sync_single_for_cpu(dev, addr, size, dir);
   else o?.sync_single_for_cpu?.(dev, addr, size, dir);
+  dev.machine.dmaTrace?.dma_sync_single_for_cpu(dev, addr, size, dir);
   dev.machine.dmaDebug?.sync_single_for_cpu(dev, addr, size, dir);
 }
 
@@ -384,6 +390,7 @@ function syncSingleForDevice(dev: Device, addr: number, size: number, dir: DmaDi
   if (o === null && !dev.dma_iommu) direct.dma_direct_sync_single_for_device(dev, addr, size, dir);
   else if (dev.dma_iommu) iommu.iommu_dma_sync_single_for_device(dev, addr, size, dir);
   else o?.sync_single_for_device?.(dev, addr, size, dir);
+  dev.machine.dmaTrace?.dma_sync_single_for_device(dev, addr, size, dir);
   dev.machine.dmaDebug?.sync_single_for_device(dev, addr, size, dir);
 }
 
@@ -414,6 +421,7 @@ function syncSgForCpu(fn: string, dev: Device, sgl: unknown, nelems: unknown, di
   if (o === null && !dev.dma_iommu) direct.dma_direct_sync_sg_for_cpu(dev, list, n, d);
   else if (dev.dma_iommu) iommu.iommu_dma_sync_sg_for_cpu(dev, list, n, d);
   else o?.sync_sg_for_cpu?.(dev, list, n, d);
+  dev.machine.dmaTrace?.dma_sync_sg_for_cpu(dev, list, n, d);
   dev.machine.dmaDebug?.sync_sg_for_cpu(dev, list, n, d);
 }
 
@@ -425,6 +433,7 @@ function syncSgForDevice(fn: string, dev: Device, sgl: unknown, nelems: unknown,
   if (o === null && !dev.dma_iommu) direct.dma_direct_sync_sg_for_device(dev, list, n, d);
   else if (dev.dma_iommu) iommu.iommu_dma_sync_sg_for_device(dev, list, n, d);
   else o?.sync_sg_for_device?.(dev, list, n, d);
+  dev.machine.dmaTrace?.dma_sync_sg_for_device(dev, list, n, d);
   dev.machine.dmaDebug?.sync_sg_for_device(dev, list, n, d);
 }
 
@@ -529,6 +538,7 @@ function allocChecked(dev: Device, size: number, gfp: number, attrs: number): Co
   const o = ops(dev);
   const buf = o === null && !dev.dma_iommu ? direct.dma_direct_alloc(dev, size, gfp, attrs)
     : dev.dma_iommu ? iommu.iommu_dma_alloc(dev, size, gfp, attrs) : o?.alloc?.(dev, size, gfp, attrs) ?? null;
+  m.dmaTrace?.dma_alloc(dev, buf?.cpu_addr ?? 0, buf?.dma_handle ?? 0, size, DMA_BIDIRECTIONAL, gfp, attrs);
   if (buf !== null) m.dmaDebug?.alloc_coherent(dev, size, buf.dma_handle, buf.cpu_addr, attrs);
   return buf;
 }
@@ -549,6 +559,7 @@ function freeAttrs(fn: string, dev: Device, size: number, cpu_addr: number, dma_
   checkAddr(fn, 'cpu_addr', cpu_addr);
   if (dma_handle !== DMA_MAPPING_ERROR) checkAddr(fn, 'dma_handle', dma_handle);
   const a = checkAttrs(fn, attrs);
+  dev.machine.dmaTrace?.dma_free(dev, cpu_addr, dma_handle, size, DMA_BIDIRECTIONAL, a);
   if (cpu_addr === 0) return;
   dev.machine.dmaDebug?.free_coherent(dev, size, cpu_addr, dma_handle);
   const o = ops(dev);
@@ -575,6 +586,16 @@ function allocPages(fn: string, dev: Device, size: number, dir: DmaDirection, gf
   const d = checkDir(fn, dir);
   gfp = checkGfp(fn, gfp);
   const m = dev.machine;
+  const r = __dma_alloc_pages(fn, dev, size, d, gfp);
+  m.dmaTrace?.dma_alloc_pages(dev, r === null ? 0 : m.page_address(r.page), r?.dma_handle ?? 0, size, d, gfp, 0);
+  // __dma_alloc_pages() page-aligns for the backend; debug_dma_alloc_pages() gets the caller's size.
+  if (r !== null) m.dmaDebug?.alloc_pages(dev, pageToPfn(r.page) * PAGE_SIZE, size, d, r.dma_handle);
+  return r;
+}
+
+/** __dma_alloc_pages(): the WARNs, then the back end; dma_alloc_pages() traces either way. */
+function __dma_alloc_pages(fn: string, dev: Device, size: number, d: DmaDirection, gfp: number): { page: Page; dma_handle: number } | null {
+  const m = dev.machine;
   const site = { file: MAPPING_C, fn: '__dma_alloc_pages' };
   // Three WARN_ON_ONCE()s, three once-flags.
   const refused = dev.coherent_dma_mask === 0n ? 'alloc_pages-nomask'
@@ -587,9 +608,7 @@ function allocPages(fn: string, dev: Device, size: number, dir: DmaDirection, gf
   size = pageAlign(size);
   if (ops(dev) !== null && !dev.dma_iommu) return null; // dma_map_ops has no alloc_pages_op here
   m.dmaDebug?.caller(fn === 'dma_alloc_noncoherent' ? 'dma_alloc_noncoherent' : 'dma_alloc_pages');
-  const r = dev.dma_iommu ? iommu.iommu_dma_alloc_pages(dev, size, d, gfp) : direct.dma_direct_alloc_pages(dev, size, gfp);
-  if (r !== null) m.dmaDebug?.alloc_pages(dev, pageToPfn(r.page) * PAGE_SIZE, size, d, r.dma_handle);
-  return r;
+  return dev.dma_iommu ? iommu.iommu_dma_alloc_pages(dev, size, d, gfp) : direct.dma_direct_alloc_pages(dev, size, gfp);
 }
 
 export function dma_free_pages(dev: Device, size: number, page: Page, dma_handle: number, dir: DmaDirection): void {
@@ -601,10 +620,12 @@ function freePages(fn: string, dev: Device, size: number, page: Page, dma_handle
   checkSize(fn, 'size', size);
   if (typeof page !== 'number' || !isPageHandle(page)) throw new DmaSimTypeError(fn, 'page', 'must be a struct page handle');
   const d = checkDir(fn, dir);
-  size = pageAlign(size);
+  dev.machine.dmaTrace?.dma_free_pages(dev, dev.machine.page_address(page), dma_handle, size, d, 0);
+  // dma_free_pages(): debug_dma_free_pages() sees the caller's size, __dma_free_pages() aligns it.
   dev.machine.dmaDebug?.free_pages(dev, pageToPfn(page) * PAGE_SIZE, size, d, dma_handle);
-  if (dev.dma_iommu) iommu.iommu_dma_free_pages(dev, size, pageToPfn(page), dma_handle, d);
-  else direct.__dma_direct_free_pages(dev, pageToPfn(page), size);
+  const aligned = pageAlign(size);
+  if (dev.dma_iommu) iommu.iommu_dma_free_pages(dev, aligned, pageToPfn(page), dma_handle, d);
+  else direct.__dma_direct_free_pages(dev, pageToPfn(page), aligned);
 }
 
 /** dma_alloc_noncoherent(): page_address(dma_alloc_pages()). */

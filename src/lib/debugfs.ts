@@ -1,15 +1,24 @@
 // debugfs as dmasim exposes it (m.debugfs): files registered by subsystems under
-// /sys/kernel/debug, with the kernel's names, read formats and write semantics. A write the
-// kernel rejects throws DebugfsError carrying the errno the write(2) would have returned.
+// /sys/kernel/debug, and tracefs under /sys/kernel/tracing (the same interface, m.tracefs), with
+// the kernel's names, read formats and write semantics. A write the kernel rejects throws
+// DebugfsError carrying the errno the write(2) would have returned.
 
 export class DebugfsError extends Error {
   override name = 'DebugfsError';
-  constructor(readonly code: 'ENOENT' | 'EINVAL' | 'EACCES' | 'EISDIR', readonly errno: number, path: string) {
+  constructor(readonly code: keyof typeof ERRNO, readonly errno: number, path: string) {
     super(`${path}: ${code}`);
   }
 }
 
-const ERRNO = { ENOENT: 2, EACCES: 13, EISDIR: 21, EINVAL: 22 } as const;
+const ERRNO = { ENOENT: 2, EBADF: 9, EACCES: 13, EISDIR: 21, EINVAL: 22, ERANGE: 34 } as const;
+
+/** A DebugfsError for `code`, with its errno; the path is filled in by Debugfs.write(). */
+export function fsError(code: keyof typeof ERRNO): DebugfsError {
+  return new DebugfsError(code, ERRNO[code], '(write)');
+}
+
+/** The mount points: debugfs, and tracefs where the kernel mounts it. */
+const ROOTS = ['/sys/kernel/debug', '/sys/kernel/tracing'];
 
 export interface DebugfsFile {
   read(): string;
@@ -29,20 +38,33 @@ export function ulongFile(get: () => number, set?: (v: bigint) => void): Debugfs
 export function kstrtoull(text: string): bigint {
   const s = text.endsWith('\n') ? text.slice(0, -1) : text;
   const m = /^(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)$/i.exec(s.startsWith('+') ? s.slice(1) : s);
-  if (m === null) throw new DebugfsError('EINVAL', ERRNO.EINVAL, '(write)');
+  if (m === null) throw fsError('EINVAL');
   const t = m[1] as string;
   const v = /^0[0-7]+$/.test(t) ? BigInt(`0o${t.slice(1)}`) : BigInt(t);
-  if (v > (1n << 64n) - 1n) throw new DebugfsError('EINVAL', ERRNO.EINVAL, '(write)');
+  if (v > (1n << 64n) - 1n) throw fsError('EINVAL');
+  return v;
+}
+
+/**
+ * kstrtoul_from_user(buf, count, 10, &val), as tracefs files parse a number: an optional '+'
+ * and trailing newline, decimal digits only (-EINVAL otherwise), -ERANGE past 64 bits.
+ */
+export function kstrtoul10(text: string): bigint {
+  const s = text.endsWith('\n') ? text.slice(0, -1) : text;
+  if (!/^\+?[0-9]+$/.test(s)) throw fsError('EINVAL');
+  const v = BigInt(s.startsWith('+') ? s.slice(1) : s);
+  if (v > (1n << 64n) - 1n) throw fsError('ERANGE');
   return v;
 }
 
 export class Debugfs {
   private readonly files = new Map<string, DebugfsFile>();
-  private readonly dirs = new Set<string>(['/sys/kernel/debug']);
+  private readonly dirs = new Set<string>(ROOTS);
 
-  /** debugfs_create_dir() */
+  /** debugfs_create_dir() / tracefs_create_dir() */
   mkdir(path: string): void {
-    for (let p = path; p.startsWith('/sys/kernel/debug') && !this.dirs.has(p); p = p.slice(0, p.lastIndexOf('/'))) this.dirs.add(p);
+    if (!ROOTS.some((r) => path.startsWith(r))) return;
+    for (let p = path; !this.dirs.has(p); p = p.slice(0, p.lastIndexOf('/'))) this.dirs.add(p);
   }
 
   /** debugfs_create_file() and friends. */
