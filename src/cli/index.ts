@@ -13,6 +13,7 @@ import {
 import {
   bootMachine, envelope, int, machineOptions, machineOptionsOf, UsageError, VERSION, type MachineFlags,
 } from './machine-options.js';
+import { checkCommand } from './check.js';
 import { progressBar } from './progress.js';
 
 function print(lines: readonly string[]): void {
@@ -280,11 +281,13 @@ function program(setExit: (code: number) => void): Command {
       print(await runDemo(f));
       setExit(0);
     });
+
+  checkCommand(root, setExit);
   return root;
 }
 
 /** The first argument names a command, or is an option of the default one. */
-function checkCommand(root: Command, argv: readonly string[]): void {
+function checkCommandName(root: Command, argv: readonly string[]): void {
   const first = argv[0];
   if (first === undefined || first.startsWith('-') || first === 'help') return;
   const names = root.commands.flatMap((c) => [c.name(), ...c.aliases()]);
@@ -305,7 +308,7 @@ async function main(argv: string[]): Promise<number> {
   let code = 0;
   try {
     const root = program((c) => { code = c; });
-    checkCommand(root, argv);
+    checkCommandName(root, argv);
     await root.parseAsync(argv, { from: 'user' });
   } catch (e) {
     return report(e);

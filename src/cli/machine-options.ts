@@ -138,15 +138,17 @@ export function machineOptionsOf(f: MachineFlags, cmd: Command): MachineOptions 
     ...(f.cacheLine === undefined ? {} : { lineSize: f.cacheLine }),
     ...(f.cacheReplacement === undefined ? {} : { replacement: f.cacheReplacement }),
   };
+  const arch = pick('arch', file.arch, f.arch);
   return {
-    arch: pick('arch', file.arch, f.arch),
+    arch,
     seed: pick('seed', file.seed, f.seed),
     cmdline: pick('cmdline', file.cmdline, f.cmdline),
     ...(f.ram ?? file.ram ? { ram: f.ram ?? file.ram } : {}),
     ...(Object.keys(cache).length > 0 ? { cache } : {}),
     config: {
       DMA_API_DEBUG: pick('debug', file.config?.DMA_API_DEBUG, f.debug),
-      ARCH_HAS_BATCHED_DMA_SYNC: pick('perBuffer', file.config?.ARCH_HAS_BATCHED_DMA_SYNC, !f.perBuffer),
+      // Only arm64 has DMA cache maintenance whose barriers can be batched.
+      ARCH_HAS_BATCHED_DMA_SYNC: pick('perBuffer', file.config?.ARCH_HAS_BATCHED_DMA_SYNC, !f.perBuffer && arch === 'arm64'),
     },
     load: {
       evictionPressure: pick('evictionPressure', file.load?.evictionPressure, f.evictionPressure),

@@ -51,6 +51,11 @@ export class KernelLog {
   private readonly once = new Set<string>();
   private readonly limits = new Map<string, RatelimitState>();
   private warnings = 0;
+  /**
+   * Called with each record as it is logged, from inside the call that logged it (so a watcher
+   * such as `dmasim check` can see which driver line caused a report); null: no call.
+   */
+  onRecord: ((level: number, text: string) => void) | null = null;
 
   /** @param now simulated monotonic time in ns, for printk_ratelimit windows. */
   constructor(private readonly now: () => number = () => 0) {}
@@ -61,6 +66,7 @@ export class KernelLog {
     for (const line of body.split('\n')) {
       if (this.records.length === LOG_CAPACITY) this.records.shift();
       this.records.push({ level, text: line });
+      this.onRecord?.(level, line);
     }
   }
 

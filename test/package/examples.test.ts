@@ -1,12 +1,15 @@
-// examples/ runs as shipped: each file imports 'dmasim' by name (Node resolves a package's own
-// name through its exports, so the built dist/ is what runs) and checks its own result.
+// examples/ runs as shipped: each program imports 'dmasim' by name (Node resolves a package's own
+// name through its exports, so the built dist/ is what runs) and checks its own result. (The
+// driver modules for `dmasim check`, whose default export is the driver, are run by
+// test/checker/check-examples.test.ts.)
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 
 const dir = fileURLToPath(new URL('../../examples/', import.meta.url));
-const examples = readdirSync(dir).filter((f) => /\.(mjs|cjs)$/.test(f));
+const isDriverModule = (f: string): boolean => /^export default /m.test(readFileSync(`${dir}${f}`, 'utf8'));
+const examples = readdirSync(dir).filter((f) => /\.(mjs|cjs)$/.test(f) && !isDriverModule(f));
 
 test('there are examples', () => {
   expect(examples.length).toBeGreaterThanOrEqual(4);
