@@ -1,6 +1,7 @@
 // The CLI's progress bar: on stderr, only on a terminal, only once a run has taken a second.
-// The ETA is shown once it can be estimated (some progress made) and is a finite number, and the
-// cursor, hidden while the bar is drawn, comes back on stop, on Ctrl-C and on any exit.
+// The ETA is shown once it can be estimated (some progress made) and is a finite number. The
+// cursor is never hidden: a hidden cursor needs a SIGINT handler to come back on Ctrl-C, and a
+// handler would keep Ctrl-C from stopping a synchronous run (the NIC loop) until it ended.
 
 export interface Progress {
   update(fraction: number): void;
@@ -8,8 +9,6 @@ export interface Progress {
 }
 
 const WIDTH = 30;
-const SHOW_CURSOR = '\x1b[?25h';
-const HIDE_CURSOR = '\x1b[?25l';
 
 /** "ETA 12s", or "ETA 2m05s"; nothing while the remaining time cannot be estimated. */
 export function formatEta(elapsedMs: number, fraction: number): string {
@@ -26,35 +25,21 @@ export function formatBar(fraction: number, eta: string): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${String(Math.round(f * 100)).padStart(3)}%${eta ? ` | ${eta}` : ''}`;
 }
 
-/** A bar on `stream` (a terminal) once `delayMs` have passed. */
+/** A bar on `stream` (a terminal) once `delayMs` have passed; stop() erases it. */
 export function progressBar(enabled: boolean, stream: Pick<NodeJS.WriteStream, 'isTTY' | 'write'> = process.stderr, delayMs = 1000): Progress {
   const t0 = performance.now();
   let shown = false;
-  const restore = (): void => {
-    if (shown) stream.write(`\r\x1b[2K${SHOW_CURSOR}`);
-    shown = false;
-  };
-  const onSigint = (): void => {
-    restore();
-    process.exit(130);
-  };
   return {
     update(fraction) {
       if (!enabled || !stream.isTTY) return;
       const elapsed = performance.now() - t0;
-      if (!shown) {
-        if (elapsed < delayMs) return;
-        shown = true;
-        stream.write(HIDE_CURSOR);
-        process.once('SIGINT', onSigint);
-        process.once('exit', restore);
-      }
+      if (!shown && elapsed < delayMs) return;
+      shown = true;
       stream.write(`\r${formatBar(fraction, formatEta(elapsed, fraction))}`);
     },
     stop() {
-      restore();
-      process.removeListener('SIGINT', onSigint);
-      process.removeListener('exit', restore);
+      if (shown) stream.write('\r\x1b[2K');
+      shown = false;
     },
   };
 }

@@ -1,5 +1,6 @@
 // The CLI's progress bar: no `ETA INFs`/`ETA NULLs` (the ETA is left out until it can be
-// estimated), and the cursor it hides comes back when it stops or the user presses Ctrl-C.
+// estimated), and no hidden cursor that Ctrl-C could leave behind (nor a SIGINT handler that
+// would keep Ctrl-C from stopping a synchronous run).
 import { expect, test } from 'vitest';
 import { formatBar, formatEta, progressBar } from '../../src/cli/progress.js';
 
@@ -18,18 +19,18 @@ function fakeTerminal(): { isTTY: boolean; text: string; write(s: string): boole
   return { isTTY: true, text: '', write(s: string) { this.text += s; return true; } };
 }
 
-test('the bar hides the cursor while shown and restores it on stop, with its Ctrl-C handler gone', () => {
+test('the bar never hides the cursor nor takes Ctrl-C, and stop() erases it', () => {
   const tty = fakeTerminal();
   const before = process.listenerCount('SIGINT');
   const bar = progressBar(true, tty, 0);
   bar.update(0);
-  expect(tty.text).toContain('\x1b[?25l');
-  expect(process.listenerCount('SIGINT')).toBe(before + 1);
   bar.update(0.5);
+  expect(tty.text).toContain('50%');
+  expect(tty.text).not.toContain('\x1b[?25l');
   expect(tty.text).not.toMatch(/INF|NULL|NaN/);
-  bar.stop();
-  expect(tty.text.endsWith('\x1b[?25h')).toBe(true);
   expect(process.listenerCount('SIGINT')).toBe(before);
+  bar.stop();
+  expect(tty.text.endsWith('\r\x1b[2K')).toBe(true);
 });
 
 test('no bar off a terminal, or when disabled (--json)', () => {
