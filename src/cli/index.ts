@@ -6,12 +6,12 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DebugfsError, type Machine, type MachineOptions } from '../index.js';
 import {
-  barrierChartSvg, BARRIER_SWEEP_DEFAULTS, checkMapBenchmarkOptions, formatBarrierTable, MAP_BENCHMARK_DEFAULTS, NIC_DEFAULTS,
-  runBarrierSweep, runDemo, runDmapoolTest, runMapBenchmark, runNic,
-  type BarrierOp, type MapBenchmarkOptions, type NicApi, type NicBug, type NicOptions, type NicReport,
+  barrierChartSvg, BARRIER_SWEEP_DEFAULTS, checkDmapoolTestOptions, checkMapBenchmarkOptions, checkNicOptions, DMAPOOL_TEST_MAX_ITERATIONS,
+  formatBarrierTable, MAP_BENCHMARK_DEFAULTS, NIC_DEFAULTS, NIC_LIMITS, runBarrierSweep, runDemo, runDmapoolTest, runMapBenchmark, runNic,
+  type BarrierOp, type BarrierSweepOptions, type BarrierSweepResult, type MapBenchmarkOptions, type NicApi, type NicBug, type NicOptions, type NicReport,
 } from '../workloads/index.js';
 import {
-  bootMachine, envelope, int, machineOptions, machineOptionsOf, UsageError, VERSION, type MachineFlags,
+  asUsage, bootMachine, envelope, int, machineOptions, machineOptionsOf, UsageError, validated, VERSION, type MachineFlags,
 } from './machine-options.js';
 import { checkCommand } from './check.js';
 import { progressBar } from './progress.js';
@@ -85,6 +85,7 @@ async function nic(f: NicFlags, cmd: Command): Promise<number> {
     packetSize: f.packetSize, ringSize: f.ringSize, packets: f.packets, mode: f.mode, descriptors: f.descriptors,
     dmaBits: f.dmaBits, bug: f.bug, api: f.api, iommu: f.iommu, ...(f.coherent === undefined ? {} : { coherent: f.coherent }),
   };
+  validated(() => checkNicOptions('dmasim nic', nicOptions, NIC_DEFAULTS));
   const { run, walls } = await timedRuns(f, async (timed) => {
     const m = await bootMachine(opts);
     const bar = progressBar(timed && !f.json);
@@ -155,13 +156,13 @@ function program(setExit: (code: number) => void): Command {
 
   timedOptions(machineOptions(root.command(DEFAULT_COMMAND, { isDefault: true })))
     .description('simulate a NIC: RX and TX rings, streaming-mapped or recycled buffers, every payload verified')
-    .option('--packet-size <bytes>', 'payload bytes per packet', int('--packet-size', 60, 9000), NIC_DEFAULTS.packetSize)
-    .option('--ring-size <n>', 'descriptors per ring', int('--ring-size', 2, 4096), NIC_DEFAULTS.ringSize)
-    .option('--packets <n>', 'packets to receive and to transmit', int('--packets', 1, 1e9), NIC_DEFAULTS.packets)
+    .option('--packet-size <bytes>', 'payload bytes per packet', int('--packet-size', ...NIC_LIMITS.packetSize), NIC_DEFAULTS.packetSize)
+    .option('--ring-size <n>', 'descriptors per ring', int('--ring-size', ...NIC_LIMITS.ringSize), NIC_DEFAULTS.ringSize)
+    .option('--packets <n>', 'packets to receive and to transmit', int('--packets', ...NIC_LIMITS.packets), NIC_DEFAULTS.packets)
     .addOption(new Option('--mode <mode>', 'map/unmap per packet, or recycle with syncs').choices(['map', 'recycle']).default('map'))
     .addOption(new Option('--descriptors <where>', 'descriptor memory').choices(['coherent', 'pool']).default('coherent'))
     .option('--coherent', 'the NIC is DMA-coherent (arm64 default: not)')
-    .option('--dma-bits <n>', 'DMA mask width', int('--dma-bits', 20, 64), 64)
+    .option('--dma-bits <n>', 'DMA mask width', int('--dma-bits', ...NIC_LIMITS.dmaBits), 64)
     .addOption(new Option('--bug <bug>', 'inject a driver bug').choices(['none', 'no-sync-for-cpu', 'no-sync-for-device', 'no-dma-wmb']).default('none'))
     .addOption(new Option('--api <path>', 'batched: one engine call per ring step where dma-direct maps without bouncing, else per-call; per-call: every DMA API call from JS').choices(['batched', 'per-call']).default(NIC_DEFAULTS.api))
     .option('--iommu', 'put the NIC behind an IOMMU (iommu.strict= on --cmdline picks strict or lazy)', false)
@@ -203,8 +204,9 @@ function program(setExit: (code: number) => void): Command {
 
   timedOptions(machineOptions(root.command('dmapool-test')))
     .description('mm/dmapool_test.c: alloc-all/free-all rounds over its six pool geometries')
-    .option('--iterations <n>', 'rounds per geometry (NR_TESTS)', int('--iterations', 1, 1000), 100)
+    .option('--iterations <n>', 'rounds per geometry (NR_TESTS)', int('--iterations', 1, DMAPOOL_TEST_MAX_ITERATIONS), 100)
     .action(async (f: MachineFlags & TimedFlags & { iterations: number }, cmd: Command) => {
+      validated(() => checkDmapoolTestOptions('dmasim dmapool-test', { iterations: f.iterations }, 100));
       const opts = machineOptionsOf(f, cmd);
       const { run: { m, r }, walls } = await timedRuns(f, async (timed) => {
         const m = await bootMachine(opts);
@@ -234,9 +236,11 @@ function program(setExit: (code: number) => void): Command {
     .action(async (f: { entries: number[]; sizes: number[]; op: BarrierOp; dir?: string; svg?: string; seed: number; warmup: number; repeat?: number; json: boolean }) => {
       const dir = f.dir === undefined ? (f.op === 'unmap' || f.op === 'sync_for_cpu' ? 2 : 1) : (Number(f.dir) as 0 | 1 | 2);
       const o = { entries: f.entries, entrySizes: f.sizes, op: f.op, dir, seed: f.seed, ...(f.repeat === undefined ? {} : { repetitions: f.repeat }) } as const;
-      for (let i = 0; i < f.warmup; i++) await runBarrierSweep(o);
+      // runBarrierSweep checks its options (src/workloads/options.ts) before it runs anything.
+      const sweep = (p: Partial<BarrierSweepOptions>): Promise<BarrierSweepResult> => runBarrierSweep(p).catch((e: unknown) => { throw asUsage(e); });
+      for (let i = 0; i < f.warmup; i++) await sweep(o);
       const bar = progressBar(!f.json);
-      const r = await runBarrierSweep({ ...o, onProgress: (x) => bar.update(x) }).finally(() => bar.stop());
+      const r = await sweep({ ...o, onProgress: (x) => bar.update(x) }).finally(() => bar.stop());
       // Two machines ran (per-buffer and batched); each row carries both one's counters.
       if (f.json) printJson({ dmasim: VERSION, command: 'barriers', configuration: { arch: r.arch, ...o, warmup: f.warmup }, ...r });
       else print(formatBarrierTable(r));

@@ -160,12 +160,26 @@ export function machineOptionsOf(f: MachineFlags, cmd: Command): MachineOptions 
   };
 }
 
+/** A DmaSimError from checking what the user typed is a usage error (exit 2); anything else is not. */
+export function asUsage(e: unknown): unknown {
+  return e instanceof Error && e.name === 'DmaSimError' ? new UsageError(e.message) : e;
+}
+
+/** Checks options with a library validator (src/workloads/options.ts): its refusal is a usage error. */
+export function validated<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    throw asUsage(e);
+  }
+}
+
 /** Boots the machine; an option createMachine refuses is a usage error (exit 2). */
 export async function bootMachine(opts: MachineOptions): Promise<Machine> {
   try {
     return await createMachine(opts);
   } catch (e) {
-    throw e instanceof Error && e.name === 'DmaSimError' ? new UsageError(e.message) : e;
+    throw asUsage(e);
   }
 }
 

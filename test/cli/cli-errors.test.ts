@@ -15,6 +15,9 @@ test('a bad option value or an unknown option names the option', () => {
   expectOneLineFailure(dmasim(['nic', '--ring-size', '0']), 2, /--ring-size/);
   expectOneLineFailure(dmasim(['nic', '--frobnicate']), 2, /--frobnicate/);
   expectOneLineFailure(dmasim(['nic', '--mode', 'sideways']), 2, /--mode/);
+  // The limits are the workload's own (src/workloads/options.ts NIC_LIMITS: a PCI device has 32 bits at least).
+  expectOneLineFailure(dmasim(['nic', '--dma-bits', '24']), 2, /--dma-bits must be an integer in 32\.\.64/);
+  expectOneLineFailure(dmasim(['dmapool-test', '--iterations', '1001']), 2, /--iterations must be an integer in 1\.\.1000/);
 });
 
 test('a debugfs path that does not exist', () => {
