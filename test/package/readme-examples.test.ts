@@ -43,4 +43,4 @@ test('README examples type-check under TypeScript 5.0 strict', () => {
   const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript-5.0/bin/tsc'), '-p', dir], { encoding: 'utf8' });
   expect(r.stdout + r.stderr).toBe('');
   expect(r.status).toBe(0);
-});
+}, 180_000);

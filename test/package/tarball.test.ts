@@ -114,7 +114,7 @@ void main();`);
 import { runNic, type NicReport } from 'dmasim/workloads';
 export async function f(): Promise<NicReport> { const m: Machine = await createMachine(); return runNic(m, { packets: 1 }); }`);
   run(process.execPath, [tsc, '-p', project('tsconfig.node10.json', 'commonjs', 'node', ['node10.ts'])], app);
-});
+}, 180_000);
 
 test.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('an esbuild browser bundle runs in headless Chromium with no configuration', async () => {
   writeFileSync(join(app, 'browser.mjs'), `import { createMachine, dma_map_single, DMA_TO_DEVICE, GFP_KERNEL } from 'dmasim';
@@ -132,9 +132,9 @@ ${SCENARIO}
   try {
     const page = await ctx.newPage();
     await page.addScriptTag({ content: bundle });
-    await page.waitForFunction(() => (globalThis as { result?: unknown }).result !== undefined, undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => (globalThis as { result?: unknown }).result !== undefined, undefined, { timeout: 90_000 });
     expect(await page.evaluate(() => (globalThis as { result?: unknown }).result)).toEqual({ seen: [1, 2, 3], stats: 3 });
   } finally {
     await ctx.close();
   }
-}, 60_000);
+}, 180_000);
