@@ -6,14 +6,13 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DebugfsError, type Machine, type MachineOptions } from '../index.js';
 import {
-  barrierChartSvg, BARRIER_SWEEP_DEFAULTS, checkDmapoolTestOptions, checkMapBenchmarkOptions, checkNicOptions, DMAPOOL_TEST_MAX_ITERATIONS,
+  barrierChartSvg, BARRIER_SWEEP_DEFAULTS, checkDmapoolTestOptions, DMATEST_DEFAULTS, runDmatest, checkMapBenchmarkOptions, checkNicOptions, DMAPOOL_TEST_MAX_ITERATIONS,
   formatBarrierTable, MAP_BENCHMARK_DEFAULTS, NIC_DEFAULTS, NIC_LIMITS, runBarrierSweep, runDemo, runDmapoolTest, runMapBenchmark, runNic,
   type BarrierOp, type BarrierSweepOptions, type BarrierSweepResult, type MapBenchmarkOptions, type NicApi, type NicBug, type NicOptions, type NicReport,
 } from '../workloads/index.js';
 import {
   asUsage, bootMachine, envelope, int, machineOptions, machineOptionsOf, UsageError, validated, VERSION, type MachineFlags,
 } from './machine-options.js';
-import { DMATEST_DEFAULTS, runDmatest } from '../workloads/dmatest.js';
 import { checkCommand } from './check.js';
 import { progressBar } from './progress.js';
 
