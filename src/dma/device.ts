@@ -293,17 +293,25 @@ export class Device {
   /** The device reads [dma_addr, dma_addr + len) over the bus. */
   dmaRead(dma_addr: number, len: number): Uint8Array {
     const runs = this.target('dmaRead', dma_addr, len, false);
-    if (runs.length === 3) return this.readRun(runs[0] as number, runs[1] as number, runs[2] as number);
     const out = new Uint8Array(len);
-    for (let i = 0, at = 0; i < runs.length; i += 3) {
-      out.set(this.readRun(runs[i] as number, runs[i + 1] as number, runs[i + 2] as number), at);
-      at += runs[i + 1] as number;
-    }
+    this.readRuns(runs, out);
     return out;
   }
 
-  private readRun(off: number, len: number, dma: number): Uint8Array {
-    return this.machine.port.devRead(this, dma, off, len);
+  /**
+   * The device reads out.length bytes at dma_addr over the bus into `out`: dmaRead() without
+   * an allocation, for a driver or device model that reads into a buffer of its own.
+   */
+  dmaReadInto(dma_addr: number, out: Uint8Array): void {
+    if (!(out instanceof Uint8Array)) throw new DmaSimTypeError('dmaReadInto', 'out', 'must be a Uint8Array');
+    this.readRuns(this.target('dmaReadInto', dma_addr, out.length, false), out);
+  }
+
+  private readRuns(runs: readonly number[], out: Uint8Array): void {
+    for (let i = 0, at = 0; i < runs.length; i += 3) {
+      this.machine.port.devRead(this, runs[i + 2] as number, runs[i] as number, runs[i + 1] as number, out, at);
+      at += runs[i + 1] as number;
+    }
   }
 
   /** The device writes `bytes` at dma_addr over the bus. */

@@ -319,18 +319,19 @@ export class EnginePort {
 
   // ---- device bus accesses ---------------------------------------------------------------
 
-  /** A device reads [off, off + len) (at bus address dma): RAM, or the cache when it snoops. */
-  devRead(dev: BusMaster, dma: number, off: number, len: number): Uint8Array {
+  /**
+   * A device reads [off, off + len) (at bus address dma) into out[at..]: RAM, or the cache when
+   * it snoops.
+   */
+  devRead(dev: BusMaster, dma: number, off: number, len: number, out: Uint8Array, at: number): void {
     this.probe?.deviceAccess(dev, dma, off, len, false, null, 0);
     this.stores?.storesObserved();
-    const out = new Uint8Array(len);
     const coherent = dev.dma_coherent ? 1 : 0;
     for (let done = 0; done < len; done += SCRATCH_BYTES) {
       const n = Math.min(SCRATCH_BYTES, len - done);
       this.core.devRead(off + done, n, this.scratch, coherent);
-      this.fromScratch(out, done, n);
+      this.fromScratch(out, at + done, n);
     }
-    return out;
   }
 
   /**
