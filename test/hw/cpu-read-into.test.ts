@@ -2,7 +2,7 @@
 // same bytes, the same cache and byte counters, the same model time, on a cached kmalloc buffer,
 // a vmalloc buffer across pages and an uncached one; an `out` that is no Uint8Array is refused.
 import { describe, expect, test } from 'vitest';
-import { createMachine, DmaSimTypeError, GFP_KERNEL, type Machine } from '../../src/index.js';
+import { createMachine, DmaSimTypeError, GFP_KERNEL, type Machine, type Page } from '../../src/index.js';
 import { pattern } from '../support/api-helpers.js';
 import { refused } from '../support/refused.js';
 
@@ -21,7 +21,7 @@ describe('cpu.readInto', () => {
   const cases: [string, (m: Machine) => number, number][] = [
     ['kmalloc', (m) => m.kmalloc(1500, GFP_KERNEL), 1500],
     ['vmalloc across pages', (m) => m.vmalloc(3 * 4096) + 4000, 5000],
-    ['an uncached vmap', (m) => m.vm.vmap([m.page_to_phys(m.alloc_pages(GFP_KERNEL, 0) as number) / 4096], 'noncached'), 64],
+    ['an uncached vmap', (m) => m.vm.vmap([m.page_to_phys(m.alloc_pages(GFP_KERNEL, 0) as Page) / 4096], 'noncached'), 64],
   ];
   test.each(cases)('reads what cpu.read reads, with the same effects (%s)', async (_name, make, len) => {
     const [a, pa, b, pb] = await twins(make, len);
