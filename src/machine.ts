@@ -14,7 +14,7 @@ import {
 } from '../assembly/abi.js';
 import type { Arch } from './arch/arch.js';
 import { parseCmdline, type ParamHandler } from './lib/cmdline.js';
-import { compileCore, instantiateCore, type CoreExports, type CoreSource } from './engine/core.js';
+import { compileCore, instantiateCore, type CoreExports } from './engine/core.js';
 import type { HostStats, Stats } from './engine/port.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
 import { CostModel } from './arch/cost.js';
@@ -70,23 +70,13 @@ function refuseQuery(fn: string, phys: unknown, len: unknown): never {
   throw new DmaSimTypeError(fn, 'phys', 'must be a number');
 }
 
-/** The `core` option: a compiled module, its bytes, or where to fetch them. */
-function checkCoreSource(core: unknown): CoreSource | undefined {
-  if (core === undefined || core instanceof WebAssembly.Module || core instanceof ArrayBuffer || core instanceof Uint8Array) return core;
-  if (core instanceof URL) return core;
-  if (typeof core === 'string' && URL.canParse(core)) return core;
-  throw new DmaSimTypeError('createMachine', 'core', 'must be a WebAssembly.Module, its bytes, or a URL');
-}
-
 export async function createMachine(opts: MachineOptions = {}): Promise<Machine> {
   const r = resolveOptions(opts);
   const layout = computeLayout(r.banks, r.cache);
   if (layout.pages > MAX_WASM_PAGES) {
     throw new DmaSimRangeError('createMachine', 'ram', `needs ${layout.totalBytes} bytes of WASM memory, more than the 4 GiB a 32-bit WebAssembly memory can hold`);
   }
-  const module = await compileCore(checkCoreSource(opts.core)).catch((e: unknown) => {
-    throw e instanceof WebAssembly.CompileError ? new DmaSimRangeError('createMachine', 'core', `is not a WebAssembly module: ${e.message}`) : e;
-  });
+  const module = await compileCore(opts.core, 'createMachine');
   const memory = new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true });
   const m = new Machine(r, layout, memory, instantiateCore(module, memory));
   setCurrentMachine(m);
@@ -365,9 +355,14 @@ export class Machine implements DmaHost {
 
   /** virt_to_phys(): linear-map and kernel-image addresses (arm64 __virt_to_phys). */
   virt_to_phys(ptr: number): number {
-    checkAddr('virt_to_phys', 'ptr', ptr);
+    return this.linearPhys('virt_to_phys', ptr);
+  }
+
+  /** The physical address behind a linear-map or kernel-image address, or a refusal naming `fn`. */
+  private linearPhys(fn: string, ptr: number): number {
+    checkAddr(fn, 'ptr', ptr);
     const phys = isVmallocAddr(ptr) ? -1 : this.translate(ptr);
-    if (phys < 0) throw new DmaSimRangeError('virt_to_phys', 'ptr', `0x${ptr.toString(16)} is not a linear-map or kernel-image address backed by RAM`);
+    if (phys < 0) throw new DmaSimRangeError(fn, 'ptr', `0x${ptr.toString(16)} is not a linear-map or kernel-image address backed by RAM`);
     return phys;
   }
 
@@ -399,7 +394,7 @@ export class Machine implements DmaHost {
   }
 
   virt_to_page(ptr: number): Page {
-    return pfnToPage(Math.floor(this.virt_to_phys(ptr) / PAGE_SIZE));
+    return pfnToPage(Math.floor(this.linearPhys('virt_to_page', ptr) / PAGE_SIZE));
   }
 
   page_to_phys(page: Page): number {
@@ -413,14 +408,18 @@ export class Machine implements DmaHost {
   }
 
   kmalloc(size: number, gfp: number): number {
-    checkSize('kmalloc', 'size', size);
-    checkIntIn('kmalloc', 'gfp', gfp, 0, U32_MAX);
+    return this.kmallocAs('kmalloc', size, gfp);
+  }
+
+  private kmallocAs(fn: string, size: number, gfp: number): number {
+    checkSize(fn, 'size', size);
+    checkIntIn(fn, 'gfp', gfp, 0, U32_MAX);
     return this.slab.kmalloc(size, gfp);
   }
 
   /** kzalloc(): kmalloc, then a CPU memset through the cache, as the kernel zeroes it. */
   kzalloc(size: number, gfp: number): number {
-    const p = this.kmalloc(size, gfp);
+    const p = this.kmallocAs('kzalloc', size, gfp);
     if (p > 16 && size > 0) this.cpu.fill(p, size, 0);
     return p;
   }

@@ -6,7 +6,7 @@
 // type-check independent of a prior asc build.
 
 import { abiFingerprint } from '../../assembly/abi.js';
-import { DmaCoreFault } from '../lib/errors.js';
+import { DmaCoreFault, DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
 
 /** The engine's exports (assembly/index.ts). Offsets and lengths are u32; booleans are 0/1. */
 export interface CoreExports {
@@ -73,11 +73,20 @@ async function readBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
 
 let defaultModule: Promise<WebAssembly.Module> | undefined;
 
-/** Compiles the engine (once per process for the default core; hash-wasm's wasmModuleCache). */
-export function compileCore(source?: CoreSource): Promise<WebAssembly.Module> {
+/**
+ * Compiles the engine (once per process for the default core; hash-wasm's wasmModuleCache).
+ * A source that is none, or bytes that are no WebAssembly module, are refused naming `fn` (the
+ * call the user made: compileCore, or createMachine for its `core` option).
+ */
+export function compileCore(source?: CoreSource, fn = 'compileCore'): Promise<WebAssembly.Module> {
+  const arg = fn === 'compileCore' ? 'source' : 'core';
+  const compile = (b: BufferSource): Promise<WebAssembly.Module> => WebAssembly.compile(b).catch((e: unknown) => {
+    throw e instanceof WebAssembly.CompileError ? new DmaSimRangeError(fn, arg, `is not a WebAssembly module: ${e.message}`) : e;
+  });
   if (source instanceof WebAssembly.Module) return Promise.resolve(source);
-  if (source instanceof ArrayBuffer || source instanceof Uint8Array) return WebAssembly.compile(source);
-  if (source !== undefined) return readBytes(new URL(source)).then((b) => WebAssembly.compile(b));
+  if (source instanceof ArrayBuffer || source instanceof Uint8Array) return compile(source);
+  if (source instanceof URL || (typeof source === 'string' && URL.canParse(source))) return readBytes(new URL(source)).then(compile);
+  if (source !== undefined) return Promise.reject(new DmaSimTypeError(fn, arg, 'must be a WebAssembly.Module, its bytes, or a URL'));
   defaultModule ??= readBytes(defaultCoreUrl()).then((b) => WebAssembly.compile(b));
   return defaultModule;
 }
