@@ -15,7 +15,7 @@ import {
 import type { Arch } from './arch/arch.js';
 import { parseCmdline, type ParamHandler } from './lib/cmdline.js';
 import { compileCore, instantiateCore, type CoreExports } from './engine/core.js';
-import type { HostStats, Stats } from './engine/port.js';
+import { EnginePort, type HostStats, type Stats } from './engine/port.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
 import { CostModel } from './arch/cost.js';
 import { Cpu } from './hw/cpu.js';
@@ -29,7 +29,7 @@ import { DmaTraceEvents, teeTraceHooks, type DmaTraceHooks } from './dma/trace.j
 import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
 import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './dma/swiotlb.js';
-import { Device, type Bus, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
+import { Device, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './lib/errors.js';
 import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
 import type { Kconfig } from './include/kconfig.js';
@@ -104,7 +104,6 @@ export class Machine implements DmaHost {
   readonly kimage: KernelImage;
   readonly cpu: Cpu;
   readonly cache: CacheOps;
-  readonly bus: Bus;
   /** The D-cache maintenance the arch DMA hooks issue, and its pending queue when batched. */
   readonly dcache: DcacheMaintenance;
   /** io_tlb_default_mem: the swiotlb pool, or null when the kernel would not have made one. */
@@ -145,14 +144,18 @@ export class Machine implements DmaHost {
   readonly clock: Clock;
   /** Boot parameters the command line set, by name (for subsystems that read them later). */
   readonly params = new Map<string, string | undefined>();
-  /** The engine, its memory and a byte view of it (the memory never grows, so the view never goes stale). */
+  /** The engine port: every engine call of the library goes through it (engine/port.ts). */
+  readonly port: EnginePort;
+  /**
+   * The engine's raw exports, its memory and a byte view of it (the memory never grows, so the
+   * view never goes stale): for white-box tests and benchmarks; the library uses `port`.
+   */
   readonly core: CoreExports;
   readonly memory: WebAssembly.Memory;
   readonly u8: Uint8Array;
   readonly layout: Layout;
   /** Counters the host keeps (the engine keeps the rest in its counter block). */
   readonly hostStats: HostStats = { barriers: 0, cpuBarriers: 0, dmaOps: 0, iommuMaps: 0, iotlbFlushes: 0, iommuFaults: 0 };
-  private readonly counters: BigUint64Array;
   private lastBank: BankWindow;
   private readonly stackTop: number;
   private stackNext: number;
@@ -166,13 +169,8 @@ export class Machine implements DmaHost {
     this.memory = memory;
     this.core = core;
     this.u8 = new Uint8Array(memory.buffer);
-    this.counters = new BigUint64Array(memory.buffer, layout.counters, NR_COUNTERS);
     this.lastBank = layout.banks[0] as BankWindow;
-    core.init(
-      layout.tags, layout.stamps, layout.cacheData, layout.lineDir, layout.counters,
-      layout.ramStart, layout.ramSpan, layout.sets, r.cache.ways, Math.log2(r.cache.lineSize),
-      PAGE_SHIFT, r.cache.replacement === 'random' ? REPL_RANDOM : REPL_LRU, r.seed,
-    );
+    this.port = new EnginePort(core, memory, layout, { ...r.cache, seed: r.seed });
     this.costModel = new CostModel(r.arch, r.costModel);
     this.clock = new Clock({ workNs: () => this.workNs(), onEventError: (name, err) => this.eventError(name, err) });
     this.log = new KernelLog(() => this.clock.now());
@@ -201,8 +199,8 @@ export class Machine implements DmaHost {
     this.stackNext = this.stackTop;
 
     this.cpu = new Cpu(this, r.seed);
+    this.port.stores = this.cpu;
     this.cache = this.cacheOps(r.cache.lineSize);
-    this.bus = this.busOps();
     this.dcache = new DcacheMaintenance(this);
     this.setLoad(r.load);
 
@@ -212,7 +210,7 @@ export class Machine implements DmaHost {
     }
     if (r.dataCheck) {
       const check = new DmaDataCheck(this);
-      this.dataCheck = check;
+      this.dataCheck = this.port.probe = check;
       this.pages.ownerChanged = (phys, len) => check.forget(phys, len);
     }
     // subsys_initcall(iommu_subsys_init)
@@ -491,12 +489,12 @@ export class Machine implements DmaHost {
   setLoad(load: LoadOptions): void {
     const l = resolveLoad('setLoad', load);
     const scale = (p: number): number => Math.round(p * KNOB_ONE);
-    this.core.setLoad(scale(l.evictionPressure), scale(l.speculation));
+    this.port.setLoad(scale(l.evictionPressure), scale(l.speculation));
     this.cpu.setStoreReordering(l.storeReordering);
   }
 
   stats(): Stats {
-    const c = (i: number): number => Number(this.counters[i] ?? 0n);
+    const c = (i: number): number => this.port.counter(i);
     return {
       cacheHits: c(CNT_CACHE_HITS),
       cacheMisses: c(CNT_CACHE_MISSES),
@@ -526,7 +524,7 @@ export class Machine implements DmaHost {
 
   /** The cost model's total from the priced counters alone (the clock samples it often). */
   private workNs(): number {
-    const c = (i: number): number => Number(this.counters[i] ?? 0n);
+    const c = (i: number): number => this.port.counter(i);
     const h = this.hostStats;
     return this.costModel.evaluate({
       cacheMaintenanceOps: c(CNT_MAINTENANCE_OPS), dirtyLinesWrittenBack: c(CNT_DIRTY_WRITTEN_BACK), bounceBytes: c(CNT_CPU_COPY_BYTES),
@@ -586,56 +584,21 @@ export class Machine implements DmaHost {
       if (off < 0) throw new DmaSimRangeError(`cache.${fn}`, 'phys', `[0x${phys.toString(16)}, +${len}) is not inside one RAM bank`);
       return off;
     };
-    const core = this.core;
+    const port = this.port;
     return {
       lineSize,
       clean: (phys, len) => {
-        const off = range('clean', phys, len);
-        this.dataCheck?.maintenance('clean', off, len);
-        core.clean(off, len);
+        port.clean(range('clean', phys, len), len);
       },
       invalidate: (phys, len) => {
-        const off = range('invalidate', phys, len);
-        this.dataCheck?.maintenance('inval', off, len);
-        core.invalidate(off, len);
+        port.invalidate(range('invalidate', phys, len), len);
       },
       cleanInvalidate: (phys, len) => {
-        const off = range('cleanInvalidate', phys, len);
-        this.dataCheck?.maintenance('inval', off, len);
-        core.cleanInvalidate(off, len);
+        port.cleanInvalidate(range('cleanInvalidate', phys, len), len);
       },
       lineState: (phys) => {
-        const s = core.lineState(range('lineState', phys, 1));
+        const s = port.lineState(range('lineState', phys, 1));
         return s === LINE_DIRTY ? 'dirty' : s === LINE_CLEAN ? 'clean' : 'invalid';
-      },
-    };
-  }
-
-  private busOps(): Bus {
-    const { core, u8 } = this;
-    const scratch = this.layout.scratch;
-    return {
-      read: (off, len, coherent) => {
-        this.cpu.storesObserved();
-        const out = new Uint8Array(len);
-        for (let done = 0; done < len; done += SCRATCH_BYTES) {
-          const n = Math.min(SCRATCH_BYTES, len - done);
-          core.devRead(off + done, n, scratch, coherent ? 1 : 0);
-          out.set(u8.subarray(scratch, scratch + n), done);
-        }
-        return out;
-      },
-      // A device write does not wait for the CPU's store buffer: a store still buffered to the
-      // same bytes lands later and wins, as it would on hardware.
-      write: (off, bytes, coherent) => {
-        for (let done = 0; done < bytes.length; done += SCRATCH_BYTES) {
-          const n = Math.min(SCRATCH_BYTES, bytes.length - done);
-          u8.set(bytes.subarray(done, done + n), scratch);
-          core.devWrite(off + done, n, scratch, coherent ? 1 : 0);
-        }
-      },
-      fill: (off, len, byte, coherent) => {
-        core.devFill(off, len, byte, coherent ? 1 : 0);
       },
     };
   }
