@@ -69,6 +69,7 @@ export function changedSince(m: Machine, s: Snapshot): string | null {
  * `arg`, and checks that nothing changed.
  */
 export function refused(m: Machine, f: () => unknown, fn: string, arg: string, cls: { [Symbol.hasInstance](x: unknown): boolean } = DmaSimError): void {
+  m.ndelay(0); // events already due run at any interleaving point, refused call or not
   const before = snapshot(m);
   let err: unknown;
   try {
