@@ -13,7 +13,7 @@ import {
   CNT_DEV_BYTES_WRITTEN, CNT_UNCACHED_BYTES,
 } from '../assembly/abi.js';
 import type { Arch } from './arch/arch.js';
-import { parseCmdline, type ParamHandler } from './lib/cmdline.js';
+import { memparse, parseCmdline, type ParamHandler } from './lib/cmdline.js';
 import { compileCore, instantiateCore, type CoreExports } from './engine/core.js';
 import { EnginePort, type HostStats, type Stats } from './engine/port.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
@@ -182,6 +182,7 @@ export class Machine implements DmaHost {
     this.memblock.reserve(first.base, KIMAGE_BYTES);
     this.kimage = new KernelImage(first.base);
     parseCmdline(r.cmdline, this.paramHandlers(), this.log);
+    this.log.setupLogBuf();
 
     const limits = r.arch.zoneLimits(r.banks);
     this.zoneDmaLimit = limits.dma - 1;
@@ -305,6 +306,8 @@ export class Machine implements DmaHost {
     const handlers = new Map(names.map((n) => [n, store(n)]));
     // iommu.c's early_params take a kstrtobool() value; anything else is "Malformed".
     for (const n of ['iommu.passthrough', 'iommu.strict']) handlers.set(n, (value) => kstrtobool(value) !== null && store(n)(value));
+    // log_buf_len_setup(), kernel/printk/printk.c: a missing value is -EINVAL ("Malformed").
+    handlers.set('log_buf_len', (value) => value !== undefined && (this.log.logBufLenUpdate(memparse(value)), true));
     // iommu_dma_forcedac_setup(), drivers/iommu/dma-iommu.c.
     handlers.set('iommu.forcedac', (value) => {
       const on = kstrtobool(value);
