@@ -6,7 +6,7 @@
 // command line, zones, then the allocators.
 
 import {
-  KNOB_ONE, LINE_CLEAN, LINE_DIRTY, NR_COUNTERS, REPL_LRU, REPL_RANDOM,
+  KNOB_ONE, LINE_CLEAN, LINE_DIRTY,
   CNT_CACHE_HITS, CNT_CACHE_MISSES, CNT_EVICTIONS, CNT_DIRTY_WRITTEN_BACK, CNT_DIRTY_DISCARDED,
   CNT_LINES_CLEANED, CNT_LINES_INVALIDATED, CNT_MAINTENANCE_OPS, CNT_SPECULATIVE_FILLS, CNT_SNOOPS,
   CNT_CPU_COPY_BYTES, CNT_CPU_BYTES_READ, CNT_CPU_BYTES_WRITTEN, CNT_DEV_BYTES_READ,
@@ -21,7 +21,9 @@ import { CostModel } from './arch/cost.js';
 import { Cpu } from './hw/cpu.js';
 import { Clock, type TimerEvent } from './hw/time.js';
 import { setCurrentMachine } from './dma/current.js';
-import { DmaDebug, DmaDebugBoot, hashPointer, ptrHashKey, teeHooks, type DmaDebugHooks } from './dma/debug.js';
+import { DmaDebug, DmaDebugBoot } from './dma/debug.js';
+import { teeHooks, type DmaDebugHooks } from './dma/debug-hooks.js';
+import { hashPointer, pa, ptrHashKey } from './lib/vsprintf.js';
 import { DmaDataCheck } from './check/dma-data-check.js';
 import { Debugfs } from './lib/debugfs.js';
 import { TraceArray } from './lib/tracefs.js';
@@ -31,21 +33,21 @@ import { Iommu, kstrtobool } from './iommu/iommu.js';
 import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './dma/swiotlb.js';
 import { Device, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './lib/errors.js';
-import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
+import { computeLayout, MAX_WASM_PAGES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
 import type { Kconfig } from './include/kconfig.js';
 import { ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, zoneNames } from './mm/gfp.js';
 import { KernelImage, KIMAGE_BYTES, type Section, SECTIONS } from './mm/kimage.js';
 import { Memblock } from './mm/memblock.js';
 import {
   __pa, __va, isKernelImageAddr, isLinearMapAddress, isPageHandle, isVmallocAddr,
-  PAGE_SHIFT, PAGE_SIZE, pageToPfn, pfnToPage, type Page,
+  PAGE_SIZE, pageToPfn, pfnToPage, type Page,
 } from './mm/memory.js';
 import { PageAllocator } from './mm/page_alloc.js';
 import { Slab } from './mm/slab.js';
 import { Vmalloc } from './mm/vmalloc.js';
 import { KernelLog } from './lib/printk.js';
 import { checkAddr, checkIntIn, checkNumber, checkPowerOfTwo, checkSize } from './lib/validate.js';
-import { resolveLoad, resolveOptions, type LoadOptions, type MachineOptions, type ResolvedOptions } from './options.js';
+import { resolveLoad, resolveOptions, type CacheOptions, type LoadOptions, type MachineOptions, type ResolvedOptions } from './options.js';
 
 export type { CacheOptions, LoadOptions, MachineOptions } from './options.js';
 export type { KernelConfig } from './include/kconfig.js';
@@ -140,6 +142,8 @@ export class Machine implements DmaHost {
   /** dma_get_cache_alignment() */
   readonly dmaCacheAlignment: number;
   readonly costModel: CostModel;
+  /** The cache as configured: createMachine's `cache` option with its defaults filled in. */
+  readonly cacheConfig: Readonly<Required<CacheOptions>>;
   /** Simulated time and the events on it (hw/time.ts). */
   readonly clock: Clock;
   /** Boot parameters the command line set, by name (for subsystems that read them later). */
@@ -165,6 +169,7 @@ export class Machine implements DmaHost {
     this.arch = r.arch;
     this.config = r.config;
     this.seed = r.seed;
+    this.cacheConfig = r.cache;
     this.layout = layout;
     this.memory = memory;
     this.core = core;
@@ -281,16 +286,15 @@ export class Machine implements DmaHost {
       [ZONE_DMA32, Math.max(start, Math.min(dmaLimit, end)), Math.max(start, Math.min(dma32Limit, end))],
       [ZONE_NORMAL, Math.max(start, Math.min(dma32Limit, end)), end],
     ];
-    const hex = (x: number): string => `0x${x.toString(16).padStart(16, '0')}`;
     this.log.pr_info('Zone ranges:');
     for (const [id, lo, hi] of bounds) {
       const name = (zoneNames[id] ?? '').padEnd(8);
-      this.log.pr_info(hi > lo ? `  ${name} [mem ${hex(lo)}-${hex(hi - 1)}]` : `  ${name} empty`);
+      this.log.pr_info(hi > lo ? `  ${name} [mem ${pa(lo)}-${pa(hi - 1)}]` : `  ${name} empty`);
     }
     this.log.pr_info('Movable zone start for each node');
     this.log.pr_info('Early memory node ranges');
-    for (const b of this.memblock.memory) this.log.pr_info(`  node   0: [mem ${hex(b.base)}-${hex(b.base + b.size - 1)}]`);
-    this.log.pr_info(`Initmem setup node 0 [mem ${hex(start)}-${hex(end - 1)}]`);
+    for (const b of this.memblock.memory) this.log.pr_info(`  node   0: [mem ${pa(b.base)}-${pa(b.base + b.size - 1)}]`);
+    this.log.pr_info(`Initmem setup node 0 [mem ${pa(start)}-${pa(end - 1)}]`);
     return bounds.map(([id, lo, hi]) => ({ id, startPfn: lo / PAGE_SIZE, endPfn: hi / PAGE_SIZE }));
   }
 

@@ -5,6 +5,7 @@
 // gives the same log byte for byte.
 
 import { KernelBug } from './errors.js';
+import { x016 } from './vsprintf.js';
 
 /** printk log levels, include/linux/kern_levels.h. */
 export const KERN_EMERG = 0;
@@ -144,7 +145,7 @@ export class KernelLog {
     this.printk(KERN_WARNING, '------------[ cut here ]------------');
     if (text !== '') this.printk(KERN_WARNING, text);
     this.printk(KERN_WARNING, `WARNING: CPU: 0 PID: 1 at ${site.file} ${site.fn}`);
-    this.printk(KERN_WARNING, `---[ end trace ${this.warnings.toString(16).padStart(16, '0')} ]---`);
+    this.printk(KERN_WARNING, `---[ end trace ${x016(this.warnings)} ]---`);
     this.warnings++;
   }
 
