@@ -204,6 +204,7 @@ const METHODS: Spec[] = [
   { fn: 'dmaFill', self: true, args: [dev, dma, size, byte], call: (_c, a) => (a[0] as Device).dmaFill(a[1] as number, a[2] as number, a[3] as number) },
   { fn: 'runNic', args: [(c) => c.m, (c) => ({ packets: 1 + c.rand(4), ringSize: 2 + c.rand(6), packetSize: 60 + c.rand(1000) })], call: (_c, a) => workloads.runNic(a[0] as Machine, a[1] as never), weight: 0.03 },
   { fn: 'runDmapoolTest', args: [(c) => c.m, () => ({ iterations: 1 })], call: (_c, a) => workloads.runDmapoolTest(a[0] as Machine, a[1] as never), weight: 0.02 },
+  { fn: 'runDemo', args: [(c) => ({ arch: pick(c, ['arm64', 'x86_64'] as const, 'arm64'), seed: c.rand(100) })], call: (_c, a) => workloads.runDemo(a[0] as never), weight: 0.01 },
   { fn: 'runBarrierSweep', args: [() => ({ entries: [1], entrySizes: [512], repetitions: 1 })], call: (_c, a) => workloads.runBarrierSweep(a[0] as never), weight: 0.02 },
 ];
 
