@@ -6,7 +6,7 @@
 // command line, zones, then the allocators.
 
 import {
-  KNOB_ONE, LINE_CLEAN, LINE_DIRTY, NR_COUNTERS, REPL_LRU, REPL_RANDOM,
+  EMPTY_TAG, KNOB_ONE, LD_DIRTY, LINE_CLEAN, LINE_DIRTY, NR_COUNTERS, REPL_LRU, REPL_RANDOM,
   CNT_CACHE_HITS, CNT_CACHE_MISSES, CNT_EVICTIONS, CNT_DIRTY_WRITTEN_BACK, CNT_DIRTY_DISCARDED,
   CNT_LINES_CLEANED, CNT_LINES_INVALIDATED, CNT_MAINTENANCE_OPS, CNT_SPECULATIVE_FILLS, CNT_SNOOPS,
   CNT_CPU_COPY_BYTES, CNT_CPU_BYTES_READ, CNT_CPU_BYTES_WRITTEN, CNT_DEV_BYTES_READ,
@@ -26,6 +26,7 @@ import { DmaDataCheck } from './check/dma-data-check.js';
 import { Debugfs } from './lib/debugfs.js';
 import { TraceArray } from './lib/tracefs.js';
 import { DmaTraceEvents, teeTraceHooks, type DmaTraceHooks } from './dma/trace.js';
+import { TimelineRecorder, type TraceEventJson } from './check/timeline.js';
 import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
 import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './dma/swiotlb.js';
@@ -117,6 +118,15 @@ export class Machine implements DmaHost {
   dmaTrace: DmaTraceHooks | null = null;
   private readonly traceEvents: DmaTraceEvents;
   private readonly traceListeners: DmaTraceHooks[] = [];
+  /**
+   * The timeline recorder: m.trace.start() begins recording, m.trace.stop() ends it and returns
+   * Chrome trace-event JSON (open it in ui.perfetto.dev or chrome://tracing).
+   */
+  readonly trace = {
+    start: (): void => this.startTimeline(),
+    stop: (): TraceEventJson => this.stopTimeline(),
+  };
+  private timeline: { readonly rec: TimelineRecorder; readonly detach: () => void } | null = null;
   /**
    * The hooks mapping.ts calls: null when neither CONFIG_DMA_API_DEBUG's checker (or it was
    * disabled at boot) nor the data-aware checker is attached, so the hot path makes no call.
@@ -223,6 +233,42 @@ export class Machine implements DmaHost {
   private updateTraceHooks(): void {
     const layers = this.traceArray.anyEnabled() ? [this.traceEvents, ...this.traceListeners] : this.traceListeners;
     this.dmaTrace = teeTraceHooks(layers);
+  }
+
+  private startTimeline(): void {
+    if (this.timeline !== null) throw new DmaSimRangeError('m.trace.start', 'this', 'is already recording: call m.trace.stop() first');
+    const rec = new TimelineRecorder({
+      now: () => this.clock.now(),
+      log: this.log,
+      dataCheck: this.dataCheck,
+      lineSize: this.cache.lineSize,
+      swiotlbSlotsUsed: () => this.swiotlb?.totalUsed ?? 0,
+      storeBufferDepth: () => this.cpu.pendingStores,
+      dirtyLines: () => this.dirtyLines(),
+      barriers: () => this.hostStats.barriers + this.hostStats.cpuBarriers,
+    });
+    this.timeline = { rec, detach: this.addTraceListener(rec) };
+  }
+
+  private stopTimeline(): TraceEventJson {
+    const t = this.timeline;
+    if (t === null) throw new DmaSimRangeError('m.trace.stop', 'this', 'is not recording: call m.trace.start() first');
+    t.detach();
+    this.timeline = null;
+    return t.rec.finish({ arch: this.arch.name, seed: String(this.seed), clock: 'simulated ns (m.now())' });
+  }
+
+  /** Dirty lines in the cache: a pass over the slots' tags and their line-directory bytes. */
+  private dirtyLines(): number {
+    const { layout, u8 } = this;
+    const tags = new Int32Array(this.memory.buffer, layout.tags, layout.slots);
+    const first = layout.ramStart / this.cache.lineSize;
+    let n = 0;
+    for (let i = 0; i < tags.length; i++) {
+      const t = tags[i] as number;
+      if (t !== EMPTY_TAG && ((u8[layout.lineDir + t - first] as number) & LD_DIRTY) !== 0) n++;
+    }
+    return n;
   }
 
   /** Attaches a tracepoint listener (a timeline recorder); returns what detaches it. */

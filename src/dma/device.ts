@@ -320,6 +320,7 @@ export class Device {
 
   private readRun(off: number, len: number, dma: number): Uint8Array {
     this.machine.dataCheck?.deviceAccess(this, dma, off, len, false, null, 0);
+    this.machine.dmaTrace?.device_access?.(this, dma, len, false);
     return this.machine.bus.read(off, len, this.dma_coherent);
   }
 
@@ -332,6 +333,7 @@ export class Device {
       const n = runs[i + 1] as number;
       const part = runs.length === 3 ? data : data.subarray(at, at + n);
       this.machine.dataCheck?.deviceAccess(this, runs[i + 2] as number, off, n, true, part, 0);
+      this.machine.dmaTrace?.device_access?.(this, runs[i + 2] as number, n, true);
       this.machine.bus.write(off, part, this.dma_coherent);
       at += n;
     }
@@ -345,6 +347,7 @@ export class Device {
       const off = runs[i] as number;
       const n = runs[i + 1] as number;
       this.machine.dataCheck?.deviceAccess(this, runs[i + 2] as number, off, n, true, null, byte);
+      this.machine.dmaTrace?.device_access?.(this, runs[i + 2] as number, n, true);
       this.machine.bus.fill(off, n, byte, this.dma_coherent);
     }
   }

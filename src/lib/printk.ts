@@ -51,6 +51,8 @@ export class KernelLog {
   private readonly once = new Set<string>();
   private readonly limits = new Map<string, RatelimitState>();
   private warnings = 0;
+  /** Records printed since boot, dropped ones included (the log_next_seq of printk_ringbuffer). */
+  private seq = 0;
 
   /** @param now simulated monotonic time in ns, for printk_ratelimit windows. */
   constructor(private readonly now: () => number = () => 0) {}
@@ -61,7 +63,19 @@ export class KernelLog {
     for (const line of body.split('\n')) {
       if (this.records.length === LOG_CAPACITY) this.records.shift();
       this.records.push({ level, text: line });
+      this.seq++;
     }
+  }
+
+  /** The sequence number the next record will get. */
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  /** The texts of the records from sequence number `seq` on that are still in the buffer. */
+  textsSince(seq: number): string[] {
+    const n = Math.min(this.seq - seq, this.records.length);
+    return n <= 0 ? [] : this.records.slice(this.records.length - n).map((r) => r.text);
   }
 
   pr_err(text: string): void { this.printk(KERN_ERR, text); }
