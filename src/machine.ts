@@ -216,7 +216,11 @@ export class Machine implements DmaHost {
     if (r.config.DMA_API_DEBUG) {
       this.dmaDebugState = new DmaDebug(this, { boot: this.dmaDebugBoot, stackBase: stack, stackPfns: this.vm.areaOf(stack)?.pfns ?? [] });
     }
-    if (r.dataCheck) this.dataCheck = new DmaDataCheck(this);
+    if (r.dataCheck) {
+      const check = new DmaDataCheck(this);
+      this.dataCheck = check;
+      this.pages.ownerChanged = (phys, len) => check.forget(phys, len);
+    }
     // subsys_initcall(iommu_subsys_init)
     this.iommu = new Iommu(this, this.params);
     const dbg = this.dmaDebugState !== null && !this.dmaDebugState.globalDisable ? this.dmaDebugState : null;
@@ -345,6 +349,12 @@ export class Machine implements DmaHost {
     const handlers = new Map(names.map((n) => [n, store(n)]));
     // iommu.c's early_params take a kstrtobool() value; anything else is "Malformed".
     for (const n of ['iommu.passthrough', 'iommu.strict']) handlers.set(n, (value) => kstrtobool(value) !== null && store(n)(value));
+    // iommu_dma_forcedac_setup(), drivers/iommu/dma-iommu.c.
+    handlers.set('iommu.forcedac', (value) => {
+      const on = kstrtobool(value);
+      if (on === true) this.log.pr_info('Forcing DAC for PCI devices');
+      return on !== null && store('iommu.forcedac')(value);
+    });
     return handlers;
   }
 

@@ -483,7 +483,12 @@ export class DmaDataCheck implements DmaDebugHooks {
    */
   cpuAccess(off: number, len: number, write: boolean, cached: boolean): void {
     this.settle();
-    if (len === 0 || !cached) return;
+    if (len === 0) return;
+    if (!cached) {
+      // A store through an uncached alias puts the CPU's bytes in RAM: they are the current ones.
+      if (write) this.dropRange(off, len);
+      return;
+    }
     this.event(write ? EV_CPU_WRITE : EV_CPU_READ, off, len, null);
     if (this.regionCount === 0 && this.stale.size === 0) return;
     const staleRegion = !write && this.stale.size > 0 ? this.checkStaleRead(off, len, 'CPU 0') : undefined;
@@ -872,7 +877,27 @@ export class DmaDataCheck implements DmaDebugHooks {
     this.pendingCall = null;
   }
 
-  free_coherent(): void {}
+  /** The buffer's pages go back to their allocator (or the atomic pool): what the device wrote there is no one's. */
+  free_coherent(dev: Device, size: number, _virt: number, handle: number): void {
+    this.settle();
+    for (let at = 0; at < size; at += PAGE_SIZE) {
+      const n = Math.min(PAGE_SIZE - ((handle + at) % PAGE_SIZE), size - at);
+      const phys = dev.dmaToPhys(handle + at, n);
+      if (phys >= 0) this.forget(phys, n);
+    }
+  }
+
+  /**
+   * Memory changed owner (freed, allocated, handed out by the slab): every record of what a
+   * device wrote there, and of the cache's older copy, dies with the old owner's claim on it.
+   */
+  forget(phys: number, len: number): void {
+    if (this.stale.size === 0) return;
+    const off = this.m.physToOffset(phys, len);
+    if (off < 0) return;
+    this.settle();
+    this.dropRange(off, len);
+  }
 
   alloc_pages(dev: Device, phys: number, size: number, dir: DmaDirection, handle: number): void {
     this.settle();

@@ -13,13 +13,14 @@
 //   +8  dma         the dma address the last dma_pool_free() (or pool_initialise_page) stored
 //
 // The stack itself lives on the host, as one node per block in typed arrays (nodeNext is
-// next_block, top is pool->next_block): popping never reads the block back, which keeps
-// dma_pool_alloc() free of engine calls. Every push still stores the 16 link bytes into the block
+// next_block, top is pool->next_block): popping never reads next_block back. The handle
+// dma_pool_alloc() returns is read from the block, as the kernel's `*handle = block->dma` reads
+// it. Every push still stores the 16 link bytes into the block
 // through the CPU, uncached on a non-coherent arm64 device (the vmap'd remap) and through the
 // cache on a coherent one, so a driver that reads or a device that DMAs a freed block sees what
 // the kernel would leave there. The host stack and those bytes always agree unless the driver
-// writes into a free block: the kernel would then follow the corrupted pointer, dmasim keeps
-// using its own copy (and the next alloc of that block returns the host's dma).
+// writes into a free block: the kernel would then follow a corrupted next_block, dmasim keeps
+// its own; a corrupted dma comes back from the next alloc of that block, as on the kernel.
 //
 // Misuse without DMAPOOL_DEBUG is pushed exactly as the kernel pushes it, because the host stack
 // is the kernel's linked list: a double free makes a cycle, so the same block is handed out
@@ -91,7 +92,6 @@ export class DmaPool {
   nodeCount = 0;
   nodeNext = new Int32Array(0);
   nodeVaddr = new Float64Array(0);
-  nodeDma = new Float64Array(0);
   /** WASM offset of the node's first byte (LINK_UNCACHED / LINK_CACHED nodes only). */
   nodeOff = new Float64Array(0);
   nodeHow = new Uint8Array(0);
@@ -244,6 +244,24 @@ function writeLink(pool: DmaPool, node: number, next: number, dma: number): void
   }
 }
 
+/** `*handle = block->dma`: the u64 at +8 of a popped block, loaded by the CPU. */
+function readLinkDma(pool: DmaPool, node: number): number {
+  const m = pool.m;
+  const how = pool.nodeHow[node];
+  const w = pool.link;
+  if (how === LINK_CACHED) {
+    m.core.cpuRead((pool.nodeOff[node] as number) + 8, 8, m.layout.scratch + 8);
+  } else if (how === LINK_UNCACHED && !m.cpu.storesBuffered) {
+    m.core.uncachedRead((pool.nodeOff[node] as number) + 8, 8, m.layout.scratch + 8);
+  } else {
+    const b = m.cpu.read((pool.nodeVaddr[node] as number) + 8, 8);
+    new Uint8Array(w.buffer, w.byteOffset + 8, 8).set(b);
+  }
+  const lo = w[2] as number;
+  const hi = w[3] as number;
+  return lo === UINT_MAX && hi === UINT_MAX ? DMA_MAPPING_ERROR : hi * 2 ** 32 + lo;
+}
+
 /** memset(block, byte, pool->size), through the engine when the block is one RAM span. */
 function fillBlock(pool: DmaPool, node: number, byte: number): void {
   const m = pool.m;
@@ -263,17 +281,14 @@ function growNodes(pool: DmaPool, need: number): void {
   const cap = Math.max(need, pool.nodeNext.length * 2);
   const next = new Int32Array(cap);
   const vaddr = new Float64Array(cap);
-  const dma = new Float64Array(cap);
   const off = new Float64Array(cap);
   const how = new Uint8Array(cap);
   next.set(pool.nodeNext);
   vaddr.set(pool.nodeVaddr);
-  dma.set(pool.nodeDma);
   off.set(pool.nodeOff);
   how.set(pool.nodeHow);
   pool.nodeNext = next;
   pool.nodeVaddr = vaddr;
-  pool.nodeDma = dma;
   pool.nodeOff = off;
   pool.nodeHow = how;
 }
@@ -292,7 +307,6 @@ function pool_block_pop(pool: DmaPool): number {
 function pool_block_push(pool: DmaPool, node: number, dma: number): void {
   const top = pool.top;
   writeLink(pool, node, top === NULL_NODE ? 0 : pool.nodeVaddr[top] as number, dma);
-  pool.nodeDma[node] = dma;
   pool.nodeNext[node] = top;
   pool.top = node;
 }
@@ -329,14 +343,13 @@ function pool_initialise_page(pool: DmaPool, vaddr: number, dma: number): void {
     const o = pool.blockOff[k] as number;
     const node = first + k;
     pool.nodeVaddr[node] = vaddr + o;
-    pool.nodeDma[node] = dma + o;
     pool.nodeOff[node] = off < 0 ? -1 : off + o;
     pool.nodeHow[node] = how;
     pool.nodeNext[node] = k + 1 < n ? node + 1 : pool.top;
   }
   for (let node = first; node < first + n; node++) {
     const next = pool.nodeNext[node] as number;
-    writeLink(pool, node, next === NULL_NODE ? 0 : pool.nodeVaddr[next] as number, pool.nodeDma[node] as number);
+    writeLink(pool, node, next === NULL_NODE ? 0 : pool.nodeVaddr[next] as number, dma + (pool.blockOff[node - first] as number));
   }
   pool.top = first;
   pool.nodeCount += n;
@@ -545,9 +558,10 @@ export function dma_pool_alloc(pool: DmaPool, gfp: number): { vaddr: number; dma
     if (!pool_alloc_page(pool, (gfp & ~__GFP_ZERO) >>> 0)) return null;
     node = pool_block_pop(pool);
   }
+  const dma = readLinkDma(pool, node);
   if (pool.debug) pool_check_block(pool, node, gfp);
   if (gfp & __GFP_ZERO) fillBlock(pool, node, 0);
-  return { vaddr: pool.nodeVaddr[node] as number, dma: pool.nodeDma[node] as number };
+  return { vaddr: pool.nodeVaddr[node] as number, dma };
 }
 
 /** dma_pool_zalloc(): dma_pool_alloc() with __GFP_ZERO. */

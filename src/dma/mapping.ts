@@ -599,7 +599,8 @@ function allocPages(fn: string, dev: Device, size: number, dir: DmaDirection, gf
   m.dmaTrace?.dma_api_enter?.();
   const r = __dma_alloc_pages(fn, dev, size, d, gfp);
   m.dmaTrace?.dma_alloc_pages(dev, r === null ? 0 : m.page_address(r.page), r?.dma_handle ?? 0, size, d, gfp, 0);
-  if (r !== null) m.dmaDebug?.alloc_pages(dev, pageToPfn(r.page) * PAGE_SIZE, pageAlign(size), d, r.dma_handle);
+  // __dma_alloc_pages() page-aligns for the backend; debug_dma_alloc_pages() gets the caller's size.
+  if (r !== null) m.dmaDebug?.alloc_pages(dev, pageToPfn(r.page) * PAGE_SIZE, size, d, r.dma_handle);
   return r;
 }
 
@@ -632,10 +633,11 @@ function freePages(fn: string, dev: Device, size: number, page: Page, dma_handle
   const d = checkDir(fn, dir);
   dev.machine.dmaTrace?.dma_api_enter?.();
   dev.machine.dmaTrace?.dma_free_pages(dev, dev.machine.page_address(page), dma_handle, size, d, 0);
-  size = pageAlign(size);
+  // dma_free_pages(): debug_dma_free_pages() sees the caller's size, __dma_free_pages() aligns it.
   dev.machine.dmaDebug?.free_pages(dev, pageToPfn(page) * PAGE_SIZE, size, d, dma_handle);
-  if (dev.dma_iommu) iommu.iommu_dma_free_pages(dev, size, pageToPfn(page), dma_handle, d);
-  else direct.__dma_direct_free_pages(dev, pageToPfn(page), size);
+  const aligned = pageAlign(size);
+  if (dev.dma_iommu) iommu.iommu_dma_free_pages(dev, aligned, pageToPfn(page), dma_handle, d);
+  else direct.__dma_direct_free_pages(dev, pageToPfn(page), aligned);
 }
 
 /** dma_alloc_noncoherent(): page_address(dma_alloc_pages()). */

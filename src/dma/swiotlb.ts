@@ -48,13 +48,32 @@ export interface SwiotlbParams {
   noforce: boolean;
 }
 
-/** simple_strtoul(str, &end, 0): the number at the start of `s` and what follows it. */
-function strtoul(s: string): [number, string] | null {
+const U64 = (1n << 64n) - 1n;
+
+/**
+ * simple_strtoul(str, &end, 0): the number at the start of `s` and what follows it. The value
+ * is an unsigned long: digits past 64 bits wrap, as the kernel's accumulation does.
+ */
+function strtoul(s: string): [bigint, string] | null {
   const m = /^(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)/i.exec(s);
   if (m === null) return null;
   const t = m[1] as string;
-  const v = /^0[0-7]+$/.test(t) ? parseInt(t, 8) : Number(t);
-  return [v, s.slice(t.length)];
+  const v = /^0[0-7]+$/.test(t) ? BigInt(`0o${t.slice(1)}`) : BigInt(t);
+  return [v & U64, s.slice(t.length)];
+}
+
+/**
+ * Slabs as bytes, `nslabs << IO_TLB_SHIFT` in unsigned long. Counts of 2^53 slabs and more
+ * (only a command line can ask for them) are held as doubles, so the bytes printed for them
+ * may differ from the kernel's in their low digits; none of them fits in RAM either way.
+ */
+function slabsToBytes(nslabs: number): bigint {
+  return (BigInt(nslabs) << BigInt(IO_TLB_SHIFT)) & U64;
+}
+
+/** `(nslabs << IO_TLB_SHIFT) >> 20`, the MB figure of the boot messages. */
+function slabsToMB(nslabs: number): bigint {
+  return slabsToBytes(nslabs) >> 20n;
 }
 
 /**
@@ -66,13 +85,13 @@ export function parseSwiotlbParam(value: string | undefined, log: KernelLog): Sw
   let str = value ?? '';
   const n = strtoul(str);
   if (n !== null) {
-    p.nslabs = alignUp(n[0], IO_TLB_SEGSIZE);
+    p.nslabs = Number((n[0] + BigInt(IO_TLB_SEGSIZE - 1)) & U64 & ~BigInt(IO_TLB_SEGSIZE - 1)); // ALIGN() in unsigned long
     str = n[1];
   }
   if (str.startsWith(',')) str = str.slice(1);
   const a = strtoul(str);
   if (a !== null) {
-    adjustNareas(p, a[0], log);
+    adjustNareas(p, Number(a[0]), log);
     str = a[1];
   }
   if (str.startsWith(',')) str = str.slice(1);
@@ -95,7 +114,7 @@ export function adjustNareas(p: SwiotlbParams, nareas: number, log: KernelLog): 
   if (nareas === 0) return;
   p.nareas = roundupPowOfTwo(nareas);
   log.pr_info(`software IO TLB: area num ${p.nareas}.`);
-  if (roundUpDefaultNslabs(p)) log.pr_info(`software IO TLB: SWIOTLB bounce buffer size roundup to ${(p.nslabs << IO_TLB_SHIFT) >> 20}MB`);
+  if (roundUpDefaultNslabs(p)) log.pr_info(`software IO TLB: SWIOTLB bounce buffer size roundup to ${slabsToMB(p.nslabs)}MB`);
 }
 
 /**
@@ -105,9 +124,9 @@ export function adjustNareas(p: SwiotlbParams, nareas: number, log: KernelLog): 
 export function swiotlbAdjustSize(p: SwiotlbParams, size: number, log: KernelLog): void {
   if (p.nslabs !== IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT) return;
   size = alignUp(size, IO_TLB_SIZE);
-  p.nslabs = alignUp(size >> IO_TLB_SHIFT, IO_TLB_SEGSIZE);
-  if (roundUpDefaultNslabs(p)) size = p.nslabs << IO_TLB_SHIFT;
-  log.pr_info(`software IO TLB: SWIOTLB bounce buffer size adjusted to ${size >> 20}MB`);
+  p.nslabs = alignUp(size / IO_TLB_SIZE, IO_TLB_SEGSIZE);
+  if (roundUpDefaultNslabs(p)) size = p.nslabs * IO_TLB_SIZE;
+  log.pr_info(`software IO TLB: SWIOTLB bounce buffer size adjusted to ${Math.floor(size / 2 ** 20)}MB`);
 }
 
 /** limit_nareas(): an area never has fewer than IO_TLB_SEGSIZE slots. */
@@ -132,8 +151,6 @@ export class Swiotlb {
   readonly allocSize: Uint32Array;
   readonly list: Uint8Array;
   readonly padSlots: Uint16Array;
-  /** 1 on the first real slot of each live bounce buffer: what a valid unmap must name. */
-  private readonly head: Uint8Array;
   private readonly areas: Area[];
   totalUsed = 0;
   usedHiwater = 0;
@@ -148,7 +165,6 @@ export class Swiotlb {
     this.origAddr = new Float64Array(nslabs).fill(INVALID_PHYS_ADDR);
     this.allocSize = new Uint32Array(nslabs);
     this.padSlots = new Uint16Array(nslabs);
-    this.head = new Uint8Array(nslabs);
     this.list = new Uint8Array(nslabs);
     for (let i = 0; i < nslabs; i++) this.list[i] = Math.min(IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE), nslabs - i);
     this.areas = Array.from({ length: nareas }, () => ({ used: 0, index: 0 }));
@@ -265,7 +281,6 @@ export class Swiotlb {
     offset &= IO_TLB_SIZE - 1;
     const first = index + pad;
     this.padSlots[first] = pad;
-    this.head[first] = 1;
     for (let i = 0; i < nrSlots(size) - pad; i++) this.origAddr[first + i] = orig + i * IO_TLB_SIZE;
     const tlbAddr = this.start + first * IO_TLB_SIZE + offset;
     this.bounce(dev, tlbAddr, mappingSize, DMA_TO_DEVICE);
@@ -348,18 +363,13 @@ export class Swiotlb {
 
   /**
    * swiotlb_release_slots(): the run goes back to the free list, merging with the free slots
-   * after and before it within the segment. The kernel trusts the address; dmasim refuses one
-   * that does not start a live bounce buffer, so a bad unmap cannot corrupt the slot table.
+   * after and before it within the segment. Like the kernel, it trusts the address: a second
+   * release finds alloc_size 0 and frees nr_slots(0) = 0 slots; an address inside a run frees
+   * that slot and the ones after it.
    */
   private releaseSlots(dev: Device, tlbAddr: number): void {
     const offset = this.alignOffset(dev, 0, tlbAddr);
     let index = Math.floor((tlbAddr - offset - this.start) / IO_TLB_SIZE);
-    if (this.head[index] !== 1) {
-      this.m.log.warnOnce('swiotlb_release', { file: SWIOTLB_C, fn: 'swiotlb_release_slots' },
-        `${dev.driver} ${dev.name}: swiotlb: unmap of ${fmtPad(tlbAddr)}, which starts no bounce buffer`);
-      return;
-    }
-    this.head[index] = 0;
     index -= this.padSlots[index] as number;
     const nslots = nrSlots((this.allocSize[index] as number) + offset);
     const area = this.areas[Math.floor(index / this.areaNslabs)] as Area;
@@ -414,18 +424,18 @@ export function swiotlbInit(m: DmaHost, p: SwiotlbParams, needed: boolean, lowLi
   let nareas = limitNareas(p.nareas, nslabs);
   let start = 0;
   for (;;) {
-    start = m.memblock.phys_alloc_range(nslabs << IO_TLB_SHIFT, PAGE_SIZE, 0, lowLimit);
+    const bytes = slabsToBytes(nslabs);
+    if (bytes === BigInt(nslabs) * BigInt(IO_TLB_SIZE)) start = m.memblock.phys_alloc_range(Number(bytes), PAGE_SIZE, 0, lowLimit);
     if (start !== 0) break;
-    m.log.pr_warn(`software IO TLB: swiotlb_memblock_alloc: Failed to allocate ${nslabs << IO_TLB_SHIFT} bytes tlb structure`);
+    m.log.pr_warn(`software IO TLB: swiotlb_memblock_alloc: Failed to allocate ${bytes} bytes tlb structure`);
     if (nslabs <= IO_TLB_MIN_SLABS) return null;
-    nslabs = alignUp(nslabs >> 1, IO_TLB_SEGSIZE);
+    nslabs = alignUp(Math.floor(nslabs / 2), IO_TLB_SEGSIZE);
     nareas = limitNareas(nareas, nslabs);
   }
   if (nslabs !== p.nslabs) m.log.pr_info(`software IO TLB: SWIOTLB bounce buffer size adjusted ${p.nslabs} -> ${nslabs} slabs`);
   const hex = (x: number): string => `0x${x.toString(16).padStart(16, '0')}`;
-  const bytes = nslabs << IO_TLB_SHIFT;
   if (banner !== null) m.log.pr_info(banner);
-  m.log.pr_info(`software IO TLB: mapped [mem ${hex(start)}-${hex(start + bytes)}] (${bytes >> 20}MB)`);
+  m.log.pr_info(`software IO TLB: mapped [mem ${hex(start)}-${hex(start + nslabs * IO_TLB_SIZE)}] (${slabsToMB(nslabs)}MB)`);
   return new Swiotlb(m, start, nslabs, nareas, p.force);
 }
 

@@ -36,10 +36,15 @@ interface Span {
   readonly cached: boolean;
 }
 
-/** A store to uncached memory that has not reached RAM yet. */
+/**
+ * A store to uncached memory that has not reached RAM yet: `bytes`, or `len` copies of `byte`
+ * (a memset, kept as one store without a copy of its bytes).
+ */
 interface BufferedStore {
   readonly off: number;
-  readonly bytes: Uint8Array;
+  readonly len: number;
+  readonly bytes: Uint8Array | null;
+  readonly byte: number;
 }
 
 export class Cpu {
@@ -68,9 +73,19 @@ export class Cpu {
     return x / 0x1_0000_0000;
   }
 
+  /** A buffered store reaches RAM; its bytes pass through the scratch area a piece at a time. */
   private commit(st: BufferedStore): void {
-    this.m.u8.set(st.bytes, this.m.layout.scratch);
-    this.m.core.uncachedWrite(st.off, st.bytes.length, this.m.layout.scratch);
+    const { core, u8 } = this.m;
+    if (st.bytes === null) {
+      core.uncachedFill(st.off, st.len, st.byte);
+      return;
+    }
+    const scratch = this.m.layout.scratch;
+    for (let done = 0; done < st.len; done += SCRATCH_BYTES) {
+      const n = Math.min(SCRATCH_BYTES, st.len - done);
+      u8.set(st.bytes.subarray(done, done + n), scratch);
+      core.uncachedWrite(st.off + done, n, scratch);
+    }
   }
 
   /** Whether stores to uncached memory wait in the store buffer (load.storeReordering > 0). */
@@ -99,7 +114,7 @@ export class Cpu {
     if (this.storeBuffer.length === 0) return;
     const held: BufferedStore[] = [];
     for (const st of this.storeBuffer) {
-      const blocked = held.some((h) => h.off < st.off + st.bytes.length && st.off < h.off + h.bytes.length);
+      const blocked = held.some((h) => h.off < st.off + st.len && st.off < h.off + h.len);
       if (!blocked && this.random() < this.reorder) this.commit(st);
       else held.push(st);
     }
@@ -185,7 +200,7 @@ export class Cpu {
       for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
         const n = Math.min(SCRATCH_BYTES, s.len - done);
         if (!s.cached && this.reorder > 0) {
-          this.storeBuffer.push({ off: s.off + done, bytes: data.slice(pos, pos + n) });
+          this.storeBuffer.push({ off: s.off + done, len: n, bytes: data.slice(pos, pos + n), byte: 0 });
         } else {
           u8.set(data.subarray(pos, pos + n), scratch);
           if (s.cached) core.cpuWrite(s.off + done, n, scratch);
@@ -204,7 +219,7 @@ export class Cpu {
     for (const s of this.spans('cpu.fill', ptr, len)) {
       this.m.dataCheck?.cpuAccess(s.off, s.len, true, s.cached);
       if (s.cached) core.cpuFill(s.off, s.len, byte);
-      else if (this.reorder > 0) this.storeBuffer.push({ off: s.off, bytes: new Uint8Array(s.len).fill(byte) });
+      else if (this.reorder > 0) this.storeBuffer.push({ off: s.off, len: s.len, bytes: null, byte });
       else core.uncachedFill(s.off, s.len, byte);
     }
   }

@@ -14,7 +14,7 @@ import {
 } from '../include/dma-mapping.js';
 import {
   IOMMU_CACHE, IOMMU_DOMAIN_DMA_FQ, IOMMU_MMIO, IOMMU_PAGE_SIZE, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
-  IotlbGather, type DevIommu, type Iommu, type IommuDomain,
+  IOMMU_RESV_SW_MSI, IotlbGather, type DevIommu, type Iommu, type IommuDomain,
 } from './iommu.js';
 import { IOVA_DEPOT_DELAY_MS, IovaDomain, iova_align, iova_offset, iova_pfn, iova_rcache_range } from './iova.js';
 import { __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, gfpflags_allow_blocking } from '../mm/gfp.js';
@@ -80,7 +80,10 @@ export class IommuDmaCookie {
 export function iommu_dma_init_domain(m: IommuDmaHost, domain: IommuDomain): IommuDmaCookie {
   if (domain.cookie !== null) return domain.cookie;
   const cookie = new IommuDmaCookie(m, domain);
-  for (const [start, length] of m.iommu.reservedRegions) {
+  // iova_reserve_iommu_regions(): "We ARE the software that manages these!": a
+  // software-managed MSI window is not reserved in a DMA domain.
+  for (const { start, length, type } of m.iommu.reservedRegions) {
+    if (type === IOMMU_RESV_SW_MSI) continue;
     cookie.iovad.reserve_iova(iova_pfn(cookie.iovad, start), iova_pfn(cookie.iovad, start + length - 1));
   }
   domain.cookie = cookie;
@@ -97,9 +100,8 @@ function cookieOf(d: DevIommu): IommuDmaCookie {
 
 /** dma_info_to_prot(): IOMMU_CACHE for a coherent device; READ towards the device, WRITE from it. */
 export function dma_info_to_prot(dir: DmaDirection, coherent: boolean, attrs: number): number {
-  let prot = coherent ? IOMMU_CACHE : 0;
+  let prot = attrs & DMA_ATTR_MMIO ? IOMMU_MMIO : coherent ? IOMMU_CACHE : 0;
   if (attrs & DMA_ATTR_PRIVILEGED) prot |= IOMMU_PRIV;
-  if (attrs & DMA_ATTR_MMIO) prot |= IOMMU_MMIO;
   if (dir === DMA_BIDIRECTIONAL) return prot | IOMMU_READ | IOMMU_WRITE;
   if (dir === DMA_TO_DEVICE) return prot | IOMMU_READ;
   if (dir === DMA_FROM_DEVICE) return prot | IOMMU_WRITE;
@@ -238,9 +240,9 @@ const gather = new IotlbGather();
 
 /**
  * __iommu_dma_unmap(): clear the tables over whole granules (a WARN if fewer were mapped), sync
- * the IOTLB now (strict) or let the flush queue do it (lazy), release the IOVA. dmasim does not
- * release an IOVA range of which nothing was mapped: the kernel would hand an IOVA it never
- * allocated to the rcache, and later give it out twice.
+ * the IOTLB now (strict) or let the flush queue do it (lazy), release the IOVA. Like the kernel,
+ * it releases the range even when nothing was mapped there: an IOVA it never allocated goes
+ * into the rcache, and the next map of that size gets it.
  */
 function __iommu_dma_unmap(dev: Device, d: DevIommu, dmaAddr: number, size: number): void {
   const m = dev.machine;
@@ -254,7 +256,7 @@ function __iommu_dma_unmap(dev: Device, d: DevIommu, dmaAddr: number, size: numb
   const unmapped = d.iommu_dev.iommu_unmap_fast(d.domain, dmaAddr, size, gather);
   if (unmapped !== size) warnDmaIommu(m, '__iommu_dma_unmap');
   if (!gather.queued) d.iommu_dev.iommu_iotlb_sync(d.domain, gather);
-  if (unmapped > 0) iommu_dma_free_iova(d, dmaAddr, size, gather);
+  iommu_dma_free_iova(d, dmaAddr, size, gather);
 }
 
 /** WARN_ON() in the dma-iommu.c function `fn`. */
@@ -272,7 +274,7 @@ function iommu_dma_map_swiotlb(dev: Device, d: DevIommu, phys: number, size: num
   const m = dev.machine;
   const swiotlb = m.swiotlb;
   if (swiotlb === null) {
-    m.log.printOnce(`iommu-bounce-inactive:${dev.name}`, KERN_WARNING, `${dev.driver} ${dev.name}: DMA bounce buffers are inactive, unable to map unaligned transaction.`);
+    m.log.printOnce('iommu_dma_map_swiotlb:inactive', KERN_WARNING, `${dev.driver} ${dev.name}: DMA bounce buffers are inactive, unable to map unaligned transaction.`);
     return DMA_MAPPING_ERROR;
   }
   const iovad = cookieOf(d).iovad;
@@ -309,9 +311,10 @@ function swiotlbUnmap(dev: Device, phys: number, size: number, dir: DmaDirection
 }
 
 /**
- * iommu_dma_map_phys(): MMIO goes straight to the tables; a buffer that would bounce (untrusted
- * device or kmalloc bouncing) and does not fill whole granules goes through swiotlb; then the
- * clean for a non-coherent device, on the bounce slot if there is one, and the mapping.
+ * iommu_dma_map_phys(): a buffer that would bounce (untrusted device or kmalloc bouncing) and
+ * does not fill whole granules goes through swiotlb, except MMIO and REQUIRE_COHERENT, which
+ * cannot bounce and fail; then the clean for a non-coherent device (never for MMIO), on the
+ * bounce slot if there is one, and the mapping.
  */
 export function iommu_dma_map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
   const m = dev.machine;
@@ -319,17 +322,16 @@ export function iommu_dma_map_phys(dev: Device, phys: number, size: number, dir:
   const coherent = dev.dma_coherent;
   const prot = dma_info_to_prot(dir, coherent, attrs);
   m.hostStats.dmaOps++;
-  if (attrs & DMA_ATTR_MMIO) return __iommu_dma_map(dev, d, phys, size, prot | IOMMU_MMIO, dev.iovaLimit);
   // The kernel asks dev_use_swiotlb() first; both tests are free of side effects, and the
   // alignment one is cheaper and settles every whole-granule buffer.
   if (iova_offset(cookieOf(d).iovad, phys | size) !== 0 && dev_use_swiotlb(dev, d, size, dir)) {
-    if (attrs & DMA_ATTR_REQUIRE_COHERENT) return DMA_MAPPING_ERROR;
+    if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
     phys = iommu_dma_map_swiotlb(dev, d, phys, size, attrs);
     if (phys === DMA_MAPPING_ERROR) return DMA_MAPPING_ERROR;
   }
-  if (!coherent && !(attrs & DMA_ATTR_SKIP_CPU_SYNC)) syncForDevice(m, phys, size, dir);
+  if (!coherent && !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO))) syncForDevice(m, phys, size, dir);
   const iova = __iommu_dma_map(dev, d, phys, size, prot, dev.iovaLimit);
-  if (iova === DMA_MAPPING_ERROR) swiotlbUnmap(dev, phys, size, dir, attrs);
+  if (iova === DMA_MAPPING_ERROR && !(attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))) swiotlbUnmap(dev, phys, size, dir, attrs);
   return iova;
 }
 

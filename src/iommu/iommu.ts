@@ -9,7 +9,7 @@ import type { IommuDmaCookie } from './dma-iommu.js';
 import type { Device, DeviceIommuOptions, DevIommu } from '../dma/device.js';
 import type { Arch } from '../arch/arch.js';
 import type { HostStats } from '../engine/port.js';
-import { DmaFaultError, DmaSimRangeError } from '../lib/errors.js';
+import { DmaFaultError } from '../lib/errors.js';
 import { KERN_ERR, KERN_INFO, type KernelLog } from '../lib/printk.js';
 import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
 
@@ -44,10 +44,25 @@ const PTE_VALID = 0x800;
  * The oldest fill is dropped first.
  */
 const IOTLB_ENTRIES = 128;
-/** MSI_IOVA_BASE/LENGTH (arm-smmu-v3's software MSI window) and x86's IOAPIC range (IOMMU_RESV_MSI). */
-const RESERVED_REGIONS: Readonly<Record<Arch['name'], readonly [number, number][]>> = {
-  arm64: [[0x800_0000, 0x10_0000]],
-  x86_64: [[0xfee0_0000, 0x10_0000]],
+/** enum iommu_resv_type (include/linux/iommu.h), the two dmasim's IOMMUs report. */
+export const IOMMU_RESV_MSI = 3;
+export const IOMMU_RESV_SW_MSI = 4;
+
+/** struct iommu_resv_region: start, length, type. */
+export interface IommuResvRegion {
+  readonly start: number;
+  readonly length: number;
+  readonly type: number;
+}
+
+/**
+ * arm_smmu_get_resv_regions(): MSI_IOVA_BASE/LENGTH as IOMMU_RESV_SW_MSI (software-managed: the
+ * DMA layer maps MSI doorbells there itself); intel_iommu_get_resv_regions(): the IOAPIC range
+ * as IOMMU_RESV_MSI.
+ */
+const RESERVED_REGIONS: Readonly<Record<Arch['name'], readonly IommuResvRegion[]>> = {
+  arm64: [{ start: 0x800_0000, length: 0x10_0000, type: IOMMU_RESV_SW_MSI }],
+  x86_64: [{ start: 0xfee0_0000, length: 0x10_0000, type: IOMMU_RESV_MSI }],
 };
 
 const IO_PGTABLE_ARM_C = 'drivers/iommu/io-pgtable-arm.c';
@@ -205,11 +220,11 @@ class DevIommuState implements DevIommu {
 
   constructor(
     readonly iommu_dev: Iommu, readonly group: IommuGroup, readonly untrusted: boolean,
-    readonly pci: boolean, readonly sid: number,
+    readonly pci: boolean, pci32: boolean, readonly sid: number,
   ) {
     this.domain = group.domain;
     this.translates = group.domain.type !== IOMMU_DOMAIN_IDENTITY;
-    this.pci_32bit_workaround = pci;
+    this.pci_32bit_workaround = pci32;
   }
 
   iova_to_phys(iova: number): number {
@@ -241,6 +256,8 @@ export class Iommu {
   readonly defDomainType: number;
   /** iommu_dma_strict */
   readonly strict: boolean;
+  /** iommu_dma_forcedac (dma-iommu.c's iommu.forcedac early_param) */
+  readonly forcedac: boolean;
   private readonly groups = new Map<string, IommuGroup>();
   private nextGroupId = 0;
   private nextDomainId = 1;
@@ -258,6 +275,7 @@ export class Iommu {
     const pt = kstrtobool(params.get('iommu.passthrough'));
     const strictParam = kstrtobool(params.get('iommu.strict'));
     this.strict = strictParam ?? m.arch.name !== 'x86_64';
+    this.forcedac = kstrtobool(params.get('iommu.forcedac')) === true;
     const passthrough = pt === true;
     this.defDomainType = passthrough ? IOMMU_DOMAIN_IDENTITY : this.strict ? IOMMU_DOMAIN_DMA : IOMMU_DOMAIN_DMA_FQ;
     m.log.pr_info(`iommu: Default domain type: ${domainTypeStr(this.defDomainType)}${pt !== null ? ' (set via kernel command line)' : ''}`);
@@ -266,15 +284,19 @@ export class Iommu {
     }
   }
 
-  /** The IOVA ranges the IOMMU driver reports as reserved (iommu_get_resv_regions()): [start, length]. */
-  get reservedRegions(): readonly [number, number][] {
+  /** The IOVA ranges the IOMMU driver reports as reserved (iommu_get_resv_regions()). */
+  get reservedRegions(): readonly IommuResvRegion[] {
     return RESERVED_REGIONS[this.m.arch.name];
   }
 
   /**
-   * __iommu_probe_device() -> iommu_group_add_device(): the device joins its group (a new one
-   * unless it names an existing group), whose default domain iommu_get_default_domain_type()
-   * chose: an untrusted device forces a strict DMA domain.
+   * __iommu_probe_device(): the device joins its group (a new one unless it names an existing
+   * group). A new group gets its default domain from iommu_get_default_domain_type(), where an
+   * untrusted device forces IOMMU_DOMAIN_DMA (strict); a device joining a group that already has
+   * a domain is attached to that domain, whatever its type (__iommu_device_set_domain()). The
+   * refusal "Device is not trusted, but driver is overriding group %u to %s, refusing to probe."
+   * answers only a type the IOMMU driver's def_domain_type() requests, which dmasim's IOMMUs do
+   * not. "Adding to iommu group" is printed before any driver binds, so its prefix is the bus.
    */
   probeDevice(dev: Device, opts: DeviceIommuOptions): DevIommu {
     const untrusted = opts.untrusted === true;
@@ -284,15 +306,23 @@ export class Iommu {
       const type = untrusted ? IOMMU_DOMAIN_DMA : this.defDomainType;
       group = new IommuGroup(this.nextGroupId++, name, new IommuDomain(type, this.nextDomainId++));
       this.groups.set(name, group);
-    } else if (untrusted && group.domain.type !== IOMMU_DOMAIN_DMA) {
-      // iommu_get_default_domain_type() refuses, and the device's IOMMU probe fails with it.
-      this.m.log.dev_printk(KERN_ERR, dev, `Device is not trusted, but driver is overriding group ${group.id} to ${domainTypeStr(group.domain.type)}, refusing.`);
-      throw new DmaSimRangeError('createDevice', 'iommu.group', `"${name}" has a ${domainTypeStr(group.domain.type).toLowerCase()} default domain that is not strict: an untrusted device cannot join it`);
     }
     group.devices.push(dev);
-    this.m.log.dev_printk(KERN_INFO, dev, `Adding to iommu group ${group.id}`);
     const pci = opts.pci === true;
-    return new DevIommuState(this, group, untrusted, pci, (this.nextSid++) << 3);
+    this.m.log.printk(KERN_INFO, `${pci ? 'pci' : 'platform'} ${dev.name}: Adding to iommu group ${group.id}`);
+    // iommu_setup_dma_ops(): dev->iommu->pci_32bit_workaround = !iommu_dma_forcedac.
+    return new DevIommuState(this, group, untrusted, pci, pci && !this.forcedac, this.streamId(dev.name));
+  }
+
+  /**
+   * The requester ID (PCI_DEVID: bus << 8 | devfn) of a device named by its PCI address
+   * ("0000:05:00.0"), which is what the SMMU's StreamID and the DMAR source-id are; other
+   * devices get the next free device number on bus 0, as firmware would list them.
+   */
+  private streamId(name: string): number {
+    const bdf = /^[0-9a-f]{4}:([0-9a-f]{2}):([0-1][0-9a-f])\.([0-7])$/.exec(name);
+    if (bdf === null) return (this.nextSid++) << 3;
+    return (parseInt(bdf[1] as string, 16) << 8) | (parseInt(bdf[2] as string, 16) << 3) | parseInt(bdf[3] as string, 10);
   }
 
   // ---- iommu.c: map, unmap, flush ------------------------------------------------------
@@ -307,6 +337,9 @@ export class Iommu {
     this.m.hostStats.iommuMaps++;
     if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return 0; // arm_lpae_map_pages(): nothing to map
     if (iova + size - 1 > domain.aperture_end) return this.beyondAperture();
+    // arm_lpae_prot_to_pte(), stage 1 (SMMUv3's DMA domains): the AP bits only express
+    // read-only, so every valid entry is readable and a write-only mapping is read-write.
+    if (this.m.arch.name === 'arm64') prot |= IOMMU_READ;
     for (let done = 0; done < size; done += IOMMU_PAGE_SIZE) {
       if (domain.setPte(iova + done, paddr + done, prot) !== 0) return this.mapOverExisting(domain, iova, done);
     }
@@ -470,8 +503,10 @@ export class Iommu {
   private fault(dev: Device, d: DevIommu, iova: number, len: number, write: boolean, translation: boolean): never {
     this.m.hostStats.iommuFaults++;
     const log = this.m.log;
-    if (log.ratelimit(`iommu-fault-${this.m.arch.name}`)) {
-      for (const line of this.m.arch.name === 'arm64' ? smmuEvent(dev, d, iova, write, translation) : dmarFault(d, iova, write)) log.printk(KERN_ERR, line);
+    if (this.m.arch.name !== 'arm64') {
+      dmarFault(log, d, iova, write);
+    } else if (log.ratelimit('arm_smmu_evtq_thread')) {
+      for (const line of smmuEvent(dev, d, iova, write, translation)) log.printk(KERN_ERR, line);
     }
     throw new DmaFaultError(dev.name, iova, len, `IOMMU ${translation ? 'translation' : 'permission'} fault (${write ? 'write' : 'read'} of IOVA ${hex(iova)})`);
   }
@@ -502,25 +537,31 @@ function smmuEvent(dev: Device, d: DevIommu, iova: number, write: boolean, trans
 }
 
 /**
- * dmar_fault_do_one() (drivers/iommu/intel/dmar.c) after the fault status line of
- * dmar_fault(): with legacy tables a non-present entry has neither R nor W, so an unmapped IOVA
- * reads as a permission fault, reason 5 (write) or 6 (read).
+ * dmar_fault() (drivers/iommu/intel/dmar.c) for an interrupt with one fault recorded: its one
+ * ratelimit state is asked for the status line, then once per fault record read, including the
+ * empty record that ends the loop, so three times per interrupt; then dmar_fault_do_one(). With
+ * legacy tables a non-present entry has neither R nor W, so an unmapped IOVA reads as a
+ * permission fault, reason 5 (write) or 6 (read).
  */
-function dmarFault(d: DevIommu, iova: number, write: boolean): string[] {
+function dmarFault(log: KernelLog, d: DevIommu, iova: number, write: boolean): void {
   const bdf = `${(d.sid >> 8).toString(16).padStart(2, '0')}:${((d.sid >> 3) & 0x1f).toString(16).padStart(2, '0')}.${d.sid & 7}`;
   const reason = write ? 5 : 6;
-  return [
-    'DMAR: DRHD: handling fault status reg 2',
-    `DMAR: [DMA ${write ? 'Write' : 'Read'} NO_PASID] Request device [${bdf}] fault addr ${hex(iova)} [fault reason 0x${reason.toString(16).padStart(2, '0')}] PTE ${write ? 'Write' : 'Read'} access is not set`,
-  ];
+  if (log.ratelimit('dmar_fault')) log.printk(KERN_ERR, 'DMAR: DRHD: handling fault status reg 2');
+  if (log.ratelimit('dmar_fault')) {
+    log.printk(KERN_ERR, `DMAR: [DMA ${write ? 'Write' : 'Read'} NO_PASID] Request device [${bdf}] fault addr ${hex(iova)} [fault reason 0x${reason.toString(16).padStart(2, '0')}] PTE ${write ? 'Write' : 'Read'} access is not set`);
+  }
+  log.ratelimit('dmar_fault'); // the next record has no F bit: the loop ends
 }
 
-/** kstrtobool(): y/Y/1/on true, n/N/0/off false, anything else (or no value) refused. */
+/**
+ * kstrtobool() (lib/kstrtox.c): the first character decides: e/E, y/Y, t/T, 1 true; d/D, n/N,
+ * f/F, 0 false; o/O then n/N (on) or f/F (off). Anything else (or no value) is refused.
+ */
 export function kstrtobool(s: string | undefined): boolean | null {
   if (s === undefined || s.length === 0) return null;
   const c = s.charAt(0);
-  if (c === 'y' || c === 'Y' || c === '1') return true;
-  if (c === 'n' || c === 'N' || c === '0') return false;
+  if ('eEyYtT1'.includes(c)) return true;
+  if ('dDnNfF0'.includes(c)) return false;
   if (c === 'o' || c === 'O') {
     const c1 = s.charAt(1);
     if (c1 === 'n' || c1 === 'N') return true;

@@ -116,6 +116,11 @@ export class PageAllocator {
   /** 1 for pages memblock_free_all() handed over; the rest stay PG_reserved with refcount 1. */
   private readonly managedMap: Uint8Array;
   private badPageReports = 0;
+  /**
+   * Told of memory that changes owner (a block allocated or freed, a slab object handed out):
+   * its physical start and length. The data-aware checker forgets what it knew of those bytes.
+   */
+  ownerChanged: ((phys: number, len: number) => void) | null = null;
 
   constructor(opts: PageAllocatorOptions) {
     this.log = opts.log;
@@ -203,7 +208,9 @@ export class PageAllocator {
     }
     for (const zone of this.zonelist(gfp)) {
       const pfn = this.rmqueueSmallest(zone, order);
-      if (pfn !== NIL) return pfn;
+      if (pfn === NIL) continue;
+      this.ownerChanged?.(pfn * PAGE_SIZE, pow2(order) * PAGE_SIZE);
+      return pfn;
     }
     warn_alloc(this.log, gfp, `page allocation failure: order:${order}`);
     return -1;
@@ -219,6 +226,7 @@ export class PageAllocator {
     const idx = this.index(pfn);
     if (idx === NIL) return this.reportPoisoned(pfn);
     const allocated = this.allocOrder[idx] ?? NIL;
+    if (allocated !== NIL && order <= allocated) this.ownerChanged?.(pfn * PAGE_SIZE, pow2(order) * PAGE_SIZE);
     if (allocated === order) return this.freeBlock(idx, order);
     if (allocated !== NIL && order < allocated) return this.freeHeadOnly(idx, order, allocated);
     this.reportBadFree(pfn, idx, order);

@@ -315,7 +315,9 @@ export class Slab {
     const index = slab.free.pop() as number;
     slab.inuse[index] = 1;
     this.live++;
-    return this.slabBase(slab) + index * s.size;
+    const object = this.slabBase(slab) + index * s.size;
+    this.pages.ownerChanged?.(__pa(object), s.size);
+    return object;
   }
 
   /**

@@ -2,8 +2,10 @@
 // - dma_unmap_* of an IOVA that is not mapped: drivers/iommu/dma-iommu.c iommu_dma_unmap_phys()
 //   finds no physical address, WARN_ON(!phys) and returns (a double unmap is the same);
 // - dma_unmap_resource() of one: the page-table walk WARNs at the hole (io-pgtable-arm.c
-//   __arm_lpae_unmap) and __iommu_dma_unmap() WARNs that less was unmapped than asked. dmasim then
-//   does not release the IOVA range (the kernel would put an IOVA it never allocated in its rcache);
+//   __arm_lpae_unmap) and __iommu_dma_unmap() WARNs that less was unmapped than asked, then
+//   releases the range anyway (iommu_dma_free_iova() -> free_iova_fast(): into the rcache), so
+//   the next map of that size gets an IOVA that was never allocated (read in a v7.x
+//   dma-iommu.c, file id 59091008624);
 // - a mapping bigger than the IOVA space below the mask: no IOVA, DMA_MAPPING_ERROR;
 // - an min_align_mask beyond the granule: dev_WARN_ONCE("Unsupported alignment constraint").
 // Options no kernel device could have throw a typed error.
@@ -36,7 +38,7 @@ describe('IOMMU misuse', () => {
     expect(dma_map_single(dev, buf, 4096, DMA_BIDIRECTIONAL)).not.toBe(h);
   });
 
-  test('dma_unmap_resource of an unmapped IOVA: two WARNs, the IOVA space untouched', async () => {
+  test('dma_unmap_resource of an unmapped IOVA: two WARNs, and the IOVA goes into the rcache', async () => {
     const { m, dev } = await iommuMachine();
     dma_unmap_resource(dev, 0x4000_0000, 4096, DMA_TO_DEVICE);
     expect(m.dmesg()).toEqual(expect.arrayContaining([
@@ -44,6 +46,7 @@ describe('IOMMU misuse', () => {
       WARN_AT('drivers/iommu/dma-iommu.c', '__iommu_dma_unmap'),
     ]));
     const buf = m.kmalloc(4096, GFP_KERNEL);
+    expect(dma_map_single(dev, buf, 4096, DMA_TO_DEVICE)).toBe(0x4000_0000);
     expect(dma_map_single(dev, buf, 4096, DMA_TO_DEVICE)).toBe(2 ** 48 - 4096);
   });
 
@@ -66,11 +69,12 @@ describe('IOMMU misuse', () => {
     expect(m.dmesg().filter((l) => l === 'nvme nvme0: Unsupported alignment constraint').length).toBe(1);
   });
 
-  test('an untrusted device joining a lazy group: the kernel\'s refusal, and no device', async () => {
+  test('an untrusted device joining a lazy group is attached to its domain (__iommu_probe_device)', async () => {
     const { m } = await iommuMachine({ cmdline: 'iommu.strict=0' });
-    m.createDevice({ name: 'fn0', iommu: { group: 'g' } });
-    expect(() => m.createDevice({ name: 'tbt0', driver: 'thunderbolt', iommu: { group: 'g', untrusted: true } })).toThrow(/iommu.group/);
-    expect(m.dmesg()).toContain('thunderbolt tbt0: Device is not trusted, but driver is overriding group 1 to Translated, refusing.');
+    const fn0 = m.createDevice({ name: 'fn0', iommu: { group: 'g' } });
+    const tbt = m.createDevice({ name: 'tbt0', driver: 'thunderbolt', iommu: { group: 'g', untrusted: true } });
+    expect(tbt.iommu?.domain).toBe(fn0.iommu?.domain);
+    expect(m.dmesg().some((l) => l.includes('refusing'))).toBe(false);
   });
 
   test('IOMMU options no device could have are refused with a typed error', async () => {

@@ -2,7 +2,7 @@
 // allocated top-down below min(mask, aperture); sizes under 32 granules are rounded up to a power
 // of two and aligned to it; a PCI device tries below 4 GiB first (flush_rcache=false) and, the
 // first time that fails, clears pci_32bit_workaround and announces "Using %d-bit DMA addresses".
-// The IOMMU's reserved MSI window (arm-smmu-v3: 0x8000000 + 1 MiB) is never handed out.
+// (arm-smmu-v3's software MSI window is not reserved in a DMA domain: iommu-resv-sw-msi.test.ts.)
 import { expect, test } from 'vitest';
 import { DMA_BIT_MASK, DMA_TO_DEVICE, dma_map_resource, dma_map_single, dma_set_mask, GFP_KERNEL } from '../../src/index.js';
 import { iommuDevice, iommuMachine, TOP_IOVA_32, TOP_IOVA_48 } from '../support/iommu-helpers.js';
@@ -36,7 +36,7 @@ test('a PCI device uses the 32-bit space until it is full, then says so once and
   const buf = m.kmalloc(4096, GFP_KERNEL);
   expect(dma_map_single(pci, buf, 4096, DMA_TO_DEVICE)).toBe(TOP_IOVA_32);
   // 1 GiB windows are aligned to 1 GiB. The 4 KiB one at the top leaves [3 GiB, 4 GiB) short
-  // by a page, so they go at 2 GiB and 1 GiB; [0, 1 GiB) holds pfn 0 and the MSI window, so the
+  // by a page, so they go at 2 GiB and 1 GiB; [0, 1 GiB) holds pfn 0 (below start_pfn), so the
   // third finds the 32-bit space full (the retry from the limit fails too) and goes above.
   const got = [0, 1, 2].map((i) => dma_map_resource(pci, BAR + i * GiB, GiB, DMA_TO_DEVICE));
   expect(got).toEqual([2 * GiB, 1 * GiB, 2 ** 48 - GiB]);

@@ -51,5 +51,5 @@ test('devices of one group share a domain: one IOVA space, one set of mappings',
   expect(b.dmaRead(h, 4096)).toEqual(pattern(4096, 4));
   expect(() => c.dmaRead(h, 4)).toThrow(DmaFaultError);
   expect(a.iommu!.group).toBe(b.iommu!.group);
-  expect(m.dmesg()).toContain('fn1 fn1: Adding to iommu group 1');
+  expect(m.dmesg()).toContain('platform fn1: Adding to iommu group 1');
 });

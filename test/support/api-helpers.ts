@@ -41,3 +41,8 @@ export function probe64(m: Machine, opts: DeviceOptions): Device {
 export function countLines(m: Machine, line: string): number {
   return m.dmesg().filter((l) => l === line).length;
 }
+
+/** Whether two byte arrays are equal (vitest's deep equality takes seconds on a MiB). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(a, b) === 0;
+}

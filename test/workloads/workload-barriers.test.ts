@@ -30,9 +30,10 @@ describe('default sweep: dma_map_sg(DMA_TO_DEVICE)', () => {
   let r: BarrierSweepResult;
   const progress: number[] = [];
 
+  // The whole default sweep: seconds alone, longer when the machine is shared.
   beforeAll(async () => {
     r = await runBarrierSweep({ onProgress: (f) => progress.push(f) });
-  });
+  }, 120_000);
 
   test('covers every (entries, size) of the defaults, 2,560 x 4 KiB among them', () => {
     expect(r.op).toBe('map');
