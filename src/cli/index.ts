@@ -1,6 +1,7 @@
 // The dmasim command line. Exit codes: 0 ok, 1 data corruption or dma-debug errors found,
 // 2 bad usage (a one-line message naming the option, no stack trace).
 
+import { dataCheckJson, finishRuns, registerRun, replay, summaryLines } from './findings.js';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { createMachine, type Machine, type MachineOptions } from '../machine.js';
@@ -65,6 +66,7 @@ interface MachineFlags {
   storeReordering: number;
   dataCheck: boolean;
   json: boolean;
+  trace?: string;
 }
 
 /** The options every workload's machine takes. */
@@ -79,10 +81,11 @@ function machineOptions(cmd: Command): Command {
     .option('--speculation <p>', 'speculative line fills per CPU line access', probability('--speculation'), 0)
     .option('--store-reordering <p>', 'uncached stores a device may see before a barrier', probability('--store-reordering'), 0)
     .option('--data-check', 'report each access that breaks DMA ownership, at the access', false)
+    .option('--trace <file.json>', 'write a timeline of the run for ui.perfetto.dev (Chrome trace-event JSON)')
     .option('--json', 'machine-readable output', false);
 }
 
-function bootMachine(f: MachineFlags): Promise<Machine> {
+async function bootMachine(f: MachineFlags): Promise<Machine> {
   const opts: MachineOptions = {
     arch: f.arch,
     seed: f.seed,
@@ -91,7 +94,9 @@ function bootMachine(f: MachineFlags): Promise<Machine> {
     dataCheck: f.dataCheck,
     load: { evictionPressure: f.evictionPressure, speculation: f.speculation, storeReordering: f.storeReordering },
   };
-  return createMachine(opts);
+  const m = await createMachine(opts);
+  registerRun(m, f);
+  return m;
 }
 
 function print(lines: readonly string[]): void {
@@ -137,7 +142,7 @@ async function nic(f: NicFlags): Promise<number> {
   });
   bar.stop();
   const dmesg = f.dmesg ? m.dmesg() : [];
-  if (f.json) print([JSON.stringify({ ...r, ...(f.dmesg ? { dmesg } : {}) })]);
+  if (f.json) print([JSON.stringify({ ...r, ...dataCheckJson(m), ...(f.dmesg ? { dmesg } : {}) })]);
   else print([`dmasim nic on ${f.arch}: ${f.packets} RX + ${f.packets} TX packets of ${f.packetSize} B, ring ${f.ringSize}, mode ${f.mode}, bug ${f.bug}`, ...nicLines(r, f), ...(f.dmesg ? ['', ...dmesg] : [])]);
   return r.corrupted > 0 || r.faults > 0 || r.debugErrors > 0 || r.dataRaces > 0 ? 1 : 0;
 }
@@ -153,7 +158,9 @@ function program(setExit: (code: number) => void): Command {
   const root = new Command('dmasim')
     .description('A WebAssembly emulator of the Linux DMA mapping API: non-coherent caches, bounce buffers and dma-debug, made visible')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addHelpText('after', '\nReplay:\n  report <command> [options]  run a command with --data-check and summarise its reports by kind and site');
+  root.hook('postAction', () => finishRuns(print));
 
   machineOptions(root.command('nic', { isDefault: true }))
     .description('simulate a NIC: RX and TX rings, streaming-mapped or recycled buffers, every payload verified')
@@ -193,7 +200,7 @@ function program(setExit: (code: number) => void): Command {
       const r = await runMapBenchmark(m, o as MapBenchmarkOptions, { onProgress: (x) => bar.update(x) });
       bar.stop();
       const json = (_key: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
-      if (f.json) print([JSON.stringify(r, json)]);
+      if (f.json) print([JSON.stringify({ ...r, ...dataCheckJson(m) }, json)]);
       else print(r.error === null ? r.lines : [...r.lines, r.error]);
       setExit(r.error === null ? 0 : 1);
     });
@@ -206,7 +213,7 @@ function program(setExit: (code: number) => void): Command {
       const bar = progressBar(f.json);
       const r = await runDmapoolTest(m, { iterations: f.iterations, onProgress: (x) => bar.update(x) });
       bar.stop();
-      print(f.json ? [JSON.stringify(r)] : r.error === null ? r.lines : [...r.lines, r.error]);
+      print(f.json ? [JSON.stringify({ ...r, ...dataCheckJson(m) })] : r.error === null ? r.lines : [...r.lines, r.error]);
       setExit(r.error === null ? 0 : 1);
     });
 
@@ -263,7 +270,16 @@ function program(setExit: (code: number) => void): Command {
   return root;
 }
 
+/** `dmasim report <command ...>`: exit 1 when the replay found anything. */
+async function report(args: string[]): Promise<number> {
+  const json = args.includes('--json');
+  const s = await replay(args.filter((a) => a !== '--json'), main);
+  print(json ? [JSON.stringify(s)] : summaryLines(s));
+  return s.reports > 0 ? 1 : 0;
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'report') return report(argv.slice(1));
   let code = 0;
   try {
     await program((c) => { code = c; }).parseAsync(argv, { from: 'user' });
