@@ -28,6 +28,7 @@ const LAYERS: readonly (readonly [string, number])[] = [
   ['src/internal.ts', 8],
   ['src/devices/', 9],
   ['src/workloads/', 9],
+  ['src/checker/', 9],
   ['src/cli/', 10],
 ];
 

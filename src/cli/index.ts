@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { barrierChartSvg, BARRIER_SWEEP_DEFAULTS, formatBarrierTable, runBarrierSweep, type BarrierOp } from '../workloads/barriers.js';
 import { runDmapoolTest } from '../workloads/dmapool-test.js';
 import { checkMapBenchmarkOptions, MAP_BENCHMARK_DEFAULTS, runMapBenchmark, type MapBenchmarkOptions } from '../workloads/map-benchmark.js';
+import { checkCommand } from './check.js';
 import { NIC_DEFAULTS, runNic, type NicApi, type NicBug, type NicReport } from '../workloads/nic.js';
 
 class UsageError extends Error {}
@@ -267,6 +268,8 @@ function program(setExit: (code: number) => void): Command {
       print(await runDemo(f));
       setExit(0);
     });
+
+  checkCommand(root, setExit);
   return root;
 }
 

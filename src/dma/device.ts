@@ -14,7 +14,7 @@ import type { Layout } from '../engine/layout.js';
 import type { DataProbe, HostStats } from '../engine/port.js';
 import type { Cpu } from '../hw/cpu.js';
 import type { Clock } from '../hw/time.js';
-import { DMA_BIT_MASK, minNotZero } from '../include/dma-mapping.js';
+import { DMA_BIT_MASK, DMA_MAPPING_ERROR, minNotZero } from '../include/dma-mapping.js';
 import type { Kconfig } from '../include/kconfig.js';
 import type { Debugfs } from '../lib/debugfs.js';
 import { DmaFaultError, DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
@@ -291,6 +291,8 @@ export class Device {
    * machine's memory (one run without an IOMMU), or a DmaFaultError before anything is touched.
    */
   private target(fn: string, dma: number, len: number, write: boolean): readonly number[] {
+    // A driver that skips dma_mapping_error() hands the device ~0: on hardware, a bus error.
+    if (dma === DMA_MAPPING_ERROR) throw new DmaFaultError(this.name, dma, checkSize(fn, 'len', len), 'DMA_MAPPING_ERROR is not a bus address (the mapping failed and dma_mapping_error() was not checked)');
     checkAddr(fn, 'dma_addr', dma);
     checkSize(fn, 'len', len);
     if (this.dma_iommu) return (this.iommu as DevIommu).translate(this, dma, len, write);

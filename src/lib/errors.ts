@@ -49,7 +49,8 @@ export type DmaSimError = DmaSimRangeError | DmaSimTypeError;
 export class DmaFaultError extends Error {
   override name = 'DmaFaultError';
   constructor(readonly device: string, readonly dmaAddr: number, readonly len: number, why: string) {
-    super(`${device}: DMA fault at 0x${dmaAddr.toString(16)}+${len}: ${why}`);
+    // -1 stands for DMA_MAPPING_ERROR, ~(dma_addr_t)0.
+    super(`${device}: DMA fault at 0x${dmaAddr === -1 ? 'ffffffffffffffff' : dmaAddr.toString(16)}+${len}: ${why}`);
   }
 }
 

@@ -53,6 +53,11 @@ export class KernelLog {
   private warnings = 0;
   /** Records printed since boot, dropped ones included (the log_next_seq of printk_ringbuffer). */
   private seq = 0;
+  /**
+   * Called with each record as it is logged, from inside the call that logged it (so a watcher
+   * such as `dmasim check` can see which driver line caused a report); null: no call.
+   */
+  onRecord: ((level: number, text: string) => void) | null = null;
 
   /** @param now simulated monotonic time in ns, for printk_ratelimit windows. */
   constructor(private readonly now: () => number = () => 0) {}
@@ -64,6 +69,7 @@ export class KernelLog {
       if (this.records.length === LOG_CAPACITY) this.records.shift();
       this.records.push({ level, text: line });
       this.seq++;
+      this.onRecord?.(level, line);
     }
   }
 
