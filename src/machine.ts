@@ -14,7 +14,7 @@ import {
 } from '../assembly/abi.js';
 import type { Arch } from './arch/arch.js';
 import { parseCmdline, type ParamHandler } from './lib/cmdline.js';
-import { compileCore, instantiateCore, type CoreExports } from './engine/core.js';
+import { compileCore, instantiateCore, type CoreExports, type CoreSource } from './engine/core.js';
 import type { HostStats, Stats } from './engine/port.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
 import { CostModel } from './arch/cost.js';
@@ -45,7 +45,7 @@ import { PageAllocator } from './mm/page_alloc.js';
 import { Slab } from './mm/slab.js';
 import { Vmalloc } from './mm/vmalloc.js';
 import { KernelLog } from './lib/printk.js';
-import { checkAddr, checkIntIn, checkPowerOfTwo, checkSize } from './lib/validate.js';
+import { checkAddr, checkIntIn, checkNumber, checkPowerOfTwo, checkSize } from './lib/validate.js';
 import { resolveLoad, resolveOptions, type LoadOptions, type MachineOptions, type ResolvedOptions } from './options.js';
 
 export type { CacheOptions, LoadOptions, MachineOptions } from './options.js';
@@ -64,13 +64,30 @@ function checkDelay(fn: string, arg: string, v: unknown): number {
   return v;
 }
 
+/** isRam() and physToOffset() answer "no" for any number; anything else is no question at all. */
+function refuseQuery(fn: string, phys: unknown, len: unknown): never {
+  checkNumber(fn, 'phys', phys);
+  checkNumber(fn, 'len', len);
+  throw new DmaSimTypeError(fn, 'phys', 'must be a number');
+}
+
+/** The `core` option: a compiled module, its bytes, or where to fetch them. */
+function checkCoreSource(core: unknown): CoreSource | undefined {
+  if (core === undefined || core instanceof WebAssembly.Module || core instanceof ArrayBuffer || core instanceof Uint8Array) return core;
+  if (core instanceof URL) return core;
+  if (typeof core === 'string' && URL.canParse(core)) return core;
+  throw new DmaSimTypeError('createMachine', 'core', 'must be a WebAssembly.Module, its bytes, or a URL');
+}
+
 export async function createMachine(opts: MachineOptions = {}): Promise<Machine> {
   const r = resolveOptions(opts);
   const layout = computeLayout(r.banks, r.cache);
   if (layout.pages > MAX_WASM_PAGES) {
     throw new DmaSimRangeError('createMachine', 'ram', `needs ${layout.totalBytes} bytes of WASM memory, more than the 4 GiB a 32-bit WebAssembly memory can hold`);
   }
-  const module = await compileCore(opts.core);
+  const module = await compileCore(checkCoreSource(opts.core)).catch((e: unknown) => {
+    throw e instanceof WebAssembly.CompileError ? new DmaSimRangeError('createMachine', 'core', `is not a WebAssembly module: ${e.message}`) : e;
+  });
   const memory = new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true });
   const m = new Machine(r, layout, memory, instantiateCore(module, memory));
   setCurrentMachine(m);
@@ -365,6 +382,7 @@ export class Machine implements DmaHost {
    * asks this several times for the same buffer, so the last bank found is tried first.
    */
   physToOffset(phys: number, len: number): number {
+    if (typeof phys !== 'number' || typeof len !== 'number') refuseQuery('physToOffset', phys, len);
     const last = this.lastBank;
     if (phys >= last.base && phys + len <= last.base + last.size) return last.offset + (phys - last.base);
     for (const b of this.layout.banks) {
@@ -378,11 +396,13 @@ export class Machine implements DmaHost {
 
   /** pfn_valid() for a whole range: every byte in RAM. */
   isRam(phys: number, len: number): boolean {
+    if (typeof phys !== 'number' || typeof len !== 'number') refuseQuery('isRam', phys, len);
     return this.physToOffset(phys, Math.max(len, 1)) >= 0;
   }
 
   /** The physical address behind a kernel virtual address, or -1 (linear map, kernel image, vmalloc). */
   translate(virt: number): number {
+    checkNumber('translate', 'virt', virt);
     if (isLinearMapAddress(virt)) {
       const phys = __pa(virt);
       return this.isRam(phys, 1) ? phys : -1;

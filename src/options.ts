@@ -11,7 +11,7 @@ import type { BankSpec } from './engine/layout.js';
 import type { KernelConfig } from './include/kconfig.js';
 import { MAX_WAYS } from '../assembly/abi.js';
 import { DmaSimRangeError, DmaSimTypeError } from './lib/errors.js';
-import { checkAddr, checkBool, checkIntIn, checkPowerOfTwo, checkSize, checkString } from './lib/validate.js';
+import { checkAddr, checkBool, checkIntIn, checkPowerOfTwo, checkSize, checkString, checkOptions } from './lib/validate.js';
 import { KIMAGE_BYTES } from './mm/kimage.js';
 import { PAGE_SIZE, PHYS_ADDR_LIMIT } from './mm/memory.js';
 
@@ -116,6 +116,7 @@ function resolveCache(c: CacheOptions | undefined, arch: Arch): Required<CacheOp
 
 function resolveConfig(config: KernelConfig | undefined): Required<KernelConfig> {
   const fn = 'createMachine';
+  if (config !== undefined && (typeof config !== 'object' || config === null)) throw new DmaSimTypeError(fn, 'config', 'must be an object of Kconfig options');
   for (const key of Object.keys(config ?? {})) {
     if (!KNOWN_CONFIG.has(key)) throw new DmaSimRangeError(fn, `config.${key}`, `is not an option dmasim knows (known: ${[...KNOWN_CONFIG].join(', ')})`);
   }
@@ -131,7 +132,10 @@ function checkProbability(fn: string, arg: string, v: unknown): number {
   return v;
 }
 
+const LOAD_KNOBS = ['evictionPressure', 'speculation', 'storeReordering'] as const;
+
 export function resolveLoad(fn: string, load: LoadOptions | undefined): Required<LoadOptions> {
+  checkOptions(fn, 'load', load, LOAD_KNOBS);
   return {
     evictionPressure: checkProbability(fn, 'load.evictionPressure', load?.evictionPressure ?? 0),
     speculation: checkProbability(fn, 'load.speculation', load?.speculation ?? 0),
@@ -149,7 +153,7 @@ export function resolveOptions(opts: MachineOptions): ResolvedOptions {
     banks: resolveBanks(opts.ram ?? DEFAULT_RAM),
     cache: resolveCache(opts.cache, arch),
     config: resolveConfig(opts.config),
-    cmdline: checkString(fn, 'cmdline', opts.cmdline ?? ''),
+    cmdline: checkString(fn, 'cmdline', opts.cmdline === undefined ? '' : opts.cmdline),
     seed: checkIntIn(fn, 'seed', opts.seed ?? 1, 0, 0xffff_ffff),
     load: resolveLoad(fn, opts.load),
     costModel: resolveCostModel(opts.costModel),

@@ -386,9 +386,12 @@ function checkIommu(fn: string, v: unknown): DeviceIommuOptions | null {
 function checkRangeMap(fn: string, map: unknown): readonly BusDmaRegion[] {
   if (map === undefined) return [];
   if (!Array.isArray(map)) throw new DmaSimTypeError(fn, 'dmaRangeMap', 'must be an array of { cpu_start, dma_start, size }');
-  return map.map((r: Partial<BusDmaRegion>, i) => ({
+  return map.map((r: Partial<BusDmaRegion> | null, i) => {
+    if (typeof r !== 'object' || r === null) throw new DmaSimTypeError(fn, `dmaRangeMap[${i}]`, 'must be an object { cpu_start, dma_start, size }');
+    return {
     cpu_start: checkAddr(fn, `dmaRangeMap[${i}].cpu_start`, r.cpu_start),
     dma_start: checkAddr(fn, `dmaRangeMap[${i}].dma_start`, r.dma_start),
     size: checkSize(fn, `dmaRangeMap[${i}].size`, r.size),
-  }));
+    };
+  });
 }

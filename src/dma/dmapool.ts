@@ -164,7 +164,7 @@ function checkPool(fn: string, pool: unknown): DmaPool {
 
 /** A gfp_t. The test inlines into the hot paths; the call that names the argument runs only on failure. */
 function checkGfp(fn: string, gfp: unknown): number {
-  return (gfp as number) >>> 0 === gfp ? gfp : checkIntIn(fn, 'gfp', gfp, 0, UINT_MAX);
+  return typeof gfp === 'number' && gfp >>> 0 === gfp ? gfp : checkIntIn(fn, 'gfp', gfp, 0, UINT_MAX);
 }
 
 /** An address below 2^53, tested without calling out (Number.isSafeInteger is a builtin call). */

@@ -46,6 +46,44 @@ function checkSgt(fn: string, sgt: unknown): SgTable {
   return sgt as SgTable;
 }
 
+// A legacy dma_map_ops callback that breaks its contract is a bug in the caller's bus code: the
+// call the user made is refused, naming the callback, before dma-debug or a pool sees the result.
+
+function brokenOps(fn: string, callback: string, what: string): never {
+  throw new DmaSimRangeError(fn, 'dev', `dma_map_ops.${callback} ${what}`);
+}
+
+/** What ops->map_phys returned: a DMA address (below 2^53) or DMA_MAPPING_ERROR. */
+function opsAddr(fn: string, callback: string, addr: unknown): number {
+  if (addr === DMA_MAPPING_ERROR || (typeof addr === 'number' && Number.isSafeInteger(addr) && addr >= 0)) return addr;
+  return brokenOps(fn, callback, `returned ${String(addr)}, not a DMA address or DMA_MAPPING_ERROR`);
+}
+
+/** What ops->map_sg returned: a negative errno, or at most nents segments, each with an address and a length. */
+function opsSgCount(fn: string, sgl: readonly Scatterlist[], nents: number, ents: unknown): number {
+  if (typeof ents !== 'number' || !Number.isInteger(ents) || ents > nents) {
+    brokenOps(fn, 'map_sg', `returned ${String(ents)} for ${nents} entries`);
+  }
+  for (let i = 0; i < ents; i++) {
+    const s = sgl[i] as Scatterlist;
+    opsAddr(fn, 'map_sg', s.dma_address);
+    if (!Number.isSafeInteger(s.dma_length) || s.dma_length < 0) brokenOps(fn, 'map_sg', `set sg[${i}].dma_length to ${String(s.dma_length)}`);
+  }
+  return ents;
+}
+
+/** What ops->alloc returned: null, or memory the CPU can reach for `size` bytes and its handle. */
+function opsBuffer(fn: string, dev: Device, size: number, buf: unknown): CoherentBuffer | null {
+  if (buf === null) return null;
+  const b = buf as Partial<CoherentBuffer>;
+  const ok = typeof b === 'object' && typeof b.cpu_addr === 'number' && Number.isSafeInteger(b.cpu_addr) && b.cpu_addr > 0
+    && dev.machine.translate(b.cpu_addr) >= 0 && dev.machine.translate(b.cpu_addr + Math.max(size, 1) - 1) >= 0;
+  if (!ok) brokenOps(fn, 'alloc', `returned ${JSON.stringify(buf) ?? String(buf)}: cpu_addr is not kernel memory of ${size} bytes`);
+  opsAddr(fn, 'alloc', b.dma_handle);
+  if (b.dma_handle === DMA_MAPPING_ERROR) brokenOps(fn, 'alloc', 'returned a buffer with dma_handle DMA_MAPPING_ERROR');
+  return buf as CoherentBuffer;
+}
+
 /** get_dma_ops(): the legacy back end, or null for dma-direct (dma_go_direct()). */
 function ops(dev: Device): Device['dma_ops'] {
   return dev.dma_ops;
@@ -55,6 +93,7 @@ function ops(dev: Device): Device['dma_ops'] {
 
 /** dma_supported(): dma-direct's rule, or the ops' own. */
 export function dma_supported(dev: Device, mask: bigint): boolean {
+  mask = checkMaskArgs('dma_supported', dev, mask);
   if (dev.dma_iommu) return true;
   const o = ops(dev);
   if (o !== null) return o.dma_supported?.(dev, mask) ?? true;
@@ -131,6 +170,7 @@ export function dma_get_required_mask(dev: Device): bigint {
 
 /** dma_addressing_limited(): the mask (or bus limit) cannot reach all of RAM. */
 export function dma_addressing_limited(dev: Device): boolean {
+  checkDev('dma_addressing_limited', dev);
   return minNotZero(dma_get_mask(dev), dev.bus_dma_limit) < dma_get_required_mask(dev);
 }
 
@@ -142,7 +182,8 @@ export function dma_addressing_limited(dev: Device): boolean {
  */
 function checkSingle(fn: string, dev: Device, addrArg: string, addr: number, size: number, dir: DmaDirection, attrs: unknown): number {
   checkDev(fn, dev);
-  if (addr !== DMA_MAPPING_ERROR) checkAddr(fn, addrArg, addr);
+  // Only a handle given back (an unmap's or a sync's addr) may be DMA_MAPPING_ERROR.
+  if (addrArg !== 'addr' || addr !== DMA_MAPPING_ERROR) checkAddr(fn, addrArg, addr);
   checkSize(fn, 'size', size);
   checkDir(fn, dir);
   return attrs === 0 ? 0 : checkAttrs(fn, attrs);
@@ -162,10 +203,10 @@ export function dma_map_phys(dev: Device, phys: number, size: number, dir: DmaDi
   attrs = checkSingle('dma_map_phys', dev, 'phys', phys, size, dir, attrs);
   if (!(attrs & DMA_ATTR_MMIO)) checkPhysRange(dev, 'dma_map_phys', 'phys', phys, size);
   dev.machine.dmaDebug?.caller('dma_map_phys');
-  return mapPhys(dev, phys, size, dir, attrs);
+  return mapPhys('dma_map_phys', dev, phys, size, dir, attrs);
 }
 
-function mapPhys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
+function mapPhys(fn: string, dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
   dev.machine.dmaTrace?.dma_api_enter?.();
   if (dir === DMA_NONE) bugOnDirection(dev, 'dma_map_phys', dir);
   if (dev.dma_mask === null) return noMask(dev, 'dma_map_phys');
@@ -175,7 +216,7 @@ function mapPhys(dev: Device, phys: number, size: number, dir: DmaDirection, att
   if (o === null && !dev.dma_iommu) addr = direct.dma_direct_map_phys(dev, phys, size, dir, attrs, true);
   else if (attrs & DMA_ATTR_CC_SHARED) addr = DMA_MAPPING_ERROR; // only dma-direct maps shared memory
   else if (dev.dma_iommu) addr = iommu.iommu_dma_map_phys(dev, phys, size, dir, attrs);
-  else if (o?.map_phys) addr = o.map_phys(dev, phys, size, dir, attrs);
+  else if (o?.map_phys) addr = opsAddr(fn, 'map_phys', o.map_phys(dev, phys, size, dir, attrs));
   dev.machine.dmaTrace?.dma_map_phys(dev, phys, addr, size, dir, attrs);
   dev.machine.dmaDebug?.map_phys(dev, phys, size, dir, addr, attrs);
   return addr;
@@ -214,7 +255,7 @@ export function dma_map_page(dev: Device, page: Page, offset: number, size: numb
   checkPhysRange(dev, fn, 'page', phys, size);
   if (attrs & DMA_ATTR_MMIO) return DMA_MAPPING_ERROR;
   dev.machine.dmaDebug?.caller('dma_map_page');
-  return mapPhys(dev, phys, size, dir, attrs);
+  return mapPhys(fn, dev, phys, size, dir, attrs);
 }
 
 /** dma_unmap_page_attrs(): silently nothing with MMIO. */
@@ -241,7 +282,7 @@ export function dma_map_single(dev: Device, ptr: number, size: number, dir: DmaD
   checkPhysRange(dev, fn, 'ptr', phys, size);
   m.dmaDebug?.map_single(dev, ptr, size);
   if (attrs & DMA_ATTR_MMIO) return DMA_MAPPING_ERROR;
-  return mapPhys(dev, phys, size, dir, attrs);
+  return mapPhys(fn, dev, phys, size, dir, attrs);
 }
 
 function refuseVirt(fn: string, ptr: number): never {
@@ -271,7 +312,7 @@ export function dma_map_resource(dev: Device, phys: number, size: number, dir: D
     return DMA_MAPPING_ERROR;
   }
   m.dmaDebug?.caller('dma_map_resource');
-  return mapPhys(dev, phys, size, dir, a);
+  return mapPhys('dma_map_resource', dev, phys, size, dir, a);
 }
 
 /** dma_unmap_resource(): dma_unmap_phys() with DMA_ATTR_MMIO, so nothing but bookkeeping. */
@@ -282,6 +323,7 @@ export function dma_unmap_resource(dev: Device, addr: number, size: number, dir:
 /** dma_mapping_error(): the debug layer marks the mapping as checked first. */
 export function dma_mapping_error(dev: Device, addr: number): number {
   checkDev('dma_mapping_error', dev);
+  if (addr !== DMA_MAPPING_ERROR) checkAddr('dma_mapping_error', 'addr', addr);
   dev.machine.dmaDebug?.mapping_error(dev, addr);
   return addr === DMA_MAPPING_ERROR ? -ENOMEM : 0;
 }
@@ -289,7 +331,7 @@ export function dma_mapping_error(dev: Device, addr: number): number {
 // ---- scatter-gather ----------------------------------------------------------------------
 
 /** __dma_map_sg_attrs(): the count of mapped segments, or a negative errno. */
-function mapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs: number): number {
+function mapSg(fn: string, dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs: number): number {
   const m = dev.machine;
   m.dmaTrace?.dma_api_enter?.();
   bugOnDirection(dev, 'dma_map_sg_attrs', dir);
@@ -302,8 +344,8 @@ function mapSg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection
   let ents: number;
   if (o === null && !dev.dma_iommu) ents = direct.dma_direct_map_sg(dev, sgl, nents, dir, attrs);
   else if (dev.dma_iommu) ents = iommu.iommu_dma_map_sg(dev, sgl, nents, dir, attrs);
-  else if (o?.map_sg) ents = o.map_sg(dev, sgl, nents, dir, attrs);
-  else throw new DmaSimRangeError('dma_map_sg', 'dev', 'has dma_map_ops without map_sg, which __dma_map_sg_attrs() calls unconditionally (a NULL pointer dereference)');
+  else if (o?.map_sg) ents = opsSgCount(fn, sgl, nents, o.map_sg(dev, sgl, nents, dir, attrs));
+  else throw new DmaSimRangeError(fn, 'dev', 'has dma_map_ops without map_sg, which __dma_map_sg_attrs() calls unconditionally (a NULL pointer dereference)');
   if (ents > 0) {
     m.dmaTrace?.dma_map_sg(dev, sgl, nents, ents, dir, attrs);
     m.dmaDebug?.map_sg(dev, sgl, nents, ents, dir, attrs);
@@ -325,7 +367,7 @@ function sgArgs(fn: string, dev: Device, sgl: unknown, nents: unknown, dir: unkn
 export function dma_map_sg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs = 0): number {
   const [list, n, d, a] = sgArgs('dma_map_sg', dev, sgl, nents, dir, attrs);
   dev.machine.dmaDebug?.caller('dma_map_sg');
-  const ret = mapSg(dev, list, n, d, a);
+  const ret = mapSg('dma_map_sg', dev, list, n, d, a);
   return ret < 0 ? 0 : ret;
 }
 
@@ -351,7 +393,7 @@ export function dma_map_sgtable(dev: Device, sgt: SgTable, dir: DmaDirection, at
   checkSgt('dma_map_sgtable', sgt);
   const [list, n, d, a] = sgArgs('dma_map_sgtable', dev, sgt.sgl, sgt.orig_nents, dir, attrs);
   dev.machine.dmaDebug?.caller('dma_map_sgtable');
-  const nents = mapSg(dev, list, n, d, a);
+  const nents = mapSg('dma_map_sgtable', dev, list, n, d, a);
   if (nents < 0) return nents;
   sgt.nents = nents;
   return 0;
@@ -410,13 +452,15 @@ export function dma_sync_single_for_device(dev: Device, addr: number, size: numb
 
 /** dma_sync_single_range_for_cpu(): a sync of addr + offset. */
 export function dma_sync_single_range_for_cpu(dev: Device, addr: number, offset: number, size: number, dir: DmaDirection): void {
-  checkSize('dma_sync_single_range_for_cpu', 'offset', offset);
-  syncSingleForCpu(dev, addr + offset, size, syncArgs('dma_sync_single_range_for_cpu', dev, addr, size, dir));
+  const fn = 'dma_sync_single_range_for_cpu';
+  const d = syncArgs(fn, dev, addr, size, dir);
+  syncSingleForCpu(dev, checkAddr(fn, 'addr + offset', addr + checkSize(fn, 'offset', offset)), size, d);
 }
 
 export function dma_sync_single_range_for_device(dev: Device, addr: number, offset: number, size: number, dir: DmaDirection): void {
-  checkSize('dma_sync_single_range_for_device', 'offset', offset);
-  syncSingleForDevice(dev, addr + offset, size, syncArgs('dma_sync_single_range_for_device', dev, addr, size, dir));
+  const fn = 'dma_sync_single_range_for_device';
+  const d = syncArgs(fn, dev, addr, size, dir);
+  syncSingleForDevice(dev, checkAddr(fn, 'addr + offset', addr + checkSize(fn, 'offset', offset)), size, d);
 }
 
 function syncSgForCpu(fn: string, dev: Device, sgl: unknown, nelems: unknown, dir: unknown): void {
@@ -468,6 +512,7 @@ export function dma_sync_sgtable_for_device(dev: Device, sgt: SgTable, dir: DmaD
 /** dma_need_sync(): whether syncs for this address do anything. */
 export function dma_need_sync(dev: Device, addr: number): boolean {
   checkDev('dma_need_sync', dev);
+  checkAddr('dma_need_sync', 'addr', addr);
   if (dev.dma_skip_sync) return false;
   return ops(dev) === null && !dev.dma_iommu ? direct.dma_direct_need_sync(dev, addr) : true;
 }
@@ -530,14 +575,13 @@ function allocAttrs(fn: string, dev: Device, size: number, gfp: unknown, attrs: 
   gfp = checkGfp(fn, gfp);
   attrs = checkAttrs(fn, attrs);
   dev.machine.dmaDebug?.caller(fn === 'dma_alloc_coherent' ? 'dma_alloc_coherent' : 'dma_alloc_attrs');
-  return allocChecked(dev, size, gfp as number, attrs as number);
+  return allocChecked(fn, dev, size, gfp as number, attrs as number);
 }
 
-function allocChecked(dev: Device, size: number, gfp: number, attrs: number): CoherentBuffer | null {
-  const fn = 'dma_alloc_attrs';
+function allocChecked(fn: string, dev: Device, size: number, gfp: number, attrs: number): CoherentBuffer | null {
   const m = dev.machine;
   m.dmaTrace?.dma_api_enter?.();
-  const site = { file: MAPPING_C, fn };
+  const site = { file: MAPPING_C, fn: 'dma_alloc_attrs' };
   if (dev.coherent_dma_mask === 0n) m.log.warnOnce('alloc-nomask', site, '');
   if (gfp & __GFP_COMP) {
     m.log.warnOnce('alloc-comp', site, '');
@@ -546,7 +590,7 @@ function allocChecked(dev: Device, size: number, gfp: number, attrs: number): Co
   gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
   const o = ops(dev);
   const buf = o === null && !dev.dma_iommu ? direct.dma_direct_alloc(dev, size, gfp, attrs)
-    : dev.dma_iommu ? iommu.iommu_dma_alloc(dev, size, gfp, attrs) : o?.alloc?.(dev, size, gfp, attrs) ?? null;
+    : dev.dma_iommu ? iommu.iommu_dma_alloc(dev, size, gfp, attrs) : opsBuffer(fn, dev, size, o?.alloc?.(dev, size, gfp, attrs) ?? null);
   m.dmaTrace?.dma_alloc(dev, buf?.cpu_addr ?? 0, buf?.dma_handle ?? 0, size, DMA_BIDIRECTIONAL, gfp, attrs);
   if (buf !== null) m.dmaDebug?.alloc_coherent(dev, size, buf.dma_handle, buf.cpu_addr, attrs);
   return buf;
@@ -630,6 +674,7 @@ function freePages(fn: string, dev: Device, size: number, page: Page, dma_handle
   checkDev(fn, dev);
   checkSize(fn, 'size', size);
   if (typeof page !== 'number' || !isPageHandle(page)) throw new DmaSimTypeError(fn, 'page', 'must be a struct page handle');
+  if (dma_handle !== DMA_MAPPING_ERROR) checkAddr(fn, 'dma_handle', dma_handle);
   const d = checkDir(fn, dir);
   dev.machine.dmaTrace?.dma_api_enter?.();
   dev.machine.dmaTrace?.dma_free_pages(dev, dev.machine.page_address(page), dma_handle, size, d, 0);

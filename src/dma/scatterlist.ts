@@ -4,8 +4,8 @@
 import { DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
 import { currentMachine } from './current.js';
 import type { DmaHost } from './device.js';
-import { __pa, isLinearMapAddress, PAGE_SIZE, pageToPfn, pfnToPage, type Page } from '../mm/memory.js';
-import { checkIntIn, checkSize } from '../lib/validate.js';
+import { __pa, isLinearMapAddress, isPageHandle, isVmallocAddr, PAGE_SIZE, pageToPfn, pfnToPage, type Page } from '../mm/memory.js';
+import { checkAddr, checkIntIn, checkSize } from '../lib/validate.js';
 
 /** sg->dma_flags bits (CONFIG_NEED_SG_DMA_FLAGS): on the first entry, the list was bounced per entry. */
 export const SG_DMA_BUS_ADDRESS = 1 << 0;
@@ -30,13 +30,17 @@ export interface SgTable {
 
 /** sg_init_table(): `nents` zeroed entries. */
 export function sg_init_table(nents: number): Scatterlist[] {
-  checkIntIn('sg_init_table', 'nents', nents, 1, 1 << 20);
+  return newTable('sg_init_table', nents);
+}
+
+function newTable(fn: string, nents: number): Scatterlist[] {
+  checkIntIn(fn, 'nents', nents, 1, 1 << 20);
   return Array.from({ length: nents }, () => new Scatterlist());
 }
 
 /** sg_alloc_table(): a table of `nents` entries, none mapped yet. */
 export function sg_alloc_table(nents: number): SgTable {
-  return { sgl: sg_init_table(nents), nents: 0, orig_nents: nents };
+  return { sgl: newTable('sg_alloc_table', nents), nents: 0, orig_nents: nents };
 }
 
 function checkSg(fn: string, sg: unknown): Scatterlist {
@@ -47,6 +51,7 @@ function checkSg(fn: string, sg: unknown): Scatterlist {
 /** sg_set_page(). */
 export function sg_set_page(sg: Scatterlist, page: Page, len: number, offset: number): void {
   checkSg('sg_set_page', sg);
+  if (typeof page !== 'number' || !isPageHandle(page)) throw new DmaSimTypeError('sg_set_page', 'page', 'must be a struct page handle');
   checkSize('sg_set_page', 'len', len);
   checkSize('sg_set_page', 'offset', offset);
   sg.page_link = page;
@@ -61,9 +66,12 @@ export function sg_set_page(sg: Scatterlist, page: Page, len: number, offset: nu
  */
 export function sg_set_buf(sg: Scatterlist, buf: number, len: number): void {
   checkSg('sg_set_buf', sg);
+  checkAddr('sg_set_buf', 'buf', buf);
   checkSize('sg_set_buf', 'len', len);
-  const page = isLinearMapAddress(buf) ? pfnToPage(Math.floor(__pa(buf) / PAGE_SIZE)) : currentMachine('sg_set_buf').virt_to_page(buf);
-  sg_set_page(sg, page, len, buf % PAGE_SIZE);
+  // virt_to_page(): the linear map, or the kernel image (a symbol); vmalloc memory has no such page.
+  const phys = isLinearMapAddress(buf) ? __pa(buf) : isVmallocAddr(buf) ? -1 : currentMachine('sg_set_buf').translate(buf);
+  if (phys < 0) throw new DmaSimRangeError('sg_set_buf', 'buf', `0x${buf.toString(16)} is not a linear-map or kernel-image address backed by RAM`);
+  sg_set_page(sg, pfnToPage(Math.floor(phys / PAGE_SIZE)), len, buf % PAGE_SIZE);
 }
 
 export function sg_dma_address(sg: Scatterlist): number {
@@ -76,6 +84,7 @@ export function sg_dma_len(sg: Scatterlist): number {
 
 /** sg_phys(): page_to_phys(sg_page(sg)) + sg->offset. */
 export function sg_phys(sg: Scatterlist): number {
+  checkSg('sg_phys', sg);
   return pageToPfn(sg.page_link) * PAGE_SIZE + sg.offset;
 }
 

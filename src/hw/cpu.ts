@@ -167,12 +167,18 @@ export class Cpu {
 
   /** CPU loads of `len` bytes at ptr. */
   read(ptr: number, len: number): Uint8Array {
+    return this.readAs('cpu.read', ptr, len);
+  }
+
+  /** The loads of `fn`: the range is checked before the result is allocated or time moves. */
+  private readAs(fn: string, ptr: number, len: number): Uint8Array {
+    const spans = this.spans(fn, ptr, len);
     this.m.clock.cpuPoint();
     const out = new Uint8Array(len);
     const { core, u8 } = this.m;
     const scratch = this.m.layout.scratch;
     let pos = 0;
-    for (const s of this.spans('cpu.read', ptr, len)) {
+    for (const s of spans) {
       this.m.dataCheck?.cpuAccess(s.off, s.len, false, s.cached);
       for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
         const n = Math.min(SCRATCH_BYTES, s.len - done);
@@ -262,7 +268,7 @@ export class Cpu {
     const off = this.locate(fn, ptr, size);
     if (off < 0) {
       // A load that straddles pages, or an address the general path will refuse with its reason.
-      const bytes = this.read(ptr, size);
+      const bytes = this.readAs(fn, ptr, size);
       return bytes.reduceRight((v, b) => v * 256 + b, 0);
     }
     this.m.clock.cpuPoint();

@@ -421,7 +421,8 @@ function syncSg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirectio
  * as bounced; a failure unmaps what was mapped, without syncing, and is -EIO.
  */
 function iommu_dma_map_sg_swiotlb(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs: number): number {
-  (sgl[0] as Scatterlist).dma_flags |= SG_DMA_SWIOTLB;
+  // sg_dma_mark_swiotlb(sg): the kernel marks the list's head, which an empty JS list lacks.
+  if (sgl.length > 0) (sgl[0] as Scatterlist).dma_flags |= SG_DMA_SWIOTLB;
   for (let i = 0; i < nents; i++) {
     const s = sgl[i] as Scatterlist;
     s.dma_address = iommu_dma_map_phys(dev, sg_phys(s), s.length, dir, attrs);
@@ -573,6 +574,8 @@ export function iommu_dma_alloc(dev: Device, size: number, gfp: number, attrs: n
   const coherent = dev.dma_coherent;
   const prot = dma_info_to_prot(DMA_BIDIRECTIONAL, coherent, attrs);
   const allocSize = pageAlign(size);
+  // Nothing to allocate, map or remap: NULL, as dma-direct gives for an empty request.
+  if (allocSize === 0) return null;
   const contiguous = !gfpflags_allow_blocking(gfp) || (attrs & DMA_ATTR_FORCE_CONTIGUOUS) !== 0;
   const pfns = contiguous ? contiguousPages(m, allocSize, gfp) : scatteredPages(m, allocSize / PAGE_SIZE, gfp);
   if (pfns === null) return null;
@@ -667,6 +670,7 @@ export function iommu_dma_free(dev: Device, size: number, cpu_addr: number, hand
  */
 export function iommu_dma_alloc_pages(dev: Device, size: number, dir: DmaDirection, gfp: number): { page: Page; dma_handle: number } | null {
   const m = dev.machine;
+  if (size === 0) return null; // as iommu_dma_alloc(): no pages, no IOVA for nothing
   const order = getOrder(size);
   const pfn = m.pages.alloc_pages(gfp, order);
   if (pfn < 0) return null;

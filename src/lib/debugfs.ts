@@ -3,6 +3,8 @@
 // the kernel's names, read formats and write semantics. A write the kernel rejects throws
 // DebugfsError carrying the errno the write(2) would have returned.
 
+import { checkString } from './validate.js';
+
 export class DebugfsError extends Error {
   override name = 'DebugfsError';
   constructor(readonly code: keyof typeof ERRNO, readonly errno: number, path: string) {
@@ -74,12 +76,15 @@ export class Debugfs {
   }
 
   read(path: string): string {
+    checkString('debugfs.read', 'path', path);
     const f = this.files.get(path);
     if (f === undefined) throw new DebugfsError(this.dirs.has(path) ? 'EISDIR' : 'ENOENT', this.dirs.has(path) ? ERRNO.EISDIR : ERRNO.ENOENT, path);
     return f.read();
   }
 
   write(path: string, text: string): void {
+    checkString('debugfs.write', 'path', path);
+    checkString('debugfs.write', 'text', text);
     const f = this.files.get(path);
     if (f === undefined) throw new DebugfsError(this.dirs.has(path) ? 'EISDIR' : 'ENOENT', this.dirs.has(path) ? ERRNO.EISDIR : ERRNO.ENOENT, path);
     if (f.write === undefined) throw new DebugfsError('EACCES', ERRNO.EACCES, path);
@@ -93,6 +98,7 @@ export class Debugfs {
 
   /** The names in a directory, sorted as `ls` sorts them. */
   list(dir: string): string[] {
+    checkString('debugfs.list', 'dir', dir);
     const d = dir.endsWith('/') ? dir.slice(0, -1) : dir;
     if (!this.dirs.has(d)) throw new DebugfsError('ENOENT', ERRNO.ENOENT, dir);
     const names = new Set<string>();

@@ -53,6 +53,23 @@ export function checkBool(fn: string, arg: string, v: unknown): boolean {
   return v;
 }
 
+/** An options object: undefined (all defaults) or a plain object whose keys are all `known`. */
+export function checkOptions(fn: string, arg: string, v: unknown, known: readonly string[]): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new DmaSimTypeError(fn, arg, `must be an object, got ${v === null ? 'null' : typeof v}`);
+  for (const key of Object.keys(v)) {
+    if (!known.includes(key)) throw new DmaSimRangeError(fn, `${arg}.${key}`, `is not an option (known: ${known.join(', ')})`);
+  }
+  return v as Record<string, unknown>;
+}
+
+/** A number that must at least be one (an address query answers "no" for a negative one). */
+export function checkNumber(fn: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number') throw new DmaSimTypeError(fn, arg, `must be a number, got ${typeof v}`);
+  if (!Number.isSafeInteger(v)) throw new DmaSimRangeError(fn, arg, `must be an integer, got ${String(v)}`);
+  return v;
+}
+
 export function checkString(fn: string, arg: string, v: unknown): string {
   if (typeof v !== 'string') throw new DmaSimTypeError(fn, arg, `must be a string, got ${typeof v}`);
   return v;

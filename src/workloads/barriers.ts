@@ -15,6 +15,7 @@ import {
 } from '../dma/mapping.js';
 import { GFP_KERNEL } from '../mm/gfp.js';
 import { sg_init_table, sg_set_buf, type Scatterlist } from '../dma/scatterlist.js';
+import { checkBarrierSweepOptions } from './options.js';
 
 export type BarrierOp = 'map' | 'unmap' | 'sync_for_device' | 'sync_for_cpu';
 export type BarrierDir = typeof DMA_BIDIRECTIONAL | typeof DMA_TO_DEVICE | typeof DMA_FROM_DEVICE;
@@ -221,33 +222,12 @@ function measureConfig(lists: readonly [SgList, SgList], plan: OpPlan, dir: Barr
   return [{ ...warm[0], wallNs: median(walls[0]) }, { ...warm[1], wallNs: median(walls[1]) }];
 }
 
-function checkOptions(o: BarrierSweepOptions): void {
-  const positive = (name: string, xs: unknown): void => {
-    if (!Array.isArray(xs) || xs.length === 0 || !xs.every((x) => Number.isInteger(x) && x > 0)) {
-      throw new RangeError(`dmasim barriers: ${name} must be a non-empty list of positive integers`);
-    }
-  };
-  positive('entries', o.entries);
-  positive('entrySizes', o.entrySizes);
-  if (!Object.hasOwn(PLANS, o.op)) throw new RangeError(`dmasim barriers: op must be one of ${Object.keys(PLANS).join(', ')}`);
-  if (o.dir !== DMA_BIDIRECTIONAL && o.dir !== DMA_TO_DEVICE && o.dir !== DMA_FROM_DEVICE) throw new RangeError('dmasim barriers: dir must be 0, 1 or 2');
-  if (o.arch !== undefined && o.arch !== 'arm64') throw new RangeError('dmasim barriers: arch must be arm64');
-  if (o.repetitions !== undefined && !(Number.isInteger(o.repetitions) && o.repetitions > 0)) throw new RangeError('dmasim barriers: repetitions must be a positive integer');
-}
-
 /** Lets a progress bar repaint between configurations. */
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Options over the defaults; an option passed as undefined (an absent CLI flag) keeps its default. */
-function withDefaults(options: Partial<BarrierSweepOptions>): BarrierSweepOptions {
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  return { ...BARRIER_SWEEP_DEFAULTS, ...given };
-}
-
 /** The sweep: every (entries, entry size), per-buffer and batched, on two machines of one seed. */
 export async function runBarrierSweep(options: Partial<BarrierSweepOptions> = {}): Promise<BarrierSweepResult> {
-  const o = withDefaults(options);
-  checkOptions(o);
+  const o = checkBarrierSweepOptions('runBarrierSweep', options, BARRIER_SWEEP_DEFAULTS as BarrierSweepOptions, Object.keys(PLANS));
   const seed = o.seed ?? BARRIER_SWEEP_DEFAULTS.seed;
   const rigs = [await rig(false, seed), await rig(true, seed)] as const;
   const plan = PLANS[o.op];

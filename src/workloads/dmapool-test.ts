@@ -15,6 +15,7 @@ import { dma_set_mask_and_coherent } from '../dma/mapping.js';
 import { GFP_KERNEL } from '../mm/gfp.js';
 import { PAGE_SIZE } from '../mm/memory.js';
 import { KERN_WARNING } from '../lib/printk.js';
+import { checkDmapoolTestOptions, checkMachine } from './options.js';
 
 /** NR_TESTS */
 export const DMAPOOL_TEST_ITERATIONS = 100;
@@ -152,7 +153,8 @@ function dmapoolTestBlock(m: Machine, dev: Device, parms: DmapoolParms, iteratio
  * masks, then times every parameter set, stopping at the first that fails.
  */
 export async function runDmapoolTest(m: Machine, opts: DmapoolTestOptions = {}): Promise<DmapoolTestResult> {
-  const iterations = opts.iterations ?? DMAPOOL_TEST_ITERATIONS;
+  checkMachine('runDmapoolTest', m);
+  const { iterations, onProgress } = checkDmapoolTestOptions('runDmapoolTest', opts, DMAPOOL_TEST_ITERATIONS);
   const dev = m.createDevice({ name: 'dmapool-test' });
   const ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
   if (ret !== 0) {
@@ -163,7 +165,7 @@ export async function runDmapoolTest(m: Machine, opts: DmapoolTestOptions = {}):
   const results: DmapoolTestSetResult[] = [];
   const total = DMAPOOL_TEST_PARMS.length * iterations;
   for (const [k, parms] of DMAPOOL_TEST_PARMS.entries()) {
-    const r = dmapoolTestBlock(m, dev, parms, iterations, (round) => opts.onProgress?.((k * iterations + round) / total));
+    const r = dmapoolTestBlock(m, dev, parms, iterations, (round) => onProgress?.((k * iterations + round) / total));
     if (r === null) return { lines: results.map(line), results, error: 'could not insert module dmapool_test: Cannot allocate memory' };
     results.push(r);
     await yieldToEventLoop();

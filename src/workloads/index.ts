@@ -13,3 +13,4 @@ export {
 export type { MapBenchmarkOptions, MapBenchmarkControl, MapBenchmarkResult } from './map-benchmark.js';
 export { runDmapoolTest, nr_blocks, DMAPOOL_TEST_PARMS, DMAPOOL_TEST_ITERATIONS, DmaPoolPairs } from './dmapool-test.js';
 export type { DmapoolParms, DmapoolTestOptions, DmapoolTestSetResult, DmapoolTestResult } from './dmapool-test.js';
+export { checkNicOptions, checkDmapoolTestOptions, checkBarrierSweepOptions, checkMachine, NIC_LIMITS, DMAPOOL_TEST_MAX_ITERATIONS } from './options.js';

@@ -15,8 +15,9 @@ import {
 import { DMA_BIT_MASK, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
 import type { Device } from '../dma/device.js';
 import { dma_pool_create, dma_pool_zalloc, type DmaPool } from '../dma/dmapool.js';
-import { DmaFaultError } from '../lib/errors.js';
+import { DmaFaultError, DmaSimRangeError } from '../lib/errors.js';
 import type { Machine } from '../machine.js';
+import { checkMachine, checkNicOptions } from './options.js';
 import {
   dma_alloc_coherent, dma_map_single, dma_mapping_error, dma_set_mask_and_coherent,
   dma_sync_single_for_cpu, dma_sync_single_for_device, dma_unmap_single,
@@ -149,7 +150,11 @@ export class Ring {
 
   constructor(readonly nic: Nic, readonly dir: DmaDirection) {
     this.descs = nic.allocDescriptors();
-    this.slots = this.descs.map(() => ({ buf: nic.m.kmalloc(nic.o.packetSize, GFP_KERNEL), dma: 0 }));
+    this.slots = this.descs.map(() => {
+      const buf = nic.m.kmalloc(nic.o.packetSize, GFP_KERNEL);
+      if (buf === 0) probeFailed(`kmalloc(${nic.o.packetSize})`);
+      return { buf, dma: 0 };
+    });
   }
 
   get size(): number {
@@ -170,7 +175,7 @@ export class Nic implements NicSteps {
       name: '0000:01:00.0', driver: 'dmasim_nic', iommu: o.iommu === true,
       ...(o.coherent === undefined ? {} : { coherent: o.coherent }),
     });
-    if (dma_set_mask_and_coherent(this.dev, DMA_BIT_MASK(o.dmaBits)) !== 0) throw new Error(`dmasim_nic: no usable ${o.dmaBits}-bit DMA`);
+    if (dma_set_mask_and_coherent(this.dev, DMA_BIT_MASK(o.dmaBits)) !== 0) probeFailed(`dma_set_mask_and_coherent(DMA_BIT_MASK(${o.dmaBits}))`);
     this.pattern = makePattern(m.seed, o.packetSize);
     this.report = {
       packets: 0, verified: 0, corrupted: 0, faults: 0, wallSeconds: 0, packetsPerSecond: 0, modelNsPerPacket: 0,
@@ -185,10 +190,10 @@ export class Nic implements NicSteps {
     if (this.o.descriptors === 'pool') {
       this.pool ??= dma_pool_create('dmasim_nic desc', this.dev, DESC_BYTES, DESC_BYTES, 0);
       const pool = this.pool;
-      if (pool === null) throw new Error('dmasim_nic: dma_pool_create failed');
+      if (pool === null) probeFailed('dma_pool_create');
       return Array.from({ length: n }, () => {
         const b = dma_pool_zalloc(pool, GFP_KERNEL);
-        if (b === null) throw new Error('dmasim_nic: dma_pool_zalloc failed');
+        if (b === null) probeFailed('dma_pool_zalloc');
         return b;
       });
     }
@@ -196,7 +201,7 @@ export class Nic implements NicSteps {
     const base = this.coherentRing === null ? 0 : n;
     this.coherentRing ??= dma_alloc_coherent(this.dev, 2 * n * DESC_BYTES, GFP_KERNEL);
     const r = this.coherentRing;
-    if (r === null) throw new Error('dmasim_nic: dma_alloc_coherent failed');
+    if (r === null) probeFailed('dma_alloc_coherent');
     return Array.from({ length: n }, (_, i) => ({ vaddr: r.cpu_addr + (base + i) * DESC_BYTES, dma: r.dma_handle + (base + i) * DESC_BYTES }));
   }
 
@@ -208,7 +213,7 @@ export class Nic implements NicSteps {
 
   private map(buf: number, dir: DmaDirection): number {
     const h = dma_map_single(this.dev, buf, this.o.packetSize, dir);
-    if (dma_mapping_error(this.dev, h)) throw new Error('dmasim_nic: dma_map_single failed');
+    if (dma_mapping_error(this.dev, h)) probeFailed('dma_map_single');
     return h;
   }
 
@@ -398,7 +403,16 @@ function readDebugErrors(m: Machine): number {
   }
 }
 
-/** Runs the NIC workload on a machine (see NicOptions). */
+/** Runs the NIC workload on a machine (see NicOptions); options are checked before anything is made. */
 export function runNic(m: Machine, opts: Partial<NicOptions> = {}): NicReport {
-  return new Nic(m, { ...NIC_DEFAULTS, ...opts }).run();
+  checkMachine('runNic', m);
+  return new Nic(m, checkNicOptions('runNic', opts, NIC_DEFAULTS)).run();
+}
+
+/**
+ * What the driver's probe could not get (memory, or DMA the machine cannot do for this
+ * device): the workload stops with a DmaSimRangeError naming runNic and the machine.
+ */
+function probeFailed(what: string): never {
+  throw new DmaSimRangeError('runNic', 'm', `cannot run dmasim_nic: ${what} failed`);
 }
