@@ -2,6 +2,7 @@
 // It owns no memory and allocates nothing (scripts/check-wasm.mjs fails the build if it does).
 
 export { abiFingerprint } from './abi';
+export { abiRingFingerprint } from './abi-ring';
 export {
   init, reseed, setLoad, cpuRead, cpuWrite, cpuFill, clean, invalidate, cleanInvalidate, invalPoc, lineState,
 } from './cache';

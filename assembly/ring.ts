@@ -13,7 +13,7 @@
 // cpuRead32Again(); test/ring-engine.property.test.ts checks each against the per-call exports.
 //
 // Everything a step reads is in the host's ring area (src/layout.ts), described by a ring block
-// (abi.ts RB_*):
+// (abi-ring.ts RB_*):
 //
 //   ring block --> slots  [ buf | desc | dma lo | dma hi ] x size     (RS_*)
 //              --> banks  [ base lo | base hi | size | offset ] x n    (RBANK_*)
@@ -25,14 +25,16 @@
 // out every offset.
 
 import {
-  CNT_CPU_BYTES_WRITTEN, CNT_DEV_BYTES_READ, CNT_DEV_BYTES_WRITTEN, CNT_DIRTY_WRITTEN_BACK, CNT_SNOOPS, CNT_UNCACHED_BYTES,
-  DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN,
-  NIC_PAYLOAD_PERIOD, NIC_PAYLOAD_STRIDE,
-  RB_BANKS, RB_CORRUPTED, RB_FAULTS, RB_FLAGS, RB_LEN, RB_NBANKS, RB_PATTERN, RB_SEQ_BASE, RB_SIZE,
-  RB_SLOTS, RB_TMP, RB_VERIFIED, RBANK_BASE_HI, RBANK_BASE_LO, RBANK_BYTES, RBANK_OFFSET, RBANK_SIZE,
-  RING_COHERENT, RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE, RING_OP_FILL, RING_OP_INVAL,
-  RING_OP_VERIFY, RS_BUF, RS_BYTES, RS_DESC, RS_DMA_HI, RS_DMA_LO,
+  CNT_CPU_BYTES_WRITTEN, CNT_DEV_BYTES_READ, CNT_DEV_BYTES_WRITTEN, CNT_DIRTY_WRITTEN_BACK, CNT_SNOOPS,
+  CNT_UNCACHED_BYTES,
 } from './abi';
+import {
+  DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, NIC_PAYLOAD_PERIOD,
+  NIC_PAYLOAD_STRIDE, RB_BANKS, RB_CORRUPTED, RB_FAULTS, RB_FLAGS, RB_LEN, RB_NBANKS, RB_PATTERN, RB_SEQ_BASE,
+  RB_SIZE, RB_SLOTS, RB_TMP, RB_VERIFIED, RBANK_BASE_HI, RBANK_BASE_LO, RBANK_BYTES, RBANK_OFFSET, RBANK_SIZE,
+  RING_COHERENT, RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE, RING_OP_FILL, RING_OP_INVAL, RING_OP_VERIFY,
+  RS_BUF, RS_BYTES, RS_DESC, RS_DMA_HI, RS_DMA_LO,
+} from './abi-ring';
 import { devCompare, devRead } from './bus';
 import {
   clean, copyBytes, count, cpuCompare, cpuRead32, cpuRead32Again, cpuWrite, cpuWrite32x4, cpuWrite32x4Again, cpuWriteInLine, inOneLine,

@@ -6,7 +6,7 @@
 // command line, zones, then the allocators.
 
 import {
-  EMPTY_TAG, KNOB_ONE, LD_DIRTY, LINE_CLEAN, LINE_DIRTY, NR_COUNTERS, REPL_LRU, REPL_RANDOM,
+  KNOB_ONE, LINE_CLEAN, LINE_DIRTY, NR_COUNTERS, REPL_LRU, REPL_RANDOM,
   CNT_CACHE_HITS, CNT_CACHE_MISSES, CNT_EVICTIONS, CNT_DIRTY_WRITTEN_BACK, CNT_DIRTY_DISCARDED,
   CNT_LINES_CLEANED, CNT_LINES_INVALIDATED, CNT_MAINTENANCE_OPS, CNT_SPECULATIVE_FILLS, CNT_SNOOPS,
   CNT_CPU_COPY_BYTES, CNT_CPU_BYTES_READ, CNT_CPU_BYTES_WRITTEN, CNT_DEV_BYTES_READ,
@@ -15,7 +15,7 @@ import {
 import type { Arch } from './arch/arch.js';
 import { parseCmdline, type ParamHandler } from './lib/cmdline.js';
 import { compileCore, instantiateCore, type CoreExports, type CoreSource } from './engine/core.js';
-import type { HostStats, Stats } from './engine/port.js';
+import { EnginePort, type HostStats, type Stats } from './engine/port.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
 import { CostModel } from './arch/cost.js';
 import { Cpu } from './hw/cpu.js';
@@ -30,7 +30,7 @@ import { TimelineRecorder, type TraceEventJson } from './check/timeline.js';
 import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
 import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './dma/swiotlb.js';
-import { Device, type Bus, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
+import { Device, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './lib/errors.js';
 import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
 import type { Kconfig } from './include/kconfig.js';
@@ -115,7 +115,6 @@ export class Machine implements DmaHost {
   readonly kimage: KernelImage;
   readonly cpu: Cpu;
   readonly cache: CacheOps;
-  readonly bus: Bus;
   /** The D-cache maintenance the arch DMA hooks issue, and its pending queue when batched. */
   readonly dcache: DcacheMaintenance;
   /** io_tlb_default_mem: the swiotlb pool, or null when the kernel would not have made one. */
@@ -165,16 +164,18 @@ export class Machine implements DmaHost {
   readonly clock: Clock;
   /** Boot parameters the command line set, by name (for subsystems that read them later). */
   readonly params = new Map<string, string | undefined>();
-  /** The engine, its memory and a byte view of it (the memory never grows, so the view never goes stale). */
+  /** The engine port: every engine call of the library goes through it (engine/port.ts). */
+  readonly port: EnginePort;
+  /**
+   * The engine's raw exports, its memory and a byte view of it (the memory never grows, so the
+   * view never goes stale): for white-box tests and benchmarks; the library uses `port`.
+   */
   readonly core: CoreExports;
   readonly memory: WebAssembly.Memory;
   readonly u8: Uint8Array;
   readonly layout: Layout;
   /** Counters the host keeps (the engine keeps the rest in its counter block). */
   readonly hostStats: HostStats = { barriers: 0, cpuBarriers: 0, dmaOps: 0, iommuMaps: 0, iotlbFlushes: 0, iommuFaults: 0 };
-  private readonly counters: BigUint64Array;
-  /** The same counters as little-endian u32 words, for reads on the clock's hot path. */
-  private readonly counterWords: Uint32Array;
   private lastBank: BankWindow;
   private readonly stackTop: number;
   private stackNext: number;
@@ -188,14 +189,8 @@ export class Machine implements DmaHost {
     this.memory = memory;
     this.core = core;
     this.u8 = new Uint8Array(memory.buffer);
-    this.counters = new BigUint64Array(memory.buffer, layout.counters, NR_COUNTERS);
-    this.counterWords = new Uint32Array(memory.buffer, layout.counters, NR_COUNTERS * 2);
     this.lastBank = layout.banks[0] as BankWindow;
-    core.init(
-      layout.tags, layout.stamps, layout.cacheData, layout.lineDir, layout.counters,
-      layout.ramStart, layout.ramSpan, layout.sets, r.cache.ways, Math.log2(r.cache.lineSize),
-      PAGE_SHIFT, r.cache.replacement === 'random' ? REPL_RANDOM : REPL_LRU, r.seed,
-    );
+    this.port = new EnginePort(core, memory, layout, { ...r.cache, seed: r.seed });
     this.costModel = new CostModel(r.arch, r.costModel);
     this.clock = new Clock({ workNs: () => this.workNs(), onEventError: (name, err) => this.eventError(name, err) });
     this.log = new KernelLog(() => this.clock.now());
@@ -224,8 +219,8 @@ export class Machine implements DmaHost {
     this.stackNext = this.stackTop;
 
     this.cpu = new Cpu(this, r.seed);
+    this.port.stores = this.cpu;
     this.cache = this.cacheOps(r.cache.lineSize);
-    this.bus = this.busOps();
     this.dcache = new DcacheMaintenance(this);
     this.setLoad(r.load);
 
@@ -235,7 +230,7 @@ export class Machine implements DmaHost {
     }
     if (r.dataCheck) {
       const check = new DmaDataCheck(this);
-      this.dataCheck = check;
+      this.dataCheck = this.port.probe = check;
       this.pages.ownerChanged = (phys, len) => check.forget(phys, len);
     }
     // subsys_initcall(iommu_subsys_init)
@@ -268,7 +263,7 @@ export class Machine implements DmaHost {
       lineSize: this.cache.lineSize,
       swiotlbSlotsUsed: () => this.swiotlb?.totalUsed ?? 0,
       storeBufferDepth: () => this.cpu.pendingStores,
-      dirtyLines: () => this.dirtyLines(),
+      dirtyLines: () => this.port.dirtyLines(),
       barriers: () => this.hostStats.barriers + this.hostStats.cpuBarriers,
     });
     this.timeline = { rec, detach: this.addTraceListener(rec) };
@@ -280,19 +275,6 @@ export class Machine implements DmaHost {
     t.detach();
     this.timeline = null;
     return t.rec.finish({ arch: this.arch.name, seed: String(this.seed), clock: 'simulated ns (m.now())' });
-  }
-
-  /** Dirty lines in the cache: a pass over the slots' tags and their line-directory bytes. */
-  private dirtyLines(): number {
-    const { layout, u8 } = this;
-    const tags = new Int32Array(this.memory.buffer, layout.tags, layout.slots);
-    const first = layout.ramStart / this.cache.lineSize;
-    let n = 0;
-    for (let i = 0; i < tags.length; i++) {
-      const t = tags[i] as number;
-      if (t !== EMPTY_TAG && ((u8[layout.lineDir + t - first] as number) & LD_DIRTY) !== 0) n++;
-    }
-    return n;
   }
 
   /** Attaches a tracepoint listener (a timeline recorder); returns what detaches it. */
@@ -541,12 +523,12 @@ export class Machine implements DmaHost {
   setLoad(load: LoadOptions): void {
     const l = resolveLoad('setLoad', load);
     const scale = (p: number): number => Math.round(p * KNOB_ONE);
-    this.core.setLoad(scale(l.evictionPressure), scale(l.speculation));
+    this.port.setLoad(scale(l.evictionPressure), scale(l.speculation));
     this.cpu.setStoreReordering(l.storeReordering);
   }
 
   stats(): Stats {
-    const c = (i: number): number => Number(this.counters[i] ?? 0n);
+    const c = (i: number): number => this.port.counter(i);
     return {
       cacheHits: c(CNT_CACHE_HITS),
       cacheMisses: c(CNT_CACHE_MISSES),
@@ -576,10 +558,7 @@ export class Machine implements DmaHost {
 
   /** The cost model's total from the priced counters alone (the clock samples it often). */
   private workNs(): number {
-    // The low and high words of each u64 counter: the clock samples this at every interleaving
-    // point, and a BigInt read and conversion per counter would cost more than the rest.
-    const w = this.counterWords;
-    const c = (i: number): number => (w[2 * i] as number) + (w[2 * i + 1] as number) * 0x1_0000_0000;
+    const c = (i: number): number => this.port.counter(i);
     const h = this.hostStats;
     return this.costModel.evaluate({
       cacheMaintenanceOps: c(CNT_MAINTENANCE_OPS), dirtyLinesWrittenBack: c(CNT_DIRTY_WRITTEN_BACK), bounceBytes: c(CNT_CPU_COPY_BYTES),
@@ -639,56 +618,21 @@ export class Machine implements DmaHost {
       if (off < 0) throw new DmaSimRangeError(`cache.${fn}`, 'phys', `[0x${phys.toString(16)}, +${len}) is not inside one RAM bank`);
       return off;
     };
-    const core = this.core;
+    const port = this.port;
     return {
       lineSize,
       clean: (phys, len) => {
-        const off = range('clean', phys, len);
-        this.dataCheck?.maintenance('clean', off, len);
-        core.clean(off, len);
+        port.clean(range('clean', phys, len), len);
       },
       invalidate: (phys, len) => {
-        const off = range('invalidate', phys, len);
-        this.dataCheck?.maintenance('inval', off, len);
-        core.invalidate(off, len);
+        port.invalidate(range('invalidate', phys, len), len);
       },
       cleanInvalidate: (phys, len) => {
-        const off = range('cleanInvalidate', phys, len);
-        this.dataCheck?.maintenance('inval', off, len);
-        core.cleanInvalidate(off, len);
+        port.cleanInvalidate(range('cleanInvalidate', phys, len), len);
       },
       lineState: (phys) => {
-        const s = core.lineState(range('lineState', phys, 1));
+        const s = port.lineState(range('lineState', phys, 1));
         return s === LINE_DIRTY ? 'dirty' : s === LINE_CLEAN ? 'clean' : 'invalid';
-      },
-    };
-  }
-
-  private busOps(): Bus {
-    const { core, u8 } = this;
-    const scratch = this.layout.scratch;
-    return {
-      read: (off, len, coherent) => {
-        this.cpu.storesObserved();
-        const out = new Uint8Array(len);
-        for (let done = 0; done < len; done += SCRATCH_BYTES) {
-          const n = Math.min(SCRATCH_BYTES, len - done);
-          core.devRead(off + done, n, scratch, coherent ? 1 : 0);
-          out.set(u8.subarray(scratch, scratch + n), done);
-        }
-        return out;
-      },
-      // A device write does not wait for the CPU's store buffer: a store still buffered to the
-      // same bytes lands later and wins, as it would on hardware.
-      write: (off, bytes, coherent) => {
-        for (let done = 0; done < bytes.length; done += SCRATCH_BYTES) {
-          const n = Math.min(SCRATCH_BYTES, bytes.length - done);
-          u8.set(bytes.subarray(done, done + n), scratch);
-          core.devWrite(off + done, n, scratch, coherent ? 1 : 0);
-        }
-      },
-      fill: (off, len, byte, coherent) => {
-        core.devFill(off, len, byte, coherent ? 1 : 0);
       },
     };
   }

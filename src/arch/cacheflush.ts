@@ -6,15 +6,12 @@
 // Issued-but-incomplete operations are really pending here: until the DSB, a device reading RAM
 // does not see a queued clean, and a queued invalidate has not dropped anything.
 
-import type { CoreExports } from '../engine/core.js';
-import type { DataProbe, HostStats } from '../engine/port.js';
+import type { EnginePort, HostStats } from '../engine/port.js';
 
 /** What the maintenance routines need from the machine, handed in by machine.ts. */
 export interface DcacheHost {
-  readonly core: Pick<CoreExports, 'clean' | 'invalPoc'>;
+  readonly port: EnginePort;
   readonly hostStats: HostStats;
-  /** The data-aware checker, read at every operation (it is attached after this exists). */
-  readonly dataCheck: DataProbe | null;
 }
 
 const CLEAN = 0;
@@ -34,8 +31,7 @@ export class DcacheMaintenance {
    */
   clean(off: number, len: number, sync: boolean): void {
     if (sync) {
-      this.m.dataCheck?.maintenance('clean', off, len);
-      this.m.core.clean(off, Math.max(len, 1));
+      this.m.port.clean(off, Math.max(len, 1));
       this.dsb();
     } else {
       this.queue(CLEAN, off, len);
@@ -45,8 +41,7 @@ export class DcacheMaintenance {
   /** dcache_inval_poc(_nosync): DC IVAC, but DC CIVAC on partial lines at either edge (engine's invalPoc). */
   inval(off: number, len: number, sync: boolean): void {
     if (sync) {
-      this.m.dataCheck?.maintenance('inval', off, len);
-      this.m.core.invalPoc(off, len);
+      this.m.port.invalPoc(off, len);
       this.dsb();
     } else {
       this.queue(INVAL, off, len);
@@ -66,9 +61,8 @@ export class DcacheMaintenance {
   dsb(): void {
     const p = this.pending;
     for (let i = 0; i < this.queued * 3; i += 3) {
-      this.m.dataCheck?.maintenance(p[i] === CLEAN ? 'clean' : 'inval', p[i + 1] as number, p[i + 2] as number);
-      if (p[i] === CLEAN) this.m.core.clean(p[i + 1] as number, Math.max(p[i + 2] as number, 1));
-      else this.m.core.invalPoc(p[i + 1] as number, p[i + 2] as number);
+      if (p[i] === CLEAN) this.m.port.clean(p[i + 1] as number, Math.max(p[i + 2] as number, 1));
+      else this.m.port.invalPoc(p[i + 1] as number, p[i + 2] as number);
     }
     this.queued = 0;
     this.m.hostStats.barriers++;

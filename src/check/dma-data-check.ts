@@ -37,7 +37,9 @@
 import type { DmaApiCall, DmaDebugHooks } from '../dma/debug.js';
 import type { Device } from '../dma/device.js';
 import { DMA_ATTR_MMIO, DMA_ATTR_SKIP_CPU_SYNC, DMA_MAPPING_ERROR, DMA_TO_DEVICE, dir2name, type DmaDirection } from '../include/dma-mapping.js';
+import { LD_DIRTY, LD_WAY_MASK } from '../../assembly/abi.js';
 import type { Layout } from '../engine/layout.js';
+import type { EnginePort } from '../engine/port.js';
 import type { Kconfig } from '../include/kconfig.js';
 import { PAGE_SIZE } from '../mm/memory.js';
 import { KERN_ERR, type KernelLog } from '../lib/printk.js';
@@ -89,16 +91,14 @@ export interface DataCheckReport {
 /** What the checker needs from the machine it watches, handed in by machine.ts. */
 export interface DataCheckHost {
   readonly log: KernelLog;
-  readonly u8: Uint8Array;
+  readonly port: EnginePort;
   readonly cache: { readonly lineSize: number };
-  readonly layout: Layout;
+  readonly layout: Pick<Layout, 'banks' | 'ramStart' | 'totalBytes'>;
   readonly config: Kconfig;
   physToOffset(phys: number, len: number): number;
 }
 
 const SEP = '==================================================================';
-const LD_WAY_MASK = 0x3f;
-const LD_DIRTY = 0x40;
 
 const K_MAP = 0;
 const K_SG = 1;
@@ -226,10 +226,7 @@ export class DmaDataCheck implements DmaDebugHooks {
   private readonly u8: Uint8Array;
   private readonly lineSize: number;
   private readonly ramStart: number;
-  private readonly lineDir: number;
-  private readonly cacheData: number;
-  private readonly setMask: number;
-  private readonly ways: number;
+  private readonly port: EnginePort;
   /**
    * Regions by the 4 KiB page (of WASM offsets) they touch: per page an array used as a bag (its
    * first pageCount[p] slots), never shrunk, so a map and unmap allocate nothing but the region.
@@ -250,13 +247,10 @@ export class DmaDataCheck implements DmaDebugHooks {
 
   constructor(private readonly m: DataCheckHost) {
     this.log = m.log;
-    this.u8 = m.u8;
+    this.port = m.port;
+    this.u8 = m.port.u8;
     this.lineSize = m.cache.lineSize;
     this.ramStart = m.layout.ramStart;
-    this.lineDir = m.layout.lineDir;
-    this.cacheData = m.layout.cacheData;
-    this.setMask = m.layout.sets - 1;
-    this.ways = m.layout.slots / m.layout.sets;
     this.pageCount = new Int32Array(Math.ceil(m.layout.totalBytes / PAGE_SIZE));
   }
 
@@ -279,14 +273,12 @@ export class DmaDataCheck implements DmaDebugHooks {
   }
 
   private dirByte(li: number): number {
-    return this.u8[this.lineDir + li] as number;
+    return this.port.lineDirByte(li);
   }
 
   /** Where the cache holds line li (dirByte says it is resident). */
   private cachedAt(li: number, dirByte: number): number {
-    const lineOff = this.ramStart + li * this.lineSize;
-    const slot = (Math.floor(lineOff / this.lineSize) & this.setMask) * this.ways + (dirByte & LD_WAY_MASK) - 1;
-    return this.cacheData + slot * this.lineSize;
+    return this.port.cachedLineAt(li, dirByte);
   }
 
   /**

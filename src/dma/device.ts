@@ -9,9 +9,7 @@ import { unknownCallbacks } from './map-ops.js';
 import type { DmaDebugHooks } from './debug.js';
 import type { Swiotlb } from './swiotlb.js';
 import type { Arch, ArchSyncHost } from '../arch/arch.js';
-import type { CoreExports } from '../engine/core.js';
-import type { Layout } from '../engine/layout.js';
-import type { DataProbe, HostStats } from '../engine/port.js';
+import type { EnginePort, HostStats } from '../engine/port.js';
 import type { Cpu } from '../hw/cpu.js';
 import type { Clock } from '../hw/time.js';
 import { DMA_BIT_MASK, DMA_MAPPING_ERROR, minNotZero } from '../include/dma-mapping.js';
@@ -26,18 +24,6 @@ import type { PageAllocator } from '../mm/page_alloc.js';
 import type { Slab } from '../mm/slab.js';
 import type { Vmalloc } from '../mm/vmalloc.js';
 import { checkAddr, checkBool, checkBytes, checkIntIn, checkSize, checkString } from '../lib/validate.js';
-
-/** Engine-side RAM access for device bus masters (offsets are already translated and checked). */
-export interface Bus {
-  read(off: number, len: number, coherent: boolean): Uint8Array;
-  write(off: number, bytes: Uint8Array, coherent: boolean): void;
-  fill(off: number, len: number, byte: number, coherent: boolean): void;
-}
-
-/** The data-aware checker as the DMA layer feeds it: engine accesses, and each device access. */
-export interface DmaDataProbe extends DataProbe {
-  deviceAccess(dev: Device, dma: number, off: number, len: number, write: boolean, data: Uint8Array | null, fill: number): void;
-}
 
 /**
  * The kernel state the DMA layer reads through a device (dev.machine): the globals kernel/dma/
@@ -69,18 +55,14 @@ export interface DmaHost extends ArchSyncHost {
   translate(virt: number): number;
   page_address(page: Page): number;
   virt_to_page(ptr: number): Page;
-  // the CPU, the bus and the engine under them
+  // the CPU, and the engine under it and the bus
   readonly cpu: Cpu;
-  readonly bus: Bus;
-  readonly core: CoreExports;
-  readonly memory: WebAssembly.Memory;
-  readonly layout: Layout;
+  readonly port: EnginePort;
   // kernel/dma state
   /** io_tlb_default_mem, or null */
   readonly swiotlb: Swiotlb | null;
   /** The debug hooks mapping.ts calls (null: no checker attached, the hot path makes no call). */
   readonly dmaDebug: DmaDebugHooks | null;
-  readonly dataCheck: DmaDataProbe | null;
   /** The tracepoint hooks (trace/events/dma.h); null while nothing listens. */
   readonly dmaTrace: DmaTraceHooks | null;
 }
@@ -321,9 +303,8 @@ export class Device {
   }
 
   private readRun(off: number, len: number, dma: number): Uint8Array {
-    this.machine.dataCheck?.deviceAccess(this, dma, off, len, false, null, 0);
     this.machine.dmaTrace?.device_access?.(this, dma, len, false);
-    return this.machine.bus.read(off, len, this.dma_coherent);
+    return this.machine.port.devRead(this, dma, off, len);
   }
 
   /** The device writes `bytes` at dma_addr over the bus. */
@@ -334,9 +315,8 @@ export class Device {
       const off = runs[i] as number;
       const n = runs[i + 1] as number;
       const part = runs.length === 3 ? data : data.subarray(at, at + n);
-      this.machine.dataCheck?.deviceAccess(this, runs[i + 2] as number, off, n, true, part, 0);
       this.machine.dmaTrace?.device_access?.(this, runs[i + 2] as number, n, true);
-      this.machine.bus.write(off, part, this.dma_coherent);
+      this.machine.port.devWrite(this, runs[i + 2] as number, off, part);
       at += n;
     }
   }
@@ -348,9 +328,8 @@ export class Device {
     for (let i = 0; i < runs.length; i += 3) {
       const off = runs[i] as number;
       const n = runs[i + 1] as number;
-      this.machine.dataCheck?.deviceAccess(this, runs[i + 2] as number, off, n, true, null, byte);
       this.machine.dmaTrace?.device_access?.(this, runs[i + 2] as number, n, true);
-      this.machine.bus.fill(off, n, byte, this.dma_coherent);
+      this.machine.port.devFill(this, runs[i + 2] as number, off, n, byte);
     }
   }
 }

@@ -110,8 +110,9 @@ export class DmaPool {
   hotFirst = 0;
   hotSorted = 0;
 
-  /** A 16-byte view of the machine's scratch buffer, where a link is staged for the engine. */
-  readonly link: Uint32Array;
+  /** Where a link is staged for the engine: four u32 words and their bytes. */
+  readonly link = new Uint32Array(4);
+  readonly linkBytes = new Uint8Array(this.link.buffer);
   readonly m: DmaHost;
 
   /** @internal use dma_pool_create() */
@@ -127,7 +128,6 @@ export class DmaPool {
     const table = this.blockOff.length > 1;
     this.granShift = table ? Math.log2(size & -size) : 0;
     this.blockAt = table ? blockTable(this.blockOff, this.allocation, this.granShift) : null;
-    this.link = new Uint32Array(this.m.memory.buffer, this.m.layout.scratch, 4);
   }
 }
 
@@ -235,12 +235,11 @@ function writeLink(pool: DmaPool, node: number, next: number, dma: number): void
   const how = pool.nodeHow[node];
   stageLink(pool.link, next, dma);
   if (how === LINK_CACHED) {
-    m.core.cpuWrite(pool.nodeOff[node] as number, DMA_BLOCK_SIZE, m.layout.scratch);
+    m.port.cpuWrite(pool.nodeOff[node] as number, pool.linkBytes);
   } else if (how === LINK_UNCACHED && !m.cpu.storesBuffered) {
-    m.core.uncachedWrite(pool.nodeOff[node] as number, DMA_BLOCK_SIZE, m.layout.scratch);
+    m.port.uncachedWrite(pool.nodeOff[node] as number, pool.linkBytes);
   } else {
-    const bytes = new Uint8Array(pool.link.buffer, pool.link.byteOffset, DMA_BLOCK_SIZE).slice();
-    m.cpu.write(pool.nodeVaddr[node] as number, bytes);
+    m.cpu.write(pool.nodeVaddr[node] as number, pool.linkBytes.slice());
   }
 }
 
@@ -250,9 +249,9 @@ function readLinkDma(pool: DmaPool, node: number): number {
   const how = pool.nodeHow[node];
   const w = pool.link;
   if (how === LINK_CACHED) {
-    m.core.cpuRead((pool.nodeOff[node] as number) + 8, 8, m.layout.scratch + 8);
+    m.port.cpuRead((pool.nodeOff[node] as number) + 8, 8, pool.linkBytes, 8);
   } else if (how === LINK_UNCACHED && !m.cpu.storesBuffered) {
-    m.core.uncachedRead((pool.nodeOff[node] as number) + 8, 8, m.layout.scratch + 8);
+    m.port.uncachedRead((pool.nodeOff[node] as number) + 8, 8, pool.linkBytes, 8);
   } else {
     const b = m.cpu.read((pool.nodeVaddr[node] as number) + 8, 8);
     new Uint8Array(w.buffer, w.byteOffset + 8, 8).set(b);
@@ -266,8 +265,8 @@ function readLinkDma(pool: DmaPool, node: number): number {
 function fillBlock(pool: DmaPool, node: number, byte: number): void {
   const m = pool.m;
   const how = pool.nodeHow[node];
-  if (how === LINK_CACHED) m.core.cpuFill(pool.nodeOff[node] as number, pool.size, byte);
-  else if (how === LINK_UNCACHED && !m.cpu.storesBuffered) m.core.uncachedFill(pool.nodeOff[node] as number, pool.size, byte);
+  if (how === LINK_CACHED) m.port.cpuFill(pool.nodeOff[node] as number, pool.size, byte);
+  else if (how === LINK_UNCACHED && !m.cpu.storesBuffered) m.port.uncachedFill(pool.nodeOff[node] as number, pool.size, byte);
   else {
     touch(m, 'memset', pool.nodeVaddr[node] as number, pool.size);
     m.cpu.fill(pool.nodeVaddr[node] as number, pool.size, byte);

@@ -335,11 +335,9 @@ export class Swiotlb {
     const origOff = m.physToOffset(orig, size);
     if (size <= 0 || tlbOff < 0 || origOff < 0) return;
     if (dir === DMA_TO_DEVICE) {
-      m.dataCheck?.cpuCopy(tlbOff, origOff, size);
-      m.core.cpuCopy(tlbOff, origOff, size);
+      m.port.cpuCopy(tlbOff, origOff, size);
     } else {
-      m.dataCheck?.cpuCopy(origOff, tlbOff, size);
-      m.core.cpuCopy(origOff, tlbOff, size);
+      m.port.cpuCopy(origOff, tlbOff, size);
     }
   }
 

@@ -1,16 +1,18 @@
 // Loads the engine: compiles core.wasm once per process, instantiates it over a machine's shared
-// memory, and refuses a core whose ABI differs from the host's (assembly/abi.ts).
+// memory, and refuses a core whose ABI differs from the host's (assembly/abi*.ts).
 //
 // Hand-written instead of asc's generated bindings: the esm bindings cannot take an imported
 // memory (AssemblyScript #2529), and a typed interface over instance.exports keeps the host's
 // type-check independent of a prior asc build.
 
 import { abiFingerprint } from '../../assembly/abi.js';
+import { abiRingFingerprint } from '../../assembly/abi-ring.js';
 import { DmaCoreFault } from '../lib/errors.js';
 
 /** The engine's exports (assembly/index.ts). Offsets and lengths are u32; booleans are 0/1. */
 export interface CoreExports {
   abiFingerprint(): number;
+  abiRingFingerprint(): number;
   init(
     tags: number, stamps: number, data: number, lineDir: number, counters: number,
     ramStart: number, ramBytes: number, sets: number, ways: number, lineShift: number,
@@ -107,13 +109,18 @@ function guard(name: string, f: (...args: number[]) => unknown): (...args: numbe
 }
 
 /** Instantiates the engine over `memory` and checks that it speaks this host's ABI. */
+/** The engine's fingerprint of an ABI file must be the host's: both were built from the same file. */
+function checkFingerprint(file: string, theirs: unknown, ours: number): void {
+  if (theirs !== ours) {
+    throw new Error(`dmasim: core.wasm was built from another assembly/${file} (fingerprint ${String(theirs)}, host ${ours}); rebuild it with npm run build`);
+  }
+}
+
 export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory): CoreExports {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const raw = instance.exports as unknown as Record<string, (...args: number[]) => unknown>;
-  const theirs = raw.abiFingerprint?.();
-  if (theirs !== abiFingerprint()) {
-    throw new Error(`dmasim: core.wasm was built from another assembly/abi.ts (fingerprint ${String(theirs)}, host ${abiFingerprint()}); rebuild it with npm run build`);
-  }
+  checkFingerprint('abi.ts', raw.abiFingerprint?.(), abiFingerprint());
+  checkFingerprint('abi-ring.ts', raw.abiRingFingerprint?.(), abiRingFingerprint());
   const g = <K extends keyof CoreExports>(name: K): CoreExports[K] => {
     const f = raw[name];
     if (typeof f !== 'function') throw new Error(`dmasim: core.wasm lacks the export ${name}; rebuild it with npm run build`);
@@ -123,7 +130,7 @@ export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.
   // V8 inlines `core.x(...)` calls; an object filled in a loop ends up in dictionary mode (7 ns
   // per call instead of 3, measured).
   return {
-    abiFingerprint: g('abiFingerprint'), init: g('init'), reseed: g('reseed'), setLoad: g('setLoad'),
+    abiFingerprint: g('abiFingerprint'), abiRingFingerprint: g('abiRingFingerprint'), init: g('init'), reseed: g('reseed'), setLoad: g('setLoad'),
     cpuRead: g('cpuRead'), cpuWrite: g('cpuWrite'), cpuFill: g('cpuFill'),
     clean: g('clean'), invalidate: g('invalidate'), cleanInvalidate: g('cleanInvalidate'), invalPoc: g('invalPoc'),
     lineState: g('lineState'),

@@ -4,9 +4,8 @@
 // uncached stores out of program order until a write barrier.
 
 import { DmaSimRangeError } from '../lib/errors.js';
-import type { CoreExports } from '../engine/core.js';
-import { SCRATCH_BYTES, type Layout } from '../engine/layout.js';
-import type { DataProbe, HostStats } from '../engine/port.js';
+import { SCRATCH_BYTES } from '../engine/layout.js';
+import type { EnginePort, HostStats, StoreBuffer } from '../engine/port.js';
 import type { KernelImage } from '../mm/kimage.js';
 import type { Vmalloc, VmArea } from '../mm/vmalloc.js';
 import type { Clock } from './time.js';
@@ -15,17 +14,12 @@ import { checkAddr, checkBytes, checkIntIn, checkSize } from '../lib/validate.js
 
 /** What the CPU needs from the machine it runs in, handed in by machine.ts. */
 export interface CpuHost {
-  readonly memory: WebAssembly.Memory;
-  readonly u8: Uint8Array;
-  readonly layout: Pick<Layout, 'scratch'>;
-  readonly core: Pick<CoreExports, 'cpuRead' | 'cpuWrite' | 'cpuFill' | 'uncachedRead' | 'uncachedWrite' | 'uncachedFill'>;
+  readonly port: EnginePort;
   readonly kimage: Pick<KernelImage, 'toPhys'>;
   readonly vm: Pick<Vmalloc, 'areaOf' | 'translate' | 'generation'>;
   readonly hostStats: HostStats;
   /** Simulated time: every CPU access is an interleaving point. */
   readonly clock: Clock;
-  /** The data-aware checker, read at every access (it is attached after the CPU exists). */
-  readonly dataCheck: DataProbe | null;
   physToOffset(phys: number, len: number): number;
 }
 
@@ -47,14 +41,12 @@ interface BufferedStore {
   readonly byte: number;
 }
 
-export class Cpu {
-  private readonly view: DataView;
+export class Cpu implements StoreBuffer {
   private readonly storeBuffer: BufferedStore[] = [];
   private reorder = 0;
   private rng: number;
 
   constructor(private readonly m: CpuHost, seed: number) {
-    this.view = new DataView(m.memory.buffer as ArrayBuffer);
     this.rng = (seed ^ 0x5bd1e995) >>> 0 || 1;
   }
 
@@ -73,19 +65,10 @@ export class Cpu {
     return x / 0x1_0000_0000;
   }
 
-  /** A buffered store reaches RAM; its bytes pass through the scratch area a piece at a time. */
+  /** A buffered store reaches RAM. */
   private commit(st: BufferedStore): void {
-    const { core, u8 } = this.m;
-    if (st.bytes === null) {
-      core.uncachedFill(st.off, st.len, st.byte);
-      return;
-    }
-    const scratch = this.m.layout.scratch;
-    for (let done = 0; done < st.len; done += SCRATCH_BYTES) {
-      const n = Math.min(SCRATCH_BYTES, st.len - done);
-      u8.set(st.bytes.subarray(done, done + n), scratch);
-      core.uncachedWrite(st.off + done, n, scratch);
-    }
+    if (st.bytes === null) this.m.port.commitFill(st.off, st.len, st.byte);
+    else this.m.port.commitStore(st.off, st.bytes);
   }
 
   /** Whether stores to uncached memory wait in the store buffer (load.storeReordering > 0). */
@@ -175,18 +158,12 @@ export class Cpu {
     const spans = this.spans(fn, ptr, len);
     this.m.clock.cpuPoint();
     const out = new Uint8Array(len);
-    const { core, u8 } = this.m;
-    const scratch = this.m.layout.scratch;
+    const port = this.m.port;
     let pos = 0;
     for (const s of spans) {
-      this.m.dataCheck?.cpuAccess(s.off, s.len, false, s.cached);
-      for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
-        const n = Math.min(SCRATCH_BYTES, s.len - done);
-        if (s.cached) core.cpuRead(s.off + done, n, scratch);
-        else this.uncachedRead(s.off + done, n);
-        out.set(u8.subarray(scratch, scratch + n), pos);
-        pos += n;
-      }
+      if (s.cached) port.cpuRead(s.off, s.len, out, pos);
+      else port.uncachedRead(s.off, s.len, out, pos);
+      pos += s.len;
     }
     return out;
   }
@@ -198,35 +175,41 @@ export class Cpu {
   }
 
   private put(fn: string, ptr: number, data: Uint8Array): void {
-    const { core, u8 } = this.m;
-    const scratch = this.m.layout.scratch;
+    const port = this.m.port;
     let pos = 0;
     for (const s of this.spans(fn, ptr, data.length)) {
-      this.m.dataCheck?.cpuAccess(s.off, s.len, true, s.cached);
-      for (let done = 0; done < s.len; done += SCRATCH_BYTES) {
-        const n = Math.min(SCRATCH_BYTES, s.len - done);
-        if (!s.cached && this.reorder > 0) {
-          this.storeBuffer.push({ off: s.off + done, len: n, bytes: data.slice(pos, pos + n), byte: 0 });
-        } else {
-          u8.set(data.subarray(pos, pos + n), scratch);
-          if (s.cached) core.cpuWrite(s.off + done, n, scratch);
-          else core.uncachedWrite(s.off + done, n, scratch);
-        }
-        pos += n;
-      }
+      const part = data.subarray(pos, pos + s.len);
+      if (s.cached) port.cpuWrite(s.off, part);
+      else if (this.reorder > 0) this.buffer(s.off, part.slice());
+      else port.uncachedWrite(s.off, part);
+      pos += s.len;
     }
+  }
+
+  /** An uncached store waits in the store buffer, in pieces of at most the engine's scratch size. */
+  private buffer(off: number, bytes: Uint8Array): void {
+    this.m.port.uncachedStoreBuffered(off, bytes.length);
+    for (let done = 0; done < bytes.length; done += SCRATCH_BYTES) {
+      const piece = bytes.subarray(done, done + SCRATCH_BYTES);
+      this.storeBuffer.push({ off: off + done, len: piece.length, bytes: piece, byte: 0 });
+    }
+  }
+
+  /** An uncached memset waits in the store buffer, as one store. */
+  private bufferFill(off: number, len: number, byte: number): void {
+    this.m.port.uncachedStoreBuffered(off, len);
+    this.storeBuffer.push({ off, len, bytes: null, byte });
   }
 
   /** memset(ptr, byte, len). */
   fill(ptr: number, len: number, byte: number): void {
     checkIntIn('cpu.fill', 'byte', byte, 0, 255);
     this.m.clock.cpuPoint();
-    const { core } = this.m;
+    const port = this.m.port;
     for (const s of this.spans('cpu.fill', ptr, len)) {
-      this.m.dataCheck?.cpuAccess(s.off, s.len, true, s.cached);
-      if (s.cached) core.cpuFill(s.off, s.len, byte);
-      else if (this.reorder > 0) this.storeBuffer.push({ off: s.off, len: s.len, bytes: null, byte });
-      else core.uncachedFill(s.off, s.len, byte);
+      if (s.cached) port.cpuFill(s.off, s.len, byte);
+      else if (this.reorder > 0) this.bufferFill(s.off, s.len, byte);
+      else port.uncachedFill(s.off, s.len, byte);
     }
   }
 
@@ -264,7 +247,6 @@ export class Cpu {
   }
 
   private load(fn: string, ptr: number, size: number): number {
-    const scratch = this.m.layout.scratch;
     const off = this.locate(fn, ptr, size);
     if (off < 0) {
       // A load that straddles pages, or an address the general path will refuse with its reason.
@@ -272,10 +254,7 @@ export class Cpu {
       return bytes.reduceRight((v, b) => v * 256 + b, 0);
     }
     this.m.clock.cpuPoint();
-    this.m.dataCheck?.cpuAccess(off, size, false, this.lastCached);
-    if (this.lastCached) this.m.core.cpuRead(off, size, scratch);
-    else this.uncachedRead(off, size);
-    return size === 1 ? this.view.getUint8(scratch) : size === 2 ? this.view.getUint16(scratch, true) : this.view.getUint32(scratch, true);
+    return this.lastCached ? this.m.port.cpuLoad(off, size) : this.m.port.uncachedLoad(off, size);
   }
 
   private store(fn: string, ptr: number, size: number, value: number): void {
@@ -288,13 +267,8 @@ export class Cpu {
       this.put(fn, ptr, bytes);
       return;
     }
-    const scratch = this.m.layout.scratch;
-    if (size === 1) this.view.setUint8(scratch, value);
-    else if (size === 2) this.view.setUint16(scratch, value, true);
-    else this.view.setUint32(scratch, value, true);
-    this.m.dataCheck?.cpuAccess(off, size, true, this.lastCached);
-    if (this.lastCached) this.m.core.cpuWrite(off, size, scratch);
-    else this.m.core.uncachedWrite(off, size, scratch);
+    if (this.lastCached) this.m.port.cpuStore(off, size, value);
+    else this.m.port.uncachedStore(off, size, value);
   }
 
   readb(ptr: number): number { return this.load('cpu.readb', ptr, 1); }
@@ -303,12 +277,6 @@ export class Cpu {
   writeb(ptr: number, value: number): void { this.store('cpu.writeb', ptr, 1, value); }
   writew(ptr: number, value: number): void { this.store('cpu.writew', ptr, 2, value); }
   writel(ptr: number, value: number): void { this.store('cpu.writel', ptr, 4, value); }
-
-  /** An uncached load sees the CPU's own buffered stores (store forwarding). */
-  private uncachedRead(off: number, n: number): void {
-    this.drainStores();
-    this.m.core.uncachedRead(off, n, this.m.layout.scratch);
-  }
 
   /**
    * Barriers (asm/barrier.h). Loads complete in order in this model, so the read barriers only

@@ -11,11 +11,11 @@
 // why not otherwise, and the run falls back to the per-call path.
 
 import {
-  RB_BANKS, RB_BYTES, RB_CORRUPTED, RB_FAULTS, RB_FLAGS, RB_LEN, RB_NBANKS, RB_PATTERN, RB_SEQ_BASE, RB_SIZE, RB_SLOTS,
-  RB_TMP, RB_VERIFIED, RBANK_BASE_HI, RBANK_BASE_LO, RBANK_BYTES, RBANK_OFFSET, RBANK_SIZE, RING_COHERENT,
-  RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE, RING_OP_FILL, RING_OP_INVAL, RING_OP_VERIFY,
-  RS_BUF, RS_BYTES, RS_DESC, RS_DMA_HI, RS_DMA_LO, DESC_BYTES, NIC_TX_SEQ_BASE,
-} from '../../assembly/abi.js';
+  RB_BANKS, RB_BYTES, RB_CORRUPTED, RB_FAULTS, RB_FLAGS, RB_LEN, RB_NBANKS, RB_PATTERN, RB_SEQ_BASE, RB_SIZE,
+  RB_SLOTS, RB_TMP, RB_VERIFIED, RBANK_BASE_HI, RBANK_BASE_LO, RBANK_BYTES, RBANK_OFFSET, RBANK_SIZE, RING_COHERENT,
+  RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE, RING_OP_FILL, RING_OP_INVAL, RING_OP_VERIFY, RS_BUF, RS_BYTES,
+  RS_DESC, RS_DMA_HI, RS_DMA_LO, DESC_BYTES, NIC_TX_SEQ_BASE,
+} from '../../assembly/abi-ring.js';
 import { dma_capable, dma_kmalloc_needs_bounce, phys_to_dma } from '../dma/direct.js';
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
 import { RING_AREA_BYTES, SCRATCH_BYTES } from '../engine/layout.js';
@@ -248,19 +248,19 @@ export class NicBatched implements NicSteps {
 
   private post(ring: Ring, block: number, n: number, call: Call): void {
     if (n <= 0) return;
-    this.m.core.ringPost(block, ring.head, n, call.ops);
+    this.m.port.ringPost(block, ring.head, n, call.ops);
     this.account(call, n, this.wmb);
     ring.head += n;
   }
 
   rxDevice(ring: Ring, count: number): number {
-    const done = this.m.core.ringDevice(this.rxBlock, ring.devHead, count, RING_OP_DEV_WRITE);
+    const done = this.m.port.ringDevice(this.rxBlock, ring.devHead, count, RING_OP_DEV_WRITE);
     ring.devHead += done;
     return done;
   }
 
   txDevice(ring: Ring, count: number): number {
-    const done = this.m.core.ringDevice(this.txBlock, ring.devHead, count, 0);
+    const done = this.m.port.ringDevice(this.txBlock, ring.devHead, count, 0);
     ring.devHead += done;
     return done;
   }
@@ -276,7 +276,7 @@ export class NicBatched implements NicSteps {
   /** `rmb`: the driver's dma_rmb() after seeing DONE (RX only). */
   private reap(ring: Ring, block: number, call: Call, rmb: number): number {
     if (ring.tail >= ring.head) return 0;
-    const n = this.m.core.ringReap(block, ring.tail, ring.head - ring.tail, call.ops);
+    const n = this.m.port.ringReap(block, ring.tail, ring.head - ring.tail, call.ops);
     this.account(call, n, rmb);
     ring.tail += n;
     return n;

@@ -10,8 +10,9 @@
 // call, where dma-direct maps without bouncing, and leaves the machine in the same state.
 
 import {
-  DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, NIC_PAYLOAD_PERIOD, NIC_PAYLOAD_STRIDE, NIC_TX_SEQ_BASE,
-} from '../../assembly/abi.js';
+  DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, NIC_PAYLOAD_PERIOD,
+  NIC_PAYLOAD_STRIDE, NIC_TX_SEQ_BASE,
+} from '../../assembly/abi-ring.js';
 import { DMA_BIT_MASK, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
 import type { Device } from '../dma/device.js';
 import { dma_pool_create, dma_pool_zalloc, type DmaPool } from '../dma/dmapool.js';
@@ -88,7 +89,7 @@ export interface NicReport {
   apiFallback: string | null;
 }
 
-/* Descriptors: 16 bytes, little endian, addr lo, addr hi, len, flags (OWN, DONE): assembly/abi.ts. */
+/* Descriptors: 16 bytes, little endian, addr lo, addr hi, len, flags (OWN, DONE): assembly/abi-ring.ts. */
 
 export interface Desc {
   readonly vaddr: number;
