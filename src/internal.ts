@@ -4,3 +4,4 @@
 export * from './index.js';
 export * from './include/dma-mapping.js';
 export * from './options.js';
+export * from './lib/vsprintf.js';

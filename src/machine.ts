@@ -6,14 +6,14 @@
 // command line, zones, then the allocators.
 
 import {
-  KNOB_ONE, LINE_CLEAN, LINE_DIRTY, NR_COUNTERS, REPL_LRU, REPL_RANDOM,
+  KNOB_ONE, LINE_CLEAN, LINE_DIRTY,
   CNT_CACHE_HITS, CNT_CACHE_MISSES, CNT_EVICTIONS, CNT_DIRTY_WRITTEN_BACK, CNT_DIRTY_DISCARDED,
   CNT_LINES_CLEANED, CNT_LINES_INVALIDATED, CNT_MAINTENANCE_OPS, CNT_SPECULATIVE_FILLS, CNT_SNOOPS,
   CNT_CPU_COPY_BYTES, CNT_CPU_BYTES_READ, CNT_CPU_BYTES_WRITTEN, CNT_DEV_BYTES_READ,
   CNT_DEV_BYTES_WRITTEN, CNT_UNCACHED_BYTES,
 } from '../assembly/abi.js';
 import type { Arch } from './arch/arch.js';
-import { parseCmdline, type ParamHandler } from './lib/cmdline.js';
+import { memparse, parseCmdline, type ParamHandler } from './lib/cmdline.js';
 import { compileCore, instantiateCore, type CoreExports, type CoreSource } from './engine/core.js';
 import { EnginePort, type HostStats, type Stats } from './engine/port.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
@@ -21,7 +21,9 @@ import { CostModel } from './arch/cost.js';
 import { Cpu } from './hw/cpu.js';
 import { Clock, type TimerEvent } from './hw/time.js';
 import { setCurrentMachine } from './dma/current.js';
-import { DmaDebug, DmaDebugBoot, hashPointer, ptrHashKey, teeHooks, type DmaDebugHooks } from './dma/debug.js';
+import { DmaDebug, DmaDebugBoot } from './dma/debug.js';
+import { teeHooks, type DmaDebugHooks } from './dma/debug-hooks.js';
+import { hashPointer, pa, ptrHashKey } from './lib/vsprintf.js';
 import { DmaDataCheck } from './check/dma-data-check.js';
 import { Debugfs } from './lib/debugfs.js';
 import { TraceArray } from './lib/tracefs.js';
@@ -32,14 +34,14 @@ import { Iommu, kstrtobool } from './iommu/iommu.js';
 import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './dma/swiotlb.js';
 import { Device, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './lib/errors.js';
-import { computeLayout, MAX_WASM_PAGES, SCRATCH_BYTES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
+import { computeLayout, MAX_WASM_PAGES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
 import type { Kconfig } from './include/kconfig.js';
 import { ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, zoneNames } from './mm/gfp.js';
 import { KernelImage, KIMAGE_BYTES, type Section, SECTIONS } from './mm/kimage.js';
 import { Memblock } from './mm/memblock.js';
 import {
   __pa, __va, isKernelImageAddr, isLinearMapAddress, isPageHandle, isVmallocAddr,
-  PAGE_SHIFT, PAGE_SIZE, pageToPfn, pfnToPage, type Page,
+  PAGE_SIZE, pageToPfn, pfnToPage, type Page,
 } from './mm/memory.js';
 import { PageAllocator } from './mm/page_alloc.js';
 import { Slab } from './mm/slab.js';
@@ -202,6 +204,7 @@ export class Machine implements DmaHost {
     this.memblock.reserve(first.base, KIMAGE_BYTES);
     this.kimage = new KernelImage(first.base);
     parseCmdline(r.cmdline, this.paramHandlers(), this.log);
+    this.log.setupLogBuf();
 
     const limits = r.arch.zoneLimits(r.banks);
     this.zoneDmaLimit = limits.dma - 1;
@@ -323,16 +326,15 @@ export class Machine implements DmaHost {
       [ZONE_DMA32, Math.max(start, Math.min(dmaLimit, end)), Math.max(start, Math.min(dma32Limit, end))],
       [ZONE_NORMAL, Math.max(start, Math.min(dma32Limit, end)), end],
     ];
-    const hex = (x: number): string => `0x${x.toString(16).padStart(16, '0')}`;
     this.log.pr_info('Zone ranges:');
     for (const [id, lo, hi] of bounds) {
       const name = (zoneNames[id] ?? '').padEnd(8);
-      this.log.pr_info(hi > lo ? `  ${name} [mem ${hex(lo)}-${hex(hi - 1)}]` : `  ${name} empty`);
+      this.log.pr_info(hi > lo ? `  ${name} [mem ${pa(lo)}-${pa(hi - 1)}]` : `  ${name} empty`);
     }
     this.log.pr_info('Movable zone start for each node');
     this.log.pr_info('Early memory node ranges');
-    for (const b of this.memblock.memory) this.log.pr_info(`  node   0: [mem ${hex(b.base)}-${hex(b.base + b.size - 1)}]`);
-    this.log.pr_info(`Initmem setup node 0 [mem ${hex(start)}-${hex(end - 1)}]`);
+    for (const b of this.memblock.memory) this.log.pr_info(`  node   0: [mem ${pa(b.base)}-${pa(b.base + b.size - 1)}]`);
+    this.log.pr_info(`Initmem setup node 0 [mem ${pa(start)}-${pa(end - 1)}]`);
     return bounds.map(([id, lo, hi]) => ({ id, startPfn: lo / PAGE_SIZE, endPfn: hi / PAGE_SIZE }));
   }
 
@@ -348,6 +350,8 @@ export class Machine implements DmaHost {
     const handlers = new Map(names.map((n) => [n, store(n)]));
     // iommu.c's early_params take a kstrtobool() value; anything else is "Malformed".
     for (const n of ['iommu.passthrough', 'iommu.strict']) handlers.set(n, (value) => kstrtobool(value) !== null && store(n)(value));
+    // log_buf_len_setup(), kernel/printk/printk.c: a missing value is -EINVAL ("Malformed").
+    handlers.set('log_buf_len', (value) => value !== undefined && (this.log.logBufLenUpdate(memparse(value)), true));
     // iommu_dma_forcedac_setup(), drivers/iommu/dma-iommu.c.
     handlers.set('iommu.forcedac', (value) => {
       const on = kstrtobool(value);

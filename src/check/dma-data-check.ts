@@ -34,7 +34,7 @@
 // spans several CPU buffers and the translation is gone by the time the unmap hook runs. Its bus
 // accesses are still checked line by line (stale lines, stale device reads).
 
-import type { DmaApiCall, DmaDebugHooks } from '../dma/debug.js';
+import type { DmaApiCall, DmaDebugHooks } from '../dma/debug-hooks.js';
 import type { Device } from '../dma/device.js';
 import { DMA_ATTR_MMIO, DMA_ATTR_SKIP_CPU_SYNC, DMA_MAPPING_ERROR, DMA_TO_DEVICE, dir2name, type DmaDirection } from '../include/dma-mapping.js';
 import { LD_DIRTY, LD_WAY_MASK } from '../../assembly/abi.js';
@@ -44,6 +44,7 @@ import type { Kconfig } from '../include/kconfig.js';
 import { PAGE_SIZE } from '../mm/memory.js';
 import { KERN_ERR, type KernelLog } from '../lib/printk.js';
 import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
+import { x016 } from '../lib/vsprintf.js';
 
 export type DataCheckKind =
   | 'cpu-access-device-owned' | 'cpu-write-shared-cacheline' | 'stale-cpu-read' | 'writeback-over-dma-data' | 'device-read-stale-ram';
@@ -124,9 +125,6 @@ const D_BEFORE_DEVICE_WRITE = 1;
 const D_CPU_WRITE_IN_BUFFER = 2;
 const D_CPU_WRITE_NEAR_BUFFER = 3;
 
-function x016(v: number): string {
-  return v === DMA_MAPPING_ERROR ? 'ffffffffffffffff' : v.toString(16).padStart(16, '0');
-}
 
 const UNMAP_OF: Readonly<Record<string, string>> = {
   dma_map_single: 'dma_unmap_single', dma_map_page: 'dma_unmap_page', dma_map_phys: 'dma_unmap_phys',

@@ -12,7 +12,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import {
-  CheckUsageError, configurationName, configurations, defaultMatrix, DIMENSION_NAMES, DIMENSIONS, narrowMatrix, parseConfiguration,
+  CheckUsageError, configurationName, configurations, defaultMatrix, devicePlatform, DIMENSION_NAMES, DIMENSIONS, machineOptions, narrowMatrix, parseConfiguration,
   type Configuration, type Matrix,
 } from './matrix.js';
 import { runConfiguration, verdictOf, VERDICTS, type DriverFn, type Finding, type FindingKind, type RunResult, type Verdict } from './run.js';
@@ -174,8 +174,9 @@ function complexity(name: string): number {
   return DIMENSION_NAMES.reduce((t, d) => t + [...DIMENSIONS[d].values, ...DIMENSIONS[d].extra].indexOf(c[d] as never), 0);
 }
 
+/** Kind and driver line; without a driver line, the report's text with its numbers (addresses, counts) left out. */
 function findingKey(f: Finding): string {
-  return `${f.kind}\u0000${f.site === null ? f.line : `${f.site.file}:${f.site.line}`}`;
+  return `${f.kind}\u0000${f.site === null ? f.line.replace(/0x[0-9a-f]+|\d+/gi, '#') : `${f.site.file}:${f.site.line}`}`;
 }
 
 /** Groups the findings of every run by kind and driver line; the simplest run becomes the reproducer. */
@@ -232,7 +233,8 @@ function summarize(module: string | null, p: Plan, runs: RunResult[], commandNam
 /** A run the checker had to give up on: the worker was stuck past its budget, or died. */
 function lostRun(conf: string, seed: number, kind: 'timeout' | 'engine fault', line: string): RunResult {
   const findings = [{ kind, line, site: null }];
-  return { configuration: conf, seed, verdict: kind, findings, latent: [], stats: null };
+  const c = parseConfiguration(conf);
+  return { configuration: conf, seed, verdict: kind, findings, latent: [], stats: null, options: { machine: machineOptions(c, seed), device: devicePlatform(c) } };
 }
 
 async function runInWorkers(module: string, file: string, p: Plan, o: CheckOptions): Promise<RunResult[]> {

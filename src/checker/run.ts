@@ -56,6 +56,8 @@ export interface RunResult {
    */
   readonly latent: readonly Finding[];
   readonly stats: Stats | null;
+  /** The whole configuration: what the machine was booted with and what the platform set on its devices. */
+  readonly options: { readonly machine: MachineOptions; readonly device: DriverContext['device'] };
   /** The kernel log (only when asked for: a replay). */
   readonly dmesg?: readonly string[];
 }
@@ -94,22 +96,29 @@ function thrownFinding(e: unknown): Finding {
 class LogWatch {
   readonly warns: Finding[] = [];
   readonly reportSites: (Site | null)[] = [];
-  private last = '';
+  /** The first line of the WARN being printed (after its "cut here"), or null. */
+  private message: string | null = null;
+  private inWarn = false;
 
   constructor(m: Machine) {
     m.log.onRecord = (_level, text) => this.record(text);
   }
 
   private record(text: string): void {
-    if (text.startsWith('WARNING: CPU: ')) {
-      const message = this.last === CUT_HERE ? text : this.last;
+    if (text === CUT_HERE) {
+      this.inWarn = true;
+      this.message = null;
+    } else if (text.startsWith('WARNING: CPU: ')) {
+      const message = this.message ?? text;
       this.warns.push({ kind: message.startsWith('DMA-API: ') ? 'dma-debug error' : 'WARN', line: message, site: siteOf(stackHere()) });
+      this.inWarn = false;
+    } else if (this.inWarn) {
+      this.message ??= text;
     } else if (text.startsWith('BUG: DMA-API ')) {
       this.reportSites.push(siteOf(stackHere()));
     } else if (text.includes(': page allocation failure: ')) {
       this.warns.push({ kind: 'WARN', line: text, site: siteOf(stackHere()) });
     }
-    this.last = text;
   }
 }
 
@@ -159,6 +168,7 @@ export async function runConfiguration(driver: DriverFn, c: Configuration, seed:
   let m: Machine | null = null;
   let watch: LogWatch | null = null;
   const coherent = new Set<string>();
+  const devices: Device[] = [];
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 64; // a thrown error's stack must reach through dmasim to the driver
   try {
@@ -168,9 +178,13 @@ export async function runConfiguration(driver: DriverFn, c: Configuration, seed:
     m.createDevice = (opts: DeviceOptions): Device => {
       const dev = create(onPlatform(opts, c));
       if (dev.dma_coherent) coherent.add(dev.name);
+      devices.push(dev);
       return dev;
     };
     await withTimeout(Promise.resolve().then(() => driver(m as Machine, { configuration, seed, dimensions: c, machine: boot, device })), o.timeoutMs);
+    // The run ends as the driver's module is unloaded: devices still bound are released
+    // (device_release_driver()), where dma-debug reports the mappings the driver leaked.
+    for (const dev of devices) m.unbind(dev);
   } catch (e) {
     findings.push(e instanceof RunTimeout ? { kind: 'timeout', line: `the driver ${e.message}`, site: null } : thrownFinding(e));
   } finally {
@@ -188,5 +202,6 @@ export async function runConfiguration(driver: DriverFn, c: Configuration, seed:
       findings.push({ kind: 'DMA fault', line: `${stats.iommuFaults} device access(es) refused by the IOMMU`, site: null });
     }
   }
-  return { configuration, seed, verdict: verdictOf(findings), findings, latent, stats, ...(o.dmesg && m !== null ? { dmesg: m.dmesg() } : {}) };
+  const options = { machine: boot, device };
+  return { configuration, seed, verdict: verdictOf(findings), findings, latent, stats, options, ...(o.dmesg && m !== null ? { dmesg: m.dmesg() } : {}) };
 }

@@ -43,60 +43,8 @@ import { KIMAGE_BYTES } from '../mm/kimage.js';
 import { __pa, __va, isLinearMapAddress, isVmallocAddr, KIMAGE_VADDR, PAGE_SIZE } from '../mm/memory.js';
 import { KERN_INFO, KERN_WARNING, type KernelLog } from '../lib/printk.js';
 import { sg_phys, type Scatterlist } from './scatterlist.js';
-
-// ---- the hook layer ----------------------------------------------------------------------------
-
-/** The API entry point that creates a debug entry (what the kernel's saved stack would show). */
-export type DmaApiCall =
-  | 'dma_map_single' | 'dma_map_page' | 'dma_map_phys' | 'dma_map_resource' | 'dma_map_sg' | 'dma_map_sgtable'
-  | 'dma_alloc_attrs' | 'dma_alloc_coherent' | 'dma_alloc_pages' | 'dma_alloc_noncoherent';
-
-/** The debug_dma_*() calls of include/linux/dma-debug.h, as kernel/dma/mapping.c makes them. */
-export interface DmaDebugHooks {
-  /**
-   * dmasim's stand-in for the stack the kernel saves with each entry: the API entry point the
-   * next map or allocation hook belongs to. dma_map_single() needs none (map_single says it).
-   */
-  caller(fn: DmaApiCall): void;
-  map_single(dev: Device, ptr: number, size: number): void;
-  map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, addr: number, attrs: number): void;
-  unmap_phys(dev: Device, addr: number, size: number, dir: DmaDirection): void;
-  mapping_error(dev: Device, addr: number): void;
-  map_sg(dev: Device, sgl: Scatterlist[], nents: number, mapped: number, dir: DmaDirection, attrs: number): void;
-  unmap_sg(dev: Device, sgl: Scatterlist[], nelems: number, dir: DmaDirection): void;
-  alloc_coherent(dev: Device, size: number, handle: number, virt: number, attrs: number): void;
-  free_coherent(dev: Device, size: number, virt: number, handle: number): void;
-  alloc_pages(dev: Device, phys: number, size: number, dir: DmaDirection, handle: number): void;
-  free_pages(dev: Device, phys: number, size: number, dir: DmaDirection, handle: number): void;
-  sync_single_for_cpu(dev: Device, addr: number, size: number, dir: DmaDirection): void;
-  sync_single_for_device(dev: Device, addr: number, size: number, dir: DmaDirection): void;
-  sync_sg_for_cpu(dev: Device, sgl: Scatterlist[], nelems: number, dir: DmaDirection): void;
-  sync_sg_for_device(dev: Device, sgl: Scatterlist[], nelems: number, dir: DmaDirection): void;
-  /** BUS_NOTIFY_UNBOUND_DRIVER (dma_debug_device_change()): m.unbind(dev). */
-  driver_unbound(dev: Device): void;
-}
-
-/** Two hook layers in turn: dma-debug, then the data-aware checker (both enabled). */
-export function teeHooks(a: DmaDebugHooks, b: DmaDebugHooks): DmaDebugHooks {
-  return {
-    caller: (fn) => { a.caller(fn); b.caller(fn); },
-    map_single: (d, p, s) => { a.map_single(d, p, s); b.map_single(d, p, s); },
-    map_phys: (d, p, s, r, x, t) => { a.map_phys(d, p, s, r, x, t); b.map_phys(d, p, s, r, x, t); },
-    unmap_phys: (d, x, s, r) => { a.unmap_phys(d, x, s, r); b.unmap_phys(d, x, s, r); },
-    mapping_error: (d, x) => { a.mapping_error(d, x); b.mapping_error(d, x); },
-    map_sg: (d, l, n, k, r, t) => { a.map_sg(d, l, n, k, r, t); b.map_sg(d, l, n, k, r, t); },
-    unmap_sg: (d, l, n, r) => { a.unmap_sg(d, l, n, r); b.unmap_sg(d, l, n, r); },
-    alloc_coherent: (d, s, h, v, t) => { a.alloc_coherent(d, s, h, v, t); b.alloc_coherent(d, s, h, v, t); },
-    free_coherent: (d, s, v, h) => { a.free_coherent(d, s, v, h); b.free_coherent(d, s, v, h); },
-    alloc_pages: (d, p, s, r, h) => { a.alloc_pages(d, p, s, r, h); b.alloc_pages(d, p, s, r, h); },
-    free_pages: (d, p, s, r, h) => { a.free_pages(d, p, s, r, h); b.free_pages(d, p, s, r, h); },
-    sync_single_for_cpu: (d, x, s, r) => { a.sync_single_for_cpu(d, x, s, r); b.sync_single_for_cpu(d, x, s, r); },
-    sync_single_for_device: (d, x, s, r) => { a.sync_single_for_device(d, x, s, r); b.sync_single_for_device(d, x, s, r); },
-    sync_sg_for_cpu: (d, l, n, r) => { a.sync_sg_for_cpu(d, l, n, r); b.sync_sg_for_cpu(d, l, n, r); },
-    sync_sg_for_device: (d, l, n, r) => { a.sync_sg_for_device(d, l, n, r); b.sync_sg_for_device(d, l, n, r); },
-    driver_unbound: (d) => { a.driver_unbound(d); b.driver_unbound(d); },
-  };
-}
+import { hashPointer, llx, pa, ptrHashKey, x016 } from '../lib/vsprintf.js';
+import type { DmaApiCall, DmaDebugHooks } from './debug-hooks.js';
 
 // ---- constants of debug.c ------------------------------------------------------------------------
 
@@ -162,41 +110,6 @@ export function mappedAtFrames(fn: DmaApiCall): readonly string[] {
 
 // ---- printk formats ------------------------------------------------------------------------------
 
-/** %016llx of a dma_addr_t / u64 (DMA_MAPPING_ERROR is ~0). */
-function x016(v: number): string {
-  return v === DMA_MAPPING_ERROR ? 'ffffffffffffffff' : v.toString(16).padStart(16, '0');
-}
-
-/** %llx */
-function llx(v: number): string {
-  return v === DMA_MAPPING_ERROR ? 'ffffffffffffffff' : v.toString(16);
-}
-
-/** %pa: a phys_addr_t, "0x" and 16 hex digits. */
-export function fmtPa(v: number): string {
-  return `0x${x016(v)}`;
-}
-
-/** The key %p hashes with: derived from the seed (boot-time randomness in the kernel). */
-export function ptrHashKey(seed: number): number {
-  return (seed * 2654435761) >>> 0;
-}
-
-/**
- * %p: a hashed pointer, as printk prints it once the hash key is ready: the low 32 bits of a
- * keyed hash, zero-padded to the 16 digits of a 64-bit pointer.
- */
-export function hashPointer(key: number, ptr: number): string {
-  let h = Math.imul((key ^ 0x9e3779b9) >>> 0, 0x85ebca6b) >>> 0;
-  for (const w of [ptr >>> 0, Math.floor(ptr / 0x1_0000_0000) >>> 0]) {
-    let k = Math.imul(w, 0xcc9e2d51);
-    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-    h ^= k;
-    h = (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) >>> 0;
-  }
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16;
-  return `00000000${(h >>> 0).toString(16).padStart(8, '0')}`;
-}
 
 /** dev->bus->name when dev->driver is NULL (see the file header). */
 function busName(dev: Device): string {
@@ -627,7 +540,7 @@ export class DmaDebug implements DmaDebugHooks {
     if (overlap <= ACTIVE_CACHELINE_MAX_OVERLAP) this.clnOverlap[s] = overlap;
     else if (!((this.entMeta[e] as number) & (1 << 7))) {
       this.m.log.warnOnce('dma-debug:overlap', { file: DEBUG_C, fn: 'active_cacheline_inc_overlap' },
-        `DMA-API: exceeded ${ACTIVE_CACHELINE_MAX_OVERLAP} overlapping mappings of cacheline ${fmtPa(key)}`);
+        `DMA-API: exceeded ${ACTIVE_CACHELINE_MAX_OVERLAP} overlapping mappings of cacheline ${pa(key)}`);
     }
     this.overlapCacheClean = ((this.entMeta[this.clnEntry[s] as number] as number) & (1 << 7)) !== 0;
     return -1;
@@ -745,7 +658,7 @@ export class DmaDebug implements DmaDebugHooks {
     if (ref.type !== eType) {
       this.err(dev, e, 'check_unmap', `device driver frees DMA memory with wrong function [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [mapped as ${type2name[eType]}] [unmapped as ${type2name[ref.type]}]\n`);
     } else if ((eType === T_COHERENT || eType === T_NONCOHERENT) && ref.paddr !== this.entPaddr[e]) {
-      this.err(dev, e, 'check_unmap', `device driver frees DMA memory with different CPU address [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [cpu alloc address=0x${fmtPa(this.entPaddr[e] as number)}] [cpu free address=0x${fmtPa(ref.paddr)}]`);
+      this.err(dev, e, 'check_unmap', `device driver frees DMA memory with different CPU address [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [cpu alloc address=0x${pa(this.entPaddr[e] as number)}] [cpu free address=0x${pa(ref.paddr)}]`);
     }
     if (ref.sgCall !== 0 && ref.type === T_SG && ref.sgCall !== this.entSgCall[e]) {
       this.err(dev, e, 'check_unmap', `device driver frees DMA sg list with different entry count [map count=${this.entSgCall[e]}] [unmap count=${ref.sgCall}]\n`);
@@ -819,8 +732,7 @@ export class DmaDebug implements DmaDebugHooks {
     const start = BigInt(sg.dma_address);
     const end = BigInt.asUintN(64, start + BigInt(sg.dma_length) - 1n);
     if (((start ^ end) & ~boundary & U64_MAX) !== 0n) {
-      const h = (v: bigint): string => v.toString(16).padStart(16, '0');
-      this.err(dev, NIL, 'check_sg_segment', `mapping sg segment across boundary [start=0x${h(start)}] [end=0x${h(end)}] [boundary=0x${h(boundary)}]\n`);
+      this.err(dev, NIL, 'check_sg_segment', `mapping sg segment across boundary [start=0x${x016(start)}] [end=0x${x016(end)}] [boundary=0x${x016(boundary)}]\n`);
     }
   }
 
@@ -1079,8 +991,8 @@ export class DmaDebug implements DmaDebugHooks {
 
   private entryLine(e: number, b: number): string {
     const paddr = this.entPaddr[e] as number;
-    return `${type2name[((this.entMeta[e] as number) & 7)]} idx ${b} P=${fmtPa(paddr)} D=${llx(this.entAddr[e] as number)} L=${llx(this.entSize[e] as number)} `
-      + `cln=${fmtPa(DmaDebug.cln(paddr))} ${dir2name[(((this.entMeta[e] as number) >> 3) & 3)]} ${maperr2str[((this.entMeta[e] as number) >> 5) & 3]}`;
+    return `${type2name[((this.entMeta[e] as number) & 7)]} idx ${b} P=${pa(paddr)} D=${llx(this.entAddr[e] as number)} L=${llx(this.entSize[e] as number)} `
+      + `cln=${pa(DmaDebug.cln(paddr))} ${dir2name[(((this.entMeta[e] as number) >> 3) & 3)]} ${maperr2str[((this.entMeta[e] as number) >> 5) & 3]}`;
   }
 
   /** debug_dma_dump_mappings(dev): the same lines through dev_info(), all devices when dev is null. */

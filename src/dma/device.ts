@@ -6,7 +6,7 @@
 import type { DmaTraceHooks } from './trace.js';
 import type { DmaMapOps } from './map-ops.js';
 import { unknownCallbacks } from './map-ops.js';
-import type { DmaDebugHooks } from './debug.js';
+import type { DmaDebugHooks } from './debug-hooks.js';
 import type { Swiotlb } from './swiotlb.js';
 import type { Arch, ArchSyncHost } from '../arch/arch.js';
 import type { EnginePort, HostStats } from '../engine/port.js';

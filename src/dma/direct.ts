@@ -6,7 +6,7 @@
 import type { Device, DmaHost } from './device.js';
 import {
   DMA_ATTR_CC_SHARED, DMA_ATTR_MMIO, DMA_ATTR_NO_KERNEL_MAPPING, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
-  DMA_ATTR_SKIP_CPU_SYNC, DMA_BIT_MASK, DMA_MAPPING_ERROR, DMA_TO_DEVICE, EIO, fmtLlx, fmtPad,
+  DMA_ATTR_SKIP_CPU_SYNC, DMA_BIT_MASK, DMA_MAPPING_ERROR, DMA_TO_DEVICE, EIO,
   minNotZero, type DmaDirection, U64_MAX,
 } from '../include/dma-mapping.js';
 import { __GFP_DMA, __GFP_DMA32, __GFP_NOWARN, __GFP_ZERO } from '../mm/gfp.js';
@@ -14,6 +14,7 @@ import { __va, getOrder, PAGE_SIZE, pageAlign, pfnToPage, type Page } from '../m
 import type { Scatterlist } from './scatterlist.js';
 import { sg_phys } from './scatterlist.js';
 import { swiotlb_max_mapping_size } from './swiotlb.js';
+import { llx, pa } from '../lib/vsprintf.js';
 
 const DIRECT_H = { file: 'kernel/dma/direct.h', fn: 'dma_direct_map_phys' };
 
@@ -51,7 +52,7 @@ export function dma_kmalloc_needs_bounce(dev: Device, size: number, dir: DmaDire
  */
 function overflow(dev: Device, addr: number, size: number, flush: boolean): number {
   dev.machine.log.warnOnce(flush ? 'overflow:mapping.c' : 'overflow:direct.c', DIRECT_H,
-    `${dev.driver} ${dev.name}: DMA addr ${fmtPad(addr)}+${size} overflow (mask ${fmtLlx(dev.dma_mask ?? 0n)}, bus limit ${fmtLlx(dev.bus_dma_limit)}).`);
+    `${dev.driver} ${dev.name}: DMA addr ${pa(addr)}+${size} overflow (mask ${llx(dev.dma_mask ?? 0n)}, bus limit ${llx(dev.bus_dma_limit)}).`);
   return DMA_MAPPING_ERROR;
 }
 

@@ -29,13 +29,14 @@
 // there, and a later alloc returns it), and one that is not mapped at all is the kernel's oops.
 
 import { Device, type DmaHost } from './device.js';
-import { DMA_MAPPING_ERROR, fmtPad } from '../include/dma-mapping.js';
+import { DMA_MAPPING_ERROR } from '../include/dma-mapping.js';
 import { DmaSimRangeError, DmaSimTypeError, KernelBug } from '../lib/errors.js';
 import { dma_alloc_coherent, dma_free_coherent } from './mapping.js';
 import { __GFP_ZERO } from '../mm/gfp.js';
 import { isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
 import { KERN_ALERT, KERN_ERR } from '../lib/printk.js';
 import { checkAddr, checkBool, checkIntIn, checkSize, checkString, isPowerOfTwo } from '../lib/validate.js';
+import { pa, x016 } from '../lib/vsprintf.js';
 
 /** include/linux/poison.h */
 const POOL_POISON_FREED = 0xa7;
@@ -179,11 +180,6 @@ function checkDma(fn: string, dma: unknown): number {
 
 // ---- faults and formatting -------------------------------------------------------------------
 
-/** %p and %px, unhashed (as with no_hash_pointers). */
-function ptr(x: number): string {
-  return x.toString(16).padStart(16, '0');
-}
-
 /** %zu of a size_t that went below zero. */
 function zu(n: number): string {
   return n < 0 ? BigInt.asUintN(64, BigInt(n)).toString() : String(n);
@@ -204,8 +200,8 @@ function firstUnmapped(m: DmaHost, addr: number, len: number): number {
 function oops(m: DmaHost, fn: string, addr: number): never {
   const nullPage = addr < PAGE_SIZE;
   const line = m.arch.name === 'x86_64'
-    ? nullPage ? `BUG: kernel NULL pointer dereference, address: ${ptr(addr)}` : `BUG: unable to handle page fault for address: ${ptr(addr)}`
-    : `Unable to handle kernel ${nullPage ? 'NULL pointer dereference' : 'paging request'} at virtual address ${ptr(addr)}`;
+    ? nullPage ? `BUG: kernel NULL pointer dereference, address: ${x016(addr)}` : `BUG: unable to handle page fault for address: ${x016(addr)}`
+    : `Unable to handle kernel ${nullPage ? 'NULL pointer dereference' : 'paging request'} at virtual address ${x016(addr)}`;
   m.log.printk(KERN_ALERT, line);
   throw new KernelBug(`${fn}: kernel oops at 0x${addr.toString(16)}`);
 }
@@ -463,7 +459,7 @@ function pool_check_block(pool: DmaPool, node: number, gfp: number): void {
   touch(m, 'pool_check_block', vaddr, pool.size);
   const data = m.cpu.read(vaddr, pool.size);
   if (data.subarray(DMA_BLOCK_SIZE).some((b) => b !== POOL_POISON_FREED)) {
-    m.log.dev_printk(KERN_ERR, pool.dev, `pool_check_block ${pool.name}, ${ptr(vaddr)} (corrupted)`);
+    m.log.dev_printk(KERN_ERR, pool.dev, `pool_check_block ${pool.name}, ${x016(vaddr)} (corrupted)`);
     printHexDump(m, data);
   }
   if (!(gfp & __GFP_ZERO)) fillBlock(pool, node, POOL_POISON_ALLOCATED);
@@ -482,12 +478,12 @@ function pool_find_page(pool: DmaPool, dma: number): number {
 function pool_block_err(pool: DmaPool, vaddr: number, dma: number): boolean {
   const m = pool.m;
   if (pool_find_page(pool, dma) < 0) {
-    m.log.dev_printk(KERN_ERR, pool.dev, `pool_block_err ${pool.name}, ${ptr(vaddr)}/${fmtPad(dma)} (bad dma)`);
+    m.log.dev_printk(KERN_ERR, pool.dev, `pool_block_err ${pool.name}, ${x016(vaddr)}/${pa(dma)} (bad dma)`);
     return true;
   }
   for (let node = pool.top; node !== NULL_NODE; node = pool.nodeNext[node] as number) {
     if (pool.nodeVaddr[node] === vaddr) {
-      m.log.dev_printk(KERN_ERR, pool.dev, `pool_block_err ${pool.name}, dma ${fmtPad(dma)} already free`);
+      m.log.dev_printk(KERN_ERR, pool.dev, `pool_block_err ${pool.name}, dma ${pa(dma)} already free`);
       return true;
     }
   }

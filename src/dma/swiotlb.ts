@@ -9,10 +9,11 @@
 //   +------------+------------+------+-----------+   list: free slots from here to the segment end
 
 import type { Device, DmaHost } from './device.js';
-import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, fmtPad, type DmaDirection } from '../include/dma-mapping.js';
+import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
 import { DebugfsError, ulongFile, type Debugfs } from '../lib/debugfs.js';
 import { PAGE_SIZE } from '../mm/memory.js';
 import { KERN_WARNING, type KernelLog } from '../lib/printk.js';
+import { llx, pa } from '../lib/vsprintf.js';
 
 export const IO_TLB_SHIFT = 11;
 export const IO_TLB_SIZE = 1 << IO_TLB_SHIFT;
@@ -300,7 +301,7 @@ export class Swiotlb {
     if (addr === DMA_MAPPING_ERROR || addr + size - 1 > dev.streamLimit) {
       this.unmapSingle(dev, tlbAddr, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
       m.log.warnOnce('swiotlb_map', { file: SWIOTLB_C, fn: 'swiotlb_map' },
-        `${dev.driver} ${dev.name}: swiotlb addr ${fmtPad(addr)}+${size} overflow (mask ${(dev.dma_mask ?? 0n).toString(16)}, bus limit ${dev.bus_dma_limit.toString(16)}).`);
+        `${dev.driver} ${dev.name}: swiotlb addr ${pa(addr)}+${size} overflow (mask ${llx(dev.dma_mask ?? 0n)}, bus limit ${llx(dev.bus_dma_limit)}).`);
       return DMA_MAPPING_ERROR;
     }
     const sync = m.arch.sync;
@@ -431,9 +432,8 @@ export function swiotlbInit(m: DmaHost, p: SwiotlbParams, needed: boolean, lowLi
     nareas = limitNareas(nareas, nslabs);
   }
   if (nslabs !== p.nslabs) m.log.pr_info(`software IO TLB: SWIOTLB bounce buffer size adjusted ${p.nslabs} -> ${nslabs} slabs`);
-  const hex = (x: number): string => `0x${x.toString(16).padStart(16, '0')}`;
   if (banner !== null) m.log.pr_info(banner);
-  m.log.pr_info(`software IO TLB: mapped [mem ${hex(start)}-${hex(start + nslabs * IO_TLB_SIZE)}] (${slabsToMB(nslabs)}MB)`);
+  m.log.pr_info(`software IO TLB: mapped [mem ${pa(start)}-${pa(start + nslabs * IO_TLB_SIZE)}] (${slabsToMB(nslabs)}MB)`);
   return new Swiotlb(m, start, nslabs, nareas, p.force);
 }
 

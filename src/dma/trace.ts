@@ -28,6 +28,7 @@ import {
 } from '../include/dma-mapping.js';
 import type { Device } from './device.js';
 import { sg_dma_address, sg_dma_len, sg_phys, type Scatterlist } from './scatterlist.js';
+import { llx } from '../lib/vsprintf.js';
 
 /** The tracepoints of trace/events/dma.h and swiotlb.h, as hooks (argument lists as TP_PROTO). */
 export interface DmaTraceHooks {
@@ -53,10 +54,6 @@ export interface DmaTraceHooks {
 
 // ---- TP_printk helpers ---------------------------------------------------------------------
 
-/** %llx of a u64 held in a number; DMA_MAPPING_ERROR (-1) is ~0. */
-function llx(v: number): string {
-  return v < 0 ? BigInt.asUintN(64, BigInt(v)).toString(16) : v.toString(16);
-}
 
 /** decode_dma_data_direction(): __print_symbolic(), "0x%lx" for a value with no name. */
 function decodeDir(dir: number): string {

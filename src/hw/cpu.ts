@@ -10,6 +10,7 @@ import type { KernelImage } from '../mm/kimage.js';
 import type { Vmalloc, VmArea } from '../mm/vmalloc.js';
 import type { Clock } from './time.js';
 import { __pa, isKernelImageAddr, isLinearMapAddress, isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
+import { Xorshift32 } from '../lib/random.js';
 import { checkAddr, checkBytes, checkIntIn, checkSize } from '../lib/validate.js';
 
 /** What the CPU needs from the machine it runs in, handed in by machine.ts. */
@@ -44,25 +45,16 @@ interface BufferedStore {
 export class Cpu implements StoreBuffer {
   private readonly storeBuffer: BufferedStore[] = [];
   private reorder = 0;
-  private rng: number;
+  private readonly rng: Xorshift32;
 
   constructor(private readonly m: CpuHost, seed: number) {
-    this.rng = (seed ^ 0x5bd1e995) >>> 0 || 1;
+    this.rng = new Xorshift32(seed ^ 0x5bd1e995);
   }
 
   /** Probability that a device access finds a buffered store already in RAM (0: no buffering). */
   setStoreReordering(p: number): void {
     this.drainStores();
     this.reorder = p;
-  }
-
-  private random(): number {
-    let x = this.rng;
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    this.rng = x;
-    return x / 0x1_0000_0000;
   }
 
   /** A buffered store reaches RAM. */
@@ -98,7 +90,7 @@ export class Cpu implements StoreBuffer {
     const held: BufferedStore[] = [];
     for (const st of this.storeBuffer) {
       const blocked = held.some((h) => h.off < st.off + st.len && st.off < h.off + h.len);
-      if (!blocked && this.random() < this.reorder) this.commit(st);
+      if (!blocked && this.rng.float() < this.reorder) this.commit(st);
       else held.push(st);
     }
     this.storeBuffer.length = 0;

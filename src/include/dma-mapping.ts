@@ -90,12 +90,3 @@ export function checkMask(fn: string, mask: unknown): bigint {
   if (mask < 0n) throw new DmaSimRangeError(fn, 'mask', 'must not be negative');
   return mask;
 }
-
-/** %pad and %llx renderings used in the kernel's messages. */
-export function fmtPad(addr: number): string {
-  return addr === DMA_MAPPING_ERROR ? '0xffffffffffffffff' : `0x${addr.toString(16).padStart(16, '0')}`;
-}
-
-export function fmtLlx(v: bigint | number): string {
-  return v.toString(16);
-}

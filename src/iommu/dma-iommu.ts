@@ -215,7 +215,6 @@ export function iommu_dma_fq_pending(dev: Device): number {
  * handle keeps the buffer's offset in its first granule.
  */
 function __iommu_dma_map(dev: Device, d: DevIommu, phys: number, size: number, prot: number, dmaLimit: number): number {
-  const m = dev.machine;
   const iovad = cookieOf(d).iovad;
   const iovaOff = iova_offset(iovad, phys);
   if ((dev.dma_parms?.min_align_mask ?? 0) > IOMMU_PAGE_SIZE - 1) return unsupportedAlignment(dev);
@@ -455,7 +454,6 @@ function segBoundary(dev: Device): number {
  * segments of up to dma_get_max_seg_size(). Returns the segment count or a negative errno.
  */
 export function iommu_dma_map_sg(dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs: number): number {
-  const m = dev.machine;
   const d = devIommu(dev);
   if (dev_use_sg_swiotlb(dev, d, sgl, nents, dir)) return iommu_dma_map_sg_swiotlb(dev, sgl, nents, dir, attrs);
   if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC)) iommu_dma_sync_sg_for_device(dev, sgl, nents, dir);

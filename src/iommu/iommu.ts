@@ -12,6 +12,7 @@ import type { HostStats } from '../engine/port.js';
 import { DmaFaultError } from '../lib/errors.js';
 import { KERN_ERR, KERN_INFO, type KernelLog } from '../lib/printk.js';
 import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
+import { pa, sharpX } from '../lib/vsprintf.js';
 
 /** Protection flags, include/linux/iommu.h. */
 export const IOMMU_READ = 1 << 0;
@@ -76,7 +77,6 @@ function domainTypeStr(type: number): string {
   return type === IOMMU_DOMAIN_DMA || type === IOMMU_DOMAIN_DMA_FQ ? 'Translated' : 'Unknown';
 }
 
-const hex = (x: number): string => `0x${x.toString(16)}`;
 
 // Addresses go up to 2^48 here. `%` on such a double is a call to fmod; `&` with a small mask
 // keeps the low 32 bits of any integer below 2^53, which is all a page offset needs (`|` too,
@@ -353,7 +353,7 @@ export class Iommu {
   }
 
   private unaligned(iova: number, paddr: number, size: number): number {
-    this.m.log.pr_err(`iommu: unaligned: iova ${hex(iova)} pa 0x${paddr.toString(16).padStart(16, '0')} size ${hex(size)} min_pagesz 0x${IOMMU_PAGE_SIZE.toString(16)}`);
+    this.m.log.pr_err(`iommu: unaligned: iova ${sharpX(iova)} pa ${pa(paddr)} size ${sharpX(size)} min_pagesz 0x${IOMMU_PAGE_SIZE.toString(16)}`);
     return -EINVAL;
   }
 
@@ -387,7 +387,7 @@ export class Iommu {
   }
 
   private unalignedUnmap(iova: number, size: number): number {
-    this.m.log.pr_err(`iommu: unaligned: iova ${hex(iova)} size ${hex(size)} min_pagesz 0x${IOMMU_PAGE_SIZE.toString(16)}`);
+    this.m.log.pr_err(`iommu: unaligned: iova ${sharpX(iova)} size ${sharpX(size)} min_pagesz 0x${IOMMU_PAGE_SIZE.toString(16)}`);
     return 0;
   }
 
@@ -479,7 +479,7 @@ export class Iommu {
       const n = Math.max(pageEnd - a, 0);
       const last = runs.length - 3;
       const off = this.m.physToOffset(phys, Math.max(n, 1));
-      if (off < 0) throw new DmaFaultError(dev.name, a, n, `IOVA ${hex(a)} translates to ${hex(phys)}, which is not RAM`);
+      if (off < 0) throw new DmaFaultError(dev.name, a, n, `IOVA ${sharpX(a)} translates to ${sharpX(phys)}, which is not RAM`);
       if (last >= 0 && (runs[last] as number) + (runs[last + 1] as number) === off) runs[last + 1] = (runs[last + 1] as number) + n;
       else runs.push(off, n, a);
       a = pageEnd;
@@ -508,7 +508,7 @@ export class Iommu {
     } else if (log.ratelimit('arm_smmu_evtq_thread')) {
       for (const line of smmuEvent(dev, d, iova, write, translation)) log.printk(KERN_ERR, line);
     }
-    throw new DmaFaultError(dev.name, iova, len, `IOMMU ${translation ? 'translation' : 'permission'} fault (${write ? 'write' : 'read'} of IOVA ${hex(iova)})`);
+    throw new DmaFaultError(dev.name, iova, len, `IOMMU ${translation ? 'translation' : 'permission'} fault (${write ? 'write' : 'read'} of IOVA ${sharpX(iova)})`);
   }
 }
 
@@ -531,7 +531,7 @@ function smmuEvent(dev: Device, d: DevIommu, iova: number, write: boolean, trans
   return [
     `${SMMU}: event 0x${id.toString(16).padStart(2, '0')} received:`,
     ...raw.map((w) => `${SMMU}: \t0x${w.toString(16).padStart(16, '0')}`),
-    `${SMMU}: event: ${translation ? 'F_TRANSLATION' : 'F_PERMISSION'} client: ${dev.name} sid: ${hex(d.sid)} ssid: 0x0 iova: ${hex(iova)} ipa: 0x0`,
+    `${SMMU}: event: ${translation ? 'F_TRANSLATION' : 'F_PERMISSION'} client: ${dev.name} sid: ${sharpX(d.sid)} ssid: 0x0 iova: ${sharpX(iova)} ipa: 0x0`,
     `${SMMU}: unpriv data ${write ? 'write' : 'read'} s1 "Input address caused fault" stag: 0x0`,
   ];
 }
@@ -548,7 +548,7 @@ function dmarFault(log: KernelLog, d: DevIommu, iova: number, write: boolean): v
   const reason = write ? 5 : 6;
   if (log.ratelimit('dmar_fault')) log.printk(KERN_ERR, 'DMAR: DRHD: handling fault status reg 2');
   if (log.ratelimit('dmar_fault')) {
-    log.printk(KERN_ERR, `DMAR: [DMA ${write ? 'Write' : 'Read'} NO_PASID] Request device [${bdf}] fault addr ${hex(iova)} [fault reason 0x${reason.toString(16).padStart(2, '0')}] PTE ${write ? 'Write' : 'Read'} access is not set`);
+    log.printk(KERN_ERR, `DMAR: [DMA ${write ? 'Write' : 'Read'} NO_PASID] Request device [${bdf}] fault addr ${sharpX(iova)} [fault reason 0x${reason.toString(16).padStart(2, '0')}] PTE ${write ? 'Write' : 'Read'} access is not set`);
   }
   log.ratelimit('dmar_fault'); // the next record has no F bit: the loop ends
 }

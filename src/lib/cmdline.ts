@@ -57,3 +57,18 @@ export function parseCmdline(cmdline: string, handlers: ReadonlyMap<string, Para
     log.pr_notice(`Unknown kernel command line parameters "${unknown.join(' ')}", will be passed to user space.`);
   }
 }
+
+/**
+ * memparse(), lib/cmdline.c: simple_strtoull() with base 0 (0x hex, leading 0 octal, else
+ * decimal), then an optional K/M/G/T/P/E suffix, each a further shift by 10. No digits is 0.
+ */
+export function memparse(s: string): number {
+  const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)?([kKmMgGtTpPeE]?)/.exec(s) as RegExpExecArray;
+  const digits = m[1] ?? '';
+  const base = /^0[xX]/.test(digits) ? 16 : digits.length > 1 && digits.startsWith('0') ? 8 : 10;
+  let v = digits === '' ? 0 : parseInt(base === 16 ? digits.slice(2) : digits, base);
+  const suffix = m[2] ?? '';
+  const shifts = suffix === '' ? 0 : 'KMGTPE'.indexOf(suffix.toUpperCase()) + 1;
+  for (let i = 0; i < shifts; i++) v *= 1024;
+  return v;
+}

@@ -5,6 +5,7 @@
 // gives the same log byte for byte.
 
 import { KernelBug } from './errors.js';
+import { x016 } from './vsprintf.js';
 
 /** printk log levels, include/linux/kern_levels.h. */
 export const KERN_EMERG = 0;
@@ -37,8 +38,14 @@ export interface LogRecord {
 /** DEFAULT_RATELIMIT_INTERVAL (5 * HZ) and DEFAULT_RATELIMIT_BURST, include/linux/ratelimit_types.h. */
 const RATELIMIT_INTERVAL_NS = 5e9;
 const RATELIMIT_BURST = 10;
-/** Records kept, like the fixed-size __log_buf: the oldest are dropped first. */
-const LOG_CAPACITY = 1 << 16;
+/**
+ * __LOG_BUF_LEN, 1 << CONFIG_LOG_BUF_SHIFT (21 here), and PRB_AVGBITS (kernel/printk/printk.c):
+ * the ring has __LOG_BUF_LEN >> PRB_AVGBITS record descriptors, 65,536 of them.
+ */
+export const LOG_BUF_SHIFT = 21;
+const PRB_AVGBITS = 5;
+/** LOG_BUF_LEN_MAX, kernel/printk/printk.c: log_buf_len= is clamped to 2 GiB. */
+const LOG_BUF_LEN_MAX = 2 ** 31;
 
 interface RatelimitState {
   begin: number;
@@ -47,12 +54,21 @@ interface RatelimitState {
 }
 
 export class KernelLog {
-  private readonly records: LogRecord[] = [];
+  /**
+   * The record ring, as printk_ringbuffer's descriptor ring: slot seq & mask holds record seq, so
+   * an append is O(1) and the oldest record is overwritten once the ring is full.
+   */
+  private levels = new Uint8Array(1 << (LOG_BUF_SHIFT - PRB_AVGBITS));
+  private texts: string[] = new Array<string>(this.levels.length).fill('');
+  /** Records printed since boot, overwritten ones included (the next record's sequence number). */
+  private seq = 0;
+  /** log_buf_len: the buffer's size in bytes (its descriptors are this >> PRB_AVGBITS). */
+  private bufLen = 2 ** LOG_BUF_SHIFT;
+  /** new_log_buf_len: what log_buf_len= asked for, applied by setupLogBuf(). */
+  private newBufLen = 0;
   private readonly once = new Set<string>();
   private readonly limits = new Map<string, RatelimitState>();
   private warnings = 0;
-  /** Records printed since boot, dropped ones included (the log_next_seq of printk_ringbuffer). */
-  private seq = 0;
   /**
    * Called with each record as it is logged, from inside the call that logged it (so a watcher
    * such as `dmasim check` can see which driver line caused a report); null: no call.
@@ -66,8 +82,9 @@ export class KernelLog {
   printk(level: number, text: string): void {
     const body = text.endsWith('\n') ? text.slice(0, -1) : text;
     for (const line of body.split('\n')) {
-      if (this.records.length === LOG_CAPACITY) this.records.shift();
-      this.records.push({ level, text: line });
+      const slot = this.seq & (this.levels.length - 1);
+      this.levels[slot] = level;
+      this.texts[slot] = line;
       this.seq++;
       this.onRecord?.(level, line);
     }
@@ -78,10 +95,49 @@ export class KernelLog {
     return this.seq;
   }
 
-  /** The texts of the records from sequence number `seq` on that are still in the buffer. */
-  textsSince(seq: number): string[] {
-    const n = Math.min(this.seq - seq, this.records.length);
-    return n <= 0 ? [] : this.records.slice(this.records.length - n).map((r) => r.text);
+  /** The texts of the records from sequence number `from` on that are still in the ring. */
+  textsSince(from: number): string[] {
+    const n = Math.min(this.seq - from, this.seq, this.levels.length);
+    const out: string[] = [];
+    for (let s = this.seq - n; s < this.seq; s++) out.push(this.texts[s & (this.levels.length - 1)] as string);
+    return out;
+  }
+
+  /**
+   * log_buf_len_update(), kernel/printk/printk.c: the size is clamped to LOG_BUF_LEN_MAX and
+   * rounded up to a power of two; only a larger buffer than the current one is taken.
+   */
+  logBufLenUpdate(size: number): void {
+    if (size > LOG_BUF_LEN_MAX) {
+      size = LOG_BUF_LEN_MAX;
+      this.pr_err('log_buf over 2G is not supported.');
+    }
+    if (size > 0) size = 2 ** Math.ceil(Math.log2(size));
+    if (size > this.bufLen) this.newBufLen = size;
+  }
+
+  /**
+   * setup_log_buf(), kernel/printk/printk.c: moves the records into a ring of
+   * new_log_buf_len >> PRB_AVGBITS descriptors and reports the new size and how much of the
+   * boot buffer's text space the records had left free.
+   */
+  setupLogBuf(): void {
+    if (this.newBufLen === 0) return;
+    const kept = this.records();
+    this.levels = new Uint8Array(this.newBufLen / 2 ** PRB_AVGBITS);
+    this.texts = new Array<string>(this.levels.length).fill('');
+    let free = this.bufLen;
+    kept.forEach((r, i) => {
+      const slot = (this.seq - kept.length + i) & (this.levels.length - 1);
+      this.levels[slot] = r.level;
+      this.texts[slot] = r.text;
+      free = r.text.length > free ? 0 : free - r.text.length;
+    });
+    const early = this.bufLen;
+    this.bufLen = this.newBufLen;
+    this.newBufLen = 0;
+    this.pr_info(`log_buf_len: ${this.bufLen} bytes`);
+    this.pr_info(`early log buf free: ${free}(${Math.floor((free * 100) / early)}%)`);
   }
 
   pr_err(text: string): void { this.printk(KERN_ERR, text); }
@@ -102,7 +158,7 @@ export class KernelLog {
     this.printk(KERN_WARNING, '------------[ cut here ]------------');
     if (text !== '') this.printk(KERN_WARNING, text);
     this.printk(KERN_WARNING, `WARNING: CPU: 0 PID: 1 at ${site.file} ${site.fn}`);
-    this.printk(KERN_WARNING, `---[ end trace ${this.warnings.toString(16).padStart(16, '0')} ]---`);
+    this.printk(KERN_WARNING, `---[ end trace ${x016(this.warnings)} ]---`);
     this.warnings++;
   }
 
@@ -162,11 +218,22 @@ export class KernelLog {
 
   /** The log as `dmesg -t` prints it. */
   lines(): string[] {
-    return this.records.map((r) => r.text);
+    return this.records().map((r) => r.text);
   }
 
   /** The records with their levels (for `dmesg -l`-style filtering). */
   entries(): readonly LogRecord[] {
-    return this.records;
+    return this.records();
+  }
+
+  /** The records still in the ring, oldest first. */
+  private records(): LogRecord[] {
+    const n = Math.min(this.seq, this.levels.length);
+    const out: LogRecord[] = new Array<LogRecord>(n);
+    for (let i = 0; i < n; i++) {
+      const slot = (this.seq - n + i) & (this.levels.length - 1);
+      out[i] = { level: this.levels[slot] as number, text: this.texts[slot] as string };
+    }
+    return out;
   }
 }

@@ -6,6 +6,8 @@
 // in a real one. Bits 9 and 22 are unused in v7.1 (___GFP_UNUSED_BIT, ___GFP_UNUSED2_BIT; bit 22
 // was __GFP_ACCOUNT before).
 
+import { sharpX } from '../lib/vsprintf.js';
+
 /** ___GFP_LAST_BIT: __GFP_BITS_SHIFT. */
 const GFP_BITS_SHIFT = 25;
 
@@ -134,10 +136,6 @@ const GFP_FLAG_NAMES: readonly (readonly [number, string])[] = [
   [__GFP_ZEROTAGS, '__GFP_ZEROTAGS'],
 ];
 
-/** printk's %#x: the kernel's number() prefixes 0x even to zero. */
-export function hex(n: number): string {
-  return `0x${n.toString(16)}`;
-}
 
 /**
  * %pGg, lib/vsprintf.c format_flags(): each name whose whole mask is still set is printed and
@@ -152,11 +150,11 @@ export function formatGfp(gfp: number): string {
     parts.push(name);
     rest = (rest & ~mask) >>> 0;
   }
-  if (rest !== 0) parts.push(hex(rest));
+  if (rest !== 0) parts.push(sharpX(rest));
   return parts.join('|');
 }
 
 /** `%#x(%pGg)`, the way warn_alloc() and kmalloc_fix_flags() print a mode. */
 export function formatMode(gfp: number): string {
-  return `${hex(gfp >>> 0)}(${formatGfp(gfp)})`;
+  return `${sharpX(gfp >>> 0)}(${formatGfp(gfp)})`;
 }

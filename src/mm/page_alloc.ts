@@ -16,8 +16,9 @@
 
 import { DmaSimRangeError } from '../lib/errors.js';
 import { KERN_ALERT, KERN_CRIT, KERN_WARNING, type KernelLog } from '../lib/printk.js';
-import { __GFP_NOWARN, formatMode, gfp_zone, hex, type ZoneId, ZONE_DMA, ZONE_NORMAL } from './gfp.js';
+import { __GFP_NOWARN, formatMode, gfp_zone, type ZoneId, ZONE_DMA, ZONE_NORMAL } from './gfp.js';
 import { PAGE_SIZE, pfnToPage } from './memory.js';
+import { sharpX, x016 } from '../lib/vsprintf.js';
 
 /** MAX_PAGE_ORDER with 4 KiB pages (CONFIG_ARCH_FORCE_MAX_ORDER unset). */
 export const MAX_PAGE_ORDER = 10;
@@ -81,10 +82,6 @@ function alignmentOrder(pfn: number): number {
   return order;
 }
 
-/** %p, unhashed (as with no_hash_pointers); a negative value wraps as a 64-bit pointer would. */
-function ptr(x: number): string {
-  return BigInt.asUintN(64, BigInt(x)).toString(16).padStart(16, '0');
-}
 
 function checkInteger(fn: string, arg: string, x: number, min: number): void {
   if (!Number.isSafeInteger(x) || x < min) throw new DmaSimRangeError(fn, arg, `must be an integer >= ${min}, got ${x}`);
@@ -250,10 +247,10 @@ export class PageAllocator {
   dump_page(pfn: number, reason: string): void {
     const idx = this.index(pfn);
     if (idx === NIL) {
-      this.log.pr_warn(`page:${ptr(pfnToPage(pfn))} is uninitialized and poisoned`);
+      this.log.pr_warn(`page:${x016(pfnToPage(pfn))} is uninitialized and poisoned`);
     } else {
       const refcount = this.refcount(idx);
-      this.log.pr_warn(`page: refcount:${refcount} mapcount:0 mapping:${ptr(0)} index:0x0 pfn:${hex(pfn)}`);
+      this.log.pr_warn(`page: refcount:${refcount} mapcount:0 mapping:${x016(0)} index:0x0 pfn:${sharpX(pfn)}`);
       if ((this.buddyOrder[idx] ?? NIL) !== NIL) this.log.pr_warn(`page_type: ${PGTY_BUDDY.toString(16)}(buddy)`);
     }
     this.log.pr_warn(`page dumped because: ${reason}`);
@@ -285,7 +282,7 @@ export class PageAllocator {
     for (let pfn = start; pfn < end; ) {
       const zone = this.zoneAt(pfn);
       if (zone === undefined) {
-        throw new DmaSimRangeError('memblock_free_all', 'freeRanges', `pfn ${hex(pfn)} lies in no zone`);
+        throw new DmaSimRangeError('memblock_free_all', 'freeRanges', `pfn ${sharpX(pfn)} lies in no zone`);
       }
       const stop = Math.min(end, zone.spec.endPfn);
       this.freeBootPages(zone, pfn, stop);

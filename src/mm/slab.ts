@@ -21,10 +21,11 @@ import { KERN_WARNING, type KernelLog } from '../lib/printk.js';
 import {
   __GFP_BITS_MASK, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM,
   __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_RECLAIM, __GFP_RECLAIMABLE,
-  formatGfp, formatMode, GFP_CONSTRAINT_MASK, GFP_DMA, GFP_RECLAIM_MASK, hex,
+  formatGfp, formatMode, GFP_CONSTRAINT_MASK, GFP_DMA, GFP_RECLAIM_MASK,
 } from './gfp.js';
 import { __pa, __va, getOrder, PAGE_SHIFT, PAGE_SIZE, pfnToPage } from './memory.js';
 import { MAX_PAGE_ORDER, type PageAllocator } from './page_alloc.js';
+import { sharpX, x016 } from '../lib/vsprintf.js';
 
 /** include/linux/slab.h: ZERO_SIZE_PTR, what kmalloc(0) returns; kfree() ignores it. */
 export const ZERO_SIZE_PTR = 16;
@@ -106,10 +107,6 @@ function fls(x: number): number {
   return x === 0 ? 0 : 32 - Math.clz32(x);
 }
 
-/** %p, unhashed (as with no_hash_pointers); a negative value wraps as a 64-bit pointer would. */
-function ptr(x: number): string {
-  return BigInt.asUintN(64, BigInt(x)).toString(16).padStart(16, '0');
-}
 
 function kmallocInfoSize(index: number): number {
   if (index === 1) return 96;
@@ -373,7 +370,7 @@ export class Slab {
   private kmallocFixFlags(gfp: number): number {
     const invalid = (gfp & GFP_SLAB_BUG_MASK) >>> 0;
     const fixed = (gfp & ~GFP_SLAB_BUG_MASK) >>> 0;
-    const shown = (g: number): string => `${hex(g)} (${formatGfp(g)})`;
+    const shown = (g: number): string => `${sharpX(g)} (${formatGfp(g)})`;
     this.log.pr_warn(`Unexpected gfp: ${shown(invalid)}. Fixing up to gfp: ${shown(fixed)}. Fix your code!`);
     return fixed;
   }
@@ -397,7 +394,7 @@ export class Slab {
     const s = slab.cache;
     const offset = object - this.slabBase(slab);
     if (offset % s.size !== 0 || offset / s.size >= slab.objects) {
-      this.slabErr(slab, `Invalid object pointer 0x${ptr(object)}`);
+      this.slabErr(slab, `Invalid object pointer 0x${x016(object)}`);
       return this.slabFix(s, object);
     }
     const index = offset / s.size;
@@ -464,7 +461,7 @@ export class Slab {
     const head = slab.free[slab.free.length - 1];
     const fp = head === undefined ? 0 : this.slabBase(slab) + head * slab.cache.size;
     const used = slab.objects - slab.free.length;
-    this.log.pr_err(`Slab 0x${ptr(pfnToPage(slab.pfn))} objects=${slab.objects} used=${used} fp=0x${ptr(fp)}`);
+    this.log.pr_err(`Slab 0x${x016(pfnToPage(slab.pfn))} objects=${slab.objects} used=${used} fp=0x${x016(fp)}`);
   }
 
   /** object_err(): banner, print_trailer() (without hex dumps), WARN_ON(1). */
@@ -474,7 +471,7 @@ export class Slab {
     const at = slab.free.indexOf(index);
     const next = at > 0 ? slab.free[at - 1] : undefined;
     const fp = next === undefined ? 0 : this.slabBase(slab) + next * slab.cache.size;
-    this.log.pr_err(`Object 0x${ptr(object)} @offset=${object - this.slabBase(slab)} fp=0x${ptr(fp)}\n\n`);
+    this.log.pr_err(`Object 0x${x016(object)} @offset=${object - this.slabBase(slab)} fp=0x${x016(fp)}\n\n`);
     this.log.warn({ file: 'mm/slub.c', fn: 'object_err' }, '');
   }
 
@@ -487,7 +484,7 @@ export class Slab {
 
   /** free_debug_processing()'s verdict when a check failed. */
   private slabFix(s: KmemCache, object: number): void {
-    this.log.pr_err(`FIX ${s.name}: Object at 0x${ptr(object)} not freed`);
+    this.log.pr_err(`FIX ${s.name}: Object at 0x${x016(object)} not freed`);
   }
 
   // ---- addresses -----------------------------------------------------------------------------

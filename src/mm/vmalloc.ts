@@ -13,9 +13,10 @@
 
 import { DmaSimRangeError } from '../lib/errors.js';
 import { KERN_WARNING, type KernelLog } from '../lib/printk.js';
-import { __GFP_HIGHMEM, __GFP_NOWARN, GFP_KERNEL, hex } from './gfp.js';
+import { __GFP_HIGHMEM, __GFP_NOWARN, GFP_KERNEL } from './gfp.js';
 import { PAGE_SIZE, pageAlign, VMALLOC_END, VMALLOC_START } from './memory.js';
 import { type PageAllocator, warn_alloc } from './page_alloc.js';
+import { sharpX, x016 } from '../lib/vsprintf.js';
 
 /** How the CPU sees an area: cacheable (PAGE_KERNEL), or one of the DMA remap attributes. */
 export type VmProt = 'normal' | 'noncached' | 'writecombine';
@@ -41,10 +42,6 @@ export interface VmallocOptions {
 /** The guard page that ends every area. */
 const GUARD = PAGE_SIZE;
 
-/** %p, unhashed. */
-function ptr(x: number): string {
-  return BigInt.asUintN(64, BigInt(x)).toString(16).padStart(16, '0');
-}
 
 export class Vmalloc {
   private readonly pages: PageAllocator;
@@ -119,7 +116,7 @@ export class Vmalloc {
     if (addr === 0) return;
     const area = this.removeVmArea(addr);
     if (area === null) {
-      this.log.warn({ file: 'mm/vmalloc.c', fn: 'vunmap' }, `Trying to vunmap() nonexistent vm area (${ptr(addr)})`);
+      this.log.warn({ file: 'mm/vmalloc.c', fn: 'vunmap' }, `Trying to vunmap() nonexistent vm area (${x016(addr)})`);
     }
   }
 
@@ -128,7 +125,7 @@ export class Vmalloc {
     if (addr === 0) return;
     const area = this.removeVmArea(addr);
     if (area === null) {
-      this.log.warn({ file: 'mm/vmalloc.c', fn: 'vfree' }, `Trying to vfree() nonexistent vm area (${ptr(addr)})`);
+      this.log.warn({ file: 'mm/vmalloc.c', fn: 'vfree' }, `Trying to vfree() nonexistent vm area (${x016(addr)})`);
       return;
     }
     if (area.ownsPages) for (const pfn of area.pfns) this.pages.free_pages(pfn, 0);
@@ -169,7 +166,7 @@ export class Vmalloc {
     if (VMALLOC_END - cursor >= need) return cursor;
     if (!(gfp & __GFP_NOWARN)) {
       this.log.ratelimited('alloc_vmap_area', KERN_WARNING,
-        `vmalloc_node_range for size ${need} failed: Address range restricted to ${hex(VMALLOC_START)} - ${hex(VMALLOC_END)}`);
+        `vmalloc_node_range for size ${need} failed: Address range restricted to ${sharpX(VMALLOC_START)} - ${sharpX(VMALLOC_END)}`);
     }
     return 0;
   }
@@ -198,7 +195,7 @@ export class Vmalloc {
    */
   private removeVmArea(addr: number): Area | null {
     if (addr % PAGE_SIZE !== 0) {
-      this.log.warn({ file: 'mm/vmalloc.c', fn: 'remove_vm_area' }, `Trying to vfree() bad address (${ptr(addr)})`);
+      this.log.warn({ file: 'mm/vmalloc.c', fn: 'remove_vm_area' }, `Trying to vfree() bad address (${x016(addr)})`);
       return null;
     }
     const at = this.indexOfStart(addr);

@@ -24,6 +24,7 @@ import {
   dma_sync_single_for_cpu, dma_sync_single_for_device, dma_unmap_single,
 } from '../dma/mapping.js';
 import { GFP_KERNEL } from '../mm/gfp.js';
+import { randomBytes } from '../lib/random.js';
 import { batchedFallback, NicBatched } from './nic-batched.js';
 
 /** A driver bug to inject, to see what it does on this machine. */
@@ -121,13 +122,7 @@ export interface NicSteps {
  * never pass for a fresh one).
  */
 function makePattern(seed: number, packetSize: number): Uint8Array {
-  const p = new Uint8Array(packetSize + 256);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < p.length; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    p[i] = x & 0xff;
-  }
-  return p;
+  return randomBytes(seed, packetSize + 256);
 }
 
 function payload(pattern: Uint8Array, seq: number, size: number): Uint8Array {

@@ -18,4 +18,9 @@ test('a --config file sets the matrix and seeds; the command line wins', { timeo
   ]);
   const overridden = checkJson('examples/missing-sync-for-cpu.mjs', '--config', file, '--seeds', '1', '--matrix', 'load=off').result;
   expect(overridden.runs.map((r) => `${r.configuration} ${r.seed}`)).toEqual(['x86_64/bounce/iommu-none/load-off 1', 'x86_64/bounce/iommu-strict/load-off 1']);
+  // Each run carries its whole configuration: the boot options and what the platform set on devices.
+  expect(overridden.runs[1]?.options).toEqual({
+    machine: { arch: 'x86_64', seed: 1, cmdline: 'iommu.strict=1', config: { DMA_API_DEBUG: true, ARCH_HAS_BATCHED_DMA_SYNC: false }, dataCheck: true, load: {} },
+    device: { coherent: true, iommu: { pci: true }, busDmaLimit: '0xffffffff' },
+  });
 });

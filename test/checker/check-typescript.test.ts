@@ -9,8 +9,8 @@ test('a TypeScript driver is checked, with its own source lines, and leaves no b
   expect(code).toBe(1);
   expect(result.table.map((t) => t.verdict)).toEqual(['data corrupted', 'clean', 'clean']);
   expect(result.findings.map((f) => `${f.kind} ${f.siteLabel}`)).toEqual([
-    'data corrupted test/checker/fixtures/helper.ts:10',
-    'driver threw test/checker/fixtures/helper.ts:11',
+    'data corrupted test/checker/fixtures/helper.ts:11',
+    'driver threw test/checker/fixtures/helper.ts:12',
   ]);
   const left = readdirSync(new URL('fixtures/', import.meta.url)).filter((f) => f.includes('dmasim-check'));
   expect(left).toEqual([]);

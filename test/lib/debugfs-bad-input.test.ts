@@ -4,7 +4,6 @@ import { describe, test } from 'vitest';
 import { createMachine, DmaSimTypeError } from '../../src/index.js';
 import { refused } from '../support/refused.js';
 
-const FILE = '/sys/kernel/debug/dma-api/num_free_entries';
 const FILTER = '/sys/kernel/debug/dma-api/driver_filter';
 
 describe('debugfs with arguments that are not strings', () => {

@@ -53,7 +53,7 @@ test('src/index.ts names what it exports (no export *)', () => {
 });
 
 test('internals stay reachable for tests through src/internal.ts only', () => {
-  for (const name of ['checkDir', 'fmtPad', 'resolveOptions']) {
+  for (const name of ['checkDir', 'x016', 'resolveOptions']) {
     expect(name in api).toBe(false);
     expect(typeof (internal as Record<string, unknown>)[name]).toBe('function');
   }

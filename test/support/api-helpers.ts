@@ -2,18 +2,13 @@
 // patterns, counter deltas, and a device that has set the 64-bit mask a driver would set.
 import { DMA_BIT_MASK, dma_set_mask_and_coherent } from '../../src/index.js';
 import type { Device } from '../../src/dma/device.js';
+import { randomBytes } from '../../src/lib/random.js';
 import type { DeviceOptions } from '../../src/dma/device.js';
 import type { Machine, Stats } from '../../src/machine.js';
 
 /** A deterministic, seeded byte pattern (xorshift32), never all one value. */
 export function pattern(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return randomBytes((seed * 2654435761) >>> 0, n);
 }
 
 /** Counters added by `fn` (every Stats field, as a difference). */

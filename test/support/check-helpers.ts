@@ -23,7 +23,7 @@ export interface JsonResult {
   table: { configuration: string; verdict: string; failingSeeds: number; seeds: number; line: string; site: string }[];
   findings: { kind: string; line: string; siteLabel: string; configurations: string[]; runs: number; reproducer: { configuration: string; seed: number; command: string } }[];
   latent: { kind: string; configurations: string[] }[];
-  runs: { configuration: string; seed: number; verdict: string; stats: Record<string, number> | null }[];
+  runs: { configuration: string; seed: number; verdict: string; stats: Record<string, number> | null; options: { machine: object; device: object } }[];
   exitCode: number;
 }
 

@@ -1,6 +1,7 @@
 // Shared test fixtures: small machines that make cache effects easy to provoke.
 import { createMachine, type Machine, type MachineOptions } from '../../src/machine.js';
 import { DmaSimError } from '../../src/lib/errors.js';
+import { randomBytes } from '../../src/lib/random.js';
 
 /** A machine with one 2 MiB bank and a tiny cache (4 KiB, 4 ways, 64 B lines: 16 sets). */
 export function smallMachine(opts: MachineOptions = {}): Promise<Machine> {
@@ -15,13 +16,7 @@ export function smallMachine(opts: MachineOptions = {}): Promise<Machine> {
 export const SMALL_BUF = 0x8010_0000;
 
 export function bytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return randomBytes(seed, n);
 }
 
 /** Runs fn, which must throw a DmaSimError naming `fn` (its message starts with "fn: "); returns it. */

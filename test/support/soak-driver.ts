@@ -11,6 +11,7 @@ import {
   dma_sync_single_for_cpu, dma_sync_single_for_device, dma_unmap_page, dma_unmap_sg, dma_unmap_single, GFP_KERNEL,
   sg_dma_address, sg_dma_len, sg_init_table, sg_set_buf, type DmaPool, type Machine, type Page,
 } from '../../src/index.js';
+import { Xorshift32 } from '../../src/lib/random.js';
 import type { Device } from '../../src/dma/device.js';
 import type { Scatterlist } from '../../src/dma/scatterlist.js';
 import { pattern, sameBytes } from './api-helpers.js';
@@ -80,12 +81,12 @@ interface Live {
 
 export class SoakDriver {
   readonly result: SoakResult = { calls: 0, bytes: 0, problems: [] };
-  private rng: number;
+  private readonly rng: Xorshift32;
   private readonly live: Live[] = [];
   private pool: DmaPool | null = null;
 
   constructor(readonly m: Machine, readonly dev: Device, seed: number) {
-    this.rng = seed >>> 0 || 1;
+    this.rng = new Xorshift32(seed);
   }
 
   static async boot(c: SoakConfig, seed: number): Promise<SoakDriver> {
@@ -104,12 +105,7 @@ export class SoakDriver {
   }
 
   random(n: number): number {
-    let x = this.rng;
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    this.rng = x;
-    return x % n;
+    return this.rng.below(n);
   }
 
   private pick<T>(a: readonly T[]): T {

@@ -9,7 +9,7 @@
 //    "Alloc alignment may prevent fulfilling requests with max mapping_size\n").
 import { describe, expect, it } from 'vitest';
 import {
-  createMachine, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE, dma_map_single, dma_mapping_error,
+  createMachine, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE, dma_map_single,
   dma_max_mapping_size, dma_set_mask, dma_sync_single_for_cpu, dma_sync_single_for_device,
   dma_unmap_single, GFP_KERNEL, KernelBug,
 } from '../../src/index.js';
