@@ -20,9 +20,9 @@ export function traceEventFormatErrors(json: unknown): string[] {
   const flowEnds: { key: string; ts: number; i: number }[] = [];
   traceEvents.forEach((raw, i) => {
     const e = raw as Record<string, unknown>;
-    const bad = (why: string) => errors.push(`event ${i} (${String(e.name)}, ${String(e.ph)}): ${why}`);
+    const bad = (why: string): void => void errors.push(`event ${i} (${String(e.name)}, ${String(e.ph)}): ${why}`);
     if (typeof e.name !== 'string') bad('name is not a string');
-    if (typeof e.ph !== 'string' || !PHASES.has(e.ph)) return bad('unknown phase');
+    if (typeof e.ph !== 'string' || !PHASES.has(e.ph)) { bad('unknown phase'); return; }
     if (!Number.isInteger(e.pid) || !Number.isInteger(e.tid)) bad('pid/tid are not integers');
     if (e.args !== undefined && (typeof e.args !== 'object' || e.args === null)) bad('args is not an object');
     if (e.ph === 'M') {
@@ -35,7 +35,7 @@ export function traceEventFormatErrors(json: unknown): string[] {
     if (e.ph === 'C' && !Object.values((e.args ?? {}) as object).every((v) => typeof v === 'number' && Number.isFinite(v))) bad('counter with a non-numeric value');
     if ((e.ph === 'i' || e.ph === 'I') && e.s !== undefined && !['g', 'p', 't'].includes(e.s as string)) bad('instant scope');
     if (e.ph === 's' || e.ph === 't' || e.ph === 'f') {
-      if (typeof e.cat !== 'string' || (typeof e.id !== 'number' && typeof e.id !== 'string')) return bad('flow event without cat and id');
+      if (typeof e.cat !== 'string' || (typeof e.id !== 'number' && typeof e.id !== 'string')) { bad('flow event without cat and id'); return; }
       const key = `${e.cat}/${String(e.id)}`;
       if (e.ph === 's') flowStarts.set(key, e.ts as number);
       if (e.ph === 'f') flowEnds.push({ key, ts: e.ts as number, i });
