@@ -64,7 +64,7 @@ async function buildWithoutHooks(self: string): Promise<string> {
   await build({
     entryPoints: [join(root, 'bench', 'tracing.bench.ts')],
     bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning', outfile: out,
-    define: { CORE_WASM_DIR: '"../"' }, external: ['canvas', 'esbuild'],
+    loader: { '.wasm': 'binary' }, external: ['esbuild'],
     plugins: [{
       name: 'strip-trace-hooks',
       setup(b) {

@@ -1,5 +1,5 @@
 // npm run playground: builds the browser playground into build/playground (esbuild: the page,
-// its worker with dmasim bundled in, CodeMirror, and the engine's .wasm files beside them), then
+// its worker with dmasim and the engine's .wasm bundled in, CodeMirror), then
 // serves it on localhost and prints the URL. `--build-only` stops after the build. The folder is
 // a static site: any static host serves it as it is.
 import { build } from 'esbuild';
@@ -16,11 +16,10 @@ export async function buildPlayground() {
   await build({
     entryPoints: { app: join(root, 'playground', 'main.ts'), worker: join(root, 'playground', 'worker.ts') },
     bundle: true, minify: true, format: 'esm', platform: 'browser', target: 'chrome110', outdir: out, logLevel: 'warning',
-    // The engine is found beside the bundle; Node's file loader is never reached in a page.
-    define: { CORE_WASM_DIR: '"./"' }, external: ['node:fs/promises'],
+    // The engine's .wasm travels in the worker's bundle, as in dist/ (esbuild's binary loader).
+    loader: { '.wasm': 'binary' }, external: ['node:fs/promises'],
   });
   for (const f of ['index.html', 'style.css']) copyFileSync(join(root, 'playground', f), join(out, f));
-  for (const f of ['core.wasm', 'core.baseline.wasm']) copyFileSync(join(root, 'build', f), join(out, f));
   return out;
 }
 

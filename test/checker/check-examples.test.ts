@@ -25,7 +25,7 @@ describe('dmasim check on the examples', { timeout: 180_000 }, () => {
     expect(code).toBe(1);
     expect(failing(result)).toEqual(ALL.filter((c) => nonCoherent(c) || bounces(c)));
     expect(result.table.find((t) => t.configuration === 'arm64/direct/iommu-none/load-off')).toMatchObject({
-      verdict: 'data corrupted', line: 'BUG: DMA-API stale read: CPU read of a cacheline the device wrote, not invalidated since', site: 'examples/missing-sync-for-cpu.mjs:22',
+      verdict: 'data corrupted', line: 'BUG: DMA-API stale read: CPU read of a cacheline the device wrote, not invalidated since', site: 'examples/missing-sync-for-cpu.mjs:23',
     });
     const x86 = result.table.find((t) => t.configuration === 'x86_64/direct/iommu-none/load-off');
     expect(x86?.verdict).toBe('clean');
