@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DebugfsError, type Machine, type MachineOptions } from '../index.js';
 import {
-  barrierChartSvg, BARRIER_SWEEP_DEFAULTS, checkDmapoolTestOptions, checkMapBenchmarkOptions, checkNicOptions, DMAPOOL_TEST_MAX_ITERATIONS,
+  barrierChartSvg, BARRIER_SWEEP_DEFAULTS, checkDmapoolTestOptions, DMATEST_DEFAULTS, runDmatest, checkMapBenchmarkOptions, checkNicOptions, DMAPOOL_TEST_MAX_ITERATIONS,
   formatBarrierTable, MAP_BENCHMARK_DEFAULTS, NIC_DEFAULTS, NIC_LIMITS, runBarrierSweep, runDemo, runDmapoolTest, runMapBenchmark, runNic,
   type BarrierOp, type BarrierSweepOptions, type BarrierSweepResult, type MapBenchmarkOptions, type NicApi, type NicBug, type NicOptions, type NicReport,
 } from '../workloads/index.js';
@@ -52,7 +52,8 @@ async function timedRuns<T>(t: TimedFlags, once: (timed: boolean) => Promise<T>,
 
 function nicLines(r: NicReport, packetSize: number): string[] {
   const mpps = (r.packetsPerSecond / 1e6).toFixed(3);
-  const api = r.api === 'batched' ? 'batched (one engine call per ring step)' : r.apiFallback === null ? 'per-call' : `per-call (batched is not valid here: ${r.apiFallback})`;
+  const api = r.api === 'batched' ? 'batched (one engine call per ring step)' : r.api === 'model' ? `model (the dmasim_nic driver of the NIC device model; ${r.rxMissed} frames missed)`
+    : r.apiFallback === null ? 'per-call' : `per-call (batched is not valid here: ${r.apiFallback})`;
   return [
     `api            ${api}`,
     `packets        ${r.packets} (${r.verified} verified, ${r.corrupted} corrupted, ${r.faults} DMA faults)`,
@@ -168,7 +169,7 @@ function program(setExit: (code: number) => void): Command {
     .option('--coherent', 'the NIC is DMA-coherent (arm64 default: not)')
     .option('--dma-bits <n>', 'DMA mask width', int('--dma-bits', ...NIC_LIMITS.dmaBits), 64)
     .addOption(new Option('--bug <bug>', 'inject a driver bug').choices(['none', 'no-sync-for-cpu', 'no-sync-for-device', 'no-dma-wmb']).default('none'))
-    .addOption(new Option('--api <path>', 'batched: one engine call per ring step where dma-direct maps without bouncing, else per-call; per-call: every DMA API call from JS').choices(['batched', 'per-call']).default(NIC_DEFAULTS.api))
+    .addOption(new Option('--api <path>', 'batched: one engine call per ring step where dma-direct maps without bouncing, else per-call; per-call: every DMA API call from JS; model: a real driver of the NIC device model (MMIO, interrupts, NAPI)').choices(['batched', 'per-call', 'model']).default(NIC_DEFAULTS.api))
     .option('--iommu', 'put the NIC behind an IOMMU (iommu.strict= on --cmdline picks strict or lazy)', false)
     .option('--dmesg', 'print the kernel log after the run', false)
     .action(async (f: NicFlags, cmd: Command) => setExit(await nic(f, cmd)));
@@ -226,6 +227,30 @@ function program(setExit: (code: number) => void): Command {
       if (f.json) printJson({ ...envelope('dmapool-test', m, opts), options: { iterations: f.iterations }, ...r, ...dataCheckJson(m), timeUsPerRun: walls });
       else print(r.error === null ? r.lines : [...r.lines, r.error]);
       setExit(r.error === null ? 0 : 1);
+    });
+
+  const t = DMATEST_DEFAULTS;
+  machineOptions(root.command('dmatest'))
+    .description("drivers/dma/dmatest.c's memcpy test against the memcpy DMA engine model (its module parameters, its result and summary lines)")
+    .option('--test_buf_size <bytes>', 'size of the memcpy test buffer', any('--test_buf_size'), t.test_buf_size)
+    .option('--iterations <n>', 'tests to run', any('--iterations'), t.iterations)
+    .option('--noverify', 'skip the data check', false)
+    .option('--norandom', 'copy the whole buffer at offset 0', false)
+    .option('--alignment <n>', 'log2 alignment of offsets and length (-1: the engine\'s)', any('--alignment'), t.alignment)
+    .option('--transfer_size <bytes>', 'a fixed length (0: random)', any('--transfer_size'), t.transfer_size)
+    .option('--polled', 'poll for completion instead of the interrupt', false)
+    .option('--timeout <ms>', 'ms to wait for each completion', any('--timeout'), t.timeout)
+    .action(async (f: MachineFlags & { test_buf_size: number; iterations: number; noverify: boolean; norandom: boolean; alignment: number; transfer_size: number; polled: boolean; timeout: number }, cmd: Command) => {
+      const opts = machineOptionsOf(f, cmd);
+      const m = await bootMachine(opts);
+      const o = {
+        test_buf_size: f.test_buf_size, iterations: f.iterations, noverify: f.noverify, norandom: f.norandom,
+        alignment: f.alignment, transfer_size: f.transfer_size, polled: f.polled, timeout: f.timeout,
+      };
+      const r = validated(() => runDmatest(m, o));
+      if (f.json) printJson({ ...envelope('dmatest', m, opts), options: o, ...r });
+      else print(r.lines);
+      setExit(r.failures === 0 ? 0 : 1);
     });
 
   root.command('barriers')

@@ -3,6 +3,7 @@
 // (dma_range_map), coherence, dma_ops, dma_parms and min_align_mask. A device is a bus master: it
 // reaches RAM only through DMA addresses, and the CPU cache only if it is coherent.
 
+import type { AttachableModel } from '../hw/model.js';
 import type { DmaTraceHooks } from './trace.js';
 import type { DmaMapOps } from './map-ops.js';
 import { unknownCallbacks } from './map-ops.js';
@@ -131,6 +132,11 @@ export interface DeviceOptions {
    * passthrough (iommu.passthrough=1), and every bus access is translated by the IOMMU.
    */
   iommu?: boolean | DeviceIommuOptions;
+  /**
+   * A device model (dmasim/devices) that runs this device on its own: its registers appear on
+   * the physical bus, it raises an interrupt line, and it is a bus master through this device.
+   */
+  model?: AttachableModel<Device>;
 }
 
 /** struct device_dma_parameters */

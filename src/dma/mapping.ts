@@ -242,7 +242,7 @@ function unmapPhys(dev: Device, addr: number, size: number, dir: DmaDirection, a
   else if (dev.dma_iommu) iommu.iommu_dma_unmap_phys(dev, addr, size, dir, attrs);
   else o?.unmap_phys?.(dev, addr, size, dir, attrs);
   dev.machine.dmaTrace?.dma_unmap_phys(dev, addr, size, dir, attrs);
-  dev.machine.dmaDebug?.unmap_phys(dev, addr, size, dir);
+  dev.machine.dmaDebug?.unmap_phys(dev, addr, size, dir, attrs);
 }
 
 /** dma_map_page_attrs(): MMIO is refused for pages. */

@@ -128,6 +128,8 @@ export function batchedFallback(nic: Nic, rx: Ring, tx: Ring): string | null {
   if (dev.iommu !== null) return 'the device is behind an IOMMU';
   if (dev.dma_range_map.length > 0) return 'the device has a dma_range_map';
   if (m.cpu.storesBuffered) return 'store reordering keeps a store buffer in the host';
+  if (m.cpu.loadsReordered) return 'load reordering keeps a history of device writes in the host';
+  if (m.clock.pending > 0) return 'timers are pending on the clock, and run between driver operations';
   if (m.swiotlb?.forceBounce === true) return 'swiotlb=force bounces every buffer';
   const size = nic.o.packetSize;
   if (!Number.isInteger(size) || size < 1) return 'the packet size is not a positive integer';
