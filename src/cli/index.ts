@@ -272,7 +272,7 @@ function program(setExit: (code: number) => void): Command {
       for (let i = 0; i < f.warmup; i++) await sweep(o);
       const bar = progressBar(!f.json);
       const r = await sweep({ ...o, onProgress: (x) => bar.update(x) }).finally(() => bar.stop());
-      // Two machines ran (per-buffer and batched); each row carries both one's counters.
+      // Two machines ran (per-buffer and batched): r.stats has m.stats() of each, every row both's counters.
       if (f.json) printJson({ dmasim: VERSION, command: 'barriers', configuration: { arch: r.arch, ...o, warmup: f.warmup }, ...r });
       else print(formatBarrierTable(r));
       if (f.svg !== undefined) {
