@@ -31,6 +31,7 @@ import { DmaDataCheck } from './check/dma-data-check.js';
 import { Debugfs } from './lib/debugfs.js';
 import { TraceArray } from './lib/tracefs.js';
 import { DmaTraceEvents, teeTraceHooks, type DmaTraceHooks } from './dma/trace.js';
+import { TimelineRecorder, type TraceEventJson } from './check/timeline.js';
 import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
 import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './dma/swiotlb.js';
@@ -128,6 +129,15 @@ export class Machine implements DmaHost {
   dmaTrace: DmaTraceHooks | null = null;
   private readonly traceEvents: DmaTraceEvents;
   private readonly traceListeners: DmaTraceHooks[] = [];
+  /**
+   * The timeline recorder: m.trace.start() begins recording, m.trace.stop() ends it and returns
+   * Chrome trace-event JSON (open it in ui.perfetto.dev or chrome://tracing).
+   */
+  readonly trace = {
+    start: (): void => this.startTimeline(),
+    stop: (): TraceEventJson => this.stopTimeline(),
+  };
+  private timeline: { readonly rec: TimelineRecorder; readonly detach: () => void } | null = null;
   /**
    * The hooks mapping.ts calls: null when neither CONFIG_DMA_API_DEBUG's checker (or it was
    * disabled at boot) nor the data-aware checker is attached, so the hot path makes no call.
@@ -252,6 +262,29 @@ export class Machine implements DmaHost {
   private updateTraceHooks(): void {
     const layers = this.traceArray.anyEnabled() ? [this.traceEvents, ...this.traceListeners] : this.traceListeners;
     this.dmaTrace = teeTraceHooks(layers);
+  }
+
+  private startTimeline(): void {
+    if (this.timeline !== null) throw new DmaSimRangeError('m.trace.start', 'this', 'is already recording: call m.trace.stop() first');
+    const rec = new TimelineRecorder({
+      now: () => this.clock.now(),
+      log: this.log,
+      dataCheck: this.dataCheck,
+      lineSize: this.cache.lineSize,
+      swiotlbSlotsUsed: () => this.swiotlb?.totalUsed ?? 0,
+      storeBufferDepth: () => this.cpu.pendingStores,
+      dirtyLines: () => this.port.dirtyLines(),
+      barriers: () => this.hostStats.barriers + this.hostStats.cpuBarriers,
+    });
+    this.timeline = { rec, detach: this.addTraceListener(rec) };
+  }
+
+  private stopTimeline(): TraceEventJson {
+    const t = this.timeline;
+    if (t === null) throw new DmaSimRangeError('m.trace.stop', 'this', 'is not recording: call m.trace.start() first');
+    t.detach();
+    this.timeline = null;
+    return t.rec.finish({ arch: this.arch.name, seed: String(this.seed), clock: 'simulated ns (m.now())' });
   }
 
   /** Attaches a tracepoint listener (a timeline recorder); returns what detaches it. */

@@ -309,6 +309,7 @@ export class Device {
   }
 
   private readRun(off: number, len: number, dma: number): Uint8Array {
+    this.machine.dmaTrace?.device_access?.(this, dma, len, false);
     return this.machine.port.devRead(this, dma, off, len);
   }
 
@@ -320,6 +321,7 @@ export class Device {
       const off = runs[i] as number;
       const n = runs[i + 1] as number;
       const part = runs.length === 3 ? data : data.subarray(at, at + n);
+      this.machine.dmaTrace?.device_access?.(this, runs[i + 2] as number, n, true);
       this.machine.port.devWrite(this, runs[i + 2] as number, off, part);
       at += n;
     }
@@ -332,6 +334,7 @@ export class Device {
     for (let i = 0; i < runs.length; i += 3) {
       const off = runs[i] as number;
       const n = runs[i + 1] as number;
+      this.machine.dmaTrace?.device_access?.(this, runs[i + 2] as number, n, true);
       this.machine.port.devFill(this, runs[i + 2] as number, off, n, byte);
     }
   }
