@@ -47,7 +47,7 @@ import { Slab } from './mm/slab.js';
 import { Vmalloc } from './mm/vmalloc.js';
 import { KernelLog } from './lib/printk.js';
 import { checkAddr, checkIntIn, checkNumber, checkPowerOfTwo, checkSize } from './lib/validate.js';
-import { resolveLoad, resolveOptions, type LoadOptions, type MachineOptions, type ResolvedOptions } from './options.js';
+import { resolveLoad, resolveOptions, type CacheOptions, type LoadOptions, type MachineOptions, type ResolvedOptions } from './options.js';
 
 export type { CacheOptions, LoadOptions, MachineOptions } from './options.js';
 export type { KernelConfig } from './include/kconfig.js';
@@ -152,6 +152,8 @@ export class Machine implements DmaHost {
   /** dma_get_cache_alignment() */
   readonly dmaCacheAlignment: number;
   readonly costModel: CostModel;
+  /** The cache as configured: createMachine's `cache` option with its defaults filled in. */
+  readonly cacheConfig: Readonly<Required<CacheOptions>>;
   /** Simulated time and the events on it (hw/time.ts). */
   readonly clock: Clock;
   /** Boot parameters the command line set, by name (for subsystems that read them later). */
@@ -177,6 +179,7 @@ export class Machine implements DmaHost {
     this.arch = r.arch;
     this.config = r.config;
     this.seed = r.seed;
+    this.cacheConfig = r.cache;
     this.layout = layout;
     this.memory = memory;
     this.core = core;

@@ -49,7 +49,7 @@ export interface MachineOptions {
   load?: LoadOptions;
   /** Parameters of the simulated-time model behind m.cost() (defaults per arch, see cost.ts). */
   costModel?: Partial<CostParams>;
-  /** The engine: a compiled WebAssembly.Module, its bytes, or where to fetch it (default: core.wasm beside this file). */
+  /** The engine to run instead of the one the package carries: a compiled WebAssembly.Module, its bytes, or an http(s) URL. */
   core?: CoreSource;
   /**
    * The data-aware DMA checker (src/dma-data-check.ts), off by default: reports CPU accesses to

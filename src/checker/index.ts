@@ -22,6 +22,7 @@ import type { ProbeResult, WorkerTask } from './worker.js';
 export { CheckUsageError, DIMENSIONS, configurationName, parseConfiguration, VERDICTS };
 export type { Configuration, DriverFn, Finding, FindingKind, Matrix, RunResult, Site, Verdict };
 export type { DriverContext } from './run.js';
+export { formatReport } from './report.js';
 
 export interface CheckOptions {
   /** Seeds per configuration: 1..seeds (default 1). */

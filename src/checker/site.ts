@@ -2,7 +2,7 @@
 // Node), which is the driver's line that made the call that went wrong.
 
 import { readFileSync } from 'node:fs';
-import { dirname, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** A place in the driver's source. */
@@ -14,16 +14,17 @@ export interface Site {
 }
 
 /**
- * The folder that holds the library's code: dist/ for the built package (every chunk sits there),
- * src/ when it runs from source (tests).
+ * The folders that hold the library's code: dist/ for the built package (every chunk sits there)
+ * and src/ beside it, where its source maps point (a stack mapped by --enable-source-maps or a
+ * test runner names src/ files); src/ alone when it runs from source (tests).
  */
-function libraryDir(): string {
+function libraryDirs(): string[] {
   const here = fileURLToPath(import.meta.url);
   const src = here.lastIndexOf(`${sep}src${sep}`);
-  return src >= 0 ? here.slice(0, src + 5) : dirname(here) + sep;
+  return src >= 0 ? [here.slice(0, src + 5)] : [dirname(here) + sep, join(dirname(here), '..', 'src') + sep];
 }
 
-const LIB_DIR = libraryDir();
+const LIB_DIRS = libraryDirs();
 const FRAME = /\(?((?:file:\/\/)?\/[^():]+|[A-Za-z]:\\[^():]+):(\d+):(\d+)\)?$/;
 
 /** The innermost frame of a V8 stack that is neither dmasim's nor Node's, or null. */
@@ -33,7 +34,7 @@ export function siteOf(stack: string | undefined): Site | null {
     const m = FRAME.exec(raw.trim());
     if (m === null) continue;
     const file = (m[1] as string).startsWith('file://') ? fileURLToPath(m[1] as string) : (m[1] as string);
-    if (file.startsWith(LIB_DIR) || file.includes(`${sep}node_modules${sep}tinypool${sep}`)) continue;
+    if (LIB_DIRS.some((d) => file.startsWith(d)) || file.includes(`${sep}node_modules${sep}tinypool${sep}`)) continue;
     return { file, line: Number(m[2]), column: Number(m[3]) };
   }
   return null;

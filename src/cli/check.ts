@@ -2,10 +2,10 @@
 // 2 usage (one line, no stack trace).
 
 import { readFileSync } from 'node:fs';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { checkDriver, CheckUsageError, type CheckOptions } from '../checker/index.js';
-import { formatReport } from '../checker/report.js';
+import { checkDriver, CheckUsageError, formatReport, type CheckOptions } from '../checker/index.js';
+import { VERSION } from './machine-options.js';
+import { progressBar } from './progress.js';
 
 interface CheckFlags {
   seeds?: string;
@@ -74,24 +74,6 @@ function options(f: CheckFlags, cmd: Command): CheckOptions & { json: boolean } 
   };
 }
 
-/** A progress bar on stderr, on a terminal only. */
-function progress(quiet: boolean): { update(done: number, total: number): void; stop(): void } {
-  let bar: cliProgress.SingleBar | null = null;
-  return {
-    update(done, total) {
-      if (quiet || !process.stderr.isTTY) return;
-      if (bar === null) {
-        bar = new cliProgress.SingleBar({ stream: process.stderr, format: ' checking {bar} {value}/{total} runs | ETA {eta}s', hideCursor: true }, cliProgress.Presets.shades_classic);
-        bar.start(total, 0);
-      }
-      bar.update(done);
-    },
-    stop() {
-      bar?.stop();
-    },
-  };
-}
-
 async function check(module: string, f: CheckFlags, cmd: Command): Promise<number> {
   let o: CheckOptions & { json: boolean };
   try {
@@ -101,12 +83,12 @@ async function check(module: string, f: CheckFlags, cmd: Command): Promise<numbe
     process.stderr.write(`dmasim: ${e.message}\n`);
     return 2;
   }
-  const bar = progress(o.json);
+  const bar = progressBar(!o.json);
   try {
-    const r = await checkDriver(module, { ...o, onProgress: (done, total) => bar.update(done, total) });
+    const r = await checkDriver(module, { ...o, onProgress: (done, total) => bar.update(done / total) });
     bar.stop();
     const json = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v);
-    process.stdout.write(o.json ? `${JSON.stringify(r, json)}\n` : `${formatReport(r).join('\n')}\n`);
+    process.stdout.write(o.json ? `${JSON.stringify({ dmasim: VERSION, command: 'check', ...r }, json)}\n` : `${formatReport(r).join('\n')}\n`);
     return r.exitCode;
   } catch (e) {
     bar.stop();

@@ -1,111 +1,61 @@
-// The dmasim command line. Exit codes: 0 ok, 1 data corruption or dma-debug errors found,
-// 2 bad usage (a one-line message naming the option, no stack trace).
+// The dmasim command line. Exit codes: 0 ok; 1 data corruption, dma-debug errors or data races
+// found, or a workload that failed; 2 bad usage. A failure is one line on stderr, never a stack
+// trace (DMASIM_STACK=1 prints it, for dmasim's own bugs).
 
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import cliProgress from 'cli-progress';
-import { createMachine, type Machine, type MachineOptions } from '../machine.js';
-import { runDemo } from '../workloads/demo.js';
 import { writeFileSync } from 'node:fs';
-import { barrierChartSvg, BARRIER_SWEEP_DEFAULTS, formatBarrierTable, runBarrierSweep, type BarrierOp } from '../workloads/barriers.js';
-import { runDmapoolTest } from '../workloads/dmapool-test.js';
-import { checkMapBenchmarkOptions, MAP_BENCHMARK_DEFAULTS, runMapBenchmark, type MapBenchmarkOptions } from '../workloads/map-benchmark.js';
+import { Command, CommanderError, Option } from 'commander';
+import { DebugfsError, type Machine, type MachineOptions } from '../index.js';
+import {
+  barrierChartSvg, BARRIER_SWEEP_DEFAULTS, checkDmapoolTestOptions, checkMapBenchmarkOptions, checkNicOptions, DMAPOOL_TEST_MAX_ITERATIONS,
+  formatBarrierTable, MAP_BENCHMARK_DEFAULTS, NIC_DEFAULTS, NIC_LIMITS, runBarrierSweep, runDemo, runDmapoolTest, runMapBenchmark, runNic,
+  type BarrierOp, type BarrierSweepOptions, type BarrierSweepResult, type MapBenchmarkOptions, type NicApi, type NicBug, type NicOptions, type NicReport,
+} from '../workloads/index.js';
+import {
+  asUsage, bootMachine, envelope, int, machineOptions, machineOptionsOf, UsageError, validated, VERSION, type MachineFlags,
+} from './machine-options.js';
 import { checkCommand } from './check.js';
-import { NIC_DEFAULTS, runNic, type NicApi, type NicBug, type NicReport } from '../workloads/nic.js';
-
-class UsageError extends Error {}
-
-/** An option parser for an integer in [lo, hi]. */
-function int(name: string, lo: number, hi: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!/^-?\d+$/.test(v.trim()) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be an integer in ${lo}..${hi}`);
-    return n;
-  };
-}
-
-/** A comma-separated list of integers in [lo, hi]. */
-function list(name: string, lo: number, hi: number) {
-  return (v: string): number[] => v.split(',').map((x) => int(name, lo, hi)(x));
-}
-
-function probability(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a probability in 0..1`);
-    return n;
-  };
-}
-
-/** A progress bar on stderr, shown only for runs that take more than a second on a terminal. */
-function progressBar(quiet: boolean): { update(f: number): void; stop(): void } {
-  const t0 = performance.now();
-  let bar: cliProgress.SingleBar | null = null;
-  return {
-    update(f: number) {
-      if (quiet || !process.stderr.isTTY) return;
-      if (bar === null && performance.now() - t0 > 1000) {
-        bar = new cliProgress.SingleBar({ stream: process.stderr, format: ' {bar} {percentage}% | ETA {eta}s', hideCursor: true }, cliProgress.Presets.shades_classic);
-        bar.start(100, 0);
-      }
-      bar?.update(Math.round(f * 100));
-    },
-    stop() {
-      bar?.stop();
-    },
-  };
-}
-
-interface MachineFlags {
-  arch: 'arm64' | 'x86_64';
-  seed: number;
-  cmdline: string;
-  debug: boolean;
-  perBuffer: boolean;
-  evictionPressure: number;
-  speculation: number;
-  storeReordering: number;
-  dataCheck: boolean;
-  json: boolean;
-}
-
-/** The options every workload's machine takes. */
-function machineOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--arch <arch>', 'machine architecture').choices(['arm64', 'x86_64']).default('arm64'))
-    .option('--seed <n>', 'seed of every random choice', int('--seed', 0, 0xffff_ffff), 1)
-    .option('--cmdline <text>', 'kernel command line (e.g. "swiotlb=2048")', '')
-    .option('--debug', 'build with CONFIG_DMA_API_DEBUG', false)
-    .option('--per-buffer', 'one DSB per cache operation (no ARCH_HAS_BATCHED_DMA_SYNC)', false)
-    .option('--eviction-pressure <p>', 'random evictions per CPU line access', probability('--eviction-pressure'), 0)
-    .option('--speculation <p>', 'speculative line fills per CPU line access', probability('--speculation'), 0)
-    .option('--store-reordering <p>', 'uncached stores a device may see before a barrier', probability('--store-reordering'), 0)
-    .option('--data-check', 'report each access that breaks DMA ownership, at the access', false)
-    .option('--json', 'machine-readable output', false);
-}
-
-function bootMachine(f: MachineFlags): Promise<Machine> {
-  const opts: MachineOptions = {
-    arch: f.arch,
-    seed: f.seed,
-    cmdline: f.cmdline,
-    config: { DMA_API_DEBUG: f.debug, ARCH_HAS_BATCHED_DMA_SYNC: !f.perBuffer && f.arch === 'arm64' },
-    dataCheck: f.dataCheck,
-    load: { evictionPressure: f.evictionPressure, speculation: f.speculation, storeReordering: f.storeReordering },
-  };
-  return createMachine(opts);
-}
+import { progressBar } from './progress.js';
 
 function print(lines: readonly string[]): void {
   for (const l of lines) process.stdout.write(`${l}\n`);
 }
 
-function nicLines(r: NicReport, f: { packetSize: number }): string[] {
+function printJson(value: unknown): void {
+  // map-benchmark's kernel outputs are u64 (bigint); JSON has numbers.
+  print([JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))]);
+}
+
+interface TimedFlags {
+  warmup: number;
+  repeat: number;
+}
+
+/** --warmup and --repeat, for the commands that measure wall time. */
+function timedOptions(cmd: Command): Command {
+  return cmd
+    .option('--warmup <n>', 'untimed runs first, each on a fresh machine (JIT and caches warm up)', int('--warmup', 0, 1000), 0)
+    .option('--repeat <n>', 'timed runs, each on a fresh machine; the run with the median wall time is reported', int('--repeat', 1, 1000), 1);
+}
+
+/**
+ * Runs `once` warmup + repeat times and returns the timed run with the median wall time (the
+ * same seed gives every run the same counters; only the wall time differs), with every wall time.
+ */
+async function timedRuns<T>(t: TimedFlags, once: (timed: boolean) => Promise<T>, wall: (r: T) => number): Promise<{ run: T; walls: number[] }> {
+  for (let i = 0; i < t.warmup; i++) await once(false);
+  const runs: T[] = [];
+  for (let i = 0; i < t.repeat; i++) runs.push(await once(true));
+  const sorted = [...runs].sort((a, b) => wall(a) - wall(b));
+  return { run: sorted[(sorted.length - 1) >> 1] as T, walls: runs.map(wall) };
+}
+
+function nicLines(r: NicReport, packetSize: number): string[] {
   const mpps = (r.packetsPerSecond / 1e6).toFixed(3);
   const api = r.api === 'batched' ? 'batched (one engine call per ring step)' : r.apiFallback === null ? 'per-call' : `per-call (batched is not valid here: ${r.apiFallback})`;
   return [
     `api            ${api}`,
     `packets        ${r.packets} (${r.verified} verified, ${r.corrupted} corrupted, ${r.faults} DMA faults)`,
-    `throughput     ${mpps} Mpps wall (${((r.packetsPerSecond * f.packetSize * 8) / 1e9).toFixed(2)} Gbit/s of payload), ${r.wallSeconds.toFixed(3)} s`,
+    `throughput     ${mpps} Mpps wall (${((r.packetsPerSecond * packetSize * 8) / 1e9).toFixed(2)} Gbit/s of payload), ${r.wallSeconds.toFixed(3)} s`,
     `model time     ${r.modelNsPerPacket.toFixed(1)} ns/packet`,
     `cache ops      ${r.cacheMaintenanceOps} DC line operations, ${r.barriers} DSBs`,
     `bounces        ${r.bounceBytes} bytes, ${r.swiotlbSlotsUsedMax} swiotlb slots at most`,
@@ -115,7 +65,7 @@ function nicLines(r: NicReport, f: { packetSize: number }): string[] {
   ];
 }
 
-interface NicFlags extends MachineFlags {
+interface NicFlags extends MachineFlags, TimedFlags {
   packetSize: number;
   ringSize: number;
   packets: number;
@@ -129,53 +79,101 @@ interface NicFlags extends MachineFlags {
   dmesg: boolean;
 }
 
-async function nic(f: NicFlags): Promise<number> {
-  const m = await bootMachine(f);
-  const bar = progressBar(f.json);
-  const r = runNic(m, {
+async function nic(f: NicFlags, cmd: Command): Promise<number> {
+  const opts = machineOptionsOf(f, cmd);
+  const nicOptions: Partial<NicOptions> = {
     packetSize: f.packetSize, ringSize: f.ringSize, packets: f.packets, mode: f.mode, descriptors: f.descriptors,
-    dmaBits: f.dmaBits, bug: f.bug, api: f.api, iommu: f.iommu, ...(f.coherent === undefined ? {} : { coherent: f.coherent }), onProgress: (x) => bar.update(x),
-  });
-  bar.stop();
+    dmaBits: f.dmaBits, bug: f.bug, api: f.api, iommu: f.iommu, ...(f.coherent === undefined ? {} : { coherent: f.coherent }),
+  };
+  validated(() => checkNicOptions('dmasim nic', nicOptions, NIC_DEFAULTS));
+  const { run, walls } = await timedRuns(f, async (timed) => {
+    const m = await bootMachine(opts);
+    const bar = progressBar(timed && !f.json);
+    try {
+      return { m, r: runNic(m, { ...nicOptions, onProgress: (x) => bar.update(x) }) };
+    } finally {
+      bar.stop();
+    }
+  }, ({ r }) => r.wallSeconds);
+  const { m, r } = run;
   const dmesg = f.dmesg ? m.dmesg() : [];
-  if (f.json) print([JSON.stringify({ ...r, ...(f.dmesg ? { dmesg } : {}) })]);
-  else print([`dmasim nic on ${f.arch}: ${f.packets} RX + ${f.packets} TX packets of ${f.packetSize} B, ring ${f.ringSize}, mode ${f.mode}, bug ${f.bug}`, ...nicLines(r, f), ...(f.dmesg ? ['', ...dmesg] : [])]);
+  if (f.json) printJson({ ...envelope('nic', m, opts), options: nicOptions, ...r, wallSecondsPerRun: walls, ...(f.dmesg ? { dmesg } : {}) });
+  else {
+    print([
+      `dmasim nic on ${m.arch.name}: ${f.packets} RX + ${f.packets} TX packets of ${f.packetSize} B, ring ${f.ringSize}, mode ${f.mode}, bug ${f.bug}` +
+        (walls.length > 1 ? ` (median of ${walls.length} runs)` : ''),
+      ...nicLines(r, f.packetSize),
+      ...(f.dmesg ? ['', ...dmesg] : []),
+    ]);
+  }
   return r.corrupted > 0 || r.faults > 0 || r.debugErrors > 0 || r.dataRaces > 0 ? 1 : 0;
 }
 
 /** A short NIC run, to have something to look at in debugfs or dmesg. */
-async function afterRun(f: MachineFlags): Promise<Machine> {
-  const m = await bootMachine(f);
+async function afterRun(opts: MachineOptions): Promise<Machine> {
+  const m = await bootMachine(opts);
   runNic(m, { packets: 1000 });
   return m;
 }
 
+/** A file's text, or a directory's listing; a path that is neither is the user's mistake. */
+function debugfsRead(m: Machine, path: string): { file: string } | { entries: string[] } {
+  const p = path.length > 1 ? path.replace(/\/$/, '') : path;
+  try {
+    return { file: m.debugfs.read(p) };
+  } catch (e) {
+    if (!(e instanceof DebugfsError) || e.code !== 'EISDIR') throw usage(e, `debugfs ${path}`);
+  }
+  try {
+    return { entries: m.debugfs.list(p) };
+  } catch (e) {
+    throw usage(e, `debugfs ${path}`);
+  }
+}
+
+/** strerror(): what the shell would say about the errno. */
+const STRERROR: Readonly<Record<DebugfsError['code'], string>> = {
+  ENOENT: 'No such file or directory', EBADF: 'Bad file descriptor', EACCES: 'Permission denied', EISDIR: 'Is a directory',
+  EINVAL: 'Invalid argument', ERANGE: 'Numerical result out of range',
+};
+
+function usage(e: unknown, what: string): unknown {
+  if (!(e instanceof DebugfsError)) return e;
+  const why = STRERROR[e.code];
+  return new UsageError(`${what}: ${why}`);
+}
+
+/** The default command runs when the first argument is an option, or there is none. */
+const DEFAULT_COMMAND = 'nic';
+
 function program(setExit: (code: number) => void): Command {
   const root = new Command('dmasim')
     .description('A WebAssembly emulator of the Linux DMA mapping API: non-coherent caches, bounce buffers and dma-debug, made visible')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .showSuggestionAfterError(false)
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`dmasim: ${s.replace(/^error: /, '')}`) });
 
-  machineOptions(root.command('nic', { isDefault: true }))
+  timedOptions(machineOptions(root.command(DEFAULT_COMMAND, { isDefault: true })))
     .description('simulate a NIC: RX and TX rings, streaming-mapped or recycled buffers, every payload verified')
-    .option('--packet-size <bytes>', 'payload bytes per packet', int('--packet-size', 60, 9000), NIC_DEFAULTS.packetSize)
-    .option('--ring-size <n>', 'descriptors per ring', int('--ring-size', 2, 4096), NIC_DEFAULTS.ringSize)
-    .option('--packets <n>', 'packets to receive and to transmit', int('--packets', 1, 1e9), NIC_DEFAULTS.packets)
+    .option('--packet-size <bytes>', 'payload bytes per packet', int('--packet-size', ...NIC_LIMITS.packetSize), NIC_DEFAULTS.packetSize)
+    .option('--ring-size <n>', 'descriptors per ring', int('--ring-size', ...NIC_LIMITS.ringSize), NIC_DEFAULTS.ringSize)
+    .option('--packets <n>', 'packets to receive and to transmit', int('--packets', ...NIC_LIMITS.packets), NIC_DEFAULTS.packets)
     .addOption(new Option('--mode <mode>', 'map/unmap per packet, or recycle with syncs').choices(['map', 'recycle']).default('map'))
     .addOption(new Option('--descriptors <where>', 'descriptor memory').choices(['coherent', 'pool']).default('coherent'))
     .option('--coherent', 'the NIC is DMA-coherent (arm64 default: not)')
-    .option('--dma-bits <n>', 'DMA mask width', int('--dma-bits', 20, 64), 64)
+    .option('--dma-bits <n>', 'DMA mask width', int('--dma-bits', ...NIC_LIMITS.dmaBits), 64)
     .addOption(new Option('--bug <bug>', 'inject a driver bug').choices(['none', 'no-sync-for-cpu', 'no-sync-for-device', 'no-dma-wmb']).default('none'))
     .addOption(new Option('--api <path>', 'batched: one engine call per ring step where dma-direct maps without bouncing, else per-call; per-call: every DMA API call from JS').choices(['batched', 'per-call']).default(NIC_DEFAULTS.api))
     .option('--iommu', 'put the NIC behind an IOMMU (iommu.strict= on --cmdline picks strict or lazy)', false)
     .option('--dmesg', 'print the kernel log after the run', false)
-    .action(async (f: NicFlags) => setExit(await nic(f)));
+    .action(async (f: NicFlags, cmd: Command) => setExit(await nic(f, cmd)));
 
   // The selftest's own options and defaults; its checks (and messages) come from the workload,
   // so the values are taken as plain integers here.
   const any = (name: string) => int(name, -(2 ** 31), 2 ** 31 - 1);
   const d = MAP_BENCHMARK_DEFAULTS;
-  machineOptions(root.command('map-benchmark'))
+  timedOptions(machineOptions(root.command('map-benchmark')))
     .description('kernel/dma/map_benchmark.c driven as tools/testing/selftests/dma/dma_map_benchmark does')
     .option('-t, --threads <n>', 'threads', any('-t'), d.threads)
     .option('-s, --seconds <n>', 'test duration (simulated seconds)', any('-s'), d.seconds)
@@ -185,71 +183,97 @@ function program(setExit: (code: number) => void): Command {
     .option('-x, --trans-delay <ns>', 'delay between map and unmap', any('-x'), d.transDelayNs)
     .option('-g, --granule <n>', 'pages per map, or sg entries in sg mode', any('-g'), d.granule)
     .option('-m, --mode <n>', 'map mode: 0 single, 1 sg', any('-m'), d.mode)
-    .action(async (f: MachineFlags & { threads: number; seconds: number; node: number; dmaBits: number; dir: number; transDelay: number; granule: number; mode: number }) => {
+    .action(async (f: MachineFlags & TimedFlags & { threads: number; seconds: number; node: number; dmaBits: number; dir: number; transDelay: number; granule: number; mode: number }, cmd: Command) => {
       const o = { threads: f.threads, seconds: f.seconds, node: f.node, dmaBits: f.dmaBits, dir: f.dir, transDelayNs: f.transDelay, granule: f.granule, mode: f.mode };
       const bad = checkMapBenchmarkOptions(o);
       if (bad !== null) throw new UsageError(bad);
-      const m = await bootMachine(f);
-      const bar = progressBar(f.json);
-      const r = await runMapBenchmark(m, o as MapBenchmarkOptions, { onProgress: (x) => bar.update(x) });
-      bar.stop();
-      const json = (_key: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
-      if (f.json) print([JSON.stringify(r, json)]);
+      const opts = machineOptionsOf(f, cmd);
+      const { run: { m, r }, walls } = await timedRuns(f, async (timed) => {
+        const m = await bootMachine(opts);
+        const bar = progressBar(timed && !f.json);
+        try {
+          return { m, r: await runMapBenchmark(m, o as MapBenchmarkOptions, { onProgress: (x) => bar.update(x) }) };
+        } finally {
+          bar.stop();
+        }
+      }, ({ r }) => r.wallMapNs + r.wallUnmapNs);
+      if (f.json) printJson({ ...envelope('map-benchmark', m, opts), options: o, ...r, wallNsPerRun: walls });
       else print(r.error === null ? r.lines : [...r.lines, r.error]);
       setExit(r.error === null ? 0 : 1);
     });
 
-  machineOptions(root.command('dmapool-test'))
+  timedOptions(machineOptions(root.command('dmapool-test')))
     .description('mm/dmapool_test.c: alloc-all/free-all rounds over its six pool geometries')
-    .option('--iterations <n>', 'rounds per geometry (NR_TESTS)', int('--iterations', 1, 1000), 100)
-    .action(async (f: MachineFlags & { iterations: number }) => {
-      const m = await bootMachine(f);
-      const bar = progressBar(f.json);
-      const r = await runDmapoolTest(m, { iterations: f.iterations, onProgress: (x) => bar.update(x) });
-      bar.stop();
-      print(f.json ? [JSON.stringify(r)] : r.error === null ? r.lines : [...r.lines, r.error]);
+    .option('--iterations <n>', 'rounds per geometry (NR_TESTS)', int('--iterations', 1, DMAPOOL_TEST_MAX_ITERATIONS), 100)
+    .action(async (f: MachineFlags & TimedFlags & { iterations: number }, cmd: Command) => {
+      validated(() => checkDmapoolTestOptions('dmasim dmapool-test', { iterations: f.iterations }, 100));
+      const opts = machineOptionsOf(f, cmd);
+      const { run: { m, r }, walls } = await timedRuns(f, async (timed) => {
+        const m = await bootMachine(opts);
+        const bar = progressBar(timed && !f.json);
+        try {
+          return { m, r: await runDmapoolTest(m, { iterations: f.iterations, onProgress: (x) => bar.update(x) }) };
+        } finally {
+          bar.stop();
+        }
+      }, ({ r }) => r.results.reduce((us, s) => us + s.timeUs, 0));
+      if (f.json) printJson({ ...envelope('dmapool-test', m, opts), options: { iterations: f.iterations }, ...r, timeUsPerRun: walls });
+      else print(r.error === null ? r.lines : [...r.lines, r.error]);
       setExit(r.error === null ? 0 : 1);
     });
 
   root.command('barriers')
-    .description('batched vs per-buffer DSBs over sg list lengths and entry sizes: DC ops, barriers, model and wall time, and an SVG chart')
-    .option('--entries <list>', 'sg list lengths, comma-separated', list('--entries', 1, 65536), [...BARRIER_SWEEP_DEFAULTS.entries])
-    .option('--sizes <list>', 'bytes per sg entry, comma-separated', list('--sizes', 1, 1 << 20), [...BARRIER_SWEEP_DEFAULTS.entrySizes])
+    .description('batched vs per-buffer DSBs over sg list lengths and entry sizes: DC ops, barriers, model and wall time; --svg draws a chart')
+    .option('--entries <list>', 'sg list lengths, comma-separated', (v: string) => v.split(',').map(int('--entries', 1, 65536)), [...BARRIER_SWEEP_DEFAULTS.entries])
+    .option('--sizes <list>', 'bytes per sg entry, comma-separated', (v: string) => v.split(',').map(int('--sizes', 1, 1 << 20)), [...BARRIER_SWEEP_DEFAULTS.entrySizes])
     .addOption(new Option('--op <op>', 'the timed call').choices(['map', 'unmap', 'sync_for_device', 'sync_for_cpu']).default('map'))
     .addOption(new Option('--dir <dir>', 'DMA direction: 0 BIDIRECTIONAL, 1 TO_DEVICE, 2 FROM_DEVICE').choices(['0', '1', '2']))
-    .option('--svg <file>', 'where to write the chart', 'dmasim-barriers.svg')
+    .option('--svg <file>', 'also write the chart, as SVG, to this file')
     .option('--seed <n>', 'seed', int('--seed', 0, 0xffff_ffff), 1)
+    .option('--warmup <n>', 'untimed sweeps first', int('--warmup', 0, 1000), 0)
+    .option('--repeat <n>', 'timed repetitions per configuration and mode (median reported; default scales with the list)', int('--repeat', 1, 1000))
     .option('--json', 'machine-readable output', false)
-    .action(async (f: { entries: number[]; sizes: number[]; op: BarrierOp; dir?: string; svg: string; seed: number; json: boolean }) => {
-      const bar = progressBar(f.json);
+    .action(async (f: { entries: number[]; sizes: number[]; op: BarrierOp; dir?: string; svg?: string; seed: number; warmup: number; repeat?: number; json: boolean }) => {
       const dir = f.dir === undefined ? (f.op === 'unmap' || f.op === 'sync_for_cpu' ? 2 : 1) : (Number(f.dir) as 0 | 1 | 2);
-      const r = await runBarrierSweep({ entries: f.entries, entrySizes: f.sizes, op: f.op, dir, seed: f.seed, onProgress: (x) => bar.update(x) });
-      bar.stop();
-      writeFileSync(f.svg, await barrierChartSvg(r));
-      print(f.json ? [JSON.stringify(r)] : [...formatBarrierTable(r), `chart: ${f.svg}`]);
+      const o = { entries: f.entries, entrySizes: f.sizes, op: f.op, dir, seed: f.seed, ...(f.repeat === undefined ? {} : { repetitions: f.repeat }) } as const;
+      // runBarrierSweep checks its options (src/workloads/options.ts) before it runs anything.
+      const sweep = (p: Partial<BarrierSweepOptions>): Promise<BarrierSweepResult> => runBarrierSweep(p).catch((e: unknown) => { throw asUsage(e); });
+      for (let i = 0; i < f.warmup; i++) await sweep(o);
+      const bar = progressBar(!f.json);
+      const r = await sweep({ ...o, onProgress: (x) => bar.update(x) }).finally(() => bar.stop());
+      // Two machines ran (per-buffer and batched); each row carries both one's counters.
+      if (f.json) printJson({ dmasim: VERSION, command: 'barriers', configuration: { arch: r.arch, ...o, warmup: f.warmup }, ...r });
+      else print(formatBarrierTable(r));
+      if (f.svg !== undefined) {
+        try {
+          writeFileSync(f.svg, await barrierChartSvg(r));
+        } catch (e) {
+          throw new UsageError(`--svg ${f.svg}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+        }
+        if (!f.json) print([`chart: ${f.svg}`]);
+      }
       setExit(0);
     });
 
   machineOptions(root.command('debugfs'))
     .description('after a short NIC run, print a /sys/kernel/debug file or list a directory')
     .argument('[path]', 'a file or directory', '/sys/kernel/debug')
-    .action(async (path: string, f: MachineFlags) => {
-      const m = await afterRun(f);
-      const dir = path.replace(/\/$/, '');
-      let out: string;
-      try {
-        out = m.debugfs.read(dir);
-      } catch {
-        out = m.debugfs.list(dir).join('\n') + '\n';
-      }
-      process.stdout.write(out);
+    .action(async (path: string, f: MachineFlags, cmd: Command) => {
+      const opts = machineOptionsOf(f, cmd);
+      const m = await afterRun(opts);
+      const out = debugfsRead(m, path);
+      if (f.json) printJson({ ...envelope('debugfs', m, opts), path, ...out });
+      else process.stdout.write('file' in out ? out.file : out.entries.map((e) => `${e}\n`).join(''));
       setExit(0);
     });
 
   machineOptions(root.command('dmesg'))
     .description('after a short NIC run, print the kernel log')
-    .action(async (f: MachineFlags) => {
-      print((await afterRun(f)).dmesg());
+    .action(async (f: MachineFlags, cmd: Command) => {
+      const opts = machineOptionsOf(f, cmd);
+      const m = await afterRun(opts);
+      if (f.json) printJson({ ...envelope('dmesg', m, opts), dmesg: m.dmesg() });
+      else print(m.dmesg());
       setExit(0);
     });
 
@@ -266,17 +290,32 @@ function program(setExit: (code: number) => void): Command {
   return root;
 }
 
+/** The first argument names a command, or is an option of the default one. */
+function checkCommandName(root: Command, argv: readonly string[]): void {
+  const first = argv[0];
+  if (first === undefined || first.startsWith('-') || first === 'help') return;
+  const names = root.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+  if (!names.includes(first)) throw new UsageError(`unknown command '${first}' (commands: ${names.join(', ')}; dmasim --help)`);
+}
+
+/** One line on stderr for any failure: 2 for usage, 1 for a run that failed. */
+function report(e: unknown): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+  const usageError = e instanceof UsageError;
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`dmasim: ${message.split('\n')[0]}\n`);
+  if (process.env.DMASIM_STACK === '1' && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  return usageError ? 2 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   let code = 0;
   try {
-    await program((c) => { code = c; }).parseAsync(argv, { from: 'user' });
+    const root = program((c) => { code = c; });
+    checkCommandName(root, argv);
+    await root.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof UsageError) {
-      process.stderr.write(`dmasim: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    return report(e);
   }
   return code;
 }

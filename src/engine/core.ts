@@ -7,7 +7,12 @@
 
 import { abiFingerprint } from '../../assembly/abi.js';
 import { abiRingFingerprint } from '../../assembly/abi-ring.js';
-import { DmaCoreFault } from '../lib/errors.js';
+import { DmaCoreFault, DmaSimTypeError } from '../lib/errors.js';
+// The engine travels inside the bundle (esbuild's binary loader; test/support/wasm-bytes.ts under
+// vitest): 27 KB of base64 buys a library that loads the same way in Node, a worker, a browser
+// or a bundler, with no file to find and no Node builtin in its import graph.
+import coreSimd from '../../build/core.wasm';
+import coreBaseline from '../../build/core.baseline.wasm';
 
 /** The engine's exports (assembly/index.ts). Offsets and lengths are u32; booleans are 0/1. */
 export interface CoreExports {
@@ -43,8 +48,11 @@ export interface CoreExports {
   noop(): void;
 }
 
-/** What an embedder may hand us instead of letting us find core.wasm: a module, its bytes, or where it is. */
-export type CoreSource = WebAssembly.Module | ArrayBuffer | Uint8Array<ArrayBuffer> | URL | string;
+/**
+ * What an embedder may hand us instead of the built-in engine: a module, its bytes, or a URL to
+ * fetch it from (http(s): or, in a browser, a path relative to the page).
+ */
+export type CoreSource = WebAssembly.Module | ArrayBuffer | Uint8Array | URL | string;
 
 /**
  * A minimal module using one v128 instruction (wasm-feature-detect's SIMD probe): if it
@@ -54,33 +62,29 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);
 
-declare const CORE_WASM_DIR: string | undefined;
-
-/** core.wasm beside the bundle (dist/), or build/ when running from the source tree. */
-function defaultCoreUrl(): URL {
-  const name = WebAssembly.validate(SIMD_PROBE) ? 'core.wasm' : 'core.baseline.wasm';
-  const dir = typeof CORE_WASM_DIR === 'string' ? CORE_WASM_DIR : '../../build/';
-  return new URL(dir + name, import.meta.url);
+/** Copies into a fresh ArrayBuffer-backed array: WebAssembly.compile refuses a SharedArrayBuffer view. */
+function ownBytes(b: ArrayBuffer | Uint8Array): Uint8Array<ArrayBuffer> {
+  return b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b);
 }
 
-async function readBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
-  if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
-    return new Uint8Array(await readFile(url));
+async function fetchBytes(source: URL | string): Promise<Uint8Array<ArrayBuffer>> {
+  const url = typeof source === 'string' ? source : source.href;
+  if (url.startsWith('file:')) {
+    throw new DmaSimTypeError('createMachine', 'options.core', `a file: URL cannot be fetched in every runtime; pass the bytes instead (readFileSync(${JSON.stringify(url)}))`);
   }
   const res = await fetch(url);
-  if (!res.ok) throw new Error(`dmasim: cannot fetch ${url.href}: ${res.status}`);
+  if (!res.ok) throw new Error(`dmasim: cannot fetch ${url}: ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
 }
 
 let defaultModule: Promise<WebAssembly.Module> | undefined;
 
-/** Compiles the engine (once per process for the default core; hash-wasm's wasmModuleCache). */
+/** Compiles the engine (once per process for the built-in one; hash-wasm's wasmModuleCache). */
 export function compileCore(source?: CoreSource): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return Promise.resolve(source);
-  if (source instanceof ArrayBuffer || source instanceof Uint8Array) return WebAssembly.compile(source);
-  if (source !== undefined) return readBytes(new URL(source)).then((b) => WebAssembly.compile(b));
-  defaultModule ??= readBytes(defaultCoreUrl()).then((b) => WebAssembly.compile(b));
+  if (source instanceof ArrayBuffer || source instanceof Uint8Array) return WebAssembly.compile(ownBytes(source));
+  if (source !== undefined) return fetchBytes(source).then((b) => WebAssembly.compile(b));
+  defaultModule ??= WebAssembly.compile(ownBytes(WebAssembly.validate(SIMD_PROBE) ? coreSimd : coreBaseline));
   return defaultModule;
 }
 

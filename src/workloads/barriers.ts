@@ -347,12 +347,3 @@ export function formatBarrierTable(r: BarrierSweepResult): string[] {
   }
   return out;
 }
-
-/**
- * The chart as SVG (vega-lite, rendered headless). Loaded on demand: vega is the heaviest
- * dependency and only this call needs it, not a program that imports the workloads.
- */
-export async function barrierChartSvg(r: BarrierSweepResult): Promise<string> {
-  const { renderBarrierChart } = await import('./chart.js');
-  return renderBarrierChart(r);
-}

@@ -1,5 +1,5 @@
-// What `npm start` shows for now: the four ways a write-back cache breaks DMA on a non-coherent
-// machine, each next to the maintenance that fixes it, then the same code on a coherent one.
+// `dmasim demo`: the four ways a write-back cache breaks DMA on a non-coherent machine, each
+// next to the maintenance that fixes it (on a coherent machine, `--arch x86_64`, none breaks).
 
 import { createMachine, type Machine } from '../machine.js';
 import { GFP_KERNEL } from '../mm/gfp.js';
@@ -55,6 +55,17 @@ export async function runDemo(opts: DemoOptions): Promise<string[]> {
     `device wrote d0 at +32; after the dirty line is written back RAM holds: ${hex(dev.dmaRead(shared.pa + 32, 4))}` +
       `${dev.dma_coherent ? '' : '   <- the device\'s data is gone'}`,
     'fix: keep DMA buffers on their own cache lines (ARCH_DMA_MINALIGN, kmalloc alignment)',
+  ]);
+
+  const spec = buffer(m);
+  m.cache.invalidate(spec.pa, 128); // dma_map_single(DMA_FROM_DEVICE) invalidates before the DMA
+  m.cpu.readl(spec.va); // the prefetcher pulls the line in through the cacheable linear map
+  dev.dmaWrite(spec.pa, [0x5a, 0x5a, 0x5a, 0x5a]);
+  const early = m.cpu.read(spec.va, 4);
+  m.cache.invalidate(spec.pa, 128);
+  scenario(out, 'Speculative fill: the line comes back while the device owns the buffer', [
+    `CPU reads after DMA, invalidated only before it: ${hex(early)}${dev.dma_coherent ? '' : '   <- stale: filled speculatively during the DMA'}`,
+    `CPU reads after invalidating again:              ${hex(m.cpu.read(spec.va, 4))}   (arm64 invalidates in dma_unmap/sync_for_cpu too, arch_sync_dma_for_cpu)`,
   ]);
 
   const s = m.stats();

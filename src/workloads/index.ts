@@ -3,7 +3,8 @@
 
 export { runNic, Nic, NIC_DEFAULTS } from './nic.js';
 export type { NicOptions, NicReport, NicBug, NicApi } from './nic.js';
-export { runBarrierSweep, formatBarrierTable, barrierChartSvg, BARRIER_SWEEP_DEFAULTS } from './barriers.js';
+export { runBarrierSweep, formatBarrierTable, BARRIER_SWEEP_DEFAULTS } from './barriers.js';
+export { barrierChartSvg } from './chart.js';
 export type { BarrierSweepOptions, BarrierSweepResult, BarrierRow, BarrierModeResult, BarrierOp } from './barriers.js';
 export {
   runMapBenchmark, checkMapBenchmarkOptions, mapBenchmarkDevice, MAP_BENCHMARK_DEFAULTS, MAP_BENCHMARK_PAGE_BUDGET,
@@ -13,4 +14,6 @@ export {
 export type { MapBenchmarkOptions, MapBenchmarkControl, MapBenchmarkResult } from './map-benchmark.js';
 export { runDmapoolTest, nr_blocks, DMAPOOL_TEST_PARMS, DMAPOOL_TEST_ITERATIONS, DmaPoolPairs } from './dmapool-test.js';
 export type { DmapoolParms, DmapoolTestOptions, DmapoolTestSetResult, DmapoolTestResult } from './dmapool-test.js';
+export { runDemo } from './demo.js';
+export type { DemoOptions } from './demo.js';
 export { checkNicOptions, checkDmapoolTestOptions, checkBarrierSweepOptions, checkMachine, NIC_LIMITS, DMAPOOL_TEST_MAX_ITERATIONS } from './options.js';

@@ -347,4 +347,4 @@ test('random correct driver programs: no data-checker report, no dma-debug error
     }),
     { seed: 7, numRuns: 120 },
   );
-});
+}, 120_000); // 120 machines: about 25 s alone, over 40 s on a machine shared by several test runs

@@ -1,10 +1,6 @@
-// The CLI as a user runs it (dist/cli.js, built by npm test's pretest): each subcommand runs
-// and its output parses; exit codes mean 0 ok, 1 corruption found, 2 bad usage, with a
-// one-line message and no stack trace.
+// The CLI as a user runs it (dist/cli.js, built by npm test's pretest): each subcommand runs and
+// its output parses (failures, --json and the machine options: test/cli/).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 
@@ -22,24 +18,6 @@ test('nic (the default command) reports verified packets and exits 0', () => {
   expect(r.out).toMatch(/^throughput +[\d.]+ Mpps wall/m);
 });
 
-test('nic --json parses, and a broken driver exits 1', () => {
-  const r = dmasim('nic', '--packets', '2000', '--mode', 'recycle', '--bug', 'no-sync-for-cpu', '--json');
-  expect(r.code).toBe(1);
-  const report = JSON.parse(r.out) as { corrupted: number; packets: number };
-  expect(report.packets).toBe(4000);
-  expect(report.corrupted).toBeGreaterThan(0);
-});
-
-test('bad usage exits 2 with one line naming the option', () => {
-  for (const args of [['nic', '--ring-size', '0'], ['nic', '--packets', '-5'], ['nic', '--frobnicate'], ['nic', '--mode', 'sideways']]) {
-    const r = dmasim(...args);
-    expect(r.code).toBe(2);
-    expect(r.err.trim().split('\n')).toHaveLength(1);
-    expect(r.err).not.toMatch(/at .*\.js:\d+/);
-  }
-  expect(dmasim('nic', '--ring-size', '0').err).toContain('--ring-size');
-});
-
 test('debugfs and dmesg print what a short run left', () => {
   const fs = dmasim('debugfs', '/sys/kernel/debug/swiotlb');
   expect(fs.code).toBe(0);
@@ -50,16 +28,14 @@ test('debugfs and dmesg print what a short run left', () => {
   expect(log.out).toContain('software IO TLB: mapped [mem');
 });
 
-test('barriers prints the sweep table with the kernel comparison and writes the chart', () => {
-  const svg = join(mkdtempSync(join(tmpdir(), 'dmasim-')), 'b.svg');
-  const r = dmasim('barriers', '--entries', '2560', '--sizes', '4096', '--svg', svg);
+test('barriers prints the sweep table with the kernel comparison', () => {
+  const r = dmasim('barriers', '--entries', '2560', '--sizes', '4096');
   expect(r.code).toBe(0);
   const row = r.out.split('\n').find((l) => /^\s+2560\s+4 KiB/.test(l));
   expect(row).toBeDefined();
   const model = /(-[\d.]+) %/.exec(row ?? '');
   expect(Number(model?.[1])).toBeLessThan(-55);
   expect(Number(model?.[1])).toBeGreaterThan(-75);
-  expect(readFileSync(svg, 'utf8').startsWith('<svg')).toBe(true);
 });
 
 test('map-benchmark prints the selftest lines; its own option checks exit 2 with its message', () => {

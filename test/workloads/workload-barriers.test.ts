@@ -3,14 +3,14 @@
 // time with one DSB per list (arch_sync_dma_flush() after the loop of dma_direct_map_sg /
 // unmap_sg, kernel/dma/direct.c) than with one per entry. The sweep's model time must show a
 // reduction of that size (55 % .. 75 %); batching changes how many DSBs there are, never how
-// many DC operations. Its table and its vega-lite chart are checked for shape, not for pixels.
+// many DC operations. Its table and its SVG chart are checked for shape and sign, not for pixels.
 import { beforeAll, describe, expect, test } from 'vitest';
 import { DMA_FROM_DEVICE, DMA_TO_DEVICE } from '../../src/index.js';
 import {
-  BARRIER_SWEEP_DEFAULTS, BARRIER_TABLE_COLUMNS, BATCHED_SYNC_SERIES, barrierChartSvg, formatBarrierTable, kernelConfigRow,
+  BARRIER_SWEEP_DEFAULTS, BARRIER_TABLE_COLUMNS, BATCHED_SYNC_SERIES, formatBarrierTable, kernelConfigRow,
   runBarrierSweep, type BarrierRow, type BarrierSweepOptions, type BarrierSweepResult,
 } from '../../src/workloads/barriers.js';
-import { barrierChartTitle } from '../../src/workloads/chart.js';
+import { barrierChartSvg, barrierChartTitle } from '../../src/workloads/chart.js';
 
 function kernelRow(r: BarrierSweepResult): BarrierRow {
   const row = kernelConfigRow(r);
@@ -81,19 +81,33 @@ describe('default sweep: dma_map_sg(DMA_TO_DEVICE)', () => {
     expect(lines.at(-1)).toMatch(/^2560 x 4 KiB: model -6\d\.\d\d %, kernel -64\.61 %/);
   });
 
-  test('chart: an SVG with the title and one reduction line per entry size', async () => {
+  test('chart: an SVG with the title, one change line per entry size, and both modes per size', async () => {
     const svg = await barrierChartSvg(r);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('xmlns="http://www.w3.org/2000/svg"');
     expect(svg).toContain(barrierChartTitle(r));
     expect(svg).toContain(BATCHED_SYNC_SERIES.name);
-    const lines = svg.match(/<g class="mark-line role-mark reduction_marks"[^>]*><path /g) ?? [];
-    expect(lines).toHaveLength(BARRIER_SWEEP_DEFAULTS.entrySizes.length);
+    expect(svg.match(/<g class="change" /g)).toHaveLength(BARRIER_SWEEP_DEFAULTS.entrySizes.length);
+    expect(svg.match(/<g class="time" /g)).toHaveLength(2 * BARRIER_SWEEP_DEFAULTS.entrySizes.length);
     for (const label of ['512 B', '4 KiB', '16 KiB']) expect(svg).toContain(`entry size: ${label}`);
-    expect(svg).toContain('model-time reduction (%)');
+    expect(svg).toContain('model-time change (%)');
     expect(svg).toContain('model time (µs)');
     expect((svg.match(/<g[ >]/g) ?? []).length).toBe((svg.match(/<\/g>/g) ?? []).length);
+  });
+
+  test('chart: a reduction is drawn below the 0 % line, where the table prints it negative', async () => {
+    const svg = await barrierChartSvg(r);
+    const zero = /<line class="grid" data-value="0" x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)"/.exec(svg);
+    const row = kernelRow(r);
+    const point = new RegExp(`<g class="change" data-size="4 KiB">.*?<circle cx="[\\d.]+" cy="([\\d.]+)" r="3" fill="[^"]+"><title>2560 x 4 KiB: (-[\\d.]+) %</title>`).exec(svg);
+    expect(zero).not.toBeNull();
+    expect(point).not.toBeNull();
+    expect(Number(point![2])).toBeCloseTo(-row.modelReduction * 100, 2);
+    expect(Number(point![1])).toBeGreaterThan(Number(zero![1]));
+    const kernel = /<g class="kernel"><path d="M[\d.]+,([\d.]+)L/.exec(svg);
+    expect(Number(kernel![1])).toBeGreaterThan(Number(zero![1]));
+    expect(svg).toContain('kernel, 2560 x 4 KiB: -64.61 %');
   });
 });
 
