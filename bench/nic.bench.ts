@@ -8,8 +8,9 @@ import { createMachine, type MachineOptions } from '../src/machine.js';
 import { runNic, type NicApi, type NicOptions, type NicReport } from '../src/workloads/nic.js';
 import { measure, report, type Row } from './util.js';
 
+const APIS = ['per-call', 'batched'] as const satisfies readonly NicApi[];
 /** Goals per path (issue 18's table and the line rates); '' where there is none. */
-type Goals = Readonly<Record<NicApi, string>>;
+type Goals = Readonly<Record<(typeof APIS)[number], string>>;
 const cases: { name: string; machine: MachineOptions; nic: Partial<NicOptions>; goals: Goals }[] = [
   { name: 'arm64 non-coherent, 64 B', machine: { config: { ARCH_HAS_BATCHED_DMA_SYNC: true } }, nic: { packetSize: 64 }, goals: { 'per-call': '>= 2 Mpps', batched: '>= 14.88 Mpps (10 GbE)' } },
   { name: 'arm64 non-coherent, 1518 B', machine: { config: { ARCH_HAS_BATCHED_DMA_SYNC: true } }, nic: { packetSize: 1518 }, goals: { 'per-call': '', batched: '>= 2.03 Mpps (25 GbE)' } },
@@ -23,8 +24,7 @@ const fallbacks: { name: string; machine: MachineOptions; nic: Partial<NicOption
   { name: 'x86_64, swiotlb=force, 64 B', machine: { arch: 'x86_64', cmdline: 'swiotlb=force' }, nic: {} },
   { name: 'x86_64, DMA_API_DEBUG, 64 B', machine: { arch: 'x86_64', config: { DMA_API_DEBUG: true } }, nic: {} },
 ];
-const APIS: readonly NicApi[] = ['per-call', 'batched'];
-const PACKETS: Readonly<Record<NicApi, number>> = { 'per-call': 200_000, batched: 1_000_000 };
+const PACKETS: Readonly<Record<(typeof APIS)[number], number>> = { 'per-call': 200_000, batched: 1_000_000 };
 
 const rows: Row[] = [];
 const probe = await createMachine();

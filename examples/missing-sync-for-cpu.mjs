@@ -19,6 +19,7 @@ export default async function driver(m, ctx) {
   if (dma_mapping_error(dev, rxDma)) throw new Error('RX map failed');
   const incoming = Uint8Array.from({ length: SIZE }, (_, i) => (ctx.seed + i * 7) & 0xff | 1);
   dev.dmaWrite(rxDma, incoming);
+  m.cpu.dma_rmb(); // the driver saw the completion (a status word, a register): later loads come after it
   const got = m.cpu.read(rx, SIZE); // BUG: no dma_sync_single_for_cpu(dev, rxDma, BUF, DMA_FROM_DEVICE) first
   const bad = got.findIndex((b, i) => b !== incoming[i]);
   if (bad >= 0) throw new Error(`RX packet: byte ${bad} is 0x${got[bad].toString(16)}, expected 0x${incoming[bad].toString(16)}`);

@@ -1,6 +1,8 @@
 // A correct streaming-DMA driver, written by hand (no device model): the device's side is
 // dev.dmaRead/dev.dmaWrite. TX: fill, map, the device reads, unmap. RX: map, the device
-// writes, sync for the CPU, read, give the buffer back with sync for the device, unmap.
+// writes and the driver learns of it (a real one by reading a status word or a register, then
+// dma_rmb() or readl()'s __iormb(), so that its loads of the data come after), sync for the
+// CPU, read, give the buffer back with sync for the device, unmap.
 // `dmasim check examples/rx-tx.mjs` finds it clean on every configuration.
 import {
   dma_set_mask_and_coherent, DMA_BIT_MASK, dma_map_single, dma_mapping_error, dma_unmap_single,
@@ -43,6 +45,7 @@ export default async function driver(m, ctx) {
 
     const incoming = payload(ctx.seed, n, 2);
     dev.dmaWrite(rxDma, incoming);
+    m.cpu.dma_rmb(); // the driver saw the completion (a status word, a register): later loads come after it
     dma_sync_single_for_cpu(dev, rxDma, BUF, DMA_FROM_DEVICE);
     expectSame(m.cpu.read(rx, SIZE), incoming, `RX packet ${n}`);
     dma_sync_single_for_device(dev, rxDma, BUF, DMA_FROM_DEVICE);

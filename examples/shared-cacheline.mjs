@@ -21,6 +21,7 @@ export default async function driver(m, ctx) {
   m.cpu.writel(priv, 1); // status = RX_POSTED, while the device owns the buffer's first line
   const incoming = Uint8Array.from({ length: SIZE }, (_, i) => (ctx.seed + i * 3) & 0xff | 1);
   dev.dmaWrite(rxDma, incoming);
+  m.cpu.dma_rmb(); // the driver saw the completion (a status word, a register): later loads come after it
   dma_unmap_single(dev, rxDma, SIZE, DMA_FROM_DEVICE);
   const got = m.cpu.read(rx, SIZE);
   const bad = got.findIndex((b, i) => b !== incoming[i]);

@@ -1,5 +1,5 @@
 // Bundles the host into dist/ (after `npm run build:wasm` has built build/*.wasm):
-// - the library, once: ESM entries (index, workloads) over shared chunks, platform-neutral, the
+// - the library, once: ESM entries (index, workloads, devices) over shared chunks, platform-neutral, the
 //   engine inlined, no Node builtin and no dependency in its import graph;
 // - CommonJS entries that re-export it (Node >= 20.19 loads ESM through require()), so a machine
 //   made through `import` and a function obtained through `require` share every class;
@@ -18,7 +18,7 @@ const dist = join(root, 'dist');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /** The library's public entries: dist/<name>.js from src/<file>. */
-const ENTRIES = { index: 'src/index.ts', workloads: 'src/workloads/index.ts', check: 'src/checker/index.ts' };
+const ENTRIES = { index: 'src/index.ts', workloads: 'src/workloads/index.ts', devices: 'src/devices/index.ts', check: 'src/checker/index.ts' };
 /** Files the entries load at run time: dmasim/check's worker threads run this one. */
 const WORKERS = { 'check-worker': 'src/checker/worker.ts' };
 /**

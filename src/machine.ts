@@ -17,9 +17,12 @@ import { memparse, parseCmdline, type ParamHandler } from './lib/cmdline.js';
 import { compileCore, instantiateCore, type CoreExports, type CoreSource } from './engine/core.js';
 import { EnginePort, type HostStats, type Stats } from './engine/port.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
-import { CostModel } from './arch/cost.js';
+import { CostModel, type PricedCounters } from './arch/cost.js';
 import { Cpu } from './hw/cpu.js';
 import { Clock, type TimerEvent } from './hw/time.js';
+import { Mmio } from './hw/mmio.js';
+import { IrqChip, type IrqHandler } from './hw/irq.js';
+import type { ModelHost } from './hw/model.js';
 import { setCurrentMachine } from './dma/current.js';
 import { DmaDebug, DmaDebugBoot } from './dma/debug.js';
 import { teeHooks, type DmaDebugHooks } from './dma/debug-hooks.js';
@@ -28,6 +31,7 @@ import { DmaDataCheck } from './check/dma-data-check.js';
 import { Debugfs } from './lib/debugfs.js';
 import { TraceArray } from './lib/tracefs.js';
 import { DmaTraceEvents, teeTraceHooks, type DmaTraceHooks } from './dma/trace.js';
+import { TimelineRecorder, type TraceEventJson } from './check/timeline.js';
 import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
 import { setup_io_tlb_npages, swiotlb_adjust_size, swiotlb_init_remap, type Swiotlb } from './dma/swiotlb.js';
@@ -136,6 +140,15 @@ export class Machine implements DmaHost {
   private readonly traceEvents: DmaTraceEvents;
   private readonly traceListeners: DmaTraceHooks[] = [];
   /**
+   * The timeline recorder: m.trace.start() begins recording, m.trace.stop() ends it and returns
+   * Chrome trace-event JSON (open it in ui.perfetto.dev or chrome://tracing).
+   */
+  readonly trace = {
+    start: (): void => this.startTimeline(),
+    stop: (): TraceEventJson => this.stopTimeline(),
+  };
+  private timeline: { readonly rec: TimelineRecorder; readonly detach: () => void } | null = null;
+  /**
    * The hooks mapping.ts calls: null when neither CONFIG_DMA_API_DEBUG's checker (or it was
    * disabled at boot) nor the data-aware checker is attached, so the hot path makes no call.
    */
@@ -156,6 +169,10 @@ export class Machine implements DmaHost {
   readonly cacheConfig: Readonly<Required<CacheOptions>>;
   /** Simulated time and the events on it (hw/time.ts). */
   readonly clock: Clock;
+  /** Device register windows and ioremap() (hw/mmio.ts). */
+  readonly mmio: Mmio;
+  /** The interrupt controller and the generic IRQ layer (hw/irq.ts). */
+  readonly irq: IrqChip;
   /** Boot parameters the command line set, by name (for subsystems that read them later). */
   readonly params = new Map<string, string | undefined>();
   /** The engine port: every engine call of the library goes through it (engine/port.ts). */
@@ -214,6 +231,13 @@ export class Machine implements DmaHost {
     this.stackTop = stack + r.arch.threadSize;
     this.stackNext = this.stackTop;
 
+    this.mmio = new Mmio({ vm: this.vm, isRam: (phys, len) => this.isRam(phys, len), ramWarning: (phys, last) => this.arch.ioremapRamWarning(this.log, phys, last) });
+    this.irq = new IrqChip({
+      soon: (name, fn) => this.clock.addTimer(0, name, fn),
+      warn: (site, text) => this.log.warn(site, text),
+      onHandlerError: (name, err) => this.eventError(name, err),
+    });
+    this.debugfs.create('/proc/interrupts', { read: () => this.irq.show_interrupts() });
     this.cpu = new Cpu(this, r.seed);
     this.port.stores = this.cpu;
     this.cache = this.cacheOps(r.cache.lineSize);
@@ -248,6 +272,29 @@ export class Machine implements DmaHost {
   private updateTraceHooks(): void {
     const layers = this.traceArray.anyEnabled() ? [this.traceEvents, ...this.traceListeners] : this.traceListeners;
     this.dmaTrace = teeTraceHooks(layers);
+  }
+
+  private startTimeline(): void {
+    if (this.timeline !== null) throw new DmaSimRangeError('m.trace.start', 'this', 'is already recording: call m.trace.stop() first');
+    const rec = new TimelineRecorder({
+      now: () => this.clock.now(),
+      log: this.log,
+      dataCheck: this.dataCheck,
+      lineSize: this.cache.lineSize,
+      swiotlbSlotsUsed: () => this.swiotlb?.totalUsed ?? 0,
+      storeBufferDepth: () => this.cpu.pendingStores,
+      dirtyLines: () => this.port.dirtyLines(),
+      barriers: () => this.hostStats.barriers + this.hostStats.cpuBarriers,
+    });
+    this.timeline = { rec, detach: this.addTraceListener(rec) };
+  }
+
+  private stopTimeline(): TraceEventJson {
+    const t = this.timeline;
+    if (t === null) throw new DmaSimRangeError('m.trace.stop', 'this', 'is not recording: call m.trace.start() first');
+    t.detach();
+    this.timeline = null;
+    return t.rec.finish({ arch: this.arch.name, seed: String(this.seed), clock: 'simulated ns (m.now())' });
   }
 
   /** Attaches a tracepoint listener (a timeline recorder); returns what detaches it. */
@@ -468,7 +515,13 @@ export class Machine implements DmaHost {
 
   createDevice(opts: DeviceOptions): Device {
     if (typeof opts !== 'object' || opts === null) throw new DmaSimTypeError('createDevice', 'options', 'must be an object with at least a name');
-    return new Device(this, opts, (dev, o) => this.probeIommu(dev, o));
+    const model = opts.model;
+    if (model !== undefined && (typeof model !== 'object' || model === null || typeof model.attach !== 'function')) {
+      throw new DmaSimTypeError('createDevice', 'model', 'must be a device model (dmasim/devices)');
+    }
+    const dev = new Device(this, opts, (d, o) => this.probeIommu(d, o));
+    model?.attach(dev, this.modelHost);
+    return dev;
   }
 
   /**
@@ -499,6 +552,7 @@ export class Machine implements DmaHost {
     const scale = (p: number): number => Math.round(p * KNOB_ONE);
     this.port.setLoad(scale(l.evictionPressure), scale(l.speculation));
     this.cpu.setStoreReordering(l.storeReordering);
+    this.cpu.setLoadReordering(l.loadReordering);
   }
 
   stats(): Stats {
@@ -530,15 +584,28 @@ export class Machine implements DmaHost {
     return this.costModel.evaluate(this.stats());
   }
 
-  /** The cost model's total from the priced counters alone (the clock samples it often). */
+  /**
+   * The cost model's total from the priced counters alone. The clock samples it at every DMA API
+   * call and register access while a timer is pending, so it reads the 64-bit counters as two
+   * 32-bit halves (no BigInt) into one reused object.
+   */
   private workNs(): number {
-    const c = (i: number): number => this.port.counter(i);
+    const u64 = (i: number): number => this.port.counter(i);
+    const p = this.priced;
     const h = this.hostStats;
-    return this.costModel.evaluate({
-      cacheMaintenanceOps: c(CNT_MAINTENANCE_OPS), dirtyLinesWrittenBack: c(CNT_DIRTY_WRITTEN_BACK), bounceBytes: c(CNT_CPU_COPY_BYTES),
-      barriers: h.barriers, dmaOps: h.dmaOps, iommuMaps: h.iommuMaps, iotlbFlushes: h.iotlbFlushes,
-    }).total;
+    p.cacheMaintenanceOps = u64(CNT_MAINTENANCE_OPS);
+    p.dirtyLinesWrittenBack = u64(CNT_DIRTY_WRITTEN_BACK);
+    p.bounceBytes = u64(CNT_CPU_COPY_BYTES);
+    p.barriers = h.barriers;
+    p.dmaOps = h.dmaOps;
+    p.iommuMaps = h.iommuMaps;
+    p.iotlbFlushes = h.iotlbFlushes;
+    return this.costModel.evaluate(p).total;
   }
+
+  private readonly priced: PricedCounters = {
+    cacheMaintenanceOps: 0, dirtyLinesWrittenBack: 0, bounceBytes: 0, barriers: 0, dmaOps: 0, iommuMaps: 0, iotlbFlushes: 0,
+  };
 
   // ---- simulated time (hw/time.ts) -------------------------------------------------------
 
@@ -566,7 +633,52 @@ export class Machine implements DmaHost {
     return this.clock.schedule('schedule', delayNs, typeof fn === 'function' && fn.name !== '' ? fn.name : 'schedule', fn);
   }
 
-  /** A timer callback threw: reported as an oops line, the machine keeps running. */
+  // ---- MMIO and interrupts (hw/mmio.ts, hw/irq.ts) -----------------------------------------
+
+  /** ioremap(): an `__iomem` address for a device's registers; NULL (0) for RAM (with the WARN) or size 0. */
+  ioremap(phys: number, size: number): number {
+    checkAddr('ioremap', 'phys', phys);
+    checkSize('ioremap', 'size', size);
+    return this.mmio.ioremap(phys, size);
+  }
+
+  iounmap(addr: number): void {
+    checkAddr('iounmap', 'addr', addr);
+    this.mmio.iounmap(addr);
+  }
+
+  /** request_irq(): 0, -EINVAL (no such line, no handler) or -EBUSY (taken, not shared). */
+  request_irq(irq: number, handler: IrqHandler, name: string, devId?: unknown, flags = 0): number {
+    return this.irq.request_irq(irq, handler, name, devId, flags);
+  }
+
+  /** free_irq(): the name the handler was requested with, or null (WARN) if it was not. */
+  free_irq(irq: number, devId?: unknown): string | null {
+    return this.irq.free_irq(irq, devId);
+  }
+
+  disable_irq(irq: number): void {
+    this.irq.disable_irq(irq);
+  }
+
+  enable_irq(irq: number): void {
+    this.irq.enable_irq(irq);
+  }
+
+  local_irq_save(): number {
+    return this.irq.local_irq_save();
+  }
+
+  local_irq_restore(flags: number): void {
+    this.irq.local_irq_restore(flags);
+  }
+
+  /** What device models plug into (hw/model.ts). */
+  private get modelHost(): ModelHost {
+    return { clock: this.clock, mmio: this.mmio, irq: this.irq, seed: this.seed };
+  }
+
+  /** A callback threw: reported as an oops line, the machine keeps running. */
   private eventError(name: string, err: unknown): void {
     this.eventErrors.push({ name, error: err });
     this.log.pr_err(`${name}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);

@@ -37,6 +37,13 @@ export interface LoadOptions {
    * wmb()/dma_wmb() between two descriptor words visible.
    */
   storeReordering?: number;
+  /**
+   * A CPU load from memory is satisfied early with this probability: it returns the bytes as
+   * they were at the last read barrier (dma_rmb(), rmb(), mb(), readl()'s __iormb()), before
+   * the device writes made since. Makes a missing dma_rmb() between a status and a descriptor
+   * field visible.
+   */
+  loadReordering?: number;
 }
 
 export interface MachineOptions {
@@ -132,7 +139,7 @@ function checkProbability(fn: string, arg: string, v: unknown): number {
   return v;
 }
 
-const LOAD_KNOBS = ['evictionPressure', 'speculation', 'storeReordering'] as const;
+const LOAD_KNOBS = ['evictionPressure', 'speculation', 'storeReordering', 'loadReordering'] as const;
 
 export function resolveLoad(fn: string, load: LoadOptions | undefined): Required<LoadOptions> {
   checkOptions(fn, 'load', load, LOAD_KNOBS);
@@ -140,6 +147,7 @@ export function resolveLoad(fn: string, load: LoadOptions | undefined): Required
     evictionPressure: checkProbability(fn, 'load.evictionPressure', load?.evictionPressure ?? 0),
     speculation: checkProbability(fn, 'load.speculation', load?.speculation ?? 0),
     storeReordering: checkProbability(fn, 'load.storeReordering', load?.storeReordering ?? 0),
+    loadReordering: checkProbability(fn, 'load.loadReordering', load?.loadReordering ?? 0),
   };
 }
 

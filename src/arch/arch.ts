@@ -4,7 +4,7 @@
 import type { DmaDirection } from '../include/dma-mapping.js';
 import type { BankSpec } from '../engine/layout.js';
 import type { Kconfig } from '../include/kconfig.js';
-import type { KernelLog } from '../lib/printk.js';
+import type { KernelLog, Site } from '../lib/printk.js';
 import type { DcacheMaintenance } from './cacheflush.js';
 
 /** Physical zone limits (exclusive ends) of ZONE_DMA and ZONE_DMA32; ZONE_NORMAL is the rest. */
@@ -68,4 +68,12 @@ export interface Arch {
   swiotlbLowLimit(limits: ZoneLimits): number;
   /** A line the arch prints before swiotlb's "mapped" line (x86's pci_iommu_init()), or null. */
   readonly swiotlbBanner: string | null;
+  /** ioremap() of RAM: the arch's WARN (arm64 ioremap_prot()'s WARN_ON, x86's WARN_ONCE) before NULL. */
+  ioremapRamWarning(log: IoremapLog, phys: number, last: number): void;
+}
+
+/** The log calls ioremapRamWarning() makes. */
+export interface IoremapLog {
+  warn(site: Site, text: string): void;
+  warnOnce(key: string, site: Site, text: string): void;
 }

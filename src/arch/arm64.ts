@@ -84,6 +84,8 @@ export const arm64: Arch = {
   /** ARCH_LOW_ADDRESS_LIMIT is arm64_dma_phys_limit - 1, passed to memblock as the end. */
   swiotlbLowLimit: (limits) => limits.dma - 1,
   swiotlbBanner: null,
+  // arch/arm64/mm/ioremap.c ioremap_prot(): WARN_ON(pfn_is_map_memory(__phys_to_pfn(phys_addr))).
+  ioremapRamWarning: (log) => log.warn({ file: 'arch/arm64/mm/ioremap.c', fn: 'ioremap_prot' }, ''),
   /**
    * zone_dma_limit comes from firmware (DT dma-ranges / IORT); with none it is 32 bits, so
    * ZONE_DMA spans the first 4 GiB and ZONE_DMA32 is empty, as on most arm64 servers.

@@ -21,6 +21,9 @@ export const x86_64: Arch = {
   swiotlbLowLimit: () => 0xffff_ffff,
   /** pci_iommu_init() announces the bounce buffers, then swiotlb_print_info() runs. */
   swiotlbBanner: 'PCI-DMA: Using software bounce buffering for IO (SWIOTLB)',
+  // arch/x86/mm/ioremap.c __ioremap_caller(): WARN_ONCE(1, "ioremap on RAM at %pa - %pa\n", ...).
+  ioremapRamWarning: (log, phys, last) => log.warnOnce('ioremap-ram', { file: 'arch/x86/mm/ioremap.c', fn: '__ioremap_caller' },
+    `ioremap on RAM at 0x${phys.toString(16).padStart(16, '0')} - 0x${last.toString(16).padStart(16, '0')}`),
   zoneLimits(): ZoneLimits {
     return { dma: 16 << 20, dma32: 2 ** 32 };
   },

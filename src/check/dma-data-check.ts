@@ -43,11 +43,13 @@ import type { EnginePort } from '../engine/port.js';
 import type { Kconfig } from '../include/kconfig.js';
 import { PAGE_SIZE } from '../mm/memory.js';
 import { KERN_ERR, type KernelLog } from '../lib/printk.js';
+import { callerLocation } from '../lib/caller.js';
 import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
 import { x016 } from '../lib/vsprintf.js';
 
 export type DataCheckKind =
-  | 'cpu-access-device-owned' | 'cpu-write-shared-cacheline' | 'stale-cpu-read' | 'writeback-over-dma-data' | 'device-read-stale-ram';
+  | 'cpu-access-device-owned' | 'cpu-write-shared-cacheline' | 'stale-cpu-read' | 'writeback-over-dma-data' | 'device-read-stale-ram'
+  | 'device-overrun' | 'bounce-data-lost';
 
 /** The mapping a report is about, as it stood when the report was made. */
 export interface DataCheckMapping {
@@ -85,6 +87,8 @@ export interface DataCheckReport {
   readonly missing: string;
   /** How many bytes went wrong (stale, overwritten, or differing). */
   readonly bytes: number;
+  /** The caller's source line ("path:line:col"): the first stack frame outside dmasim. */
+  readonly caller: string;
   /** The report as printed. */
   readonly lines: readonly string[];
 }
@@ -144,6 +148,8 @@ class Region {
   cpuWroteInBuffer = false;
   /** Made while the device's syncs were skipped unseen: its ownership cannot be followed. */
   blind = false;
+  /** The device wrote the region since the CPU last took it (sync_for_cpu): data in flight. */
+  devWrote = false;
 
   constructor(
     readonly dev: Device, readonly call: string, readonly kind: number, readonly dma: number, readonly size: number,
@@ -187,6 +193,7 @@ class Region {
       }
     }
     if (toCpu && nhi > nlo) out.push(nlo, nhi);
+    if (toCpu) this.devWrote = false;
     for (let i = 0; i < out.length; i += 2) {
       for (let j = i + 2; j < out.length; j += 2) {
         if ((out[j] as number) < (out[i] as number)) {
@@ -242,6 +249,10 @@ export class DmaDataCheck implements DmaDebugHooks {
   private evDev: Device | null = null;
   private pendingCall: string | null = null;
   private readonly list: DataCheckReport[] = [];
+  /** Every live region, for the nearest-mapping search of an overrun. */
+  private readonly live = new Set<Region>();
+  /** Live coherent allocations (dma_alloc_coherent() and friends): the device may use them freely. */
+  private readonly coherent: { dev: Device; dma: number; size: number; phys: number }[] = [];
 
   constructor(private readonly m: DataCheckHost) {
     this.log = m.log;
@@ -333,6 +344,7 @@ export class DmaDataCheck implements DmaDebugHooks {
     if (cpuOwned && size > 0) r.cpu = [0, size];
     r.blind = !this.observable(dev);
     this.index(r, true);
+    this.live.add(r);
     this.regionCount++;
   }
 
@@ -357,6 +369,7 @@ export class DmaDataCheck implements DmaDebugHooks {
     if (r === null) return;
     r.live = false;
     this.index(r, false);
+    this.live.delete(r);
     this.regionCount--;
   }
 
@@ -490,6 +503,7 @@ export class DmaDataCheck implements DmaDebugHooks {
   deviceAccess(dev: Device, dma: number, off: number, len: number, write: boolean, data: Uint8Array | null, fill: number): void {
     this.settle();
     if (len === 0) return;
+    if (!dev.dma_iommu) this.checkBounds(dev, dma, len, write);
     if (dev.dma_coherent) {
       // A snooping write leaves no stale copy, and writes back partial dirty lines first.
       if (write) {
@@ -585,6 +599,47 @@ export class DmaDataCheck implements DmaDebugHooks {
   /** The live region of the device covering its access (by the DMA'd range). */
   private regionFor(dev: Device, dma: number, len: number): Region | null {
     return this.findRegion(dev, dma, len, false, -1);
+  }
+
+  /**
+   * (e) DMA overrun: a device access that leaves every mapping and coherent allocation its
+   * device owns, reported with the nearest one. A device with nothing mapped is not judged (there
+   * is no buffer it could have overrun). A write inside a region marks its data as in flight.
+   */
+  private checkBounds(dev: Device, dma: number, len: number, write: boolean): void {
+    const r = this.regionFor(dev, dma, len);
+    if (r !== null) {
+      if (write) r.devWrote = true;
+      return;
+    }
+    let nearest: { dma: number; size: number; region: Region | null; phys: number } | null = null;
+    let dist = Infinity;
+    const consider = (lo: number, size: number, region: Region | null, phys: number): boolean => {
+      if (dma >= lo && dma + len <= lo + size) return true;
+      const d = dma + len <= lo ? lo - (dma + len) : dma >= lo + size ? dma - (lo + size) : 0;
+      if (d < dist) {
+        dist = d;
+        nearest = { dma: lo, size, region, phys };
+      }
+      return false;
+    };
+    for (const c of this.coherent) if (c.dev === dev && consider(c.dma, c.size, null, c.phys)) return;
+    for (const x of this.live) if (x.dev === dev && consider(x.dma, x.size, x, x.phys)) return;
+    if (nearest !== null) this.reportOverrun(dev, dma, len, write, nearest);
+  }
+
+  private reportOverrun(dev: Device, dma: number, len: number, write: boolean, near: { dma: number; size: number; region: Region | null; phys: number }): void {
+    const by = `${dev.driver} ${dev.name}`;
+    const rel = dma - near.dma;
+    const what = [`${write ? 'Write' : 'Read'} of size ${len} at dma 0x${x016(dma)} by device ${by}, at offset ${rel < 0 ? '-' : '+'}${Math.abs(rel)} of its nearest buffer (size ${near.size})`];
+    const missing = `the device was given an address or length beyond its buffer: program it with the mapped size (dma=0x${x016(near.dma)}, size=${near.size})`;
+    const access: DataCheckAccess = { by, op: write ? 'write' : 'read', phys: dev.dmaToPhys(dma, 1), size: len, dma };
+    if (near.region !== null) {
+      this.emit('device-overrun', `DMA overrun: device ${write ? 'write' : 'read'} outside every buffer mapped for it`, what, access, near.region, 0, missing, len);
+      return;
+    }
+    this.emit('device-overrun', `DMA overrun: device ${write ? 'write' : 'read'} outside every buffer mapped for it`, what, access, null, 0, missing, len,
+      `Mapping: dma_alloc_coherent(${by}, dma=0x${x016(near.dma)}, size=${near.size}) of the buffer at phys 0x${x016(near.phys)}`);
   }
 
   /** (d): the device reads RAM where the cache holds newer, dirty bytes. */
@@ -775,11 +830,12 @@ export class DmaDataCheck implements DmaDebugHooks {
     return `Mapping: ${mp.call}(${mp.driver} ${mp.device}, dma=0x${x016(mp.dma)}, size=${mp.size}, ${mp.dir}) of the buffer at phys 0x${x016(mp.phys)}${bounce}, ${mp.state}`;
   }
 
-  private emit(kind: DataCheckKind, title: string, what: string[], access: DataCheckAccess, r: Region | null, rel: number, missing: string, bytes: number): void {
+  private emit(kind: DataCheckKind, title: string, what: string[], access: DataCheckAccess, r: Region | null, rel: number, missing: string, bytes: number, mappingText?: string): void {
     const mapping = this.mapping(r, rel);
-    const lines = [SEP, `BUG: DMA-API ${title}`, ...what, this.mappingLine(mapping), `Missing: ${missing}`, SEP];
+    const caller = callerLocation();
+    const lines = [SEP, `BUG: DMA-API ${title}`, ...what, mappingText ?? this.mappingLine(mapping), `Missing: ${missing}`, `Caller: ${caller}`, SEP];
     for (const l of lines) this.log.printk(KERN_ERR, l);
-    this.list.push({ kind, title, access, mapping, missing, bytes, lines });
+    this.list.push({ kind, title, access, mapping, missing, bytes, caller, lines });
   }
 
   private reportOwned(r: Region, off: number, len: number, write: boolean, rel: number): void {
@@ -839,9 +895,23 @@ export class DmaDataCheck implements DmaDebugHooks {
     this.addRegion(dev, K_MAP, call, phys, addr, size, dir, attrs, false);
   }
 
-  unmap_phys(dev: Device, addr: number): void {
+  unmap_phys(dev: Device, addr: number, _size: number, _dir: DmaDirection, attrs = 0): void {
     this.settle();
-    this.removeRegion(this.findRegion(dev, addr, 0, true, K_MAP));
+    const r = this.findRegion(dev, addr, 0, true, K_MAP);
+    if (r !== null && (attrs & DMA_ATTR_SKIP_CPU_SYNC) && r.bounced && r.dir !== DMA_TO_DEVICE && r.devWrote) this.reportBounceLost(r);
+    this.removeRegion(r);
+  }
+
+  /**
+   * (f) swiotlb_tbl_unmap_single() copies the slot back only without DMA_ATTR_SKIP_CPU_SYNC: an
+   * unmap with it, after the device wrote and with no sync_for_cpu since, loses the data.
+   */
+  private reportBounceLost(r: Region): void {
+    const by = `${r.dev.driver} ${r.dev.name}`;
+    this.emit('bounce-data-lost', 'lost DMA data: the device\'s data stayed in the swiotlb slot', [
+      `${UNMAP_OF[r.call] ?? 'The unmap'}(..., DMA_ATTR_SKIP_CPU_SYNC) of dma 0x${x016(r.dma)} freed the slot at phys 0x${x016(r.dmaPhys)} without copying what ${by} wrote to the buffer at phys 0x${x016(r.phys)}`,
+    ], { by, op: 'write', phys: r.dmaPhys, size: r.size, dma: r.dma }, r, 0,
+    `${this.syncName(r, true)}() before ${UNMAP_OF[r.call] ?? 'the unmap'}(..., DMA_ATTR_SKIP_CPU_SYNC): with the attribute swiotlb does not bounce the slot back`, r.size);
   }
 
   mapping_error(): void {}
@@ -863,13 +933,17 @@ export class DmaDataCheck implements DmaDebugHooks {
     }
   }
 
-  alloc_coherent(): void {
+  alloc_coherent(dev: Device, size: number, handle: number): void {
     this.pendingCall = null;
+    if (handle === DMA_MAPPING_ERROR) return;
+    this.coherent.push({ dev, dma: handle, size, phys: dev.dmaToPhys(handle, 1) });
   }
 
   /** The buffer's pages go back to their allocator (or the atomic pool): what the device wrote there is no one's. */
   free_coherent(dev: Device, size: number, _virt: number, handle: number): void {
     this.settle();
+    const i = this.coherent.findIndex((c) => c.dev === dev && c.dma === handle);
+    if (i >= 0) this.coherent.splice(i, 1);
     for (let at = 0; at < size; at += PAGE_SIZE) {
       const n = Math.min(PAGE_SIZE - ((handle + at) % PAGE_SIZE), size - at);
       const phys = dev.dmaToPhys(handle + at, n);

@@ -2,11 +2,12 @@
 // found, or a workload that failed; 2 bad usage. A failure is one line on stderr, never a stack
 // trace (DMASIM_STACK=1 prints it, for dmasim's own bugs).
 
+import { dataCheckJson, finishRuns, registerRun, replay, summaryLines } from './findings.js';
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DebugfsError, type Machine, type MachineOptions } from '../index.js';
 import {
-  barrierChartSvg, BARRIER_SWEEP_DEFAULTS, checkDmapoolTestOptions, checkMapBenchmarkOptions, checkNicOptions, DMAPOOL_TEST_MAX_ITERATIONS,
+  barrierChartSvg, BARRIER_SWEEP_DEFAULTS, checkDmapoolTestOptions, DMATEST_DEFAULTS, runDmatest, checkMapBenchmarkOptions, checkNicOptions, DMAPOOL_TEST_MAX_ITERATIONS,
   formatBarrierTable, MAP_BENCHMARK_DEFAULTS, NIC_DEFAULTS, NIC_LIMITS, runBarrierSweep, runDemo, runDmapoolTest, runMapBenchmark, runNic,
   type BarrierOp, type BarrierSweepOptions, type BarrierSweepResult, type MapBenchmarkOptions, type NicApi, type NicBug, type NicOptions, type NicReport,
 } from '../workloads/index.js';
@@ -51,7 +52,8 @@ async function timedRuns<T>(t: TimedFlags, once: (timed: boolean) => Promise<T>,
 
 function nicLines(r: NicReport, packetSize: number): string[] {
   const mpps = (r.packetsPerSecond / 1e6).toFixed(3);
-  const api = r.api === 'batched' ? 'batched (one engine call per ring step)' : r.apiFallback === null ? 'per-call' : `per-call (batched is not valid here: ${r.apiFallback})`;
+  const api = r.api === 'batched' ? 'batched (one engine call per ring step)' : r.api === 'model' ? `model (the dmasim_nic driver of the NIC device model; ${r.rxMissed} frames missed)`
+    : r.apiFallback === null ? 'per-call' : `per-call (batched is not valid here: ${r.apiFallback})`;
   return [
     `api            ${api}`,
     `packets        ${r.packets} (${r.verified} verified, ${r.corrupted} corrupted, ${r.faults} DMA faults)`,
@@ -88,6 +90,7 @@ async function nic(f: NicFlags, cmd: Command): Promise<number> {
   validated(() => checkNicOptions('dmasim nic', nicOptions, NIC_DEFAULTS));
   const { run, walls } = await timedRuns(f, async (timed) => {
     const m = await bootMachine(opts);
+    registerRun(m, f);
     const bar = progressBar(timed && !f.json);
     try {
       return { m, r: runNic(m, { ...nicOptions, onProgress: (x) => bar.update(x) }) };
@@ -97,7 +100,7 @@ async function nic(f: NicFlags, cmd: Command): Promise<number> {
   }, ({ r }) => r.wallSeconds);
   const { m, r } = run;
   const dmesg = f.dmesg ? m.dmesg() : [];
-  if (f.json) printJson({ ...envelope('nic', m, opts), options: nicOptions, ...r, wallSecondsPerRun: walls, ...(f.dmesg ? { dmesg } : {}) });
+  if (f.json) printJson({ ...envelope('nic', m, opts), options: nicOptions, ...r, ...dataCheckJson(m), wallSecondsPerRun: walls, ...(f.dmesg ? { dmesg } : {}) });
   else {
     print([
       `dmasim nic on ${m.arch.name}: ${f.packets} RX + ${f.packets} TX packets of ${f.packetSize} B, ring ${f.ringSize}, mode ${f.mode}, bug ${f.bug}` +
@@ -152,7 +155,9 @@ function program(setExit: (code: number) => void): Command {
     .version(VERSION, '-V, --version', 'print the version and exit')
     .exitOverride()
     .showSuggestionAfterError(false)
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`dmasim: ${s.replace(/^error: /, '')}`) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`dmasim: ${s.replace(/^error: /, '')}`) })
+    .addHelpText('after', '\nReplay:\n  report <command> [options]  run a command with --data-check and summarise its reports by kind and site');
+  root.hook('postAction', () => finishRuns(print));
 
   timedOptions(machineOptions(root.command(DEFAULT_COMMAND, { isDefault: true })))
     .description('simulate a NIC: RX and TX rings, streaming-mapped or recycled buffers, every payload verified')
@@ -164,7 +169,7 @@ function program(setExit: (code: number) => void): Command {
     .option('--coherent', 'the NIC is DMA-coherent (arm64 default: not)')
     .option('--dma-bits <n>', 'DMA mask width', int('--dma-bits', ...NIC_LIMITS.dmaBits), 64)
     .addOption(new Option('--bug <bug>', 'inject a driver bug').choices(['none', 'no-sync-for-cpu', 'no-sync-for-device', 'no-dma-wmb']).default('none'))
-    .addOption(new Option('--api <path>', 'batched: one engine call per ring step where dma-direct maps without bouncing, else per-call; per-call: every DMA API call from JS').choices(['batched', 'per-call']).default(NIC_DEFAULTS.api))
+    .addOption(new Option('--api <path>', 'batched: one engine call per ring step where dma-direct maps without bouncing, else per-call; per-call: every DMA API call from JS; model: a real driver of the NIC device model (MMIO, interrupts, NAPI)').choices(['batched', 'per-call', 'model']).default(NIC_DEFAULTS.api))
     .option('--iommu', 'put the NIC behind an IOMMU (iommu.strict= on --cmdline picks strict or lazy)', false)
     .option('--dmesg', 'print the kernel log after the run', false)
     .action(async (f: NicFlags, cmd: Command) => setExit(await nic(f, cmd)));
@@ -190,6 +195,7 @@ function program(setExit: (code: number) => void): Command {
       const opts = machineOptionsOf(f, cmd);
       const { run: { m, r }, walls } = await timedRuns(f, async (timed) => {
         const m = await bootMachine(opts);
+        registerRun(m, f);
         const bar = progressBar(timed && !f.json);
         try {
           return { m, r: await runMapBenchmark(m, o as MapBenchmarkOptions, { onProgress: (x) => bar.update(x) }) };
@@ -197,7 +203,7 @@ function program(setExit: (code: number) => void): Command {
           bar.stop();
         }
       }, ({ r }) => r.wallMapNs + r.wallUnmapNs);
-      if (f.json) printJson({ ...envelope('map-benchmark', m, opts), options: o, ...r, wallNsPerRun: walls });
+      if (f.json) printJson({ ...envelope('map-benchmark', m, opts), options: o, ...r, ...dataCheckJson(m), wallNsPerRun: walls });
       else print(r.error === null ? r.lines : [...r.lines, r.error]);
       setExit(r.error === null ? 0 : 1);
     });
@@ -210,6 +216,7 @@ function program(setExit: (code: number) => void): Command {
       const opts = machineOptionsOf(f, cmd);
       const { run: { m, r }, walls } = await timedRuns(f, async (timed) => {
         const m = await bootMachine(opts);
+        registerRun(m, f);
         const bar = progressBar(timed && !f.json);
         try {
           return { m, r: await runDmapoolTest(m, { iterations: f.iterations, onProgress: (x) => bar.update(x) }) };
@@ -217,9 +224,33 @@ function program(setExit: (code: number) => void): Command {
           bar.stop();
         }
       }, ({ r }) => r.results.reduce((us, s) => us + s.timeUs, 0));
-      if (f.json) printJson({ ...envelope('dmapool-test', m, opts), options: { iterations: f.iterations }, ...r, timeUsPerRun: walls });
+      if (f.json) printJson({ ...envelope('dmapool-test', m, opts), options: { iterations: f.iterations }, ...r, ...dataCheckJson(m), timeUsPerRun: walls });
       else print(r.error === null ? r.lines : [...r.lines, r.error]);
       setExit(r.error === null ? 0 : 1);
+    });
+
+  const t = DMATEST_DEFAULTS;
+  machineOptions(root.command('dmatest'))
+    .description("drivers/dma/dmatest.c's memcpy test against the memcpy DMA engine model (its module parameters, its result and summary lines)")
+    .option('--test_buf_size <bytes>', 'size of the memcpy test buffer', any('--test_buf_size'), t.test_buf_size)
+    .option('--iterations <n>', 'tests to run', any('--iterations'), t.iterations)
+    .option('--noverify', 'skip the data check', false)
+    .option('--norandom', 'copy the whole buffer at offset 0', false)
+    .option('--alignment <n>', 'log2 alignment of offsets and length (-1: the engine\'s)', any('--alignment'), t.alignment)
+    .option('--transfer_size <bytes>', 'a fixed length (0: random)', any('--transfer_size'), t.transfer_size)
+    .option('--polled', 'poll for completion instead of the interrupt', false)
+    .option('--timeout <ms>', 'ms to wait for each completion', any('--timeout'), t.timeout)
+    .action(async (f: MachineFlags & { test_buf_size: number; iterations: number; noverify: boolean; norandom: boolean; alignment: number; transfer_size: number; polled: boolean; timeout: number }, cmd: Command) => {
+      const opts = machineOptionsOf(f, cmd);
+      const m = await bootMachine(opts);
+      const o = {
+        test_buf_size: f.test_buf_size, iterations: f.iterations, noverify: f.noverify, norandom: f.norandom,
+        alignment: f.alignment, transfer_size: f.transfer_size, polled: f.polled, timeout: f.timeout,
+      };
+      const r = validated(() => runDmatest(m, o));
+      if (f.json) printJson({ ...envelope('dmatest', m, opts), options: o, ...r });
+      else print(r.lines);
+      setExit(r.failures === 0 ? 0 : 1);
     });
 
   root.command('barriers')
@@ -241,7 +272,7 @@ function program(setExit: (code: number) => void): Command {
       for (let i = 0; i < f.warmup; i++) await sweep(o);
       const bar = progressBar(!f.json);
       const r = await sweep({ ...o, onProgress: (x) => bar.update(x) }).finally(() => bar.stop());
-      // Two machines ran (per-buffer and batched); each row carries both one's counters.
+      // Two machines ran (per-buffer and batched): r.stats has m.stats() of each, every row both's counters.
       if (f.json) printJson({ dmasim: VERSION, command: 'barriers', configuration: { arch: r.arch, ...o, warmup: f.warmup }, ...r });
       else print(formatBarrierTable(r));
       if (f.svg !== undefined) {
@@ -308,7 +339,16 @@ function report(e: unknown): number {
   return usageError ? 2 : 1;
 }
 
+/** `dmasim report <command ...>`: exit 1 when the replay found anything. */
+async function replayReport(args: string[]): Promise<number> {
+  const json = args.includes('--json');
+  const s = await replay(args.filter((a) => a !== '--json'), main);
+  print(json ? [JSON.stringify(s)] : summaryLines(s));
+  return s.reports > 0 ? 1 : 0;
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'report') return replayReport(argv.slice(1));
   let code = 0;
   try {
     const root = program((c) => { code = c; });

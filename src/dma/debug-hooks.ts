@@ -22,7 +22,8 @@ export interface DmaDebugHooks {
   caller(fn: DmaApiCall): void;
   map_single(dev: Device, ptr: number, size: number): void;
   map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, addr: number, attrs: number): void;
-  unmap_phys(dev: Device, addr: number, size: number, dir: DmaDirection): void;
+  /** attrs: the unmap's (the data-aware checker looks for DMA_ATTR_SKIP_CPU_SYNC). */
+  unmap_phys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs?: number): void;
   mapping_error(dev: Device, addr: number): void;
   map_sg(dev: Device, sgl: Scatterlist[], nents: number, mapped: number, dir: DmaDirection, attrs: number): void;
   unmap_sg(dev: Device, sgl: Scatterlist[], nelems: number, dir: DmaDirection): void;
@@ -44,7 +45,7 @@ export function teeHooks(a: DmaDebugHooks, b: DmaDebugHooks): DmaDebugHooks {
     caller: (fn) => { a.caller(fn); b.caller(fn); },
     map_single: (d, p, s) => { a.map_single(d, p, s); b.map_single(d, p, s); },
     map_phys: (d, p, s, r, x, t) => { a.map_phys(d, p, s, r, x, t); b.map_phys(d, p, s, r, x, t); },
-    unmap_phys: (d, x, s, r) => { a.unmap_phys(d, x, s, r); b.unmap_phys(d, x, s, r); },
+    unmap_phys: (d, x, s, r, t) => { a.unmap_phys(d, x, s, r, t); b.unmap_phys(d, x, s, r, t); },
     mapping_error: (d, x) => { a.mapping_error(d, x); b.mapping_error(d, x); },
     map_sg: (d, l, n, k, r, t) => { a.map_sg(d, l, n, k, r, t); b.map_sg(d, l, n, k, r, t); },
     unmap_sg: (d, l, n, r) => { a.unmap_sg(d, l, n, r); b.unmap_sg(d, l, n, r); },

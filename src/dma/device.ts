@@ -3,6 +3,7 @@
 // (dma_range_map), coherence, dma_ops, dma_parms and min_align_mask. A device is a bus master: it
 // reaches RAM only through DMA addresses, and the CPU cache only if it is coherent.
 
+import type { AttachableModel } from '../hw/model.js';
 import type { DmaTraceHooks } from './trace.js';
 import type { DmaMapOps } from './map-ops.js';
 import { unknownCallbacks } from './map-ops.js';
@@ -131,6 +132,11 @@ export interface DeviceOptions {
    * passthrough (iommu.passthrough=1), and every bus access is translated by the IOMMU.
    */
   iommu?: boolean | DeviceIommuOptions;
+  /**
+   * A device model (dmasim/devices) that runs this device on its own: its registers appear on
+   * the physical bus, it raises an interrupt line, and it is a bus master through this device.
+   */
+  model?: AttachableModel<Device>;
 }
 
 /** struct device_dma_parameters */
@@ -303,6 +309,7 @@ export class Device {
   }
 
   private readRun(off: number, len: number, dma: number): Uint8Array {
+    this.machine.dmaTrace?.device_access?.(this, dma, len, false);
     return this.machine.port.devRead(this, dma, off, len);
   }
 
@@ -314,6 +321,7 @@ export class Device {
       const off = runs[i] as number;
       const n = runs[i + 1] as number;
       const part = runs.length === 3 ? data : data.subarray(at, at + n);
+      this.machine.dmaTrace?.device_access?.(this, runs[i + 2] as number, n, true);
       this.machine.port.devWrite(this, runs[i + 2] as number, off, part);
       at += n;
     }
@@ -326,6 +334,7 @@ export class Device {
     for (let i = 0; i < runs.length; i += 3) {
       const off = runs[i] as number;
       const n = runs[i + 1] as number;
+      this.machine.dmaTrace?.device_access?.(this, runs[i + 2] as number, n, true);
       this.machine.port.devFill(this, runs[i + 2] as number, off, n, byte);
     }
   }

@@ -4,7 +4,7 @@
 // forget it; each is a plain method over WASM offsets, called monomorphically (a closure per
 // call measured 7 ns against 3 ns for a method in the engine's hot paths).
 
-import { LD_WAY_MASK, NR_COUNTERS, REPL_LRU, REPL_RANDOM } from '../../assembly/abi.js';
+import { CNT_DEV_BYTES_READ, EMPTY_TAG, LD_DIRTY, LD_WAY_MASK, NR_COUNTERS, REPL_LRU, REPL_RANDOM } from '../../assembly/abi.js';
 import { PAGE_SHIFT } from '../include/page.js';
 import type { CoreExports } from './core.js';
 import { SCRATCH_BYTES, type Layout } from './layout.js';
@@ -73,6 +73,10 @@ export interface DataProbe {
 export interface StoreBuffer {
   drainStores(): void;
   storesObserved(): void;
+  /** load.loadReordering is on: the bytes a device write replaces must be handed over first. */
+  readonly loadsReordered: boolean;
+  /** A device is about to overwrite [off, off + old.length), whose bytes are now `old`. */
+  deviceWrote(off: number, old: Uint8Array): void;
 }
 
 /** The cache's geometry and policy, as the engine is initialised with them. */
@@ -93,6 +97,9 @@ export class EnginePort {
   private readonly view: DataView;
   private readonly scratch: number;
   private readonly counters: BigUint64Array;
+  private readonly counters32: Uint32Array;
+  /** The cache's slot tags (the RAM line each slot holds, or EMPTY_TAG). */
+  private readonly tags: Int32Array;
   private readonly lineDir: number;
   private readonly ramStart: number;
   private readonly cacheData: number;
@@ -106,6 +113,8 @@ export class EnginePort {
     this.view = new DataView(memory.buffer as ArrayBuffer);
     this.scratch = layout.scratch;
     this.counters = new BigUint64Array(memory.buffer, layout.counters, NR_COUNTERS);
+    this.counters32 = new Uint32Array(memory.buffer, layout.counters, 2 * NR_COUNTERS);
+    this.tags = new Int32Array(memory.buffer, layout.tags, layout.slots);
     this.lineDir = layout.lineDir;
     this.ramStart = layout.ramStart;
     this.cacheData = layout.cacheData;
@@ -126,9 +135,21 @@ export class EnginePort {
     this.core.setLoad(pressure, speculation);
   }
 
-  /** Counter `i` of the engine's counter block (CNT_*). */
+  /** Counter `i` of the engine's counter block (CNT_*), read as two 32-bit halves (no BigInt). */
   counter(i: number): number {
-    return Number(this.counters[i] ?? 0n);
+    return (this.counters32[2 * i] as number) + (this.counters32[2 * i + 1] as number) * 0x1_0000_0000;
+  }
+
+  /** Dirty lines in the cache: a pass over the slots' tags and their line-directory bytes. */
+  dirtyLines(): number {
+    const { tags, u8 } = this;
+    const base = this.lineDir - this.ramStart / this.lineSize;
+    let n = 0;
+    for (let i = 0; i < tags.length; i++) {
+      const t = tags[i] as number;
+      if (t !== EMPTY_TAG && ((u8[base + t] as number) & LD_DIRTY) !== 0) n++;
+    }
+    return n;
   }
 
   // ---- the line directory ---------------------------------------------------------------
@@ -311,6 +332,7 @@ export class EnginePort {
     const coherent = dev.dma_coherent ? 1 : 0;
     for (let done = 0; done < data.length; done += SCRATCH_BYTES) {
       const n = Math.min(SCRATCH_BYTES, data.length - done);
+      if (this.stores?.loadsReordered === true) this.handOverOld(off + done, n);
       this.u8.set(data.subarray(done, done + n), this.scratch);
       this.core.devWrite(off + done, n, this.scratch, coherent);
     }
@@ -319,7 +341,19 @@ export class EnginePort {
   /** A device writes `len` copies of `byte` at off. */
   devFill(dev: BusMaster, dma: number, off: number, len: number, byte: number): void {
     this.probe?.deviceAccess(dev, dma, off, len, true, null, byte);
+    if (this.stores?.loadsReordered === true) for (let done = 0; done < len; done += SCRATCH_BYTES) this.handOverOld(off + done, Math.min(SCRATCH_BYTES, len - done));
     this.core.devFill(off, len, byte, dev.dma_coherent ? 1 : 0);
+  }
+
+  /**
+   * load.loadReordering: the bytes a device write is about to replace, as the CPU could load them
+   * now (RAM with the dirty lines over it: the snooping view), go to the CPU's load history. The
+   * look is not a device access, so the read counter is given back.
+   */
+  private handOverOld(off: number, n: number): void {
+    this.core.devRead(off, n, this.scratch, 1);
+    this.counters[CNT_DEV_BYTES_READ] = (this.counters[CNT_DEV_BYTES_READ] ?? 0n) - BigInt(n);
+    (this.stores as StoreBuffer).deviceWrote(off, this.u8.slice(this.scratch, this.scratch + n));
   }
 
   // ---- batched ring steps (assembly/ring.ts) ---------------------------------------------

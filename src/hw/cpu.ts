@@ -12,6 +12,7 @@ import type { Clock } from './time.js';
 import { __pa, isKernelImageAddr, isLinearMapAddress, isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
 import { Xorshift32 } from '../lib/random.js';
 import { checkAddr, checkBytes, checkIntIn, checkSize } from '../lib/validate.js';
+import { checkRegValue, MMIO_READ_NS, MMIO_WRITE_NS, type Mmio } from './mmio.js';
 
 /** What the CPU needs from the machine it runs in, handed in by machine.ts. */
 export interface CpuHost {
@@ -21,6 +22,8 @@ export interface CpuHost {
   readonly hostStats: HostStats;
   /** Simulated time: every CPU access is an interleaving point. */
   readonly clock: Clock;
+  /** Device registers behind ioremap() addresses. */
+  readonly mmio: Pick<Mmio, 'resolve'>;
   physToOffset(phys: number, len: number): number;
 }
 
@@ -42,19 +45,100 @@ interface BufferedStore {
   readonly byte: number;
 }
 
+/** The bytes a device write replaced, kept until the next read barrier (load.loadReordering). */
+interface OverwrittenBytes {
+  readonly off: number;
+  readonly old: Uint8Array;
+}
+
+/** Device writes remembered between two read barriers: older ones are forgotten first. */
+const LOAD_HISTORY_MAX = 256;
+
 export class Cpu implements StoreBuffer {
   private readonly storeBuffer: BufferedStore[] = [];
   private reorder = 0;
+  /** Probability that a load is satisfied early (load.loadReordering). */
+  private loadReorder = 0;
+  /** What devices overwrote since the last read barrier, oldest first. */
+  private readonly history: OverwrittenBytes[] = [];
+  /** The load-reordering stream: its own, so turning it on leaves the store buffer's unchanged. */
+  private readonly loadRng: Xorshift32;
   private readonly rng: Xorshift32;
 
   constructor(private readonly m: CpuHost, seed: number) {
     this.rng = new Xorshift32(seed ^ 0x5bd1e995);
+    // murmur3's fmix32, so that neighbouring seeds start far apart.
+    let h = (seed ^ 0x6c6f6164) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    this.loadRng = new Xorshift32(h ^ (h >>> 16));
   }
 
   /** Probability that a device access finds a buffered store already in RAM (0: no buffering). */
   setStoreReordering(p: number): void {
     this.drainStores();
     this.reorder = p;
+  }
+
+  /**
+   * Probability that a CPU load is satisfied early (arm64 lets a load be performed before
+   * earlier loads and branches): it then returns the bytes as they were at the last read
+   * barrier, before the device writes made since.
+   */
+  setLoadReordering(p: number): void {
+    this.history.length = 0;
+    this.loadReorder = p;
+  }
+
+  /** Whether device writes must be remembered (load.loadReordering > 0). */
+  get loadsReordered(): boolean {
+    return this.loadReorder > 0;
+  }
+
+  /** A device is about to overwrite [off, off + old.length), whose bytes are now `old`. */
+  deviceWrote(off: number, old: Uint8Array): void {
+    if (this.history.length === LOAD_HISTORY_MAX) this.history.shift();
+    this.history.push({ off, old });
+  }
+
+  /**
+   * A load of [off, off + n) whose current value is at out[at, at + n): with probability
+   * loadReordering it was performed early, so each byte a device wrote since the last read
+   * barrier goes back to its value then. A load that returns the current value is ordered after
+   * those writes, so they are forgotten for its bytes (a later load never sees older data).
+   */
+  private reorderLoad(off: number, n: number, out: Uint8Array, at: number): void {
+    const h = this.history;
+    let hit = false;
+    for (const e of h) if (e.off < off + n && off < e.off + e.old.length) { hit = true; break; }
+    if (!hit) return;
+    if (this.loadRng.float() < this.loadReorder) {
+      for (let i = h.length - 1; i >= 0; i--) {
+        const e = h[i] as OverwrittenBytes;
+        const lo = Math.max(off, e.off);
+        const hi = Math.min(off + n, e.off + e.old.length);
+        for (let b = lo; b < hi; b++) out[at + b - off] = e.old[b - e.off] as number;
+      }
+      return;
+    }
+    for (let i = h.length - 1; i >= 0; i--) {
+      const e = h[i] as OverwrittenBytes;
+      if (e.off >= off && e.off + e.old.length <= off + n) h.splice(i, 1);
+    }
+  }
+
+  /** A CPU store to [off, off + n) is ordered after the device writes it overlaps. */
+  private forgetOverwrites(off: number, n: number): void {
+    const h = this.history;
+    for (let i = h.length - 1; i >= 0; i--) {
+      const e = h[i] as OverwrittenBytes;
+      if (e.off < off + n && off < e.off + e.old.length) h.splice(i, 1);
+    }
+  }
+
+  /** A read barrier: every earlier load is complete, so none can return older data. */
+  private orderLoads(): void {
+    this.history.length = 0;
   }
 
   /** A buffered store reaches RAM. */
@@ -155,6 +239,7 @@ export class Cpu implements StoreBuffer {
     for (const s of spans) {
       if (s.cached) port.cpuRead(s.off, s.len, out, pos);
       else port.uncachedRead(s.off, s.len, out, pos);
+      if (this.history.length !== 0) this.reorderLoad(s.off, s.len, out, pos);
       pos += s.len;
     }
     return out;
@@ -170,6 +255,7 @@ export class Cpu implements StoreBuffer {
     const port = this.m.port;
     let pos = 0;
     for (const s of this.spans(fn, ptr, data.length)) {
+      if (this.history.length !== 0) this.forgetOverwrites(s.off, s.len);
       const part = data.subarray(pos, pos + s.len);
       if (s.cached) port.cpuWrite(s.off, part);
       else if (this.reorder > 0) this.buffer(s.off, part.slice());
@@ -199,6 +285,7 @@ export class Cpu implements StoreBuffer {
     this.m.clock.cpuPoint();
     const port = this.m.port;
     for (const s of this.spans('cpu.fill', ptr, len)) {
+      if (this.history.length !== 0) this.forgetOverwrites(s.off, s.len);
       if (s.cached) port.cpuFill(s.off, s.len, byte);
       else if (this.reorder > 0) this.bufferFill(s.off, s.len, byte);
       else port.uncachedFill(s.off, s.len, byte);
@@ -238,10 +325,19 @@ export class Cpu implements StoreBuffer {
     return this.lastArea;
   }
 
-  private load(fn: string, ptr: number, size: number): number {
+  /**
+   * A load of 1, 2, 4 or 8 bytes: from memory, or (readl() and friends on an ioremap()ed
+   * address) from a device register, followed by __iormb() unless `relaxed`.
+   */
+  private load(fn: string, ptr: number, size: number, relaxed = true): number {
     const off = this.locate(fn, ptr, size);
     if (off < 0) {
-      // A load that straddles pages, or an address the general path will refuse with its reason.
+      const io = this.iomem(ptr);
+      if (io !== null) return this.mmioRead(fn, io, ptr, size, relaxed);
+    }
+    if (off < 0 || size === 8 || this.history.length !== 0) {
+      // A load that straddles pages, an address the general path will refuse with its reason, a
+      // 64-bit load, or one that may be satisfied early (load.loadReordering).
       const bytes = this.readAs(fn, ptr, size);
       return bytes.reduceRight((v, b) => v * 256 + b, 0);
     }
@@ -249,36 +345,90 @@ export class Cpu implements StoreBuffer {
     return this.lastCached ? this.m.port.cpuLoad(off, size) : this.m.port.uncachedLoad(off, size);
   }
 
-  private store(fn: string, ptr: number, size: number, value: number): void {
-    checkIntIn(fn, 'value', value, 0, 2 ** (size * 8) - 1);
+  /** A store to memory, or to a device register after __iowmb() unless `relaxed` (writel()). */
+  private store(fn: string, ptr: number, size: number, value: number, relaxed = true): void {
+    checkRegValue(fn, size, value);
     const off = this.locate(fn, ptr, size);
+    if (off < 0) {
+      const io = this.iomem(ptr);
+      if (io !== null) {
+        this.mmioWrite(fn, io, ptr, size, value, relaxed);
+        return;
+      }
+    }
     this.m.clock.cpuPoint();
-    if (off < 0 || (!this.lastCached && this.reorder > 0)) {
+    if (off < 0 || size === 8 || (!this.lastCached && this.reorder > 0)) {
       const bytes = new Uint8Array(size);
       for (let i = 0, v = value; i < size; i++, v = Math.floor(v / 256)) bytes[i] = v & 0xff;
       this.put(fn, ptr, bytes);
       return;
     }
+    if (this.history.length !== 0) this.forgetOverwrites(off, size);
     if (this.lastCached) this.m.port.cpuStore(off, size, value);
     else this.m.port.uncachedStore(off, size, value);
   }
 
-  readb(ptr: number): number { return this.load('cpu.readb', ptr, 1); }
-  readw(ptr: number): number { return this.load('cpu.readw', ptr, 2); }
-  readl(ptr: number): number { return this.load('cpu.readl', ptr, 4); }
-  writeb(ptr: number, value: number): void { this.store('cpu.writeb', ptr, 1, value); }
-  writew(ptr: number, value: number): void { this.store('cpu.writew', ptr, 2, value); }
-  writel(ptr: number, value: number): void { this.store('cpu.writel', ptr, 4, value); }
+  /** The ioremap() area (Device memory) that holds virt, or null: looked at only off the RAM paths. */
+  private iomem(virt: number): VmArea | null {
+    if (!isVmallocAddr(virt)) return null;
+    const area = this.vmallocArea(virt);
+    return area !== null && area.prot === 'device' ? area : null;
+  }
 
   /**
-   * Barriers (asm/barrier.h). Loads complete in order in this model, so the read barriers only
-   * count; the write barriers drain the store buffer, which is what orders descriptor stores.
+   * A register read: an interleaving point, the device answers, the CPU waits out the round
+   * trip; then __iormb() unless relaxed (the load is complete before any later load).
    */
-  mb(): void { this.barrier(); this.drainStores(); }
-  rmb(): void { this.barrier(); }
+  private mmioRead(fn: string, area: VmArea, ptr: number, size: number, relaxed: boolean): number {
+    const [w, reg] = this.m.mmio.resolve(fn, area, ptr, size);
+    this.m.clock.point();
+    const value = w.read(reg, size);
+    this.m.clock.advance(MMIO_READ_NS);
+    if (!relaxed) this.__iormb();
+    return value;
+  }
+
+  /** A register write: __iowmb() unless relaxed (earlier stores to memory are visible first). */
+  private mmioWrite(fn: string, area: VmArea, ptr: number, size: number, value: number, relaxed: boolean): void {
+    const [w, reg] = this.m.mmio.resolve(fn, area, ptr, size);
+    if (!relaxed) this.__iowmb();
+    this.m.clock.point();
+    w.write(reg, size, value);
+    this.m.clock.advance(MMIO_WRITE_NS);
+  }
+
+  readb(ptr: number): number { return this.load('cpu.readb', ptr, 1, false); }
+  readw(ptr: number): number { return this.load('cpu.readw', ptr, 2, false); }
+  readl(ptr: number): number { return this.load('cpu.readl', ptr, 4, false); }
+  readq(ptr: number): number { return this.load('cpu.readq', ptr, 8, false); }
+  writeb(ptr: number, value: number): void { this.store('cpu.writeb', ptr, 1, value, false); }
+  writew(ptr: number, value: number): void { this.store('cpu.writew', ptr, 2, value, false); }
+  writel(ptr: number, value: number): void { this.store('cpu.writel', ptr, 4, value, false); }
+  writeq(ptr: number, value: number): void { this.store('cpu.writeq', ptr, 8, value, false); }
+  readb_relaxed(ptr: number): number { return this.load('cpu.readb_relaxed', ptr, 1); }
+  readw_relaxed(ptr: number): number { return this.load('cpu.readw_relaxed', ptr, 2); }
+  readl_relaxed(ptr: number): number { return this.load('cpu.readl_relaxed', ptr, 4); }
+  readq_relaxed(ptr: number): number { return this.load('cpu.readq_relaxed', ptr, 8); }
+  writeb_relaxed(ptr: number, value: number): void { this.store('cpu.writeb_relaxed', ptr, 1, value); }
+  writew_relaxed(ptr: number, value: number): void { this.store('cpu.writew_relaxed', ptr, 2, value); }
+  writel_relaxed(ptr: number, value: number): void { this.store('cpu.writel_relaxed', ptr, 4, value); }
+  writeq_relaxed(ptr: number, value: number): void { this.store('cpu.writeq_relaxed', ptr, 8, value); }
+
+  /**
+   * Barriers (asm/barrier.h). The read barriers end the window in which a load may be satisfied
+   * early (load.loadReordering); the write barriers drain the store buffer, which is what orders
+   * descriptor stores.
+   */
+  mb(): void { this.barrier(); this.orderLoads(); this.drainStores(); }
+  rmb(): void { this.barrier(); this.orderLoads(); }
   wmb(): void { this.barrier(); this.drainStores(); }
-  dma_rmb(): void { this.barrier(); }
+  dma_rmb(): void { this.barrier(); this.orderLoads(); }
   dma_wmb(): void { this.barrier(); this.drainStores(); }
+
+  /** arm64 __iormb(): dma_rmb() after a register read (DMB OSHLD). */
+  private __iormb(): void { this.dma_rmb(); }
+  /** arm64 __iowmb(): dma_wmb() before a register write (DMB OSHST), which drains the store buffer. */
+  private __iowmb(): void { this.dma_wmb(); }
 
   /** A barrier instruction: counted, and an interleaving point like any CPU instruction. */
   private barrier(): void {

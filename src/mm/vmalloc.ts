@@ -19,7 +19,7 @@ import { type PageAllocator, warn_alloc } from './page_alloc.js';
 import { sharpX, x016 } from '../lib/vsprintf.js';
 
 /** How the CPU sees an area: cacheable (PAGE_KERNEL), or one of the DMA remap attributes. */
-export type VmProt = 'normal' | 'noncached' | 'writecombine';
+export type VmProt = 'normal' | 'noncached' | 'writecombine' | 'device';
 
 /** struct vm_struct as callers see it: the mapped range (without the guard) and its pages. */
 export interface VmArea {

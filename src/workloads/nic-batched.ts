@@ -123,10 +123,13 @@ export function batchedFallback(nic: Nic, rx: Ring, tx: Ring): string | null {
   const dev = nic.dev;
   if (m.config.DMA_API_DEBUG) return 'CONFIG_DMA_API_DEBUG checks every call';
   if (m.dmaDebug !== null || m.dataCheck !== null) return 'the data-aware checker watches every access';
+  if (m.dmaTrace !== null) return 'tracepoints or a timeline record every call';
   if (dev.dma_ops !== null) return 'the device has dma_map_ops';
   if (dev.iommu !== null) return 'the device is behind an IOMMU';
   if (dev.dma_range_map.length > 0) return 'the device has a dma_range_map';
   if (m.cpu.storesBuffered) return 'store reordering keeps a store buffer in the host';
+  if (m.cpu.loadsReordered) return 'load reordering keeps a history of device writes in the host';
+  if (m.clock.pending > 0) return 'timers are pending on the clock, and run between driver operations';
   if (m.swiotlb?.forceBounce === true) return 'swiotlb=force bounces every buffer';
   const size = nic.o.packetSize;
   if (!Number.isInteger(size) || size < 1) return 'the packet size is not a positive integer';

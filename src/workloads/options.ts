@@ -26,7 +26,7 @@ export const NIC_LIMITS = {
 const NIC_MODES = ['map', 'recycle'] as const;
 const NIC_DESCRIPTORS = ['coherent', 'pool'] as const;
 const NIC_BUGS = ['none', 'no-sync-for-cpu', 'no-sync-for-device', 'no-dma-wmb'] as const;
-const NIC_APIS = ['batched', 'per-call'] as const;
+const NIC_APIS = ['batched', 'per-call', 'model'] as const;
 const NIC_KEYS = ['packetSize', 'ringSize', 'packets', 'mode', 'descriptors', 'dmaBits', 'coherent', 'iommu', 'bug', 'burst', 'api', 'onProgress'];
 
 /** The given options without those passed as undefined. */

@@ -16,6 +16,8 @@ import { x016 } from '../support/debug-helpers.js';
 
 const SEP = '==================================================================';
 const DEV = 'mynic 0000:01:00.0';
+/** Every report names the caller's line: here, a line of this file. */
+const CALLER = expect.stringMatching(/^Caller: .*datacheck-article-bugs\.test\.ts:\d+:\d+$/);
 
 async function boot(opts: MachineOptions = {}): Promise<{ m: Machine; dev: ReturnType<typeof probe64>; since: () => string[] }> {
   const m = await createMachine({ dataCheck: true, ...opts });
@@ -47,6 +49,7 @@ describe('the article\'s bugs, reported where they happen', () => {
       `4 bytes from phys 0x${x016(p)} come from cacheline 0x${x016(p)}, filled before ${DEV} wrote it`,
       `Mapping: dma_map_single(${DEV}, dma=0x${x016(h)}, size=2048, DMA_FROM_DEVICE) of the buffer at phys 0x${x016(p)}, owned by the device`,
       'Missing: dma_sync_single_for_cpu() (or dma_unmap_single()) before the CPU reads',
+      CALLER,
       SEP,
     ]);
     const r = only(m);
@@ -82,6 +85,7 @@ describe('the article\'s bugs, reported where they happen', () => {
       `Write of size 4 at phys 0x${x016(p + 8)} by CPU 0`,
       `Mapping: dma_map_single(${DEV}, dma=0x${x016(h)}, size=512, DMA_TO_DEVICE) of the buffer at phys 0x${x016(p)}, owned by the device`,
       'Missing: dma_sync_single_for_cpu() (or dma_unmap_single()) before the CPU writes',
+      CALLER,
       SEP,
     ]);
     expect(Array.from(dev.dmaRead(h + 8, 4))).toEqual([1, 1, 1, 1]); // the device misses the write
@@ -118,6 +122,7 @@ describe('the article\'s bugs, reported where they happen', () => {
       `36 bytes ${DEV} wrote from phys 0x${x016(p + 64)} were overwritten with older CPU data`,
       `Mapping: dma_map_single(${DEV}, dma=0x${x016(h)}, size=100, DMA_FROM_DEVICE) of the buffer at phys 0x${x016(p)}, owned by the device`,
       `Missing: the CPU wrote phys 0x${x016(p + 120)}, outside the buffer but in one of its cachelines, while the device owned it: align and size DMA buffers to dma_get_cache_alignment() (ARCH_DMA_MINALIGN)`,
+      CALLER,
       SEP,
     ]);
     expect(Array.from(m.cpu.read(s + 62, 4))).toEqual([0x55, 0x55, 0, 0]); // the device's bytes are gone

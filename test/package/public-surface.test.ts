@@ -36,6 +36,8 @@ const PUBLIC = [
   'dma_alloc_attrs', 'dma_alloc_coherent', 'dma_free_attrs', 'dma_free_coherent',
   'dma_alloc_pages', 'dma_free_pages', 'dma_alloc_noncoherent', 'dma_free_noncoherent',
   'dma_pool_create', 'dma_pool_alloc', 'dma_pool_zalloc', 'dma_pool_free', 'dma_pool_destroy', 'dma_pools_show',
+  // interrupts: include/linux/irqreturn.h, include/linux/interrupt.h
+  'IRQ_NONE', 'IRQ_HANDLED', 'IRQ_WAKE_THREAD', 'IRQF_SHARED',
 ];
 
 test('src/index.ts exports exactly the public list', () => {
