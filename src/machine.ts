@@ -34,7 +34,7 @@ import { DmaTraceEvents, teeTraceHooks, type DmaTraceHooks } from './dma/trace.j
 import { TimelineRecorder, type TraceEventJson } from './check/timeline.js';
 import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
-import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './dma/swiotlb.js';
+import { setup_io_tlb_npages, swiotlb_adjust_size, swiotlb_init_remap, type Swiotlb } from './dma/swiotlb.js';
 import { Device, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './lib/errors.js';
 import { computeLayout, MAX_WASM_PAGES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
@@ -310,12 +310,12 @@ export class Machine implements DmaHost {
 
   /** The swiotlb part of mm_core_init(): sized by the arch and `swiotlb=`, reserved from memblock. */
   private swiotlbSetup(limits: { dma: number; dma32: number }): Swiotlb | null {
-    const p = parseSwiotlbParam(this.params.get('swiotlb'), this.log);
+    const p = setup_io_tlb_npages(this.params.get('swiotlb'), this.log);
     const ram = { end: this.memblock.end(), total: this.memblock.memory.reduce((t, b) => t + b.size, 0) };
-    const needed = this.arch.swiotlbNeeded(ram, limits, (size) => swiotlbAdjustSize(p, size, this.log));
-    const pool = swiotlbInit(this, p, needed, this.arch.swiotlbLowLimit(limits), this.arch.swiotlbBanner);
+    const needed = this.arch.swiotlbNeeded(ram, limits, (size) => swiotlb_adjust_size(p, size, this.log));
+    const pool = swiotlb_init_remap(this, p, needed, this.arch.swiotlbLowLimit(limits), this.arch.swiotlbBanner);
     this.debugfs.mkdir('/sys/kernel/debug/swiotlb');
-    pool?.registerDebugfs(this.debugfs);
+    pool?.swiotlb_create_debugfs_files(this.debugfs);
     return pool;
   }
 

@@ -606,7 +606,7 @@ function smmuEvent(dev: Device, d: DevIommu, iova: number, write: boolean, trans
   const raw = [w0, w1, BigInt(iova), 0n];
   return [
     `${SMMU}: event 0x${id.toString(16).padStart(2, '0')} received:`,
-    ...raw.map((w) => `${SMMU}: \t0x${w.toString(16).padStart(16, '0')}`),
+    ...raw.map((w) => `${SMMU}: \t${pa(w)}`),
     `${SMMU}: event: ${translation ? 'F_TRANSLATION' : 'F_PERMISSION'} client: ${dev.name} sid: ${sharpX(d.sid)} ssid: 0x0 iova: ${sharpX(iova)} ipa: 0x0`,
     `${SMMU}: unpriv data ${write ? 'write' : 'read'} s1 "Input address caused fault" stag: 0x0`,
   ];
