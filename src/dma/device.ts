@@ -315,8 +315,11 @@ export class Device {
 
   private readRuns(runs: readonly number[], out: Uint8Array): void {
     for (let i = 0, at = 0; i < runs.length; i += 3) {
-      this.machine.port.devRead(this, runs[i + 2] as number, runs[i] as number, runs[i + 1] as number, out, at);
-      at += runs[i + 1] as number;
+      const dma = runs[i + 2] as number;
+      const len = runs[i + 1] as number;
+      this.machine.dmaTrace?.device_access?.(this, dma, len, false);
+      this.machine.port.devRead(this, dma, runs[i] as number, len, out, at);
+      at += len;
     }
   }
 
@@ -328,6 +331,7 @@ export class Device {
       const off = runs[i] as number;
       const n = runs[i + 1] as number;
       const part = runs.length === 3 ? data : data.subarray(at, at + n);
+      this.machine.dmaTrace?.device_access?.(this, runs[i + 2] as number, n, true);
       this.machine.port.devWrite(this, runs[i + 2] as number, off, part);
       at += n;
     }
@@ -340,6 +344,7 @@ export class Device {
     for (let i = 0; i < runs.length; i += 3) {
       const off = runs[i] as number;
       const n = runs[i + 1] as number;
+      this.machine.dmaTrace?.device_access?.(this, runs[i + 2] as number, n, true);
       this.machine.port.devFill(this, runs[i + 2] as number, off, n, byte);
     }
   }

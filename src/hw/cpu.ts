@@ -273,11 +273,13 @@ export class Cpu implements StoreBuffer {
 
   /** CPU stores of `bytes` at ptr. */
   write(ptr: number, bytes: Uint8Array | readonly number[]): void {
-    this.m.clock.cpuPoint();
     this.put('cpu.write', ptr, checkBytes('cpu.write', 'bytes', bytes));
   }
 
+  /** The stores of `fn`: the range is checked before time moves or a byte does. */
   private put(fn: string, ptr: number, data: Uint8Array): void {
+    const spans = this.spans(fn, ptr, data.length);
+    this.m.clock.cpuPoint();
     const port = this.m.port;
     const off = this.linearOffset(ptr, data.length);
     if (off >= 0) {
@@ -286,7 +288,7 @@ export class Cpu implements StoreBuffer {
       return;
     }
     let pos = 0;
-    for (const s of this.spans(fn, ptr, data.length)) {
+    for (const s of spans) {
       if (this.history.length !== 0) this.forgetOverwrites(s.off, s.len);
       const part = data.subarray(pos, pos + s.len);
       if (s.cached) port.cpuWrite(s.off, part);
@@ -314,9 +316,10 @@ export class Cpu implements StoreBuffer {
   /** memset(ptr, byte, len). */
   fill(ptr: number, len: number, byte: number): void {
     checkIntIn('cpu.fill', 'byte', byte, 0, 255);
+    const spans = this.spans('cpu.fill', ptr, len);
     this.m.clock.cpuPoint();
     const port = this.m.port;
-    for (const s of this.spans('cpu.fill', ptr, len)) {
+    for (const s of spans) {
       if (this.history.length !== 0) this.forgetOverwrites(s.off, s.len);
       if (s.cached) port.cpuFill(s.off, s.len, byte);
       else if (this.reorder > 0) this.bufferFill(s.off, s.len, byte);
