@@ -10,7 +10,7 @@ export DMASIM_BENCH_JSONL=bench/results.jsonl
 for f in bench/*.bench.ts; do
   out="build/bench/$(basename "$f" .ts).mjs"
   npx esbuild "$f" --bundle --platform=node --target=node20 --format=esm --log-level=warning \
-    --loader:.wasm=binary --outfile="$out"
+    --loader:.wasm=binary --external:esbuild --outfile="$out"
   node "$out" > /dev/null
 done
 node scripts/bench-summary.mjs

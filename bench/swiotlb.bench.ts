@@ -34,7 +34,7 @@ function highBuffer(m: Machine, size: number): number {
 
 function mustMap(m: Machine, dev: Device, buf: number, size: number, dir: DmaDirection): number {
   const h = dma_map_single(dev, buf, size, dir);
-  if (h === DMA_MAPPING_ERROR || !m.swiotlb?.contains(h)) throw new Error(`map of ${size} B did not bounce`);
+  if (h === DMA_MAPPING_ERROR || !m.swiotlb?.is_swiotlb_buffer(h)) throw new Error(`map of ${size} B did not bounce`);
   return h;
 }
 
@@ -70,7 +70,7 @@ const pairs = await measure([
   {
     // swiotlb alone: Swiotlb.mapSingle + unmapSingle (search, take, 1500 B memcpy, release).
     name: 'arm64 swiotlb only', ops: PAIRS,
-    fn: () => { const s0 = m.swiotlb; if (s0 === null) return; for (let i = 0; i < PAIRS; i++) s0.unmapSingle(dev, s0.mapSingle(dev, slotOrig, LEN, 0, 0), LEN, DMA_TO_DEVICE, 0); },
+    fn: () => { const s0 = m.swiotlb; if (s0 === null) return; for (let i = 0; i < PAIRS; i++) s0.swiotlb_tbl_unmap_single(dev, s0.swiotlb_tbl_map_single(dev, slotOrig, LEN, 0, 0), LEN, DMA_TO_DEVICE, 0); },
   },
   pairJob('arm64 TO_DEVICE', m, dev, DMA_TO_DEVICE),
   pairJob('arm64 FROM_DEVICE', m, dev, DMA_FROM_DEVICE),
@@ -122,22 +122,22 @@ if (s === null) throw new Error('no swiotlb pool');
 const orig = m.virt_to_phys(highBuffer(m, 8192));
 const held: number[] = [];
 while (true) {
-  const t = s.mapSingle(dev, orig, 100, 0, DMA_ATTR_NO_WARN);
+  const t = s.swiotlb_tbl_map_single(dev, orig, 100, 0, DMA_ATTR_NO_WARN);
   if (t === DMA_MAPPING_ERROR) break;
   held.push(t);
 }
 if (held.length !== s.nslabs) throw new Error(`filled ${held.length} of ${s.nslabs} slots`);
-for (let i = 0; i < held.length; i += 2) s.unmapSingle(dev, held[i] as number, 100, DMA_TO_DEVICE, 0);
+for (let i = 0; i < held.length; i += 2) s.swiotlb_tbl_unmap_single(dev, held[i] as number, 100, DMA_TO_DEVICE, 0);
 if (s.totalUsed !== s.nslabs / 2) throw new Error('not 50 % used');
-if (s.mapSingle(dev, orig, 3000, 0, DMA_ATTR_NO_WARN) !== DMA_MAPPING_ERROR) throw new Error('a 2-slot map fit');
+if (s.swiotlb_tbl_map_single(dev, orig, 3000, 0, DMA_ATTR_NO_WARN) !== DMA_MAPPING_ERROR) throw new Error('a 2-slot map fit');
 
 const FAILS = 50;
 const OKS = 10_000;
 const search = await measure([
-  { name: 'fail', ops: FAILS, fn: () => { for (let i = 0; i < FAILS; i++) s.mapSingle(dev, orig, 3000, 0, DMA_ATTR_NO_WARN); } },
+  { name: 'fail', ops: FAILS, fn: () => { for (let i = 0; i < FAILS; i++) s.swiotlb_tbl_map_single(dev, orig, 3000, 0, DMA_ATTR_NO_WARN); } },
   {
     name: 'ok', ops: OKS,
-    fn: () => { for (let i = 0; i < OKS; i++) s.unmapSingle(dev, s.mapSingle(dev, orig, 100, 0, DMA_ATTR_NO_WARN), 100, DMA_TO_DEVICE, 0); },
+    fn: () => { for (let i = 0; i < OKS; i++) s.swiotlb_tbl_unmap_single(dev, s.swiotlb_tbl_map_single(dev, orig, 100, 0, DMA_ATTR_NO_WARN), 100, DMA_TO_DEVICE, 0); },
   },
 ]);
 const failNs = search.get('fail') ?? NaN;

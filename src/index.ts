@@ -8,6 +8,7 @@ export type { CacheOps, LineState } from './machine.js';
 export type { MachineOptions, CacheOptions, LoadOptions } from './options.js';
 export type { KernelConfig } from './include/kconfig.js';
 export type { Stats } from './engine/port.js';
+export type { TraceEvent, TraceEventJson } from './check/timeline.js';
 export { Device } from './dma/device.js';
 export type { DeviceOptions, DeviceIommuOptions, BusDmaRegion } from './dma/device.js';
 export { Cpu } from './hw/cpu.js';

@@ -14,7 +14,7 @@ import {
 } from '../assembly/abi.js';
 import type { Arch } from './arch/arch.js';
 import { memparse, parseCmdline, type ParamHandler } from './lib/cmdline.js';
-import { compileCore, instantiateCore, type CoreExports, type CoreSource } from './engine/core.js';
+import { compileCore, instantiateCore, type CoreExports } from './engine/core.js';
 import { EnginePort, type HostStats, type Stats } from './engine/port.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
 import { CostModel, type PricedCounters } from './arch/cost.js';
@@ -31,9 +31,10 @@ import { DmaDataCheck } from './check/dma-data-check.js';
 import { Debugfs } from './lib/debugfs.js';
 import { TraceArray } from './lib/tracefs.js';
 import { DmaTraceEvents, teeTraceHooks, type DmaTraceHooks } from './dma/trace.js';
+import { TimelineRecorder, type TraceEventJson } from './check/timeline.js';
 import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
-import { parseSwiotlbParam, swiotlbAdjustSize, swiotlbInit, type Swiotlb } from './dma/swiotlb.js';
+import { setup_io_tlb_npages, swiotlb_adjust_size, swiotlb_init_remap, type Swiotlb } from './dma/swiotlb.js';
 import { Device, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './lib/errors.js';
 import { computeLayout, MAX_WASM_PAGES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
@@ -75,23 +76,13 @@ function refuseQuery(fn: string, phys: unknown, len: unknown): never {
   throw new DmaSimTypeError(fn, 'phys', 'must be a number');
 }
 
-/** The `core` option: a compiled module, its bytes, or where to fetch them. */
-function checkCoreSource(core: unknown): CoreSource | undefined {
-  if (core === undefined || core instanceof WebAssembly.Module || core instanceof ArrayBuffer || core instanceof Uint8Array) return core;
-  if (core instanceof URL) return core;
-  if (typeof core === 'string' && URL.canParse(core)) return core;
-  throw new DmaSimTypeError('createMachine', 'core', 'must be a WebAssembly.Module, its bytes, or a URL');
-}
-
 export async function createMachine(opts: MachineOptions = {}): Promise<Machine> {
   const r = resolveOptions(opts);
   const layout = computeLayout(r.banks, r.cache);
   if (layout.pages > MAX_WASM_PAGES) {
     throw new DmaSimRangeError('createMachine', 'ram', `needs ${layout.totalBytes} bytes of WASM memory, more than the 4 GiB a 32-bit WebAssembly memory can hold`);
   }
-  const module = await compileCore(checkCoreSource(opts.core)).catch((e: unknown) => {
-    throw e instanceof WebAssembly.CompileError ? new DmaSimRangeError('createMachine', 'core', `is not a WebAssembly module: ${e.message}`) : e;
-  });
+  const module = await compileCore(opts.core, 'createMachine');
   const memory = new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true });
   const m = new Machine(r, layout, memory, instantiateCore(module, memory));
   setCurrentMachine(m);
@@ -138,6 +129,15 @@ export class Machine implements DmaHost {
   dmaTrace: DmaTraceHooks | null = null;
   private readonly traceEvents: DmaTraceEvents;
   private readonly traceListeners: DmaTraceHooks[] = [];
+  /**
+   * The timeline recorder: m.trace.start() begins recording, m.trace.stop() ends it and returns
+   * Chrome trace-event JSON (open it in ui.perfetto.dev or chrome://tracing).
+   */
+  readonly trace = {
+    start: (): void => this.startTimeline(),
+    stop: (): TraceEventJson => this.stopTimeline(),
+  };
+  private timeline: { readonly rec: TimelineRecorder; readonly detach: () => void } | null = null;
   /**
    * The hooks mapping.ts calls: null when neither CONFIG_DMA_API_DEBUG's checker (or it was
    * disabled at boot) nor the data-aware checker is attached, so the hot path makes no call.
@@ -264,6 +264,29 @@ export class Machine implements DmaHost {
     this.dmaTrace = teeTraceHooks(layers);
   }
 
+  private startTimeline(): void {
+    if (this.timeline !== null) throw new DmaSimRangeError('m.trace.start', 'this', 'is already recording: call m.trace.stop() first');
+    const rec = new TimelineRecorder({
+      now: () => this.clock.now(),
+      log: this.log,
+      dataCheck: this.dataCheck,
+      lineSize: this.cache.lineSize,
+      swiotlbSlotsUsed: () => this.swiotlb?.totalUsed ?? 0,
+      storeBufferDepth: () => this.cpu.pendingStores,
+      dirtyLines: () => this.port.dirtyLines(),
+      barriers: () => this.hostStats.barriers + this.hostStats.cpuBarriers,
+    });
+    this.timeline = { rec, detach: this.addTraceListener(rec) };
+  }
+
+  private stopTimeline(): TraceEventJson {
+    const t = this.timeline;
+    if (t === null) throw new DmaSimRangeError('m.trace.stop', 'this', 'is not recording: call m.trace.start() first');
+    t.detach();
+    this.timeline = null;
+    return t.rec.finish({ arch: this.arch.name, seed: String(this.seed), clock: 'simulated ns (m.now())' });
+  }
+
   /** Attaches a tracepoint listener (a timeline recorder); returns what detaches it. */
   addTraceListener(hooks: DmaTraceHooks): () => void {
     this.traceListeners.push(hooks);
@@ -287,12 +310,12 @@ export class Machine implements DmaHost {
 
   /** The swiotlb part of mm_core_init(): sized by the arch and `swiotlb=`, reserved from memblock. */
   private swiotlbSetup(limits: { dma: number; dma32: number }): Swiotlb | null {
-    const p = parseSwiotlbParam(this.params.get('swiotlb'), this.log);
+    const p = setup_io_tlb_npages(this.params.get('swiotlb'), this.log);
     const ram = { end: this.memblock.end(), total: this.memblock.memory.reduce((t, b) => t + b.size, 0) };
-    const needed = this.arch.swiotlbNeeded(ram, limits, (size) => swiotlbAdjustSize(p, size, this.log));
-    const pool = swiotlbInit(this, p, needed, this.arch.swiotlbLowLimit(limits), this.arch.swiotlbBanner);
+    const needed = this.arch.swiotlbNeeded(ram, limits, (size) => swiotlb_adjust_size(p, size, this.log));
+    const pool = swiotlb_init_remap(this, p, needed, this.arch.swiotlbLowLimit(limits), this.arch.swiotlbBanner);
     this.debugfs.mkdir('/sys/kernel/debug/swiotlb');
-    pool?.registerDebugfs(this.debugfs);
+    pool?.swiotlb_create_debugfs_files(this.debugfs);
     return pool;
   }
 
@@ -384,9 +407,14 @@ export class Machine implements DmaHost {
 
   /** virt_to_phys(): linear-map and kernel-image addresses (arm64 __virt_to_phys). */
   virt_to_phys(ptr: number): number {
-    checkAddr('virt_to_phys', 'ptr', ptr);
+    return this.linearPhys('virt_to_phys', ptr);
+  }
+
+  /** The physical address behind a linear-map or kernel-image address, or a refusal naming `fn`. */
+  private linearPhys(fn: string, ptr: number): number {
+    checkAddr(fn, 'ptr', ptr);
     const phys = isVmallocAddr(ptr) ? -1 : this.translate(ptr);
-    if (phys < 0) throw new DmaSimRangeError('virt_to_phys', 'ptr', `0x${ptr.toString(16)} is not a linear-map or kernel-image address backed by RAM`);
+    if (phys < 0) throw new DmaSimRangeError(fn, 'ptr', `0x${ptr.toString(16)} is not a linear-map or kernel-image address backed by RAM`);
     return phys;
   }
 
@@ -418,7 +446,7 @@ export class Machine implements DmaHost {
   }
 
   virt_to_page(ptr: number): Page {
-    return pfnToPage(Math.floor(this.virt_to_phys(ptr) / PAGE_SIZE));
+    return pfnToPage(Math.floor(this.linearPhys('virt_to_page', ptr) / PAGE_SIZE));
   }
 
   page_to_phys(page: Page): number {
@@ -432,14 +460,18 @@ export class Machine implements DmaHost {
   }
 
   kmalloc(size: number, gfp: number): number {
-    checkSize('kmalloc', 'size', size);
-    checkIntIn('kmalloc', 'gfp', gfp, 0, U32_MAX);
+    return this.kmallocAs('kmalloc', size, gfp);
+  }
+
+  private kmallocAs(fn: string, size: number, gfp: number): number {
+    checkSize(fn, 'size', size);
+    checkIntIn(fn, 'gfp', gfp, 0, U32_MAX);
     return this.slab.kmalloc(size, gfp);
   }
 
   /** kzalloc(): kmalloc, then a CPU memset through the cache, as the kernel zeroes it. */
   kzalloc(size: number, gfp: number): number {
-    const p = this.kmalloc(size, gfp);
+    const p = this.kmallocAs('kzalloc', size, gfp);
     if (p > 16 && size > 0) this.cpu.fill(p, size, 0);
     return p;
   }

@@ -2,6 +2,7 @@
 // found, or a workload that failed; 2 bad usage. A failure is one line on stderr, never a stack
 // trace (DMASIM_STACK=1 prints it, for dmasim's own bugs).
 
+import { dataCheckJson, finishRuns, registerRun, replay, summaryLines } from './findings.js';
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DebugfsError, type Machine, type MachineOptions } from '../index.js';
@@ -89,6 +90,7 @@ async function nic(f: NicFlags, cmd: Command): Promise<number> {
   validated(() => checkNicOptions('dmasim nic', nicOptions, NIC_DEFAULTS));
   const { run, walls } = await timedRuns(f, async (timed) => {
     const m = await bootMachine(opts);
+    registerRun(m, f);
     const bar = progressBar(timed && !f.json);
     try {
       return { m, r: runNic(m, { ...nicOptions, onProgress: (x) => bar.update(x) }) };
@@ -98,7 +100,7 @@ async function nic(f: NicFlags, cmd: Command): Promise<number> {
   }, ({ r }) => r.wallSeconds);
   const { m, r } = run;
   const dmesg = f.dmesg ? m.dmesg() : [];
-  if (f.json) printJson({ ...envelope('nic', m, opts), options: nicOptions, ...r, wallSecondsPerRun: walls, ...(f.dmesg ? { dmesg } : {}) });
+  if (f.json) printJson({ ...envelope('nic', m, opts), options: nicOptions, ...r, ...dataCheckJson(m), wallSecondsPerRun: walls, ...(f.dmesg ? { dmesg } : {}) });
   else {
     print([
       `dmasim nic on ${m.arch.name}: ${f.packets} RX + ${f.packets} TX packets of ${f.packetSize} B, ring ${f.ringSize}, mode ${f.mode}, bug ${f.bug}` +
@@ -153,7 +155,9 @@ function program(setExit: (code: number) => void): Command {
     .version(VERSION, '-V, --version', 'print the version and exit')
     .exitOverride()
     .showSuggestionAfterError(false)
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`dmasim: ${s.replace(/^error: /, '')}`) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`dmasim: ${s.replace(/^error: /, '')}`) })
+    .addHelpText('after', '\nReplay:\n  report <command> [options]  run a command with --data-check and summarise its reports by kind and site');
+  root.hook('postAction', () => finishRuns(print));
 
   timedOptions(machineOptions(root.command(DEFAULT_COMMAND, { isDefault: true })))
     .description('simulate a NIC: RX and TX rings, streaming-mapped or recycled buffers, every payload verified')
@@ -191,6 +195,7 @@ function program(setExit: (code: number) => void): Command {
       const opts = machineOptionsOf(f, cmd);
       const { run: { m, r }, walls } = await timedRuns(f, async (timed) => {
         const m = await bootMachine(opts);
+        registerRun(m, f);
         const bar = progressBar(timed && !f.json);
         try {
           return { m, r: await runMapBenchmark(m, o as MapBenchmarkOptions, { onProgress: (x) => bar.update(x) }) };
@@ -198,7 +203,7 @@ function program(setExit: (code: number) => void): Command {
           bar.stop();
         }
       }, ({ r }) => r.wallMapNs + r.wallUnmapNs);
-      if (f.json) printJson({ ...envelope('map-benchmark', m, opts), options: o, ...r, wallNsPerRun: walls });
+      if (f.json) printJson({ ...envelope('map-benchmark', m, opts), options: o, ...r, ...dataCheckJson(m), wallNsPerRun: walls });
       else print(r.error === null ? r.lines : [...r.lines, r.error]);
       setExit(r.error === null ? 0 : 1);
     });
@@ -211,6 +216,7 @@ function program(setExit: (code: number) => void): Command {
       const opts = machineOptionsOf(f, cmd);
       const { run: { m, r }, walls } = await timedRuns(f, async (timed) => {
         const m = await bootMachine(opts);
+        registerRun(m, f);
         const bar = progressBar(timed && !f.json);
         try {
           return { m, r: await runDmapoolTest(m, { iterations: f.iterations, onProgress: (x) => bar.update(x) }) };
@@ -218,7 +224,7 @@ function program(setExit: (code: number) => void): Command {
           bar.stop();
         }
       }, ({ r }) => r.results.reduce((us, s) => us + s.timeUs, 0));
-      if (f.json) printJson({ ...envelope('dmapool-test', m, opts), options: { iterations: f.iterations }, ...r, timeUsPerRun: walls });
+      if (f.json) printJson({ ...envelope('dmapool-test', m, opts), options: { iterations: f.iterations }, ...r, ...dataCheckJson(m), timeUsPerRun: walls });
       else print(r.error === null ? r.lines : [...r.lines, r.error]);
       setExit(r.error === null ? 0 : 1);
     });
@@ -266,7 +272,7 @@ function program(setExit: (code: number) => void): Command {
       for (let i = 0; i < f.warmup; i++) await sweep(o);
       const bar = progressBar(!f.json);
       const r = await sweep({ ...o, onProgress: (x) => bar.update(x) }).finally(() => bar.stop());
-      // Two machines ran (per-buffer and batched); each row carries both one's counters.
+      // Two machines ran (per-buffer and batched): r.stats has m.stats() of each, every row both's counters.
       if (f.json) printJson({ dmasim: VERSION, command: 'barriers', configuration: { arch: r.arch, ...o, warmup: f.warmup }, ...r });
       else print(formatBarrierTable(r));
       if (f.svg !== undefined) {
@@ -333,7 +339,16 @@ function report(e: unknown): number {
   return usageError ? 2 : 1;
 }
 
+/** `dmasim report <command ...>`: exit 1 when the replay found anything. */
+async function replayReport(args: string[]): Promise<number> {
+  const json = args.includes('--json');
+  const s = await replay(args.filter((a) => a !== '--json'), main);
+  print(json ? [JSON.stringify(s)] : summaryLines(s));
+  return s.reports > 0 ? 1 : 0;
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'report') return replayReport(argv.slice(1));
   let code = 0;
   try {
     const root = program((c) => { code = c; });

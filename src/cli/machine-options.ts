@@ -79,6 +79,7 @@ export interface MachineFlags {
   storeReordering: number;
   dataCheck: boolean;
   json: boolean;
+  trace?: string;
 }
 
 /** The options every workload's machine takes. */
@@ -100,6 +101,7 @@ export function machineOptions(cmd: Command): Command {
     .option('--speculation <p>', 'speculative line fills per CPU line access', probability('--speculation'), 0)
     .option('--store-reordering <p>', 'uncached stores a device may see before a barrier', probability('--store-reordering'), 0)
     .option('--data-check', 'report each access that breaks DMA ownership, at the access', false)
+    .option('--trace <file.json>', 'write a timeline of the run for ui.perfetto.dev (Chrome trace-event JSON)')
     .option('--json', 'machine-readable output', false);
 }
 

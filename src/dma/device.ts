@@ -327,17 +327,28 @@ export class Device {
   /** The device reads [dma_addr, dma_addr + len) over the bus. */
   dmaRead(dma_addr: number, len: number): Uint8Array {
     const runs = this.target('dmaRead', dma_addr, len, false);
-    if (runs.length === 3) return this.readRun(runs[0] as number, runs[1] as number, runs[2] as number);
     const out = new Uint8Array(len);
-    for (let i = 0, at = 0; i < runs.length; i += 3) {
-      out.set(this.readRun(runs[i] as number, runs[i + 1] as number, runs[i + 2] as number), at);
-      at += runs[i + 1] as number;
-    }
+    this.readRuns(runs, out);
     return out;
   }
 
-  private readRun(off: number, len: number, dma: number): Uint8Array {
-    return this.machine.port.devRead(this, dma, off, len);
+  /**
+   * The device reads out.length bytes at dma_addr over the bus into `out`: dmaRead() without
+   * an allocation, for a driver or device model that reads into a buffer of its own.
+   */
+  dmaReadInto(dma_addr: number, out: Uint8Array): void {
+    if (!(out instanceof Uint8Array)) throw new DmaSimTypeError('dmaReadInto', 'out', 'must be a Uint8Array');
+    this.readRuns(this.target('dmaReadInto', dma_addr, out.length, false), out);
+  }
+
+  private readRuns(runs: readonly number[], out: Uint8Array): void {
+    for (let i = 0, at = 0; i < runs.length; i += 3) {
+      const dma = runs[i + 2] as number;
+      const len = runs[i + 1] as number;
+      this.machine.dmaTrace?.device_access?.(this, dma, len, false);
+      this.machine.port.devRead(this, dma, runs[i] as number, len, out, at);
+      at += len;
+    }
   }
 
   /** The device writes `bytes` at dma_addr over the bus. */
@@ -348,6 +359,7 @@ export class Device {
       const off = runs[i] as number;
       const n = runs[i + 1] as number;
       const part = runs.length === 3 ? data : data.subarray(at, at + n);
+      this.machine.dmaTrace?.device_access?.(this, runs[i + 2] as number, n, true);
       this.machine.port.devWrite(this, runs[i + 2] as number, off, part);
       at += n;
     }
@@ -360,6 +372,7 @@ export class Device {
     for (let i = 0; i < runs.length; i += 3) {
       const off = runs[i] as number;
       const n = runs[i + 1] as number;
+      this.machine.dmaTrace?.device_access?.(this, runs[i + 2] as number, n, true);
       this.machine.port.devFill(this, runs[i + 2] as number, off, n, byte);
     }
   }

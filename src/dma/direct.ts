@@ -91,7 +91,7 @@ function mapUncommon(dev: Device, phys: number, size: number, dir: DmaDirection,
   const ccShared = (attrs & DMA_ATTR_CC_SHARED) !== 0;
   if (swiotlb?.forceBounce && !ccShared) {
     if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
-    return swiotlb.map(dev, phys, size, dir, attrs);
+    return swiotlb.swiotlb_map(dev, phys, size, dir, attrs);
   }
   if (ccShared && !swiotlb?.forceBounce) return DMA_MAPPING_ERROR;
   const addr = attrs & DMA_ATTR_MMIO ? phys : phys_to_dma(dev, phys);
@@ -103,7 +103,7 @@ function mapUncommon(dev: Device, phys: number, size: number, dir: DmaDirection,
 /** Not reachable, or a kmalloc buffer that must not share lines: swiotlb if active, else the WARN. */
 function bounceOrFail(dev: Device, phys: number, addr: number, size: number, dir: DmaDirection, attrs: number, flush: boolean): number {
   const swiotlb = dev.machine.swiotlb;
-  if (swiotlb !== null && !(attrs & DMA_ATTR_REQUIRE_COHERENT)) return swiotlb.map(dev, phys, size, dir, attrs);
+  if (swiotlb !== null && !(attrs & DMA_ATTR_REQUIRE_COHERENT)) return swiotlb.swiotlb_map(dev, phys, size, dir, attrs);
   return overflow(dev, addr, size, flush);
 }
 
@@ -120,7 +120,7 @@ function syncForCpu(dev: Device, paddr: number, size: number, dir: DmaDirection,
     if (flush) sync.flush(m);
   }
   const swiotlb = m.swiotlb;
-  if (swiotlb !== null && swiotlb.contains(paddr)) swiotlb.syncForCpu(dev, paddr, size, dir);
+  if (swiotlb !== null && swiotlb.is_swiotlb_buffer(paddr)) swiotlb.swiotlb_sync_single_for_cpu(dev, paddr, size, dir);
 }
 
 /** dma_direct_sync_single_for_device(): (swiotlb) copy first, then clean, then the barrier. */
@@ -129,7 +129,7 @@ export function dma_direct_sync_single_for_device(dev: Device, addr: number, siz
   const sync = m.arch.sync;
   const paddr = dma_to_phys(dev, addr);
   const swiotlb = m.swiotlb;
-  if (swiotlb !== null && swiotlb.contains(paddr)) swiotlb.syncForDevice(dev, paddr, size, dir);
+  if (swiotlb !== null && swiotlb.is_swiotlb_buffer(paddr)) swiotlb.swiotlb_sync_single_for_device(dev, paddr, size, dir);
   if (sync !== undefined && !dev.dma_coherent) {
     sync.forDevice(m, paddr, size, dir);
     sync.flush(m);
@@ -144,7 +144,7 @@ export function dma_direct_unmap_phys(dev: Device, addr: number, size: number, d
   const phys = dma_to_phys(dev, addr);
   if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC)) syncForCpu(dev, phys, size, dir, flush);
   const swiotlb = m.swiotlb;
-  if (swiotlb !== null && swiotlb.contains(phys)) swiotlb.unmapSingle(dev, phys, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+  if (swiotlb !== null && swiotlb.is_swiotlb_buffer(phys)) swiotlb.swiotlb_tbl_unmap_single(dev, phys, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
 }
 
 /** dma_direct_map_sg(): entry by entry without barriers, one flush at the end; never merges. */
@@ -179,7 +179,7 @@ export function dma_direct_sync_sg_for_device(dev: Device, sgl: Scatterlist[], n
   for (let i = 0; i < nents; i++) {
     const sg = sgl[i] as Scatterlist;
     const paddr = dma_to_phys(dev, sg.dma_address);
-    if (m.swiotlb?.contains(paddr)) m.swiotlb.syncForDevice(dev, paddr, sg.length, dir);
+    if (m.swiotlb?.is_swiotlb_buffer(paddr)) m.swiotlb.swiotlb_sync_single_for_device(dev, paddr, sg.length, dir);
     sync?.forDevice(m, paddr, sg.length, dir);
   }
   sync?.flush(m);
@@ -193,7 +193,7 @@ export function dma_direct_sync_sg_for_cpu(dev: Device, sgl: Scatterlist[], nent
     const sg = sgl[i] as Scatterlist;
     const paddr = dma_to_phys(dev, sg.dma_address);
     sync?.forCpu(m, paddr, sg.length, dir);
-    if (m.swiotlb?.contains(paddr)) m.swiotlb.syncForCpu(dev, paddr, sg.length, dir);
+    if (m.swiotlb?.is_swiotlb_buffer(paddr)) m.swiotlb.swiotlb_sync_single_for_cpu(dev, paddr, sg.length, dir);
   }
   sync?.flush(m);
 }
@@ -263,7 +263,7 @@ export function dma_direct_max_mapping_size(dev: Device, addressingLimited: bool
 
 /** dma_direct_need_sync(): non-coherent, or the address is a bounce buffer. */
 export function dma_direct_need_sync(dev: Device, addr: number): boolean {
-  return !dev.dma_coherent || (dev.machine.swiotlb?.contains(dma_to_phys(dev, addr)) ?? false);
+  return !dev.dma_coherent || (dev.machine.swiotlb?.is_swiotlb_buffer(dma_to_phys(dev, addr)) ?? false);
 }
 
 // ---- allocation --------------------------------------------------------------------------

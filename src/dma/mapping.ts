@@ -212,6 +212,7 @@ export function dma_map_phys(dev: Device, phys: number, size: number, dir: DmaDi
 }
 
 function mapPhys(fn: string, dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
+  dev.machine.dmaTrace?.dma_api_enter?.();
   if (dir === DMA_NONE) bugOnDirection(dev, 'dma_map_phys', dir);
   if (dev.dma_mask === null) return noMask(dev, 'dma_map_phys');
   if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
@@ -238,6 +239,7 @@ export function dma_unmap_phys(dev: Device, addr: number, size: number, dir: Dma
 }
 
 function unmapPhys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs: number): void {
+  dev.machine.dmaTrace?.dma_api_enter?.();
   if (dir === DMA_NONE) bugOnDirection(dev, 'dma_unmap_phys', dir);
   const o = ops(dev);
   if (o === null && !dev.dma_iommu) direct.dma_direct_unmap_phys(dev, addr, size, dir, attrs, true);
@@ -331,6 +333,7 @@ export function dma_mapping_error(dev: Device, addr: number): number {
 /** __dma_map_sg_attrs(): the count of mapped segments, or a negative errno. */
 function mapSg(fn: string, dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs: number): number {
   const m = dev.machine;
+  m.dmaTrace?.dma_api_enter?.();
   bugOnDirection(dev, 'dma_map_sg_attrs', dir);
   if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return -EOPNOTSUPP;
   if (dev.dma_mask === null) {
@@ -376,6 +379,7 @@ export function dma_unmap_sg(dev: Device, sgl: Scatterlist[], nents: number, dir
 function unmapSg(fn: string, dev: Device, sgl: unknown, nents: unknown, dir: unknown, attrs: unknown): void {
   const [list, n, d, a] = sgArgs(fn, dev, sgl, nents, dir, attrs);
   bugOnDirection(dev, 'dma_unmap_sg_attrs', d);
+  dev.machine.dmaTrace?.dma_api_enter?.();
   dev.machine.dmaTrace?.dma_unmap_sg(dev, list, n, d, a);
   dev.machine.dmaDebug?.unmap_sg(dev, list, n, d);
   const o = ops(dev);
@@ -417,6 +421,7 @@ function syncArgs(fn: string, dev: Device, addr: unknown, size: unknown, dir: un
 function syncSingleForCpu(dev: Device, addr: number, size: number, dir: DmaDirection): void {
   if (!needSync(dev)) return;
   bugOnDirection(dev, '__dma_sync_single_for_cpu', dir);
+  dev.machine.dmaTrace?.dma_api_enter?.();
   const o = ops(dev);
   if (o === null && !dev.dma_iommu) direct.dma_direct_sync_single_for_cpu(dev, addr, size, dir, true);
   else if (dev.dma_iommu) iommu.iommu_dma_sync_single_for_cpu(dev, addr, size, dir);
@@ -428,6 +433,7 @@ function syncSingleForCpu(dev: Device, addr: number, size: number, dir: DmaDirec
 function syncSingleForDevice(dev: Device, addr: number, size: number, dir: DmaDirection): void {
   if (!needSync(dev)) return;
   bugOnDirection(dev, '__dma_sync_single_for_device', dir);
+  dev.machine.dmaTrace?.dma_api_enter?.();
   const o = ops(dev);
   if (o === null && !dev.dma_iommu) direct.dma_direct_sync_single_for_device(dev, addr, size, dir);
   else if (dev.dma_iommu) iommu.iommu_dma_sync_single_for_device(dev, addr, size, dir);
@@ -461,6 +467,7 @@ function syncSgForCpu(fn: string, dev: Device, sgl: unknown, nelems: unknown, di
   const [list, n, d] = sgArgs(fn, dev, sgl, nelems, dir, 0);
   if (!needSync(dev)) return;
   bugOnDirection(dev, '__dma_sync_sg_for_cpu', d);
+  dev.machine.dmaTrace?.dma_api_enter?.();
   const o = ops(dev);
   if (o === null && !dev.dma_iommu) direct.dma_direct_sync_sg_for_cpu(dev, list, n, d);
   else if (dev.dma_iommu) iommu.iommu_dma_sync_sg_for_cpu(dev, list, n, d);
@@ -473,6 +480,7 @@ function syncSgForDevice(fn: string, dev: Device, sgl: unknown, nelems: unknown,
   const [list, n, d] = sgArgs(fn, dev, sgl, nelems, dir, 0);
   if (!needSync(dev)) return;
   bugOnDirection(dev, '__dma_sync_sg_for_device', d);
+  dev.machine.dmaTrace?.dma_api_enter?.();
   const o = ops(dev);
   if (o === null && !dev.dma_iommu) direct.dma_direct_sync_sg_for_device(dev, list, n, d);
   else if (dev.dma_iommu) iommu.iommu_dma_sync_sg_for_device(dev, list, n, d);
@@ -572,6 +580,7 @@ function allocAttrs(fn: string, dev: Device, size: number, gfp: unknown, attrs: 
 
 function allocChecked(fn: string, dev: Device, size: number, gfp: number, attrs: number): CoherentBuffer | null {
   const m = dev.machine;
+  m.dmaTrace?.dma_api_enter?.();
   const site = { file: MAPPING_C, fn: 'dma_alloc_attrs' };
   if (dev.coherent_dma_mask === 0n) m.log.warnOnce('alloc-nomask', site, '');
   if (gfp & __GFP_COMP) {
@@ -603,6 +612,7 @@ function freeAttrs(fn: string, dev: Device, size: number, cpu_addr: number, dma_
   checkAddr(fn, 'cpu_addr', cpu_addr);
   if (dma_handle !== DMA_MAPPING_ERROR) checkAddr(fn, 'dma_handle', dma_handle);
   const a = checkAttrs(fn, attrs);
+  dev.machine.dmaTrace?.dma_api_enter?.();
   dev.machine.dmaTrace?.dma_free(dev, cpu_addr, dma_handle, size, DMA_BIDIRECTIONAL, a);
   if (cpu_addr === 0) return;
   dev.machine.dmaDebug?.free_coherent(dev, size, cpu_addr, dma_handle);
@@ -630,6 +640,7 @@ function allocPages(fn: string, dev: Device, size: number, dir: DmaDirection, gf
   const d = checkDir(fn, dir);
   gfp = checkGfp(fn, gfp);
   const m = dev.machine;
+  m.dmaTrace?.dma_api_enter?.();
   const r = __dma_alloc_pages(fn, dev, size, d, gfp);
   m.dmaTrace?.dma_alloc_pages(dev, r === null ? 0 : m.page_address(r.page), r?.dma_handle ?? 0, size, d, gfp, 0);
   // __dma_alloc_pages() page-aligns for the backend; debug_dma_alloc_pages() gets the caller's size.
@@ -665,6 +676,7 @@ function freePages(fn: string, dev: Device, size: number, page: Page, dma_handle
   if (typeof page !== 'number' || !isPageHandle(page)) throw new DmaSimTypeError(fn, 'page', 'must be a struct page handle');
   if (dma_handle !== DMA_MAPPING_ERROR) checkAddr(fn, 'dma_handle', dma_handle);
   const d = checkDir(fn, dir);
+  dev.machine.dmaTrace?.dma_api_enter?.();
   dev.machine.dmaTrace?.dma_free_pages(dev, dev.machine.page_address(page), dma_handle, size, d, 0);
   // dma_free_pages(): debug_dma_free_pages() sees the caller's size, __dma_free_pages() aligns it.
   dev.machine.dmaDebug?.free_pages(dev, pageToPfn(page) * PAGE_SIZE, size, d, dma_handle);

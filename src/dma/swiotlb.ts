@@ -81,7 +81,7 @@ function slabsToMB(nslabs: number): bigint {
  * setup_io_tlb_npages(): `swiotlb=<nslabs>[,<nareas>][,force|noforce]`. nslabs is rounded up to
  * a whole segment; what does not parse is ignored, as the kernel ignores it.
  */
-export function parseSwiotlbParam(value: string | undefined, log: KernelLog): SwiotlbParams {
+export function setup_io_tlb_npages(value: string | undefined, log: KernelLog): SwiotlbParams {
   const p: SwiotlbParams = { nslabs: IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT, nareas: 0, force: false, noforce: false };
   let str = value ?? '';
   const n = strtoul(str);
@@ -92,7 +92,7 @@ export function parseSwiotlbParam(value: string | undefined, log: KernelLog): Sw
   if (str.startsWith(',')) str = str.slice(1);
   const a = strtoul(str);
   if (a !== null) {
-    adjustNareas(p, Number(a[0]), log);
+    swiotlb_adjust_nareas(p, Number(a[0]), log);
     str = a[1];
   }
   if (str.startsWith(',')) str = str.slice(1);
@@ -111,7 +111,7 @@ function roundUpDefaultNslabs(p: SwiotlbParams): boolean {
 }
 
 /** swiotlb_adjust_nareas() */
-export function adjustNareas(p: SwiotlbParams, nareas: number, log: KernelLog): void {
+export function swiotlb_adjust_nareas(p: SwiotlbParams, nareas: number, log: KernelLog): void {
   if (nareas === 0) return;
   p.nareas = roundupPowOfTwo(nareas);
   log.pr_info(`software IO TLB: area num ${p.nareas}.`);
@@ -122,7 +122,7 @@ export function adjustNareas(p: SwiotlbParams, nareas: number, log: KernelLog): 
  * swiotlb_adjust_size(): the arch's resize, unless the size is no longer the default (the
  * kernel compares values, so `swiotlb=32768` is resized like no parameter at all).
  */
-export function swiotlbAdjustSize(p: SwiotlbParams, size: number, log: KernelLog): void {
+export function swiotlb_adjust_size(p: SwiotlbParams, size: number, log: KernelLog): void {
   if (p.nslabs !== IO_TLB_DEFAULT_SIZE >> IO_TLB_SHIFT) return;
   size = alignUp(size, IO_TLB_SIZE);
   p.nslabs = alignUp(size / IO_TLB_SIZE, IO_TLB_SEGSIZE);
@@ -172,17 +172,17 @@ export class Swiotlb {
   }
 
   /** is_swiotlb_buffer() / swiotlb_find_pool(): the address lies in the pool. */
-  contains(phys: number): boolean {
+  is_swiotlb_buffer(phys: number): boolean {
     return phys >= this.start && phys < this.end;
   }
 
   /** swiotlb_align_offset() */
-  private alignOffset(dev: Device, alignMask: number, addr: number): number {
+  private swiotlb_align_offset(dev: Device, alignMask: number, addr: number): number {
     return addr & (dev.dma_parms?.min_align_mask ?? 0) & (alignMask | (IO_TLB_SIZE - 1));
   }
 
   /** wrap_area_index(): past the end of the area the search restarts at slot 0. */
-  private wrapAreaIndex(index: number): number {
+  private wrap_area_index(index: number): number {
     return index >= this.areaNslabs ? 0 : index;
   }
 
@@ -201,13 +201,13 @@ export class Swiotlb {
   }
 
   /** swiotlb_search_pool_area(): the first slot of a free run in one area, or -1. */
-  private searchArea(dev: Device, areaIndex: number, orig: number, allocSize: number, allocAlignMask: number): number {
+  private swiotlb_search_pool_area(dev: Device, areaIndex: number, orig: number, allocSize: number, allocAlignMask: number): number {
     const area = this.areas[areaIndex] as Area;
     const { tblDmaAddr, maxSlots } = this.boundary(dev);
     let iotlbAlignMask = dev.dma_parms?.min_align_mask ?? 0;
     const nslots = nrSlots(allocSize);
     if (nslots === 0) this.m.log.bug({ file: SWIOTLB_C, fn: 'swiotlb_search_pool_area' }, 'BUG_ON(!nslots)');
-    const offset = this.alignOffset(dev, 0, orig);
+    const offset = this.swiotlb_align_offset(dev, 0, orig);
     if (!allocAlignMask && !iotlbAlignMask && allocSize >= PAGE_SIZE) allocAlignMask = PAGE_SIZE - 1;
     allocAlignMask |= IO_TLB_SIZE - 1;
     iotlbAlignMask &= ~allocAlignMask;
@@ -222,14 +222,14 @@ export class Swiotlb {
       const tlbAddr = tblDmaAddr + slotIndex * IO_TLB_SIZE;
       // Masks are below 2^31 and `&` takes an address modulo 2^32, so the low bits are exact.
       if ((tlbAddr & allocAlignMask) !== 0 || (orig !== 0 && (tlbAddr & iotlbAlignMask) !== (orig & iotlbAlignMask))) {
-        index = this.wrapAreaIndex(index + 1);
+        index = this.wrap_area_index(index + 1);
         checked++;
         continue;
       }
       if ((list[slotIndex] as number) >= nslots && !spansBoundary(slotIndex, nslots, nrSlots(tblDmaAddr), maxSlots)) {
         return this.take(area, slotIndex, index, nslots, allocSize, offset);
       }
-      index = this.wrapAreaIndex(index + stride);
+      index = this.wrap_area_index(index + stride);
       checked += stride;
     }
     return -1;
@@ -245,7 +245,7 @@ export class Swiotlb {
     }
     let count = 0;
     for (let i = slotIndex - 1; i >= 0 && (i & SEG_MASK) !== SEG_MASK && list[i] !== 0; i--) list[i] = ++count;
-    area.index = this.wrapAreaIndex(index + nslots);
+    area.index = this.wrap_area_index(index + nslots);
     area.used += nslots;
     this.totalUsed += nslots;
     this.usedHiwater = Math.max(this.usedHiwater, this.totalUsed);
@@ -253,23 +253,23 @@ export class Swiotlb {
   }
 
   /** swiotlb_find_slots(): every area in turn, starting with this CPU's (CPU 0). */
-  private findSlots(dev: Device, orig: number, allocSize: number, allocAlignMask: number): number {
+  private swiotlb_find_slots(dev: Device, orig: number, allocSize: number, allocAlignMask: number): number {
     for (let i = 0; i < this.nareas; i++) {
-      const index = this.searchArea(dev, i, orig, allocSize, allocAlignMask);
+      const index = this.swiotlb_search_pool_area(dev, i, orig, allocSize, allocAlignMask);
       if (index >= 0) return index;
     }
     return -1;
   }
 
   /** swiotlb_tbl_map_single(): slots for the buffer, and the original copied in whatever the direction. */
-  mapSingle(dev: Device, orig: number, mappingSize: number, allocAlignMask: number, attrs: number): number {
+  swiotlb_tbl_map_single(dev: Device, orig: number, mappingSize: number, allocAlignMask: number, attrs: number): number {
     if (allocAlignMask > PAGE_SIZE - 1) {
       this.m.log.warnOnce('swiotlb_tbl_map_single-align', { file: SWIOTLB_C, fn: 'swiotlb_tbl_map_single' },
         `${dev.driver} ${dev.name}: Alloc alignment may prevent fulfilling requests with max mapping_size`);
     }
-    let offset = this.alignOffset(dev, allocAlignMask, orig);
+    let offset = this.swiotlb_align_offset(dev, allocAlignMask, orig);
     const size = alignUp(mappingSize + offset, allocAlignMask + 1);
-    const index = this.findSlots(dev, orig, size, allocAlignMask);
+    const index = this.swiotlb_find_slots(dev, orig, size, allocAlignMask);
     if (index < 0) {
       if (!(attrs & DMA_ATTR_NO_WARN)) {
         this.m.log.ratelimited('swiotlb_tbl_map_single', KERN_WARNING,
@@ -284,7 +284,7 @@ export class Swiotlb {
     this.padSlots[first] = pad;
     for (let i = 0; i < nrSlots(size) - pad; i++) this.origAddr[first + i] = orig + i * IO_TLB_SIZE;
     const tlbAddr = this.start + first * IO_TLB_SIZE + offset;
-    this.bounce(dev, tlbAddr, mappingSize, DMA_TO_DEVICE);
+    this.swiotlb_bounce(dev, tlbAddr, mappingSize, DMA_TO_DEVICE);
     return tlbAddr;
   }
 
@@ -292,14 +292,14 @@ export class Swiotlb {
    * swiotlb_map(): bounce, check that the device can reach the slot, then clean the bounce
    * buffer (not the original) for a non-coherent device.
    */
-  map(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
+  swiotlb_map(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
     const m = this.m;
     m.dmaTrace?.swiotlb_bounced(dev, dev.physToDma(phys), size);
-    const tlbAddr = this.mapSingle(dev, phys, size, 0, attrs);
+    const tlbAddr = this.swiotlb_tbl_map_single(dev, phys, size, 0, attrs);
     if (tlbAddr === DMA_MAPPING_ERROR) return DMA_MAPPING_ERROR;
     const addr = dev.physToDma(tlbAddr);
     if (addr === DMA_MAPPING_ERROR || addr + size - 1 > dev.streamLimit) {
-      this.unmapSingle(dev, tlbAddr, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+      this.swiotlb_tbl_unmap_single(dev, tlbAddr, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
       m.log.warnOnce('swiotlb_map', { file: SWIOTLB_C, fn: 'swiotlb_map' },
         `${dev.driver} ${dev.name}: swiotlb addr ${pa(addr)}+${size} overflow (mask ${llx(dev.dma_mask ?? 0n)}, bus limit ${llx(dev.bus_dma_limit)}).`);
       return DMA_MAPPING_ERROR;
@@ -317,14 +317,14 @@ export class Swiotlb {
    * a bounce buffer the device wrote, the queued invalidation must complete (the batching
    * series' flush). A size beyond the allocation is a WARN and is clamped.
    */
-  bounce(dev: Device, tlbAddr: number, size: number, dir: DmaDirection): void {
+  swiotlb_bounce(dev: Device, tlbAddr: number, size: number, dir: DmaDirection): void {
     const m = this.m;
     const index = Math.floor((tlbAddr - this.start) / IO_TLB_SIZE);
     let orig = this.origAddr[index] as number;
     let allocSize = this.allocSize[index] as number;
     if (orig === INVALID_PHYS_ADDR) return;
     if (dir === DMA_FROM_DEVICE && !dev.dma_coherent) m.arch.sync?.flush(m);
-    const tlbOffset = (tlbAddr & (IO_TLB_SIZE - 1)) - this.alignOffset(dev, 0, orig);
+    const tlbOffset = (tlbAddr & (IO_TLB_SIZE - 1)) - this.swiotlb_align_offset(dev, 0, orig);
     orig += tlbOffset;
     allocSize -= tlbOffset;
     if (size > allocSize) {
@@ -343,21 +343,21 @@ export class Swiotlb {
   }
 
   /** __swiotlb_sync_single_for_device(): only TO_DEVICE and BIDIRECTIONAL copy. */
-  syncForDevice(dev: Device, tlbAddr: number, size: number, dir: DmaDirection): void {
-    if (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL) this.bounce(dev, tlbAddr, size, DMA_TO_DEVICE);
+  swiotlb_sync_single_for_device(dev: Device, tlbAddr: number, size: number, dir: DmaDirection): void {
+    if (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL) this.swiotlb_bounce(dev, tlbAddr, size, DMA_TO_DEVICE);
   }
 
   /** __swiotlb_sync_single_for_cpu(): only FROM_DEVICE and BIDIRECTIONAL copy back. */
-  syncForCpu(dev: Device, tlbAddr: number, size: number, dir: DmaDirection): void {
-    if (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL) this.bounce(dev, tlbAddr, size, DMA_FROM_DEVICE);
+  swiotlb_sync_single_for_cpu(dev: Device, tlbAddr: number, size: number, dir: DmaDirection): void {
+    if (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL) this.swiotlb_bounce(dev, tlbAddr, size, DMA_FROM_DEVICE);
   }
 
   /** __swiotlb_tbl_unmap_single(): copy back (unless SKIP_CPU_SYNC), then release. */
-  unmapSingle(dev: Device, tlbAddr: number, mappingSize: number, dir: DmaDirection, attrs: number): void {
+  swiotlb_tbl_unmap_single(dev: Device, tlbAddr: number, mappingSize: number, dir: DmaDirection, attrs: number): void {
     if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) {
-      this.bounce(dev, tlbAddr, mappingSize, DMA_FROM_DEVICE);
+      this.swiotlb_bounce(dev, tlbAddr, mappingSize, DMA_FROM_DEVICE);
     }
-    this.releaseSlots(dev, tlbAddr);
+    this.swiotlb_release_slots(dev, tlbAddr);
   }
 
   /**
@@ -366,8 +366,8 @@ export class Swiotlb {
    * release finds alloc_size 0 and frees nr_slots(0) = 0 slots; an address inside a run frees
    * that slot and the ones after it.
    */
-  private releaseSlots(dev: Device, tlbAddr: number): void {
-    const offset = this.alignOffset(dev, 0, tlbAddr);
+  private swiotlb_release_slots(dev: Device, tlbAddr: number): void {
+    const offset = this.swiotlb_align_offset(dev, 0, tlbAddr);
     let index = Math.floor((tlbAddr - offset - this.start) / IO_TLB_SIZE);
     index -= this.padSlots[index] as number;
     const nslots = nrSlots((this.allocSize[index] as number) + offset);
@@ -386,7 +386,7 @@ export class Swiotlb {
   }
 
   /** swiotlb_create_default_debugfs(): only when the pool has slots. */
-  registerDebugfs(fs: Debugfs): void {
+  swiotlb_create_debugfs_files(fs: Debugfs): void {
     const dir = '/sys/kernel/debug/swiotlb';
     fs.create(`${dir}/io_tlb_nslabs`, ulongFile(() => this.nslabs));
     fs.create(`${dir}/io_tlb_used`, ulongFile(() => this.totalUsed));
@@ -416,9 +416,9 @@ function spansBoundary(index: number, nr: number, shift: number, boundarySize: n
  * them; the pool is allocated top-down below `lowLimit`, halved (whole segments) down to
  * IO_TLB_MIN_SLABS when it does not fit. Returns null when no pool was made.
  */
-export function swiotlbInit(m: DmaHost, p: SwiotlbParams, needed: boolean, lowLimit: number, banner: string | null): Swiotlb | null {
+export function swiotlb_init_remap(m: DmaHost, p: SwiotlbParams, needed: boolean, lowLimit: number, banner: string | null): Swiotlb | null {
   if ((!needed && !p.force) || p.noforce) return null;
-  if (p.nareas === 0) adjustNareas(p, 1, m.log);
+  if (p.nareas === 0) swiotlb_adjust_nareas(p, 1, m.log);
   let nslabs = p.nslabs;
   let nareas = limitNareas(p.nareas, nslabs);
   let start = 0;

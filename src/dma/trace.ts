@@ -46,6 +46,10 @@ export interface DmaTraceHooks {
   dma_alloc_pages(dev: Device, virt: number, addr: number, size: number, dir: DmaDirection, gfp: number, attrs: number): void;
   dma_free_pages(dev: Device, virt: number, addr: number, size: number, dir: DmaDirection, attrs: number): void;
   swiotlb_bounced(dev: Device, devAddr: number, size: number): void;
+  /** Not a tracepoint: a DMA API call begins (a timeline recorder opens its slice here). */
+  dma_api_enter?(): void;
+  /** Not a tracepoint: the device reads or writes [addr, addr + len) over the bus. */
+  device_access?(dev: Device, addr: number, len: number, write: boolean): void;
 }
 
 // ---- TP_printk helpers ---------------------------------------------------------------------
@@ -341,7 +345,8 @@ export function teeTraceHooks(layers: readonly DmaTraceHooks[]): DmaTraceHooks |
   if (layers.length <= 1) return layers[0] ?? null;
   const tee = {} as Record<string, (...args: never[]) => void>;
   for (const k of HOOK_NAMES) {
-    tee[k] = (...args: never[]) => { for (const l of layers) (l[k] as (...a: never[]) => void)(...args); };
+    const fns = layers.flatMap((l) => (l[k] === undefined ? [] : [(l[k] as (...a: never[]) => void).bind(l)]));
+    if (fns.length > 0) tee[k] = (...args: never[]) => { for (const f of fns) f(...args); };
   }
   return tee as unknown as DmaTraceHooks;
 }
@@ -349,6 +354,6 @@ export function teeTraceHooks(layers: readonly DmaTraceHooks[]): DmaTraceHooks |
 const HOOK_NAMES: readonly (keyof DmaTraceHooks)[] = [
   'dma_map_phys', 'dma_unmap_phys', 'dma_map_sg', 'dma_map_sg_err', 'dma_unmap_sg', 'dma_sync_single_for_cpu',
   'dma_sync_single_for_device', 'dma_sync_sg_for_cpu', 'dma_sync_sg_for_device', 'dma_alloc', 'dma_free',
-  'dma_alloc_pages', 'dma_free_pages', 'swiotlb_bounced',
+  'dma_alloc_pages', 'dma_free_pages', 'swiotlb_bounced', 'dma_api_enter', 'device_access',
 ];
 

@@ -7,7 +7,7 @@
 
 import { abiFingerprint } from '../../assembly/abi.js';
 import { abiRingFingerprint } from '../../assembly/abi-ring.js';
-import { DmaCoreFault, DmaSimTypeError } from '../lib/errors.js';
+import { DmaCoreFault, DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
 // The engine travels inside the bundle (esbuild's binary loader; test/support/wasm-bytes.ts under
 // vitest): 27 KB of base64 buys a library that loads the same way in Node, a worker, a browser
 // or a bundler, with no file to find and no Node builtin in its import graph.
@@ -79,11 +79,20 @@ async function fetchBytes(source: URL | string): Promise<Uint8Array<ArrayBuffer>
 
 let defaultModule: Promise<WebAssembly.Module> | undefined;
 
-/** Compiles the engine (once per process for the built-in one; hash-wasm's wasmModuleCache). */
-export function compileCore(source?: CoreSource): Promise<WebAssembly.Module> {
+/**
+ * Compiles the engine (once per process for the built-in one; hash-wasm's wasmModuleCache).
+ * A source that is none, or bytes that are no WebAssembly module, are refused naming `fn` (the
+ * call the user made: compileCore, or createMachine for its `core` option).
+ */
+export function compileCore(source?: CoreSource, fn = 'compileCore'): Promise<WebAssembly.Module> {
+  const arg = fn === 'compileCore' ? 'source' : 'core';
+  const compile = (b: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> => WebAssembly.compile(b).catch((e: unknown) => {
+    throw e instanceof WebAssembly.CompileError ? new DmaSimRangeError(fn, arg, `is not a WebAssembly module: ${e.message}`) : e;
+  });
   if (source instanceof WebAssembly.Module) return Promise.resolve(source);
-  if (source instanceof ArrayBuffer || source instanceof Uint8Array) return WebAssembly.compile(ownBytes(source));
-  if (source !== undefined) return fetchBytes(source).then((b) => WebAssembly.compile(b));
+  if (source instanceof ArrayBuffer || source instanceof Uint8Array) return compile(ownBytes(source));
+  if (source instanceof URL || typeof source === 'string') return fetchBytes(source).then(compile);
+  if (source !== undefined) return Promise.reject(new DmaSimTypeError(fn, arg, 'must be a WebAssembly.Module, its bytes, or a URL'));
   defaultModule ??= WebAssembly.compile(ownBytes(WebAssembly.validate(SIMD_PROBE) ? coreSimd : coreBaseline));
   return defaultModule;
 }

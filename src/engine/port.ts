@@ -4,10 +4,13 @@
 // forget it; each is a plain method over WASM offsets, called monomorphically (a closure per
 // call measured 7 ns against 3 ns for a method in the engine's hot paths).
 
-import { CNT_DEV_BYTES_READ, LD_WAY_MASK, NR_COUNTERS, REPL_LRU, REPL_RANDOM } from '../../assembly/abi.js';
+import { CNT_DEV_BYTES_READ, EMPTY_TAG, LD_DIRTY, LD_WAY_MASK, NR_COUNTERS, REPL_LRU, REPL_RANDOM } from '../../assembly/abi.js';
 import { PAGE_SHIFT } from '../include/page.js';
 import type { CoreExports } from './core.js';
 import { SCRATCH_BYTES, type Layout } from './layout.js';
+
+/** Copies up to this many bytes go byte by byte: below about a cache line that beats a view's allocation. */
+const SMALL_COPY = 64;
 
 /** Counters of everything the machine did; see README for each one's meaning. */
 export interface Stats {
@@ -98,6 +101,8 @@ export class EnginePort {
   private readonly scratch: number;
   private readonly counters: BigUint64Array;
   private readonly counters32: Uint32Array;
+  /** The cache's slot tags (the RAM line each slot holds, or EMPTY_TAG). */
+  private readonly tags: Int32Array;
   private readonly lineDir: number;
   private readonly ramStart: number;
   private readonly cacheData: number;
@@ -112,6 +117,7 @@ export class EnginePort {
     this.scratch = layout.scratch;
     this.counters = new BigUint64Array(memory.buffer, layout.counters, NR_COUNTERS);
     this.counters32 = new Uint32Array(memory.buffer, layout.counters, 2 * NR_COUNTERS);
+    this.tags = new Int32Array(memory.buffer, layout.tags, layout.slots);
     this.lineDir = layout.lineDir;
     this.ramStart = layout.ramStart;
     this.cacheData = layout.cacheData;
@@ -137,6 +143,18 @@ export class EnginePort {
     return (this.counters32[2 * i] as number) + (this.counters32[2 * i + 1] as number) * 0x1_0000_0000;
   }
 
+  /** Dirty lines in the cache: a pass over the slots' tags and their line-directory bytes. */
+  dirtyLines(): number {
+    const { tags, u8 } = this;
+    const base = this.lineDir - this.ramStart / this.lineSize;
+    let n = 0;
+    for (let i = 0; i < tags.length; i++) {
+      const t = tags[i] as number;
+      if (t !== EMPTY_TAG && ((u8[base + t] as number) & LD_DIRTY) !== 0) n++;
+    }
+    return n;
+  }
+
   // ---- the line directory ---------------------------------------------------------------
 
   /** The directory byte of RAM line `li` (LD_WAY_MASK: way + 1, 0 when not cached; LD_DIRTY). */
@@ -156,6 +174,34 @@ export class EnginePort {
     return this.core.lineState(off);
   }
 
+  // ---- the scratch area -------------------------------------------------------------------
+  // subarray() allocates a view: the register-sized accesses of drivers (links, descriptors,
+  // headers) copy by hand instead, so the per-call paths make no garbage per access.
+
+  /** n bytes from the scratch area into out[at..]. */
+  private fromScratch(out: Uint8Array, at: number, n: number): void {
+    if (n > SMALL_COPY) {
+      out.set(this.u8.subarray(this.scratch, this.scratch + n), at);
+      return;
+    }
+    const u8 = this.u8;
+    const s = this.scratch;
+    for (let i = 0; i < n; i++) out[at + i] = u8[s + i] as number;
+  }
+
+  /** data[from, from + n) into the scratch area. */
+  private toScratch(data: Uint8Array, from: number, n: number): void {
+    if (from === 0 && n === data.length) {
+      this.u8.set(data, this.scratch);
+    } else if (n > SMALL_COPY) {
+      this.u8.set(data.subarray(from, from + n), this.scratch);
+    } else {
+      const u8 = this.u8;
+      const s = this.scratch;
+      for (let i = 0; i < n; i++) u8[s + i] = data[from + i] as number;
+    }
+  }
+
   // ---- CPU accesses through the cache ---------------------------------------------------
 
   /** CPU loads of [off, off + len) into out[at..]. */
@@ -164,7 +210,7 @@ export class EnginePort {
     for (let done = 0; done < len; done += SCRATCH_BYTES) {
       const n = Math.min(SCRATCH_BYTES, len - done);
       this.core.cpuRead(off + done, n, this.scratch);
-      out.set(this.u8.subarray(this.scratch, this.scratch + n), at + done);
+      this.fromScratch(out, at + done, n);
     }
   }
 
@@ -180,7 +226,7 @@ export class EnginePort {
     this.probe?.cpuAccess(off, data.length, true, true);
     for (let done = 0; done < data.length; done += SCRATCH_BYTES) {
       const n = Math.min(SCRATCH_BYTES, data.length - done);
-      this.u8.set(data.subarray(done, done + n), this.scratch);
+      this.toScratch(data, done, n);
       this.core.cpuWrite(off + done, n, this.scratch);
     }
   }
@@ -213,7 +259,7 @@ export class EnginePort {
     for (let done = 0; done < len; done += SCRATCH_BYTES) {
       const n = Math.min(SCRATCH_BYTES, len - done);
       this.core.uncachedRead(off + done, n, this.scratch);
-      out.set(this.u8.subarray(this.scratch, this.scratch + n), at + done);
+      this.fromScratch(out, at + done, n);
     }
   }
 
@@ -256,7 +302,7 @@ export class EnginePort {
   commitStore(off: number, data: Uint8Array): void {
     for (let done = 0; done < data.length; done += SCRATCH_BYTES) {
       const n = Math.min(SCRATCH_BYTES, data.length - done);
-      this.u8.set(data.subarray(done, done + n), this.scratch);
+      this.toScratch(data, done, n);
       this.core.uncachedWrite(off + done, n, this.scratch);
     }
   }
@@ -294,18 +340,19 @@ export class EnginePort {
 
   // ---- device bus accesses ---------------------------------------------------------------
 
-  /** A device reads [off, off + len) (at bus address dma): RAM, or the cache when it snoops. */
-  devRead(dev: BusMaster, dma: number, off: number, len: number): Uint8Array {
+  /**
+   * A device reads [off, off + len) (at bus address dma) into out[at..]: RAM, or the cache when
+   * it snoops.
+   */
+  devRead(dev: BusMaster, dma: number, off: number, len: number, out: Uint8Array, at: number): void {
     this.probe?.deviceAccess(dev, dma, off, len, false, null, 0);
     this.stores?.storesObserved();
-    const out = new Uint8Array(len);
     const coherent = dev.dma_coherent ? 1 : 0;
     for (let done = 0; done < len; done += SCRATCH_BYTES) {
       const n = Math.min(SCRATCH_BYTES, len - done);
       this.core.devRead(off + done, n, this.scratch, coherent);
-      out.set(this.u8.subarray(this.scratch, this.scratch + n), done);
+      this.fromScratch(out, at + done, n);
     }
-    return out;
   }
 
   /**
@@ -318,7 +365,7 @@ export class EnginePort {
     for (let done = 0; done < data.length; done += SCRATCH_BYTES) {
       const n = Math.min(SCRATCH_BYTES, data.length - done);
       if (this.stores?.loadsReordered === true) this.handOverOld(off + done, n);
-      this.u8.set(data.subarray(done, done + n), this.scratch);
+      this.toScratch(data, done, n);
       this.core.devWrite(off + done, n, this.scratch, coherent);
     }
   }

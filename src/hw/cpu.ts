@@ -3,7 +3,7 @@
 // the barriers of asm/barrier.h and, optionally, a store buffer that lets a device observe
 // uncached stores out of program order until a write barrier.
 
-import { DmaSimRangeError } from '../lib/errors.js';
+import { DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
 import { SCRATCH_BYTES } from '../engine/layout.js';
 import type { EnginePort, HostStats, StoreBuffer } from '../engine/port.js';
 import type { KernelImage } from '../mm/kimage.js';
@@ -229,11 +229,38 @@ export class Cpu implements StoreBuffer {
     return this.readAs('cpu.read', ptr, len);
   }
 
+  /**
+   * CPU loads of out.length bytes at ptr into `out`: read() without an allocation, for a driver
+   * that checks or copies packets through a buffer of its own. A linear-map buffer (kmalloc,
+   * pages) is one cached span and skips the span list.
+   */
+  readInto(ptr: number, out: Uint8Array): void {
+    const fn = 'cpu.readInto';
+    if (!(out instanceof Uint8Array)) throw new DmaSimTypeError(fn, 'out', 'must be a Uint8Array');
+    const off = this.linearOffset(ptr, out.length);
+    if (off < 0) {
+      this.readSpans(this.spans(fn, ptr, out.length), out);
+      return;
+    }
+    this.m.clock.cpuPoint();
+    this.m.port.cpuRead(off, out.length, out, 0);
+  }
+
+  /** The RAM offset of a non-empty linear-map range inside one bank, else -1 (the general path). */
+  private linearOffset(ptr: number, len: number): number {
+    return len > 0 && Number.isSafeInteger(ptr) && isLinearMapAddress(ptr) ? this.m.physToOffset(__pa(ptr), len) : -1;
+  }
+
   /** The loads of `fn`: the range is checked before the result is allocated or time moves. */
   private readAs(fn: string, ptr: number, len: number): Uint8Array {
     const spans = this.spans(fn, ptr, len);
-    this.m.clock.cpuPoint();
     const out = new Uint8Array(len);
+    this.readSpans(spans, out);
+    return out;
+  }
+
+  private readSpans(spans: readonly Span[], out: Uint8Array): void {
+    this.m.clock.cpuPoint();
     const port = this.m.port;
     let pos = 0;
     for (const s of spans) {
@@ -242,19 +269,26 @@ export class Cpu implements StoreBuffer {
       if (this.history.length !== 0) this.reorderLoad(s.off, s.len, out, pos);
       pos += s.len;
     }
-    return out;
   }
 
   /** CPU stores of `bytes` at ptr. */
   write(ptr: number, bytes: Uint8Array | readonly number[]): void {
-    this.m.clock.cpuPoint();
     this.put('cpu.write', ptr, checkBytes('cpu.write', 'bytes', bytes));
   }
 
+  /** The stores of `fn`: the range is checked before time moves or a byte does. */
   private put(fn: string, ptr: number, data: Uint8Array): void {
+    const spans = this.spans(fn, ptr, data.length);
+    this.m.clock.cpuPoint();
     const port = this.m.port;
+    const off = this.linearOffset(ptr, data.length);
+    if (off >= 0) {
+      // One cached span (see readInto()): no span list, no view of data.
+      port.cpuWrite(off, data);
+      return;
+    }
     let pos = 0;
-    for (const s of this.spans(fn, ptr, data.length)) {
+    for (const s of spans) {
       if (this.history.length !== 0) this.forgetOverwrites(s.off, s.len);
       const part = data.subarray(pos, pos + s.len);
       if (s.cached) port.cpuWrite(s.off, part);
@@ -282,9 +316,10 @@ export class Cpu implements StoreBuffer {
   /** memset(ptr, byte, len). */
   fill(ptr: number, len: number, byte: number): void {
     checkIntIn('cpu.fill', 'byte', byte, 0, 255);
+    const spans = this.spans('cpu.fill', ptr, len);
     this.m.clock.cpuPoint();
     const port = this.m.port;
-    for (const s of this.spans('cpu.fill', ptr, len)) {
+    for (const s of spans) {
       if (this.history.length !== 0) this.forgetOverwrites(s.off, s.len);
       if (s.cached) port.cpuFill(s.off, s.len, byte);
       else if (this.reorder > 0) this.bufferFill(s.off, s.len, byte);

@@ -278,7 +278,7 @@ function iommu_dma_map_swiotlb(dev: Device, d: DevIommu, phys: number, size: num
   }
   const iovad = cookieOf(d).iovad;
   m.dmaTrace?.swiotlb_bounced(dev, phys, size);
-  const tlb = swiotlb.mapSingle(dev, phys, size, IOMMU_PAGE_SIZE - 1, attrs);
+  const tlb = swiotlb.swiotlb_tbl_map_single(dev, phys, size, IOMMU_PAGE_SIZE - 1, attrs);
   if (tlb !== DMA_MAPPING_ERROR && d.untrusted) {
     const pre = iova_offset(iovad, tlb);
     if (pre > 0) m.cpu.fill(__va(tlb - pre), pre, 0);
@@ -306,7 +306,7 @@ function syncForCpu(m: DmaHost, phys: number, size: number, dir: DmaDirection): 
 /** swiotlb_tbl_unmap_single(): only when the address is a bounce buffer. */
 function swiotlbUnmap(dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): void {
   const swiotlb = dev.machine.swiotlb;
-  if (swiotlb !== null && swiotlb.contains(phys)) swiotlb.unmapSingle(dev, phys, size, dir, attrs);
+  if (swiotlb !== null && swiotlb.is_swiotlb_buffer(phys)) swiotlb.swiotlb_tbl_unmap_single(dev, phys, size, dir, attrs);
 }
 
 /**
@@ -371,7 +371,7 @@ export function iommu_dma_sync_single_for_cpu(dev: Device, handle: number, size:
   const phys = d.iommu_dev.iommu_iova_to_phys(d.domain, handle);
   if (phys === 0) return;
   if (!dev.dma_coherent) syncForCpu(m, phys, size, dir);
-  if (m.swiotlb?.contains(phys)) m.swiotlb.syncForCpu(dev, phys, size, dir);
+  if (m.swiotlb?.is_swiotlb_buffer(phys)) m.swiotlb.swiotlb_sync_single_for_cpu(dev, phys, size, dir);
 }
 
 /** iommu_dma_sync_single_for_device(): the copy into a bounce slot first, then the clean. */
@@ -381,7 +381,7 @@ export function iommu_dma_sync_single_for_device(dev: Device, handle: number, si
   const m = dev.machine;
   const phys = d.iommu_dev.iommu_iova_to_phys(d.domain, handle);
   if (phys === 0) return;
-  if (m.swiotlb?.contains(phys)) m.swiotlb.syncForDevice(dev, phys, size, dir);
+  if (m.swiotlb?.is_swiotlb_buffer(phys)) m.swiotlb.swiotlb_sync_single_for_device(dev, phys, size, dir);
   if (!dev.dma_coherent) syncForDevice(m, phys, size, dir);
 }
 

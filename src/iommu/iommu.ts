@@ -31,8 +31,14 @@ export const IOMMU_DOMAIN_IDENTITY = __IOMMU_DOMAIN_PT;
 export const IOMMU_DOMAIN_DMA = __IOMMU_DOMAIN_PAGING | __IOMMU_DOMAIN_DMA_API;
 export const IOMMU_DOMAIN_DMA_FQ = __IOMMU_DOMAIN_PAGING | __IOMMU_DOMAIN_DMA_API | __IOMMU_DOMAIN_DMA_FQ;
 
-/** The one page size dmasim's page tables map (io-pgtable-arm's 4K granule, without block entries). */
+/** The smallest page size the page tables map (io-pgtable-arm's 4K granule). */
 export const IOMMU_PAGE_SIZE = 4096;
+/**
+ * The block sizes above it, largest first: pgsize_bitmap SZ_4K | SZ_2M | SZ_1G, what
+ * arm-smmu-v3 reports for a 4K granule and VT-d for its 2M and 1G superpages. iommu_pgsize()
+ * maps each part of a range with the largest size its alignment and length allow.
+ */
+const BLOCK_SIZES = [2 ** 30, 2 ** 21] as const;
 /** SMMUv3 stage 1 and VT-d 4-level tables both translate 48-bit input addresses. */
 const IAS_BITS = 48;
 /** Entries per page-table page at a 4 KiB granule, and the span of one last-level table. */
@@ -112,6 +118,9 @@ export class IommuDomain {
   private lastTable: Float64Array = NO_TABLE;
   /** Cached translations: IOVA page number -> entry, in fill order. */
   readonly iotlb = new Map<number, number>();
+  /** Block entries (2 MiB at level 2, 1 GiB at level 1) by size, then by IOVA / size. */
+  private readonly blocks = new Map<number, Map<number, number>>(BLOCK_SIZES.map((s) => [s, new Map<number, number>()]));
+  private blockCount = 0;
 
   constructor(readonly type: number, readonly id: number) {}
 
@@ -137,9 +146,52 @@ export class IommuDomain {
     return t;
   }
 
-  /** The leaf entry for `iova` (0: none). */
+  /**
+   * The leaf entry for the 4 KiB page of `iova` (0: none); inside a block, the entry that page
+   * would have (the block's address plus the page's offset in it, with the block's prot bits).
+   */
   pte(iova: number): number {
-    return this.table(iova, false)[pteIndex(iova)] as number;
+    const pte = this.table(iova, false)[pteIndex(iova)] as number;
+    return pte !== 0 || this.blockCount === 0 ? pte : this.blockPte(iova);
+  }
+
+  private blockPte(iova: number): number {
+    for (const size of BLOCK_SIZES) {
+      const e = (this.blocks.get(size) as Map<number, number>).get(Math.floor(iova / size));
+      if (e !== undefined) return e + (iova % size) - pageOffset(iova);
+    }
+    return 0;
+  }
+
+  /** The size of the block entry holding `iova`, or 0. */
+  blockAt(iova: number): number {
+    if (this.blockCount === 0) return 0;
+    for (const size of BLOCK_SIZES) if ((this.blocks.get(size) as Map<number, number>).has(Math.floor(iova / size))) return size;
+    return 0;
+  }
+
+  /**
+   * arm_lpae_init_pte() at a block level: -EEXIST over a leaf, or over a table that still maps
+   * pages; an empty table is freed for the block, as the kernel replaces it.
+   */
+  setBlock(iova: number, paddr: number, prot: number, size: number): number {
+    if (this.blockAt(iova) !== 0 || this.blockAt(iova + size - 1) !== 0) return -EEXIST;
+    for (let k = Math.floor(iova / TABLE_SPAN); k < (iova + size) / TABLE_SPAN; k++) {
+      const t = this.tables.get(k);
+      if (t === undefined) continue;
+      if (t.some((e) => e !== 0)) return -EEXIST;
+      this.tables.delete(k);
+      if (this.lastKey === k) { this.lastKey = NaN; this.lastTable = NO_TABLE; }
+    }
+    (this.blocks.get(size) as Map<number, number>).set(Math.floor(iova / size), paddr + (prot & 0x7ff) + PTE_VALID);
+    this.blockCount++;
+    return 0;
+  }
+
+  /** Clears the block entry of `size` at `iova` (which the caller found there). */
+  clearBlock(iova: number, size: number): void {
+    (this.blocks.get(size) as Map<number, number>).delete(Math.floor(iova / size));
+    this.blockCount--;
   }
 
   /** arm_lpae_iova_to_phys(): the leaf's page plus the offset in it; 0 when nothing is mapped. */
@@ -171,6 +223,15 @@ export class IommuDomain {
   get tablePages(): number {
     return this.tables.size;
   }
+}
+
+/**
+ * iommu_pgsize(): the largest page size of pgsize_bitmap that both addresses are aligned to and
+ * the rest of the range fills.
+ */
+function iommu_pgsize(iova: number, paddr: number, size: number): number {
+  for (const pg of BLOCK_SIZES) if (size >= pg && iova % pg === 0 && paddr % pg === 0) return pg;
+  return IOMMU_PAGE_SIZE;
 }
 
 /** The IOTLB entries of [start, end) dropped (an IOTLB with nothing cached costs nothing to sync). */
@@ -340,8 +401,11 @@ export class Iommu {
     // arm_lpae_prot_to_pte(), stage 1 (SMMUv3's DMA domains): the AP bits only express
     // read-only, so every valid entry is readable and a write-only mapping is read-write.
     if (this.m.arch.name === 'arm64') prot |= IOMMU_READ;
-    for (let done = 0; done < size; done += IOMMU_PAGE_SIZE) {
-      if (domain.setPte(iova + done, paddr + done, prot) !== 0) return this.mapOverExisting(domain, iova, done);
+    for (let done = 0; done < size;) {
+      const pg = iommu_pgsize(iova + done, paddr + done, size - done);
+      const ret = pg === IOMMU_PAGE_SIZE ? domain.setPte(iova + done, paddr + done, prot) : domain.setBlock(iova + done, paddr + done, prot, pg);
+      if (ret !== 0) return this.mapOverExisting(domain, iova, done);
+      done += pg;
     }
     return 0;
   }
@@ -373,7 +437,19 @@ export class Iommu {
     this.m.hostStats.iommuMaps++;
     let unmapped = 0;
     while (unmapped < size) {
-      if (!domain.clearPte(iova + unmapped)) {
+      const a = iova + unmapped;
+      const block = domain.blockAt(a);
+      if (block !== 0) {
+        // __arm_lpae_unmap(): a block goes whole, or not at all.
+        if (a % block !== 0 || size - unmapped < block) {
+          this.m.log.warnOnce('iommu-partial-block', { file: IO_PGTABLE_ARM_C, fn: '__arm_lpae_unmap' }, 'Unmap of a partial large IOPTE is not allowed');
+          break;
+        }
+        domain.clearBlock(a, block);
+        unmapped += block;
+        continue;
+      }
+      if (!domain.clearPte(a)) {
         this.unmapHole();
         break;
       }
@@ -530,7 +606,7 @@ function smmuEvent(dev: Device, d: DevIommu, iova: number, write: boolean, trans
   const raw = [w0, w1, BigInt(iova), 0n];
   return [
     `${SMMU}: event 0x${id.toString(16).padStart(2, '0')} received:`,
-    ...raw.map((w) => `${SMMU}: \t0x${w.toString(16).padStart(16, '0')}`),
+    ...raw.map((w) => `${SMMU}: \t${pa(w)}`),
     `${SMMU}: event: ${translation ? 'F_TRANSLATION' : 'F_PERMISSION'} client: ${dev.name} sid: ${sharpX(d.sid)} ssid: 0x0 iova: ${sharpX(iova)} ipa: 0x0`,
     `${SMMU}: unpriv data ${write ? 'write' : 'read'} s1 "Input address caused fault" stag: 0x0`,
   ];

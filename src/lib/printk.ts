@@ -93,6 +93,19 @@ export class KernelLog {
     }
   }
 
+  /** The sequence number the next record will get. */
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  /** The texts of the records from sequence number `from` on that are still in the ring. */
+  textsSince(from: number): string[] {
+    const n = Math.min(this.seq - from, this.seq, this.levels.length);
+    const out: string[] = [];
+    for (let s = this.seq - n; s < this.seq; s++) out.push(this.texts[s & (this.levels.length - 1)] as string);
+    return out;
+  }
+
   /**
    * log_buf_len_update(), kernel/printk/printk.c: the size is clamped to LOG_BUF_LEN_MAX and
    * rounded up to a power of two; only a larger buffer than the current one is taken.

@@ -9,7 +9,7 @@ import type { Device } from '../dma/device.js';
 import {
   DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE, dir2name,
 } from '../include/dma-mapping.js';
-import { createMachine, type Machine } from '../machine.js';
+import { createMachine, type Machine, type Stats } from '../machine.js';
 import {
   dma_map_sg, dma_set_mask_and_coherent, dma_sync_sg_for_cpu, dma_sync_sg_for_device, dma_unmap_sg,
 } from '../dma/mapping.js';
@@ -86,6 +86,8 @@ export interface BarrierSweepResult {
   arch: 'arm64';
   seed: number;
   rows: BarrierRow[];
+  /** m.stats() of the two machines after the sweep: per-buffer DSBs, and batched. */
+  stats: { perBuffer: Stats; batched: Stats };
 }
 
 // ---- the machines and the lists ----------------------------------------------------------------
@@ -222,8 +224,8 @@ function measureConfig(lists: readonly [SgList, SgList], plan: OpPlan, dir: Barr
   return [{ ...warm[0], wallNs: median(walls[0]) }, { ...warm[1], wallNs: median(walls[1]) }];
 }
 
-/** Lets a progress bar repaint between configurations. */
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Lets a progress bar repaint between configurations (setTimeout: browsers have no setImmediate). */
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** The sweep: every (entries, entry size), per-buffer and batched, on two machines of one seed. */
 export async function runBarrierSweep(options: Partial<BarrierSweepOptions> = {}): Promise<BarrierSweepResult> {
@@ -247,7 +249,8 @@ export async function runBarrierSweep(options: Partial<BarrierSweepOptions> = {}
       await tick();
     }
   }
-  return { op: o.op, dir: o.dir, dirName: dir2name[o.dir] as string, arch: 'arm64', seed, rows };
+  const stats = { perBuffer: rigs[0].m.stats(), batched: rigs[1].m.stats() };
+  return { op: o.op, dir: o.dir, dirName: dir2name[o.dir] as string, arch: 'arm64', seed, rows, stats };
 }
 
 // ---- presentation ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 import { createMachine, type Machine } from '../machine.js';
 import { GFP_KERNEL } from '../mm/gfp.js';
+import { checkDemoOptions } from './options.js';
 
 export interface DemoOptions {
   arch: 'arm64' | 'x86_64';
@@ -22,7 +23,8 @@ function buffer(m: Machine): { va: number; pa: number } {
   return { va, pa: m.virt_to_phys(va) };
 }
 
-export async function runDemo(opts: DemoOptions): Promise<string[]> {
+export async function runDemo(options: DemoOptions): Promise<string[]> {
+  const opts = checkDemoOptions('runDemo', options);
   const m = await createMachine({ arch: opts.arch, seed: opts.seed });
   const dev = m.createDevice({ name: '0000:01:00.0', driver: 'demo_nic' });
   const out = [`dmasim demo on ${opts.arch}: device ${dev.name} is ${dev.dma_coherent ? 'DMA-coherent' : 'NOT DMA-coherent'}; ` +

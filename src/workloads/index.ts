@@ -16,7 +16,7 @@ export { runDmapoolTest, nr_blocks, DMAPOOL_TEST_PARMS, DMAPOOL_TEST_ITERATIONS,
 export type { DmapoolParms, DmapoolTestOptions, DmapoolTestSetResult, DmapoolTestResult } from './dmapool-test.js';
 export { runDemo } from './demo.js';
 export type { DemoOptions } from './demo.js';
-export { checkNicOptions, checkDmapoolTestOptions, checkBarrierSweepOptions, checkMachine, NIC_LIMITS, DMAPOOL_TEST_MAX_ITERATIONS } from './options.js';
+export { checkNicOptions, checkDmapoolTestOptions, checkDemoOptions, checkBarrierSweepOptions, checkMachine, NIC_LIMITS, DMAPOOL_TEST_MAX_ITERATIONS } from './options.js';
 export { runDmatest, dmatest_persec, dmatestRates, DMATEST_DEFAULTS } from './dmatest.js';
 export type { DmatestOptions, DmatestResult } from './dmatest.js';
 export { DmasimNic, NIC_MMIO_BASE, NAPI_POLL_WEIGHT } from './nic-driver.js';

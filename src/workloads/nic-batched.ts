@@ -123,6 +123,7 @@ export function batchedFallback(nic: Nic, rx: Ring, tx: Ring): string | null {
   const dev = nic.dev;
   if (m.config.DMA_API_DEBUG) return 'CONFIG_DMA_API_DEBUG checks every call';
   if (m.dmaDebug !== null || m.dataCheck !== null) return 'the data-aware checker watches every access';
+  if (m.dmaTrace !== null) return 'tracepoints or a timeline record every call';
   if (dev.dma_ops !== null) return 'the device has dma_map_ops';
   if (dev.iommu !== null) return 'the device is behind an IOMMU';
   if (dev.dma_range_map.length > 0) return 'the device has a dma_range_map';

@@ -135,6 +135,9 @@ function payload(pattern: Uint8Array, seq: number, size: number): Uint8Array {
   return pattern.subarray(at, at + size);
 }
 
+/** The device's write-back of a finished descriptor's flags word: DONE, OWN cleared. */
+const DONE_FLAGS = new Uint8Array([DESC_DONE, 0, 0, 0]);
+
 /** Whether two payloads are equal, byte for byte. */
 export function same(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -169,6 +172,10 @@ export class Nic implements NicSteps {
   readonly report: NicReport;
   /** The bytes every payload is a window of (see payload()). */
   readonly pattern: Uint8Array;
+  /** Buffers the per-call path reads descriptors and payloads into (dmaReadInto, readInto). */
+  private readonly descBytes = new Uint8Array(DESC_BYTES);
+  private readonly descView = new DataView(this.descBytes.buffer);
+  private readonly packet: Uint8Array;
   private pool: DmaPool | null = null;
   private coherentRing: { cpu_addr: number; dma_handle: number } | null = null;
 
@@ -179,6 +186,7 @@ export class Nic implements NicSteps {
     });
     if (dma_set_mask_and_coherent(this.dev, DMA_BIT_MASK(o.dmaBits)) !== 0) probeFailed(`dma_set_mask_and_coherent(DMA_BIT_MASK(${o.dmaBits}))`);
     this.pattern = makePattern(m.seed, o.packetSize);
+    this.packet = new Uint8Array(o.packetSize);
     this.report = {
       packets: 0, verified: 0, corrupted: 0, faults: 0, wallSeconds: 0, packetsPerSecond: 0, modelNsPerPacket: 0,
       cacheMaintenanceOps: 0, barriers: 0, bounceBytes: 0, swiotlbSlotsUsedMax: 0, iotlbFlushes: 0, debugErrors: 0, dataRaces: 0,
@@ -253,8 +261,8 @@ export class Nic implements NicSteps {
     let done = 0;
     for (; done < count; done++) {
       const desc = ring.descs[ring.devHead % ring.size] as Desc;
-      const d = this.dev.dmaRead(desc.dma, DESC_BYTES);
-      const v = new DataView(d.buffer, d.byteOffset, DESC_BYTES);
+      this.dev.dmaReadInto(desc.dma, this.descBytes);
+      const v = this.descView;
       if (!(v.getUint32(DESC_FLAGS, true) & DESC_OWN)) break;
       try {
         work(v.getUint32(DESC_ADDR_LO, true) + v.getUint32(DESC_ADDR_HI, true) * 0x1_0000_0000, ring.devHead);
@@ -263,7 +271,7 @@ export class Nic implements NicSteps {
         this.report.faults++;
         onFault();
       }
-      this.dev.dmaWrite(desc.dma + DESC_FLAGS, [DESC_DONE, 0, 0, 0]);
+      this.dev.dmaWrite(desc.dma + DESC_FLAGS, DONE_FLAGS);
       ring.devHead++;
     }
     return done;
@@ -287,7 +295,8 @@ export class Nic implements NicSteps {
       const s = ring.slots[i] as Slot;
       if (this.o.mode === 'map') dma_unmap_single(this.dev, s.dma, this.o.packetSize, DMA_FROM_DEVICE);
       else if (this.o.bug !== 'no-sync-for-cpu') dma_sync_single_for_cpu(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
-      this.count(same(this.m.cpu.read(s.buf, this.o.packetSize), payload(this.pattern, firstSeq + n, this.o.packetSize)));
+      this.m.cpu.readInto(s.buf, this.packet);
+      this.count(same(this.packet, payload(this.pattern, firstSeq + n, this.o.packetSize)));
       ring.tail++;
       n++;
     }
@@ -316,7 +325,10 @@ export class Nic implements NicSteps {
   /** The device sends what the driver posted, checking each payload against the packet sent. */
   txDevice(ring: Ring, count: number): number {
     const size = this.o.packetSize;
-    const check = (addr: number, seq: number): void => this.count(same(this.dev.dmaRead(addr, size), payload(this.pattern, seq + NIC_TX_SEQ_BASE, size)));
+    const check = (addr: number, seq: number): void => {
+      this.dev.dmaReadInto(addr, this.packet);
+      this.count(same(this.packet, payload(this.pattern, seq + NIC_TX_SEQ_BASE, size)));
+    };
     return this.deviceWalk(ring, count, check, () => this.count(false));
   }
 

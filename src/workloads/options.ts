@@ -68,6 +68,13 @@ export function checkNicOptions<T extends object>(fn: string, opts: unknown, def
   return o as T;
 }
 
+/** The demo's options: an arch and a seed, both required (the CLI hands its whole flag set). */
+export function checkDemoOptions(fn: string, opts: unknown): { arch: 'arm64' | 'x86_64'; seed: number } {
+  if (typeof opts !== 'object' || opts === null) throw new DmaSimTypeError(fn, 'options', 'must be an object { arch, seed }');
+  const o = opts as Record<string, unknown>;
+  return { arch: oneOf(fn, 'arch', o.arch, ['arm64', 'x86_64'] as const), seed: checkIntIn(fn, 'seed', o.seed, 0, 0xffff_ffff) };
+}
+
 /** Rounds per parameter set of dmapool_test: NR_TESTS is 100; more than 1000 is no test but a hang. */
 export const DMAPOOL_TEST_MAX_ITERATIONS = 1000;
 

@@ -2,7 +2,7 @@
 // clean everywhere, and each classic bug is found exactly on the configurations where it changes
 // what the driver sees, and nowhere else.
 import { describe, expect, it } from 'vitest';
-import { configurationName, configurations, defaultMatrix } from '../../src/checker/matrix.js';
+import { configurationName, configurations, defaultMatrix, parseConfiguration } from '../../src/checker/matrix.js';
 import { bounces, checkJson, failing, nonCoherent } from '../support/check-helpers.js';
 
 const ALL = configurations(defaultMatrix()).map(configurationName).sort();
@@ -54,5 +54,31 @@ describe('dmasim check on the examples', { timeout: 180_000 }, () => {
     const debug = result.findings.find((f) => f.kind === 'dma-debug error');
     expect(debug?.line).toMatch(/^DMA-API: maperr 0000:01:00\.0: device driver failed to check map error\[device address=0x[0-9a-f]{16}\] \[size=524288 bytes\]/);
     expect(debug?.siteLabel).toBe('examples/missing-mapping-error-check.mjs:20');
+  });
+
+  it('finds the correct NIC ring driver (the NIC model, MMIO, coherent rings) clean on all 72 configurations', () => {
+    const { code, result } = checkJson('examples/nic-ring.mjs', '--seeds', '2');
+    expect(code).toBe(0);
+    expect(failing(result)).toEqual([]);
+    expect(result.runs).toHaveLength(144);
+  });
+
+  it('finds a missing dma_rmb() on arm64 under load, coherent or not, and never on x86_64', () => {
+    // arm64 may perform a load before an earlier one: dma_rmb() is DMB OSHLD
+    // (arch/arm64/include/asm/barrier.h); x86_64 does not reorder loads with loads, and its
+    // dma_rmb() is barrier() (arch/x86/include/asm/barrier.h).
+    const { code, result } = checkJson('examples/nic-missing-dma-rmb.mjs');
+    expect(code).toBe(1);
+    expect(failing(result)).toEqual(ALL.filter((c) => parseConfiguration(c).platform !== 'x86_64' && parseConfiguration(c).load === 'on'));
+    expect(result.findings.map((f) => f.line)).toEqual(['Error: RX packet 0: length 2048, the NIC received 1000']);
+  });
+
+  it('finds a TX doorbell rung with writel_relaxed() where the descriptor store can still be buffered: non-coherent arm64 under load', () => {
+    // arch/arm64/include/asm/io.h: writel() is __iowmb() (a dma_wmb()) then writel_relaxed(); a
+    // non-coherent device's coherent ring is mapped uncached, so its stores wait in the store buffer.
+    const { code, result } = checkJson('examples/nic-writel-relaxed.mjs');
+    expect(code).toBe(1);
+    expect(failing(result)).toEqual(ALL.filter((c) => nonCoherent(c) && parseConfiguration(c).load === 'on'));
+    expect(result.findings[0]?.line).toBe('Error: TX packet 0: nothing after 10 ms');
   });
 });

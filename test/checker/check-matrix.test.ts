@@ -39,6 +39,9 @@ describe('a configuration', () => {
     expect(o).toMatchObject({ arch: 'arm64', seed: 7, cmdline: 'swiotlb=force iommu.strict=0', dataCheck: true, config: { DMA_API_DEBUG: true, ARCH_HAS_BATCHED_DMA_SYNC: true } });
     expect(o.load?.evictionPressure).toBeGreaterThan(0);
     expect(machineOptions(parseConfiguration('x86_64/direct/iommu-none/load-off'), 1)).toMatchObject({ arch: 'x86_64', cmdline: '', load: {} });
+    // x86_64 reorders neither loads with loads nor stores with stores (arch/x86/include/asm/barrier.h).
+    expect(machineOptions(parseConfiguration('x86_64/direct/iommu-none/load-on'), 1).load).toEqual({ evictionPressure: 0.2, speculation: 0.2 });
+    expect(machineOptions(parseConfiguration('arm64-coherent/direct/iommu-none/load-on'), 1).load).toMatchObject({ storeReordering: 0.5, loadReordering: 0.5 });
   });
 
   it('sets coherence, the IOMMU and the bus limit over what the driver passed, and keeps the rest', () => {

@@ -56,7 +56,9 @@ test('map-benchmark and dmapool-test --json', () => {
   expect(dp.results).toHaveLength(6);
 });
 
-test('barriers --json names the version, the sweep configuration and the seed, and writes no chart', () => {
-  const j = JSON.parse(dmasim(['barriers', '--entries', '16', '--sizes', '512', '--repeat', '1', '--json']).out) as Record<string, unknown>;
+test('barriers --json names the version, the sweep configuration, the seed and both machines\' m.stats()', () => {
+  const j = JSON.parse(dmasim(['barriers', '--entries', '16', '--sizes', '512', '--repeat', '1', '--json']).out) as Record<string, unknown> & { stats: Record<'perBuffer' | 'batched', Record<string, number>> };
   expect(j).toMatchObject({ dmasim: version, command: 'barriers', seed: 1, configuration: { arch: 'arm64', entries: [16], entrySizes: [512], op: 'map' } });
+  expect(j.stats.perBuffer.barriers).toBeGreaterThan(j.stats.batched.barriers ?? Infinity);
+  expect(j.stats.batched.cacheMaintenanceOps).toBe(j.stats.perBuffer.cacheMaintenanceOps);
 });

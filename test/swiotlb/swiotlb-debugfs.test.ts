@@ -34,21 +34,21 @@ describe('/sys/kernel/debug/swiotlb', () => {
 
     const dev = m.createDevice({ name: '0000:0b:00.0', driver: 'dbg' });
     const orig = m.virt_to_phys(m.kmalloc(65536, GFP_KERNEL));
-    const a = s.mapSingle(dev, orig, 5000, 0, 0); // 3 slots
-    const b = s.mapSingle(dev, orig, 100, 0, 0); // 1 slot
+    const a = s.swiotlb_tbl_map_single(dev, orig, 5000, 0, 0); // 3 slots
+    const b = s.swiotlb_tbl_map_single(dev, orig, 100, 0, 0); // 1 slot
     expect(m.debugfs.read(`${DIR}/io_tlb_used`)).toBe('4\n');
     expect(m.debugfs.read(`${DIR}/io_tlb_used_hiwater`)).toBe('4\n');
-    s.unmapSingle(dev, a, 5000, DMA_TO_DEVICE, 0);
+    s.swiotlb_tbl_unmap_single(dev, a, 5000, DMA_TO_DEVICE, 0);
     expect(m.debugfs.read(`${DIR}/io_tlb_used`)).toBe('1\n');
     expect(m.debugfs.read(`${DIR}/io_tlb_used_hiwater`)).toBe('4\n'); // a high-water mark
 
     m.debugfs.write(`${DIR}/io_tlb_used_hiwater`, '0\n');
     expect(m.debugfs.read(`${DIR}/io_tlb_used_hiwater`)).toBe('0\n'); // set to 0, not to used
     expect(m.debugfs.read(`${DIR}/io_tlb_used`)).toBe('1\n');
-    const c = s.mapSingle(dev, orig, 100, 0, 0);
+    const c = s.swiotlb_tbl_map_single(dev, orig, 100, 0, 0);
     expect(m.debugfs.read(`${DIR}/io_tlb_used_hiwater`)).toBe('2\n');
-    s.unmapSingle(dev, b, 100, DMA_TO_DEVICE, 0);
-    s.unmapSingle(dev, c, 100, DMA_TO_DEVICE, 0);
+    s.swiotlb_tbl_unmap_single(dev, b, 100, DMA_TO_DEVICE, 0);
+    s.swiotlb_tbl_unmap_single(dev, c, 100, DMA_TO_DEVICE, 0);
     expect(m.debugfs.read(`${DIR}/io_tlb_used`)).toBe('0\n');
     expect(m.debugfs.read(`${DIR}/io_tlb_used_hiwater`)).toBe('2\n');
   });
@@ -58,7 +58,7 @@ describe('/sys/kernel/debug/swiotlb', () => {
     const s = m.swiotlb;
     if (s === null) throw new Error('no pool');
     const dev = m.createDevice({ name: '0000:0b:00.0', driver: 'dbg' });
-    s.mapSingle(dev, m.virt_to_phys(m.kmalloc(8192, GFP_KERNEL)), 3000, 0, 0);
+    s.swiotlb_tbl_map_single(dev, m.virt_to_phys(m.kmalloc(8192, GFP_KERNEL)), 3000, 0, 0);
     expect(errno(() => m.debugfs.write(`${DIR}/io_tlb_used_hiwater`, '5'))).toBe('EINVAL');
     expect(errno(() => m.debugfs.write(`${DIR}/io_tlb_used_hiwater`, 'abc'))).toBe('EINVAL');
     expect(m.debugfs.read(`${DIR}/io_tlb_used_hiwater`)).toBe('2\n');

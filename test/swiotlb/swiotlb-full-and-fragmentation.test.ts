@@ -34,7 +34,7 @@ function fullLines(m: Machine): string[] {
 describe('swiotlb full', () => {
   it('a full pool: DMA_MAPPING_ERROR, -ENOMEM and the exact dev_warn_ratelimited line', async () => {
     const { m, s, dev, orig } = await setup();
-    for (let i = 0; i < 4; i++) expect(s.mapSingle(dev, orig, 256 * 1024, 0, 0)).not.toBe(DMA_MAPPING_ERROR);
+    for (let i = 0; i < 4; i++) expect(s.swiotlb_tbl_map_single(dev, orig, 256 * 1024, 0, 0)).not.toBe(DMA_MAPPING_ERROR);
     expect(s.totalUsed).toBe(512);
     const buf = m.kmalloc(1500, GFP_KERNEL);
     const h = dma_map_single(dev, buf, 1500, DMA_TO_DEVICE);
@@ -46,7 +46,7 @@ describe('swiotlb full', () => {
 
   it('DMA_ATTR_NO_WARN suppresses the line; the ratelimit lets 10 through', async () => {
     const { m, s, dev, orig } = await setup();
-    for (let i = 0; i < 4; i++) s.mapSingle(dev, orig, 256 * 1024, 0, 0);
+    for (let i = 0; i < 4; i++) s.swiotlb_tbl_map_single(dev, orig, 256 * 1024, 0, 0);
     const buf = m.kmalloc(1500, GFP_KERNEL);
     expect(dma_map_single(dev, buf, 1500, DMA_FROM_DEVICE, DMA_ATTR_NO_WARN)).toBe(DMA_MAPPING_ERROR);
     expect(fullLines(m)).toEqual([]);
@@ -57,9 +57,9 @@ describe('swiotlb full', () => {
   it('the line reports the padded size, not mapping_size', async () => {
     const { m, s, orig } = await setup();
     const nvme = m.createDevice({ name: '0000:0a:00.0', driver: 'nvme', minAlignMask: 0xfff });
-    for (let i = 0; i < 4; i++) expect(s.mapSingle(nvme, orig, 256 * 1024, 0, 0)).not.toBe(DMA_MAPPING_ERROR);
-    expect(s.mapSingle(nvme, orig + 0x234, 1500, 0, 0)).toBe(DMA_MAPPING_ERROR); // 1500 + 0x234
-    expect(s.mapSingle(nvme, orig + 0xa34, 1500, 0xfff, 0)).toBe(DMA_MAPPING_ERROR); // ALIGN(1500 + 0xa34, 4096)
+    for (let i = 0; i < 4; i++) expect(s.swiotlb_tbl_map_single(nvme, orig, 256 * 1024, 0, 0)).not.toBe(DMA_MAPPING_ERROR);
+    expect(s.swiotlb_tbl_map_single(nvme, orig + 0x234, 1500, 0, 0)).toBe(DMA_MAPPING_ERROR); // 1500 + 0x234
+    expect(s.swiotlb_tbl_map_single(nvme, orig + 0xa34, 1500, 0xfff, 0)).toBe(DMA_MAPPING_ERROR); // ALIGN(1500 + 0xa34, 4096)
     expect(fullLines(m)).toEqual([
       'nvme 0000:0a:00.0: swiotlb buffer is full (sz: 2064 bytes), total 512 (slots), used 512 (slots)',
       'nvme 0000:0a:00.0: swiotlb buffer is full (sz: 8192 bytes), total 512 (slots), used 512 (slots)',
@@ -69,13 +69,13 @@ describe('swiotlb full', () => {
   it('fragmentation: half the slots free in alternating singles, a 2-slot buffer does not fit', async () => {
     const { m, s, dev, orig } = await setup();
     const t: number[] = [];
-    for (let i = 0; i < 512; i++) t.push(s.mapSingle(dev, orig, 100, 0, 0));
-    for (let i = 0; i < 512; i += 2) s.unmapSingle(dev, t[i] as number, 100, DMA_TO_DEVICE, 0);
+    for (let i = 0; i < 512; i++) t.push(s.swiotlb_tbl_map_single(dev, orig, 100, 0, 0));
+    for (let i = 0; i < 512; i += 2) s.swiotlb_tbl_unmap_single(dev, t[i] as number, 100, DMA_TO_DEVICE, 0);
     expect(s.totalUsed).toBe(256);
     expect(Array.from(s.list.subarray(0, 6))).toEqual([1, 0, 1, 0, 1, 0]);
-    expect(s.mapSingle(dev, orig, 3000, 0, 0)).toBe(DMA_MAPPING_ERROR);
+    expect(s.swiotlb_tbl_map_single(dev, orig, 3000, 0, 0)).toBe(DMA_MAPPING_ERROR);
     expect(fullLines(m)).toEqual(['fullnic 0000:09:00.0: swiotlb buffer is full (sz: 3000 bytes), total 512 (slots), used 256 (slots)']);
-    expect(s.mapSingle(dev, orig, 2048, 0, 0)).not.toBe(DMA_MAPPING_ERROR); // one slot still fits
+    expect(s.swiotlb_tbl_map_single(dev, orig, 2048, 0, 0)).not.toBe(DMA_MAPPING_ERROR); // one slot still fits
     expect(s.totalUsed).toBe(257);
   });
 

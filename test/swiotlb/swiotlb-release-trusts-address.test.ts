@@ -21,25 +21,25 @@ async function pool() {
 describe('swiotlb_release_slots() trusts the address it is given', () => {
   it('a second unmap of the same bounce buffer frees nothing and prints nothing', async () => {
     const { m, s, dev, orig } = await pool();
-    const a = s.mapSingle(dev, orig, 100, 0, 0);
-    const b = s.mapSingle(dev, orig, 100, 0, 0);
+    const a = s.swiotlb_tbl_map_single(dev, orig, 100, 0, 0);
+    const b = s.swiotlb_tbl_map_single(dev, orig, 100, 0, 0);
     expect(m.debugfs.read(USED)).toBe('2\n');
-    s.unmapSingle(dev, a, 100, DMA_TO_DEVICE, 0);
+    s.swiotlb_tbl_unmap_single(dev, a, 100, DMA_TO_DEVICE, 0);
     expect(m.debugfs.read(USED)).toBe('1\n');
     const before = m.dmesg().join("\n");
-    s.unmapSingle(dev, a, 100, DMA_TO_DEVICE, 0);
+    s.swiotlb_tbl_unmap_single(dev, a, 100, DMA_TO_DEVICE, 0);
     expect(m.debugfs.read(USED)).toBe('1\n');
     expect(m.dmesg().join("\n")).toBe(before);
-    s.unmapSingle(dev, b, 100, DMA_TO_DEVICE, 0);
+    s.swiotlb_tbl_unmap_single(dev, b, 100, DMA_TO_DEVICE, 0);
     expect(m.debugfs.read(USED)).toBe('0\n');
   });
 
   it('unmapping the second slot of a two-slot bounce frees that slot: io_tlb_used 2 -> 1', async () => {
     const { m, s, dev, orig } = await pool();
-    const a = s.mapSingle(dev, orig, 4096, 0, 0); // 2 slots of 2 KiB
+    const a = s.swiotlb_tbl_map_single(dev, orig, 4096, 0, 0); // 2 slots of 2 KiB
     expect(m.debugfs.read(USED)).toBe('2\n');
     const before = m.dmesg().join("\n");
-    s.unmapSingle(dev, a + 2048, 2048, DMA_TO_DEVICE, 0);
+    s.swiotlb_tbl_unmap_single(dev, a + 2048, 2048, DMA_TO_DEVICE, 0);
     expect(m.debugfs.read(USED)).toBe('1\n');
     expect(m.dmesg().join("\n")).toBe(before);
     // In the slot table the second slot is free again (list merges it with the free run after

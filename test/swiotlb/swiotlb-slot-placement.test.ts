@@ -48,15 +48,15 @@ function list(s: Swiotlb, from: number, to: number): number[] {
 describe('swiotlb slot placement', () => {
   it('consecutive maps take consecutive slots from area->index; >= PAGE_SIZE is page-aligned; unmap renumbers', async () => {
     const { s, dev, orig } = await setup('swiotlb=1024');
-    expect(slotOf(s, s.mapSingle(dev, orig, 100, 0, 0))).toBe(0);
-    expect(slotOf(s, s.mapSingle(dev, orig + 100, 1500, 0, 0))).toBe(1);
-    expect(slotOf(s, s.mapSingle(dev, orig, 2048, 0, 0))).toBe(2); // 2 KiB: no page alignment, slot 2
-    const b3000 = s.mapSingle(dev, orig, 3000, 0, 0);
+    expect(slotOf(s, s.swiotlb_tbl_map_single(dev, orig, 100, 0, 0))).toBe(0);
+    expect(slotOf(s, s.swiotlb_tbl_map_single(dev, orig + 100, 1500, 0, 0))).toBe(1);
+    expect(slotOf(s, s.swiotlb_tbl_map_single(dev, orig, 2048, 0, 0))).toBe(2); // 2 KiB: no page alignment, slot 2
+    const b3000 = s.swiotlb_tbl_map_single(dev, orig, 3000, 0, 0);
     expect(slotOf(s, b3000)).toBe(3); // 2 slots, 3-4: below PAGE_SIZE, an odd start is fine
-    const b4096 = s.mapSingle(dev, orig, 4096, 0, 0);
+    const b4096 = s.swiotlb_tbl_map_single(dev, orig, 4096, 0, 0);
     expect(slotOf(s, b4096)).toBe(6); // page-aligned: slot 5 is skipped (index + 1), 6-7 taken
     expect(b4096 % 4096).toBe(0);
-    const b2000 = s.mapSingle(dev, orig, 2000, 0, 0);
+    const b2000 = s.swiotlb_tbl_map_single(dev, orig, 2000, 0, 0);
     expect(slotOf(s, b2000)).toBe(8); // from area->index = 8, not back to the hole at 5
 
     expect(list(s, 0, 10)).toEqual([0, 0, 0, 0, 0, 1, 0, 0, 0, 119]); // slot 5 renumbered to 1
@@ -68,10 +68,10 @@ describe('swiotlb slot placement', () => {
     expect([s.allocSize[3], s.allocSize[4]]).toEqual([3000, 3000 - SLOT]);
     expect([s.allocSize[6], s.allocSize[7]]).toEqual([4096, 2048]);
 
-    s.unmapSingle(dev, b4096, 4096, DMA_TO_DEVICE, 0);
+    s.swiotlb_tbl_unmap_single(dev, b4096, 4096, DMA_TO_DEVICE, 0);
     expect(list(s, 4, 10)).toEqual([0, 3, 2, 1, 0, 119]); // merged with slot 5 before it
     expect([s.origAddr[6], s.allocSize[6], s.origAddr[7]]).toEqual([INVALID, 0, INVALID]);
-    s.unmapSingle(dev, b2000, 2000, DMA_TO_DEVICE, 0);
+    s.swiotlb_tbl_unmap_single(dev, b2000, 2000, DMA_TO_DEVICE, 0);
     expect(list(s, 4, 10)).toEqual([0, 123, 122, 121, 120, 119]); // merged with what follows
     expect(s.totalUsed).toBe(5);
     expect(s.usedHiwater).toBe(8);
@@ -79,12 +79,12 @@ describe('swiotlb slot placement', () => {
 
   it('a buffer never crosses a 128-slot segment', async () => {
     const { s, dev, orig } = await setup('swiotlb=1024');
-    for (let i = 0; i < 126; i++) expect(slotOf(s, s.mapSingle(dev, orig, 1, 0, 0))).toBe(i);
+    for (let i = 0; i < 126; i++) expect(slotOf(s, s.swiotlb_tbl_map_single(dev, orig, 1, 0, 0))).toBe(i);
     // 3 slots with alloc_align_mask 0x7ff (stride 1): 126 and 127 are too short, 128 fits.
-    expect(slotOf(s, s.mapSingle(dev, orig, 5000, 0x7ff, 0))).toBe(128);
+    expect(slotOf(s, s.swiotlb_tbl_map_single(dev, orig, 5000, 0x7ff, 0))).toBe(128);
     expect(list(s, 126, 128)).toEqual([2, 1]);
     // 128 slots (256 KiB, the largest bounce) only fit a whole free segment: 131..255 is short.
-    expect(slotOf(s, s.mapSingle(dev, orig, 256 * 1024, 0, 0))).toBe(256);
+    expect(slotOf(s, s.swiotlb_tbl_map_single(dev, orig, 256 * 1024, 0, 0))).toBe(256);
     expect([s.list[131], s.list[255]]).toEqual([125, 1]);
     expect(list(s, 384, 386)).toEqual([128, 127]);
   });
@@ -93,23 +93,23 @@ describe('swiotlb slot placement', () => {
     const { m, s, orig } = await setup('swiotlb=1024');
     const a = m.createDevice({ name: '0000:07:00.0', driver: 'slots' });
     const nvme = m.createDevice({ name: '0000:08:00.0', driver: 'nvme', minAlignMask: 0xfff });
-    expect(slotOf(s, s.mapSingle(a, orig, 1, 0, 0))).toBe(0);
+    expect(slotOf(s, s.swiotlb_tbl_map_single(a, orig, 1, 0, 0))).toBe(0);
 
     // alloc_align_mask 0: offset = 0xa34 & 0x7ff = 0x234, iotlb_align_mask = 0x800 (stride 2):
     // the slot's bit 11 must equal the original's.
-    const t1 = s.mapSingle(nvme, orig + 0xa34, 1000, 0, 0);
+    const t1 = s.swiotlb_tbl_map_single(nvme, orig + 0xa34, 1000, 0, 0);
     expect(slotOf(s, t1)).toBe(1);
     expect(t1 & 0xfff).toBe(0xa34);
     expect(s.allocSize[1]).toBe(1000); // size 1000 + 0x234 minus offset0 0x234
-    const t2 = s.mapSingle(nvme, orig + 0x234, 1000, 0, 0);
+    const t2 = s.swiotlb_tbl_map_single(nvme, orig + 0x234, 1000, 0, 0);
     expect(slotOf(s, t2)).toBe(2);
     expect(t2 & 0xfff).toBe(0x234);
-    expect(slotOf(s, s.mapSingle(nvme, orig + 0x234, 1000, 0, 0))).toBe(4); // slot 3 has bit 11 set
+    expect(slotOf(s, s.swiotlb_tbl_map_single(nvme, orig + 0x234, 1000, 0, 0))).toBe(4); // slot 3 has bit 11 set
     expect(s.list[3]).toBe(1);
 
     // alloc_align_mask 0xfff (the IOMMU path's): offset = 0xa34 -> pad_slots 1, offset 0x234,
     // size ALIGN(1000 + 0xa34, 4096) = 4096, page-aligned run 6-7, data in slot 7.
-    const t3 = s.mapSingle(nvme, orig + 0xa34, 1000, 0xfff, 0);
+    const t3 = s.swiotlb_tbl_map_single(nvme, orig + 0xa34, 1000, 0xfff, 0);
     expect(slotOf(s, t3)).toBe(7);
     expect(t3 & 0xfff).toBe(0xa34);
     expect(s.padSlots[7]).toBe(1);
@@ -118,7 +118,7 @@ describe('swiotlb slot placement', () => {
     expect(list(s, 5, 9)).toEqual([1, 0, 0, 120]);
     expect(s.totalUsed).toBe(6);
 
-    s.unmapSingle(nvme, t3, 1000, DMA_TO_DEVICE, 0); // index - pad_slots: both slots come back
+    s.swiotlb_tbl_unmap_single(nvme, t3, 1000, DMA_TO_DEVICE, 0); // index - pad_slots: both slots come back
     expect(list(s, 5, 9)).toEqual([123, 122, 121, 120]);
     expect(s.padSlots[7]).toBe(0);
     expect(s.totalUsed).toBe(4);
@@ -127,10 +127,10 @@ describe('swiotlb slot placement', () => {
   it('area->index wraps to 0 after the last slot of the area', async () => {
     const { s, dev, orig } = await setup('swiotlb=512');
     const t: number[] = [];
-    for (let i = 0; i < 510; i++) t.push(s.mapSingle(dev, orig, 100, 0, 0));
-    s.unmapSingle(dev, t[5] as number, 100, DMA_TO_DEVICE, 0);
-    expect(slotOf(s, s.mapSingle(dev, orig, 3000, 0, 0))).toBe(510); // 510-511, index -> 512 -> 0
-    expect(slotOf(s, s.mapSingle(dev, orig, 100, 0, 0))).toBe(5);
+    for (let i = 0; i < 510; i++) t.push(s.swiotlb_tbl_map_single(dev, orig, 100, 0, 0));
+    s.swiotlb_tbl_unmap_single(dev, t[5] as number, 100, DMA_TO_DEVICE, 0);
+    expect(slotOf(s, s.swiotlb_tbl_map_single(dev, orig, 3000, 0, 0))).toBe(510); // 510-511, index -> 512 -> 0
+    expect(slotOf(s, s.swiotlb_tbl_map_single(dev, orig, 100, 0, 0))).toBe(5);
     expect(s.totalUsed).toBe(512);
   });
 
@@ -143,14 +143,14 @@ describe('swiotlb slot placement', () => {
     const { m, s, dev, orig } = await setup('swiotlb=512');
     const nvme = m.createDevice({ name: '0000:08:00.0', driver: 'nvme', minAlignMask: 0xfff });
     const t: number[] = [];
-    for (let i = 0; i < 512; i++) t.push(s.mapSingle(dev, orig, 100, 0, 0));
-    for (let i = 0; i < 10; i++) s.unmapSingle(dev, t[i] as number, 100, DMA_TO_DEVICE, 0);
-    for (let i = 0; i < 10; i++) t[i] = s.mapSingle(dev, orig, 100, 0, 0);
+    for (let i = 0; i < 512; i++) t.push(s.swiotlb_tbl_map_single(dev, orig, 100, 0, 0));
+    for (let i = 0; i < 10; i++) s.swiotlb_tbl_unmap_single(dev, t[i] as number, 100, DMA_TO_DEVICE, 0);
+    for (let i = 0; i < 10; i++) t[i] = s.swiotlb_tbl_map_single(dev, orig, 100, 0, 0);
     expect(slotOf(s, t[9] as number)).toBe(9);
-    s.unmapSingle(dev, t[9] as number, 100, DMA_TO_DEVICE, 0);
+    s.swiotlb_tbl_unmap_single(dev, t[9] as number, 100, DMA_TO_DEVICE, 0);
     expect(s.totalUsed).toBe(511);
 
-    const got = s.mapSingle(nvme, orig + 0x800, 16, 0, 0);
+    const got = s.swiotlb_tbl_map_single(nvme, orig + 0x800, 16, 0, 0);
     expect(got).toBe(DMA_MAPPING_ERROR);
     expect(m.dmesg()).toContain('nvme 0000:08:00.0: swiotlb buffer is full (sz: 16 bytes), total 512 (slots), used 511 (slots)');
   });
@@ -159,15 +159,15 @@ describe('swiotlb slot placement', () => {
     const { s, dev, orig } = await setup('swiotlb=512,2');
     expect(s.nareas).toBe(2);
     expect(s.areaNslabs).toBe(256);
-    const big1 = s.mapSingle(dev, orig, 256 * 1024, 0, 0);
-    const big2 = s.mapSingle(dev, orig, 256 * 1024, 0, 0);
+    const big1 = s.swiotlb_tbl_map_single(dev, orig, 256 * 1024, 0, 0);
+    const big2 = s.swiotlb_tbl_map_single(dev, orig, 256 * 1024, 0, 0);
     expect([slotOf(s, big1), slotOf(s, big2)]).toEqual([0, 128]); // area 0 is full
-    const small = s.mapSingle(dev, orig, 1500, 0, 0);
+    const small = s.swiotlb_tbl_map_single(dev, orig, 1500, 0, 0);
     expect(slotOf(s, small)).toBe(256); // nslots > area_nslabs - used: straight to area 1
     expect(s.list[257]).toBe(127);
-    s.unmapSingle(dev, big1, 256 * 1024, DMA_TO_DEVICE, 0);
-    expect(slotOf(s, s.mapSingle(dev, orig, 1500, 0, 0))).toBe(0); // area 0 again, its index wrapped to 0
-    expect(slotOf(s, s.mapSingle(dev, orig, 1500, 0, 0))).toBe(1);
+    s.swiotlb_tbl_unmap_single(dev, big1, 256 * 1024, DMA_TO_DEVICE, 0);
+    expect(slotOf(s, s.swiotlb_tbl_map_single(dev, orig, 1500, 0, 0))).toBe(0); // area 0 again, its index wrapped to 0
+    expect(slotOf(s, s.swiotlb_tbl_map_single(dev, orig, 1500, 0, 0))).toBe(1);
     expect(s.totalUsed).toBe(128 + 3);
   });
 });

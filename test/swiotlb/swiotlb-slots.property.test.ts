@@ -1,5 +1,5 @@
-// The swiotlb slot allocator (src/swiotlb.ts: searchArea, take, releaseSlots) against the plain
-// reference model in test/model/ref-swiotlb.ts, which restates kernel/dma/swiotlb.c's rules
+// The swiotlb slot allocator (src/dma/swiotlb.ts: swiotlb_search_pool_area, take, swiotlb_release_slots) against the plain
+// reference model in test/support/model/ref-swiotlb.ts, which restates kernel/dma/swiotlb.c's rules
 // (swiotlb_tbl_map_single, swiotlb_find_slots, swiotlb_search_pool_area, swiotlb_release_slots)
 // over a free-slot bitmap. Random sequences of maps (1..300000 bytes, alloc_align_mask 0, 0x7ff
 // or 0xfff, devices with and without min_align_mask 0xfff, originals anywhere in the high bank),
@@ -96,7 +96,7 @@ async function run(cmdline: string, ops: readonly Op[]): Promise<void> {
       const dev = devs[op.dev] as Device;
       const orig = bank + op.off;
       const want = model.map(orig, op.size, op.mask, dev.dma_parms?.min_align_mask ?? 0);
-      const got = s.mapSingle(dev, orig, op.size, op.mask, DMA_ATTR_NO_WARN);
+      const got = s.swiotlb_tbl_map_single(dev, orig, op.size, op.mask, DMA_ATTR_NO_WARN);
       const desc = `map(${dev.driver}, ${hex(orig)}, ${op.size}, ${hex(op.mask)})`;
       if (want === null) {
         if (got !== DMA_MAPPING_ERROR) throw new Error(`${desc}: dmasim found slot ${(got - s.start) / IO_TLB_SIZE}, the kernel's rules find none`);
@@ -107,7 +107,7 @@ async function run(cmdline: string, ops: readonly Op[]): Promise<void> {
     } else if (op.kind === 'release') {
       if (live.length === 0) continue;
       const [l] = live.splice(op.pick % live.length, 1) as [Live];
-      s.unmapSingle(devs[l.dev] as Device, l.ref.tlbAddr, l.size, DMA_TO_DEVICE, 0);
+      s.swiotlb_tbl_unmap_single(devs[l.dev] as Device, l.ref.tlbAddr, l.size, DMA_TO_DEVICE, 0);
       model.release(l.ref.tlbAddr);
     } else {
       m.debugfs.write('/sys/kernel/debug/swiotlb/io_tlb_used_hiwater', '0\n');
