@@ -12,6 +12,8 @@ import type { EnginePort, HostStats } from '../engine/port.js';
 export interface DcacheHost {
   readonly port: EnginePort;
   readonly hostStats: HostStats;
+  /** The CPU whose loads a DSB orders (load.loadReordering). */
+  readonly cpu: { orderLoads(): void };
 }
 
 const CLEAN = 0;
@@ -57,7 +59,11 @@ export class DcacheMaintenance {
     this.queued++;
   }
 
-  /** dsb(sy): every issued operation completes. */
+  /**
+   * dsb(sy): every issued operation completes. A DSB is a full barrier, so it also ends the
+   * window in which a later load could be satisfied early: a driver's read after
+   * dma_sync_single_for_cpu() sees what the device wrote, with no dma_rmb() of its own.
+   */
   dsb(): void {
     const p = this.pending;
     for (let i = 0; i < this.queued * 3; i += 3) {
@@ -66,6 +72,7 @@ export class DcacheMaintenance {
     }
     this.queued = 0;
     this.m.hostStats.barriers++;
+    this.m.cpu.orderLoads();
   }
 
   /** Operations issued and not yet completed (for tests and the data-aware checker). */

@@ -136,9 +136,9 @@ export class Cpu implements StoreBuffer {
     }
   }
 
-  /** A read barrier: every earlier load is complete, so none can return older data. */
-  private orderLoads(): void {
-    this.history.length = 0;
+  /** A read barrier (or a DSB): every earlier load is complete, so none can return older data. */
+  orderLoads(): void {
+    if (this.history.length !== 0) this.history.length = 0;
   }
 
   /** A buffered store reaches RAM. */
