@@ -15,7 +15,7 @@ import {
   asUsage, bootMachine, envelope, int, machineOptions, machineOptionsOf, UsageError, validated, VERSION, type MachineFlags,
 } from './machine-options.js';
 import { checkCommand } from './check.js';
-import { progressBar } from './progress.js';
+import { withProgress } from './progress.js';
 
 function print(lines: readonly string[]): void {
   for (const l of lines) process.stdout.write(`${l}\n`);
@@ -91,12 +91,7 @@ async function nic(f: NicFlags, cmd: Command): Promise<number> {
   const { run, walls } = await timedRuns(f, async (timed) => {
     const m = await bootMachine(opts);
     registerRun(m, f);
-    const bar = progressBar(timed && !f.json);
-    try {
-      return { m, r: runNic(m, { ...nicOptions, onProgress: (x) => bar.update(x) }) };
-    } finally {
-      bar.stop();
-    }
+    return { m, r: await withProgress(timed && !f.json, (onProgress) => runNic(m, { ...nicOptions, onProgress })) };
   }, ({ r }) => r.wallSeconds);
   const { m, r } = run;
   const dmesg = f.dmesg ? m.dmesg() : [];
@@ -196,12 +191,7 @@ function program(setExit: (code: number) => void): Command {
       const { run: { m, r }, walls } = await timedRuns(f, async (timed) => {
         const m = await bootMachine(opts);
         registerRun(m, f);
-        const bar = progressBar(timed && !f.json);
-        try {
-          return { m, r: await runMapBenchmark(m, o as MapBenchmarkOptions, { onProgress: (x) => bar.update(x) }) };
-        } finally {
-          bar.stop();
-        }
+        return { m, r: await withProgress(timed && !f.json, (onProgress) => runMapBenchmark(m, o as MapBenchmarkOptions, { onProgress })) };
       }, ({ r }) => r.wallMapNs + r.wallUnmapNs);
       if (f.json) printJson({ ...envelope('map-benchmark', m, opts), options: o, ...r, ...dataCheckJson(m), wallNsPerRun: walls });
       else print(r.error === null ? r.lines : [...r.lines, r.error]);
@@ -217,12 +207,7 @@ function program(setExit: (code: number) => void): Command {
       const { run: { m, r }, walls } = await timedRuns(f, async (timed) => {
         const m = await bootMachine(opts);
         registerRun(m, f);
-        const bar = progressBar(timed && !f.json);
-        try {
-          return { m, r: await runDmapoolTest(m, { iterations: f.iterations, onProgress: (x) => bar.update(x) }) };
-        } finally {
-          bar.stop();
-        }
+        return { m, r: await withProgress(timed && !f.json, (onProgress) => runDmapoolTest(m, { iterations: f.iterations, onProgress })) };
       }, ({ r }) => r.results.reduce((us, s) => us + s.timeUs, 0));
       if (f.json) printJson({ ...envelope('dmapool-test', m, opts), options: { iterations: f.iterations }, ...r, ...dataCheckJson(m), timeUsPerRun: walls });
       else print(r.error === null ? r.lines : [...r.lines, r.error]);
@@ -270,8 +255,7 @@ function program(setExit: (code: number) => void): Command {
       // runBarrierSweep checks its options (src/workloads/options.ts) before it runs anything.
       const sweep = (p: Partial<BarrierSweepOptions>): Promise<BarrierSweepResult> => runBarrierSweep(p).catch((e: unknown) => { throw asUsage(e); });
       for (let i = 0; i < f.warmup; i++) await sweep(o);
-      const bar = progressBar(!f.json);
-      const r = await sweep({ ...o, onProgress: (x) => bar.update(x) }).finally(() => bar.stop());
+      const r = await withProgress(!f.json, (onProgress) => sweep({ ...o, onProgress }));
       // Two machines ran (per-buffer and batched): r.stats has m.stats() of each, every row both's counters.
       if (f.json) printJson({ dmasim: VERSION, command: 'barriers', configuration: { arch: r.arch, ...o, warmup: f.warmup }, ...r });
       else print(formatBarrierTable(r));

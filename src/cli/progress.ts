@@ -43,3 +43,13 @@ export function progressBar(enabled: boolean, stream: Pick<NodeJS.WriteStream, '
     },
   };
 }
+
+/** Runs `work`, feeding a bar through the onProgress callback it is given; the bar is erased however the work ends. */
+export async function withProgress<T>(enabled: boolean, work: (onProgress: (fraction: number) => void) => T | Promise<T>): Promise<T> {
+  const bar = progressBar(enabled);
+  try {
+    return await work((x) => bar.update(x));
+  } finally {
+    bar.stop();
+  }
+}

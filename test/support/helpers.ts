@@ -1,6 +1,7 @@
 // Shared test fixtures: small machines that make cache effects easy to provoke.
 import { createMachine, type Machine, type MachineOptions } from '../../src/machine.js';
 import { DmaSimError } from '../../src/lib/errors.js';
+import { DebugfsError } from '../../src/lib/debugfs.js';
 import { randomBytes } from '../../src/lib/random.js';
 
 /** A machine with one 2 MiB bank and a tiny cache (4 KiB, 4 ways, 64 B lines: 16 sets). */
@@ -30,4 +31,15 @@ export function expectDmaSimError(fnName: string, call: () => unknown): DmaSimEr
   if (!(caught instanceof DmaSimError)) throw new Error(`${fnName}: expected a DmaSimError, got ${String(caught)}`);
   if (caught.fn !== fnName) throw new Error(`expected the error to name ${fnName}, got ${caught.fn}`);
   return caught;
+}
+
+/** The errno code a debugfs/tracefs call is refused with, or 'no error'. */
+export function debugfsErrno(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof DebugfsError) return e.code;
+    throw e;
+  }
+  return 'no error';
 }

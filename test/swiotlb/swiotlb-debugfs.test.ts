@@ -8,19 +8,10 @@
 // (fs/libfs.c simple_attr_write: `if (!attr->set) return -EACCES;`).
 import { describe, expect, it } from 'vitest';
 import { DebugfsError } from '../../src/lib/debugfs.js';
+import { debugfsErrno as errno } from '../support/helpers.js';
 import { createMachine, DMA_TO_DEVICE, GFP_KERNEL } from '../../src/index.js';
 
 const DIR = '/sys/kernel/debug/swiotlb';
-
-function errno(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DebugfsError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 describe('/sys/kernel/debug/swiotlb', () => {
   it('io_tlb_nslabs, io_tlb_used and io_tlb_used_hiwater read as "%llu\\n" and follow the pool', async () => {

@@ -4,20 +4,10 @@
 // -EINVAL; a path with no event is -ENOENT; trace_marker with tracing_on at 0 is -EBADF (the ring
 // buffer refuses the reservation in tracing_mark_write()).
 import { describe, expect, it } from 'vitest';
-import { DebugfsError } from '../../src/lib/debugfs.js';
+import { debugfsErrno as errno } from '../support/helpers.js';
 import { createMachine } from '../../src/index.js';
 
 const T = '/sys/kernel/tracing';
-
-function errno(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DebugfsError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 describe('rejected tracefs writes', () => {
   it('give the kernel errno and change nothing', async () => {
