@@ -231,9 +231,9 @@ function writeLink(pool: DmaPool, node: number, next: number, dma: number): void
   const how = pool.nodeHow[node];
   stageLink(pool.link, next, dma);
   if (how === LINK_CACHED) {
-    m.port.cpuWrite(pool.nodeOff[node] as number, pool.linkBytes);
+    m.port.cpuWriteWords(pool.nodeOff[node] as number, pool.link, 4);
   } else if (how === LINK_UNCACHED && !m.cpu.storesBuffered) {
-    m.port.uncachedWrite(pool.nodeOff[node] as number, pool.linkBytes);
+    m.port.uncachedWriteWords(pool.nodeOff[node] as number, pool.link, 4);
   } else {
     m.cpu.write(pool.nodeVaddr[node] as number, pool.linkBytes.slice());
   }
@@ -245,9 +245,9 @@ function readLinkDma(pool: DmaPool, node: number): number {
   const how = pool.nodeHow[node];
   const w = pool.link;
   if (how === LINK_CACHED) {
-    m.port.cpuRead((pool.nodeOff[node] as number) + 8, 8, pool.linkBytes, 8);
+    m.port.cpuReadWords((pool.nodeOff[node] as number) + 8, 2, w, 2);
   } else if (how === LINK_UNCACHED && !m.cpu.storesBuffered) {
-    m.port.uncachedRead((pool.nodeOff[node] as number) + 8, 8, pool.linkBytes, 8);
+    m.port.uncachedReadWords((pool.nodeOff[node] as number) + 8, 2, w, 2);
   } else {
     const b = m.cpu.read((pool.nodeVaddr[node] as number) + 8, 8);
     new Uint8Array(w.buffer, w.byteOffset + 8, 8).set(b);
