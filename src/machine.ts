@@ -375,9 +375,14 @@ export class Machine implements DmaHost {
    * asks this several times for the same buffer, so the last bank found is tried first.
    */
   physToOffset(phys: number, len: number): number {
-    if (typeof phys !== 'number' || typeof len !== 'number') refuseQuery('physToOffset', phys, len);
     const last = this.lastBank;
-    if (phys >= last.base && phys + len <= last.base + last.size) return last.offset + (phys - last.base);
+    if (typeof phys === 'number' && typeof len === 'number' && phys >= last.base && phys + len <= last.base + last.size) return last.offset + (phys - last.base);
+    return this.physToOffsetSlow(phys, len);
+  }
+
+  /** physToOffset() outside the last bank found, kept apart so that the common case inlines. */
+  private physToOffsetSlow(phys: number, len: number): number {
+    if (typeof phys !== 'number' || typeof len !== 'number') refuseQuery('physToOffset', phys, len);
     for (const b of this.layout.banks) {
       if (phys >= b.base && phys + len <= b.base + b.size) {
         this.lastBank = b;

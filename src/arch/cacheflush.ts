@@ -65,14 +65,18 @@ export class DcacheMaintenance {
    * dma_sync_single_for_cpu() sees what the device wrote, with no dma_rmb() of its own.
    */
   dsb(): void {
-    const p = this.pending;
-    for (let i = 0; i < this.queued * 3; i += 3) {
-      if (p[i] === CLEAN) this.m.port.clean(p[i + 1] as number, Math.max(p[i + 2] as number, 1));
-      else this.m.port.invalPoc(p[i + 1] as number, p[i + 2] as number);
-    }
+    if (this.queued === 1) this.complete(0);
+    else for (let i = 0; i < this.queued * 3; i += 3) this.complete(i);
     this.queued = 0;
     this.m.hostStats.barriers++;
     this.m.cpu.orderLoads();
+  }
+
+  /** The queued operation at pending[i]: what a DSB waits for. */
+  private complete(i: number): void {
+    const p = this.pending;
+    if (p[i] === CLEAN) this.m.port.clean(p[i + 1] as number, Math.max(p[i + 2] as number, 1));
+    else this.m.port.invalPoc(p[i + 1] as number, p[i + 2] as number);
   }
 
   /** Operations issued and not yet completed (for tests and the data-aware checker). */

@@ -162,6 +162,14 @@ export function dev_bus_name(dev: Device): string {
   return dev_is_pci(dev) ? 'pci' : 'platform';
 }
 
+/**
+ * dma_go_direct() (kernel/dma/mapping.c): use_dma_iommu() goes to dma-iommu, no ops goes to
+ * dma-direct; CONFIG_DMA_OPS_BYPASS (dev->dma_ops_bypass) is not modelled, so ops never do.
+ */
+export function dma_go_direct(dev: Pick<Device, 'dma_iommu' | 'dma_ops'>): boolean {
+  return !dev.dma_iommu && dev.dma_ops === null;
+}
+
 export class Device {
   readonly name: string;
   readonly driver: string;
@@ -188,6 +196,13 @@ export class Device {
   readonly dma_iommu: boolean;
   /** min_not_zero(dma_get_mask(), bus_dma_limit) as a number, the IOVA allocation limit of every map. */
   iovaLimit = 0;
+  /**
+   * dma_map_direct(dev, get_dma_ops(dev)) (kernel/dma/mapping.c), computed once instead of on
+   * every map: dma-direct serves the device (no dma-iommu, no dma_map_ops). dmasim has no
+   * dma_ops_bypass, so the mask and bus_dma_limit do not enter it; it is recomputed with them
+   * anyway (updateLimits()), as the kernel's predicate reads *dev->dma_mask.
+   */
+  map_direct = false;
 
   /** @internal created by m.createDevice(), which hands in the IOMMU probe */
   constructor(readonly machine: DmaHost, opts: DeviceOptions, probeIommu: IommuProbe) {
@@ -213,6 +228,7 @@ export class Device {
     // iommu_probe_device(), then iommu_setup_dma_ops() once the default domain is attached.
     this.iommu = iommuOpts === null ? null : probeIommu(this, iommuOpts);
     this.dma_iommu = this.iommu !== null && this.iommu.translates;
+    this.updateLimits();
   }
 
   /** *dev->dma_mask, or null when the dma_mask pointer is NULL. */
@@ -245,6 +261,7 @@ export class Device {
   updateLimits(): void {
     this.streamLimit = Number(minNotZero(this.dma_mask ?? 0n, this.bus_dma_limit));
     this.iovaLimit = Number(minNotZero(this.dmaGetMask(), this.bus_dma_limit));
+    this.map_direct = dma_go_direct(this);
   }
 
   /** dma_get_mask() without the argument check: an unset mask reads as 32-bit. */
@@ -282,11 +299,19 @@ export class Device {
    * IOMMU the page tables say (iommu_iova_to_phys()), for the first byte.
    */
   dmaToPhys(dma: number, len: number): number {
-    if (this.dma_iommu) {
-      const phys = (this.iommu as DevIommu).iova_to_phys(dma);
-      return phys === 0 ? NO_PHYS : phys;
-    }
+    if (this.dma_iommu) return this.iovaToPhys(dma);
     if (this.dma_range_map.length === 0) return dma;
+    return this.rangeDmaToPhys(dma, len);
+  }
+
+  /** iommu_iova_to_phys(), 0 (no translation) as NO_PHYS. */
+  private iovaToPhys(dma: number): number {
+    const phys = (this.iommu as DevIommu).iova_to_phys(dma);
+    return phys === 0 ? NO_PHYS : phys;
+  }
+
+  /** dmaToPhys() through dma_range_map, apart from the common identity case so that it inlines. */
+  private rangeDmaToPhys(dma: number, len: number): number {
     for (const r of this.dma_range_map) {
       if (dma >= r.dma_start && dma + len <= r.dma_start + r.size) return r.cpu_start + (dma - r.dma_start);
     }
@@ -295,7 +320,11 @@ export class Device {
 
   /** translate_phys_to_dma(): -1 when no region holds the address. */
   physToDma(phys: number): number {
-    if (this.dma_range_map.length === 0) return phys;
+    return this.dma_range_map.length === 0 ? phys : this.rangePhysToDma(phys);
+  }
+
+  /** physToDma() through dma_range_map, apart from the common identity case so that it inlines. */
+  private rangePhysToDma(phys: number): number {
     for (const r of this.dma_range_map) {
       if (phys >= r.cpu_start && phys < r.cpu_start + r.size) return r.dma_start + (phys - r.cpu_start);
     }

@@ -182,6 +182,26 @@ export function dma_addressing_limited(dev: Device): boolean {
 // ---- streaming mappings ------------------------------------------------------------------
 
 /**
+ * The fused guard of a single map or unmap: a struct device, an address that is a non-negative
+ * integer below 2^53, a size below 2^32, a direction other than DMA_NONE, attrs 0. When it holds,
+ * checkSingle() would pass and return 0, so a call does only checkDev()'s interleaving point;
+ * when it does not, checkSingle() runs and decides (DMA_MAPPING_ERROR handed back, large sizes,
+ * attrs, DMA_NONE's BUG and every refusal). A few compares in one function V8 inlines, where the
+ * detailed checks are five calls.
+ */
+export function singleArgsOk(dev: unknown, addr: unknown, size: unknown, dir: unknown, attrs: unknown): dev is Device {
+  return attrs === 0 && typeof addr === 'number' && addr >= 0 && addr <= Number.MAX_SAFE_INTEGER && Math.floor(addr) === addr
+    && (size as number) >>> 0 === size && (dir as number) >>> 0 === dir && (dir as number) < DMA_NONE && dev instanceof Device;
+}
+
+/** checkSingle() behind the fused guard: the guard's pass is checkDev()'s interleaving point only. */
+function checkSingleFast(fn: string, dev: Device, addrArg: string, addr: number, size: number, dir: DmaDirection, attrs: unknown): number {
+  if (!singleArgsOk(dev, addr, size, dir, attrs)) return checkSingle(fn, dev, addrArg, addr, size, dir, attrs);
+  dev.machine.clock.point();
+  return 0;
+}
+
+/**
  * The common checks of a single map or unmap; returns the attrs. The usual attrs of 0 skip
  * checkAttrs(), so that its bytecode does not count against the inlining budget of every map.
  */
@@ -205,20 +225,29 @@ function refuseRange(fn: string, arg: string, phys: number, size: number): never
 
 /** dma_map_phys(): the v7.x primitive every single-buffer map ends in. */
 export function dma_map_phys(dev: Device, phys: number, size: number, dir: DmaDirection, attrs = 0): number {
-  attrs = checkSingle('dma_map_phys', dev, 'phys', phys, size, dir, attrs);
+  attrs = checkSingleFast('dma_map_phys', dev, 'phys', phys, size, dir, attrs);
   if (!(attrs & DMA_ATTR_MMIO)) checkPhysRange(dev, 'dma_map_phys', 'phys', phys, size);
   dev.machine.dmaDebug?.caller('dma_map_phys');
   return mapPhys('dma_map_phys', dev, phys, size, dir, attrs);
 }
 
 function mapPhys(fn: string, dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
+  const m = dev.machine;
+  // dma-direct with nothing listening: what the general path below does in that case.
+  if (dev.map_direct && attrs === 0 && dir !== DMA_NONE && m.dmaTrace === null && m.dmaDebug === null && dev.dma_mask !== null) {
+    return direct.dma_direct_map_phys(dev, phys, size, dir, 0, true);
+  }
+  return mapPhysHooked(fn, dev, phys, size, dir, attrs);
+}
+
+function mapPhysHooked(fn: string, dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
   dev.machine.dmaTrace?.dma_api_enter?.();
   if (dir === DMA_NONE) bugOnDirection(dev, 'dma_map_phys', dir);
   if (dev.dma_mask === null) return noMask(dev, 'dma_map_phys');
   if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
   const o = ops(dev);
   let addr = DMA_MAPPING_ERROR;
-  if (o === null && !dev.dma_iommu) addr = direct.dma_direct_map_phys(dev, phys, size, dir, attrs, true);
+  if (dev.map_direct) addr = direct.dma_direct_map_phys(dev, phys, size, dir, attrs, true);
   else if (attrs & DMA_ATTR_CC_SHARED) addr = DMA_MAPPING_ERROR; // only dma-direct maps shared memory
   else if (dev.dma_iommu) addr = iommu.iommu_dma_map_phys(dev, phys, size, dir, attrs);
   else if (o?.map_phys) addr = opsAddr(fn, 'map_phys', o.map_phys(dev, phys, size, dir, attrs));
@@ -235,14 +264,24 @@ function noMask(dev: Device, fn: string): number {
 
 /** dma_unmap_phys(): the debug check runs after the real unmap. */
 export function dma_unmap_phys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
-  unmapPhys(dev, addr, size, dir, checkSingle('dma_unmap_phys', dev, 'addr', addr, size, dir, attrs));
+  unmapPhys(dev, addr, size, dir, checkSingleFast('dma_unmap_phys', dev, 'addr', addr, size, dir, attrs));
 }
 
 function unmapPhys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs: number): void {
+  const m = dev.machine;
+  // dma-direct with nothing listening: what the general path below does in that case.
+  if (dev.map_direct && attrs === 0 && dir !== DMA_NONE && m.dmaTrace === null && m.dmaDebug === null) {
+    direct.dma_direct_unmap_phys(dev, addr, size, dir, 0, true);
+    return;
+  }
+  unmapPhysHooked(dev, addr, size, dir, attrs);
+}
+
+function unmapPhysHooked(dev: Device, addr: number, size: number, dir: DmaDirection, attrs: number): void {
   dev.machine.dmaTrace?.dma_api_enter?.();
   if (dir === DMA_NONE) bugOnDirection(dev, 'dma_unmap_phys', dir);
   const o = ops(dev);
-  if (o === null && !dev.dma_iommu) direct.dma_direct_unmap_phys(dev, addr, size, dir, attrs, true);
+  if (dev.map_direct) direct.dma_direct_unmap_phys(dev, addr, size, dir, attrs, true);
   else if (attrs & DMA_ATTR_CC_SHARED) return;
   else if (dev.dma_iommu) iommu.iommu_dma_unmap_phys(dev, addr, size, dir, attrs);
   else o?.unmap_phys?.(dev, addr, size, dir, attrs);
@@ -256,7 +295,7 @@ export function dma_map_page(dev: Device, page: Page, offset: number, size: numb
   if (typeof page !== 'number' || !isPageHandle(page)) throw new DmaSimTypeError(fn, 'page', 'must be a struct page handle');
   checkSize(fn, 'offset', offset);
   const phys = pageToPfn(page) * PAGE_SIZE + offset;
-  attrs = checkSingle(fn, dev, 'page', phys, size, dir, attrs);
+  attrs = checkSingleFast(fn, dev, 'page', phys, size, dir, attrs);
   checkPhysRange(dev, fn, 'page', phys, size);
   if (attrs & DMA_ATTR_MMIO) return DMA_MAPPING_ERROR;
   dev.machine.dmaDebug?.caller('dma_map_page');
@@ -265,7 +304,7 @@ export function dma_map_page(dev: Device, page: Page, offset: number, size: numb
 
 /** dma_unmap_page_attrs(): silently nothing with MMIO. */
 function unmapPage(fn: string, dev: Device, addr: number, size: number, dir: DmaDirection, attrs: unknown): void {
-  const a = checkSingle(fn, dev, 'addr', addr, size, dir, attrs);
+  const a = checkSingleFast(fn, dev, 'addr', addr, size, dir, attrs);
   if (!(a & DMA_ATTR_MMIO)) unmapPhys(dev, addr, size, dir, a);
 }
 
@@ -279,15 +318,27 @@ export function dma_unmap_page(dev: Device, addr: number, size: number, dir: Dma
  */
 export function dma_map_single(dev: Device, ptr: number, size: number, dir: DmaDirection, attrs = 0): number {
   const fn = 'dma_map_single';
-  attrs = checkSingle(fn, dev, 'ptr', ptr, size, dir, attrs);
+  attrs = checkSingleFast(fn, dev, 'ptr', ptr, size, dir, attrs);
   const m = dev.machine;
-  if (archIsVmallocAddr(ptr, m.arch.kimageInVmalloc)) return rejectVmalloc(dev);
-  const phys = isLinearMapAddress(ptr) ? __pa(ptr) : m.translate(ptr);
-  if (phys < 0) refuseVirt(fn, ptr);
+  // The linear map is neither vmalloc nor the kernel image: the common buffer asks one range.
+  const phys = isLinearMapAddress(ptr) ? __pa(ptr) : nonLinearPhys(fn, dev, ptr);
+  if (phys === VMALLOC_REJECTED) return rejectVmalloc(dev);
   checkPhysRange(dev, fn, 'ptr', phys, size);
   m.dmaDebug?.map_single(dev, ptr, size);
   if (attrs & DMA_ATTR_MMIO) return DMA_MAPPING_ERROR;
   return mapPhys(fn, dev, phys, size, dir, attrs);
+}
+
+/** nonLinearPhys()'s answer for vmalloc memory (a physical address is never negative). */
+const VMALLOC_REJECTED = -2;
+
+/** The physical address behind a map_single pointer outside the linear map, or VMALLOC_REJECTED. */
+function nonLinearPhys(fn: string, dev: Device, ptr: number): number {
+  const m = dev.machine;
+  if (archIsVmallocAddr(ptr, m.arch.kimageInVmalloc)) return VMALLOC_REJECTED;
+  const phys = m.translate(ptr);
+  if (phys < 0) refuseVirt(fn, ptr);
+  return phys;
 }
 
 function refuseVirt(fn: string, ptr: number): never {
@@ -309,7 +360,7 @@ export function dma_unmap_single(dev: Device, addr: number, size: number, dir: D
  * A RAM address is mapped too; dma-debug reports it (debug_dma_map_phys()).
  */
 export function dma_map_resource(dev: Device, phys: number, size: number, dir: DmaDirection, attrs = 0): number {
-  const a = checkSingle('dma_map_resource', dev, 'phys', phys, size, dir, attrs) | DMA_ATTR_MMIO;
+  const a = checkSingleFast('dma_map_resource', dev, 'phys', phys, size, dir, attrs) | DMA_ATTR_MMIO;
   const m = dev.machine;
   m.dmaDebug?.caller('dma_map_resource');
   return mapPhys('dma_map_resource', dev, phys, size, dir, a);
@@ -317,7 +368,7 @@ export function dma_map_resource(dev: Device, phys: number, size: number, dir: D
 
 /** dma_unmap_resource(): dma_unmap_phys() with DMA_ATTR_MMIO, so nothing but bookkeeping. */
 export function dma_unmap_resource(dev: Device, addr: number, size: number, dir: DmaDirection, attrs = 0): void {
-  unmapPhys(dev, addr, size, dir, checkSingle('dma_unmap_resource', dev, 'addr', addr, size, dir, attrs) | DMA_ATTR_MMIO);
+  unmapPhys(dev, addr, size, dir, checkSingleFast('dma_unmap_resource', dev, 'addr', addr, size, dir, attrs) | DMA_ATTR_MMIO);
 }
 
 /** dma_mapping_error(): the debug layer marks the mapping as checked first. */
