@@ -10,7 +10,7 @@ import type { CoherentBuffer } from './direct.js';
 import { currentMachine } from './current.js';
 import { Device, type DmaHost } from './device.js';
 import {
-  checkAttrs, checkDir, checkMask, DMA_ATTR_CC_SHARED, DMA_BIDIRECTIONAL, DMA_ATTR_MMIO, DMA_NONE, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
+  checkAttrs, checkDir, checkMask, DMA_ATTR_CC_SHARED, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, DMA_ATTR_MMIO, DMA_NONE, DMA_ATTR_NO_WARN, DMA_ATTR_REQUIRE_COHERENT,
   DMA_BIT_MASK, DMA_MAPPING_ERROR, EINVAL, EIO, ENOMEM, EOPNOTSUPP, EREMOTEIO, minNotZero, U64_MAX,
   validDmaDirection, type DmaDirection,
 } from '../include/dma-mapping.js';
@@ -191,7 +191,8 @@ export function dma_addressing_limited(dev: Device): boolean {
  */
 export function singleArgsOk(dev: unknown, addr: unknown, size: unknown, dir: unknown, attrs: unknown): dev is Device {
   return attrs === 0 && typeof addr === 'number' && addr >= 0 && addr <= Number.MAX_SAFE_INTEGER && Math.floor(addr) === addr
-    && (size as number) >>> 0 === size && (dir as number) >>> 0 === dir && (dir as number) < DMA_NONE && dev instanceof Device;
+    && typeof size === 'number' && size >>> 0 === size && (dir === DMA_BIDIRECTIONAL || dir === DMA_TO_DEVICE || dir === DMA_FROM_DEVICE)
+    && dev instanceof Device;
 }
 
 /** checkSingle() behind the fused guard: the guard's pass is checkDev()'s interleaving point only. */
