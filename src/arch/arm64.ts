@@ -10,11 +10,13 @@ import { x016 } from '../lib/vsprintf.js';
 /** The WASM offset of a physical range the hooks were handed, or -1 after the oops line. */
 function target(m: ArchSyncHost, phys: number, size: number): number {
   const off = m.physToOffset(phys, Math.max(size, 1));
-  if (off < 0) {
-    // phys_to_virt() of memory that is not RAM: the DC instruction takes a translation fault.
-    m.log.printk(1, `Unable to handle kernel paging request at virtual address ${x016(0xffff_0000_0000_0000n + BigInt(phys))}`);
-  }
-  return off;
+  return off >= 0 ? off : notRam(m, phys);
+}
+
+/** phys_to_virt() of memory that is not RAM: the DC instruction takes a translation fault. */
+function notRam(m: ArchSyncHost, phys: number): number {
+  m.log.printk(1, `Unable to handle kernel paging request at virtual address ${x016(0xffff_0000_0000_0000n + BigInt(phys))}`);
+  return -1;
 }
 
 /**

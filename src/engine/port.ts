@@ -9,8 +9,13 @@ import { PAGE_SHIFT } from '../include/page.js';
 import type { CoreExports } from './core.js';
 import { SCRATCH_BYTES, type Layout } from './layout.js';
 
-/** Copies up to this many bytes go byte by byte: below about a cache line that beats a view's allocation. */
-const SMALL_COPY = 64;
+/**
+ * Copies up to this many bytes go byte by byte. An element access to the shared WASM memory
+ * costs about 3 ns here, so only register-sized copies are cheaper that way than one set().
+ */
+const SMALL_COPY = 4;
+/** Scratch views of every length up to this are kept (creating a view of shared memory costs ~60 ns). */
+const VIEW_CACHE_MAX = 4096;
 
 /** Counters of everything the machine did; see README for each one's meaning. */
 export interface Stats {
@@ -101,6 +106,8 @@ export class EnginePort {
   private readonly scratch: number;
   /** The scratch area as u32 words, for the word accesses. */
   private readonly scratch32: Uint32Array;
+  /** scratchView()'s views, by length. */
+  private readonly scratchViews: (Uint8Array | undefined)[] = [];
   private readonly counters: BigUint64Array;
   private readonly counters32: Uint32Array;
   /** The cache's slot tags (the RAM line each slot holds, or EMPTY_TAG). */
@@ -178,13 +185,24 @@ export class EnginePort {
   }
 
   // ---- the scratch area -------------------------------------------------------------------
-  // subarray() allocates a view: the register-sized accesses of drivers (links, descriptors,
-  // headers) copy by hand instead, so the per-call paths make no garbage per access.
+  // One set() per copy, through a view of the scratch area kept per length: the per-call paths
+  // make no garbage per access, and only register-sized copies go byte by byte.
+
+  /** The first n bytes of the scratch area as a view, made once per length up to VIEW_CACHE_MAX. */
+  private scratchView(n: number): Uint8Array {
+    if (n > VIEW_CACHE_MAX) return this.u8.subarray(this.scratch, this.scratch + n);
+    let v = this.scratchViews[n];
+    if (v === undefined) {
+      v = this.u8.subarray(this.scratch, this.scratch + n);
+      this.scratchViews[n] = v;
+    }
+    return v;
+  }
 
   /** n bytes from the scratch area into out[at..]. */
   private fromScratch(out: Uint8Array, at: number, n: number): void {
     if (n > SMALL_COPY) {
-      out.set(this.u8.subarray(this.scratch, this.scratch + n), at);
+      out.set(this.scratchView(n), at);
       return;
     }
     const u8 = this.u8;
@@ -194,10 +212,8 @@ export class EnginePort {
 
   /** data[from, from + n) into the scratch area. */
   private toScratch(data: Uint8Array, from: number, n: number): void {
-    if (from === 0 && n === data.length) {
-      this.u8.set(data, this.scratch);
-    } else if (n > SMALL_COPY) {
-      this.u8.set(data.subarray(from, from + n), this.scratch);
+    if (n > SMALL_COPY) {
+      this.u8.set(from === 0 && n === data.length ? data : data.subarray(from, from + n), this.scratch);
     } else {
       const u8 = this.u8;
       const s = this.scratch;

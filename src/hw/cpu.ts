@@ -278,15 +278,16 @@ export class Cpu implements StoreBuffer {
 
   /** The stores of `fn`: the range is checked before time moves or a byte does. */
   private put(fn: string, ptr: number, data: Uint8Array): void {
+    const off = this.linearOffset(ptr, data.length);
+    if (off >= 0) {
+      // One cached span that spans() would accept (see readInto()): no span list, no view of data.
+      this.m.clock.cpuPoint();
+      this.m.port.cpuWrite(off, data);
+      return;
+    }
     const spans = this.spans(fn, ptr, data.length);
     this.m.clock.cpuPoint();
     const port = this.m.port;
-    const off = this.linearOffset(ptr, data.length);
-    if (off >= 0) {
-      // One cached span (see readInto()): no span list, no view of data.
-      port.cpuWrite(off, data);
-      return;
-    }
     let pos = 0;
     for (const s of spans) {
       if (this.history.length !== 0) this.forgetOverwrites(s.off, s.len);
@@ -338,12 +339,14 @@ export class Cpu implements StoreBuffer {
       this.lastCached = true;
       return this.m.physToOffset(__pa(virt), len);
     }
-    if (!isVmallocAddr(virt) || (virt % PAGE_SIZE) + len > PAGE_SIZE) return -1;
+    // The offset in the page by floor(): `%` of a double this large is a C call (fmod).
+    const inPage = virt - Math.floor(virt / PAGE_SIZE) * PAGE_SIZE;
+    if (!isVmallocAddr(virt) || inPage + len > PAGE_SIZE) return -1;
     const area = this.vmallocArea(virt);
     if (area === null || virt + len > area.start + area.size) return -1;
     this.lastCached = area.prot === undefined || area.prot === 'normal';
     const pfn = area.pfns[Math.floor((virt - area.start) / PAGE_SIZE)] as number;
-    return this.m.physToOffset(pfn * PAGE_SIZE + (virt % PAGE_SIZE), len);
+    return this.m.physToOffset(pfn * PAGE_SIZE + inPage, len);
   }
 
   private lastCached = true;

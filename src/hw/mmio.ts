@@ -106,5 +106,7 @@ export class Mmio {
 
 /** The value argument of a register write. */
 export function checkRegValue(fn: string, size: number, value: unknown): number {
+  // The common 8-, 16- and 32-bit values pass with a few compares; checkIntIn() decides the rest.
+  if (typeof value === 'number' && value >>> 0 === value && (size === 4 || (size === 1 ? value <= 0xff : size === 2 && value <= 0xffff))) return value;
   return checkIntIn(fn, 'value', value, 0, size === 8 ? Number.MAX_SAFE_INTEGER : 2 ** (size * 8) - 1);
 }
