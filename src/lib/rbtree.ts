@@ -140,45 +140,34 @@ export class RbTree {
   rb_insert_color(z: number): void {
     const { left, right, parent, color } = this;
     while (color[parent[z] as number] === RED) {
-      let p = parent[z] as number;
+      const p = parent[z] as number;
       const g = parent[p] as number;
-      if (p === left[g]) {
-        const u = right[g] as number;
-        if (color[u] === RED) {
-          color[p] = BLACK;
-          color[u] = BLACK;
-          color[g] = RED;
-          z = g;
-          continue;
-        }
-        if (z === right[p]) {
-          z = p;
-          this.rotateLeft(z);
-          p = parent[z] as number;
-        }
-        color[p] = BLACK;
-        color[g] = RED;
-        this.rotateRight(g);
-      } else {
-        const u = left[g] as number;
-        if (color[u] === RED) {
-          color[p] = BLACK;
-          color[u] = BLACK;
-          color[g] = RED;
-          z = g;
-          continue;
-        }
-        if (z === left[p]) {
-          z = p;
-          this.rotateRight(z);
-          p = parent[z] as number;
-        }
-        color[p] = BLACK;
-        color[g] = RED;
-        this.rotateLeft(g);
-      }
+      // The parent's side of the grandparent is `near`; the uncle hangs on the `far` side.
+      z = p === left[g] ? this.insertFixup(z, g, left, right) : this.insertFixup(z, g, right, left);
     }
     color[this.root] = BLACK;
+  }
+
+  /** One step of rb_insert_color() (both mirror cases): the node to look at next. */
+  private insertFixup(z: number, g: number, near: Int32Array, far: Int32Array): number {
+    const { parent, color } = this;
+    let p = parent[z] as number;
+    const u = far[g] as number;
+    if (color[u] === RED) {
+      color[p] = BLACK;
+      color[u] = BLACK;
+      color[g] = RED;
+      return g;
+    }
+    if (z === far[p]) {
+      z = p;
+      this.rotate(z, far, near);
+      p = parent[z] as number;
+    }
+    color[p] = BLACK;
+    color[g] = RED;
+    this.rotate(g, near, far);
+    return z;
   }
 
   /**
@@ -255,33 +244,22 @@ export class RbTree {
     this.color = resized(this.color, new Uint8Array(cap));
   }
 
-  private rotateLeft(x: number): void {
-    const { left, right, parent } = this;
-    const y = right[x] as number;
-    const yl = left[y] as number;
-    right[x] = yl;
-    if (yl !== RB_NIL) parent[yl] = x;
+  /**
+   * A rotation that lifts x's `up` child into x's place, x becoming its `down` child:
+   * rotate(x, right, left) is the left rotation, rotate(x, left, right) the right one.
+   */
+  private rotate(x: number, up: Int32Array, down: Int32Array): void {
+    const parent = this.parent;
+    const y = up[x] as number;
+    const yd = down[y] as number;
+    up[x] = yd;
+    if (yd !== RB_NIL) parent[yd] = x;
     const xp = parent[x] as number;
     parent[y] = xp;
     if (xp === RB_NIL) this.root = y;
-    else if (x === left[xp]) left[xp] = y;
-    else right[xp] = y;
-    left[y] = x;
-    parent[x] = y;
-  }
-
-  private rotateRight(x: number): void {
-    const { left, right, parent } = this;
-    const y = left[x] as number;
-    const yr = right[y] as number;
-    left[x] = yr;
-    if (yr !== RB_NIL) parent[yr] = x;
-    const xp = parent[x] as number;
-    parent[y] = xp;
-    if (xp === RB_NIL) this.root = y;
-    else if (x === right[xp]) right[xp] = y;
-    else left[xp] = y;
-    right[y] = x;
+    else if (x === down[xp]) down[xp] = y;
+    else up[xp] = y;
+    down[y] = x;
     parent[x] = y;
   }
 
@@ -299,57 +277,37 @@ export class RbTree {
     const { left, right, parent, color } = this;
     while (x !== this.root && color[x] === BLACK) {
       const xp = parent[x] as number;
-      if (x === left[xp]) {
-        let w = right[xp] as number;
-        if (color[w] === RED) {
-          color[w] = BLACK;
-          color[xp] = RED;
-          this.rotateLeft(xp);
-          w = right[xp] as number;
-        }
-        if (color[left[w] as number] === BLACK && color[right[w] as number] === BLACK) {
-          color[w] = RED;
-          x = xp;
-        } else {
-          if (color[right[w] as number] === BLACK) {
-            color[left[w] as number] = BLACK;
-            color[w] = RED;
-            this.rotateRight(w);
-            w = right[xp] as number;
-          }
-          color[w] = color[xp] as number;
-          color[xp] = BLACK;
-          color[right[w] as number] = BLACK;
-          this.rotateLeft(xp);
-          x = this.root;
-        }
-      } else {
-        let w = left[xp] as number;
-        if (color[w] === RED) {
-          color[w] = BLACK;
-          color[xp] = RED;
-          this.rotateRight(xp);
-          w = left[xp] as number;
-        }
-        if (color[right[w] as number] === BLACK && color[left[w] as number] === BLACK) {
-          color[w] = RED;
-          x = xp;
-        } else {
-          if (color[left[w] as number] === BLACK) {
-            color[right[w] as number] = BLACK;
-            color[w] = RED;
-            this.rotateLeft(w);
-            w = left[xp] as number;
-          }
-          color[w] = color[xp] as number;
-          color[xp] = BLACK;
-          color[left[w] as number] = BLACK;
-          this.rotateRight(xp);
-          x = this.root;
-        }
-      }
+      // x hangs on the `near` side of its parent; its sibling on the `far` side.
+      x = x === left[xp] ? this.eraseFixup(xp, left, right) : this.eraseFixup(xp, right, left);
     }
     color[x] = BLACK;
+  }
+
+  /** One step of ____rb_erase_color() (both mirror cases): the node to look at next. */
+  private eraseFixup(xp: number, near: Int32Array, far: Int32Array): number {
+    const color = this.color;
+    let w = far[xp] as number;
+    if (color[w] === RED) {
+      color[w] = BLACK;
+      color[xp] = RED;
+      this.rotate(xp, far, near);
+      w = far[xp] as number;
+    }
+    if (color[near[w] as number] === BLACK && color[far[w] as number] === BLACK) {
+      color[w] = RED;
+      return xp;
+    }
+    if (color[far[w] as number] === BLACK) {
+      color[near[w] as number] = BLACK;
+      color[w] = RED;
+      this.rotate(w, near, far);
+      w = far[xp] as number;
+    }
+    color[w] = color[xp] as number;
+    color[xp] = BLACK;
+    color[far[w] as number] = BLACK;
+    this.rotate(xp, far, near);
+    return this.root;
   }
 }
 
