@@ -130,11 +130,6 @@ function makePattern(seed: number, packetSize: number): Uint8Array {
   return randomBytes(seed, packetSize + 256);
 }
 
-function payload(pattern: Uint8Array, seq: number, size: number): Uint8Array {
-  const at = (seq * NIC_PAYLOAD_STRIDE) % NIC_PAYLOAD_PERIOD;
-  return pattern.subarray(at, at + size);
-}
-
 /** The device's write-back of a finished descriptor's flags word: DONE, OWN cleared. */
 const DONE_FLAGS = new Uint8Array([DESC_DONE, 0, 0, 0]);
 
@@ -176,6 +171,8 @@ export class Nic implements NicSteps {
   private readonly descBytes = new Uint8Array(DESC_BYTES);
   private readonly descView = new DataView(this.descBytes.buffer);
   private readonly packet: Uint8Array;
+  /** The payload windows of the pattern, by offset, each made once (a view is an allocation). */
+  private readonly windows: (Uint8Array | undefined)[] = [];
   private pool: DmaPool | null = null;
   private coherentRing: { cpu_addr: number; dma_handle: number } | null = null;
 
@@ -192,6 +189,12 @@ export class Nic implements NicSteps {
       cacheMaintenanceOps: 0, barriers: 0, bounceBytes: 0, swiotlbSlotsUsedMax: 0, iotlbFlushes: 0, debugErrors: 0, dataRaces: 0,
       api: 'per-call', apiFallback: null, rxMissed: 0,
     };
+  }
+
+  /** Packet `seq`'s payload: a window of the pattern at an offset modulo a prime (see makePattern()). */
+  private payload(seq: number): Uint8Array {
+    const at = (seq * NIC_PAYLOAD_STRIDE) % NIC_PAYLOAD_PERIOD;
+    return (this.windows[at] ??= this.pattern.subarray(at, at + this.o.packetSize));
   }
 
   /** Descriptors for one ring: a slice of one coherent allocation, or one dma_pool block each. */
@@ -279,8 +282,7 @@ export class Nic implements NicSteps {
 
   /** The device receives packet k into the k-th descriptor's buffer. */
   rxDevice(ring: Ring, count: number): number {
-    const size = this.o.packetSize;
-    return this.deviceWalk(ring, count, (addr, seq) => this.dev.dmaWrite(addr, payload(this.pattern, seq, size)), () => {});
+    return this.deviceWalk(ring, count, (addr, seq) => this.dev.dmaWrite(addr, this.payload(seq)), () => {});
   }
 
   /** The driver reaps finished descriptors, takes the buffers back and checks each payload. */
@@ -296,7 +298,7 @@ export class Nic implements NicSteps {
       if (this.o.mode === 'map') dma_unmap_single(this.dev, s.dma, this.o.packetSize, DMA_FROM_DEVICE);
       else if (this.o.bug !== 'no-sync-for-cpu') dma_sync_single_for_cpu(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
       this.m.cpu.readInto(s.buf, this.packet);
-      this.count(same(this.packet, payload(this.pattern, firstSeq + n, this.o.packetSize)));
+      this.count(same(this.packet, this.payload(firstSeq + n)));
       ring.tail++;
       n++;
     }
@@ -315,7 +317,7 @@ export class Nic implements NicSteps {
     // A recycled buffer is mapped, so the device's until the driver takes it back, even to
     // overwrite it.
     if (this.o.mode === 'recycle' && this.o.bug !== 'no-sync-for-cpu') dma_sync_single_for_cpu(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
-    this.m.cpu.write(s.buf, payload(this.pattern, seq + NIC_TX_SEQ_BASE, this.o.packetSize));
+    this.m.cpu.write(s.buf, this.payload(seq + NIC_TX_SEQ_BASE));
     if (this.o.mode === 'map') s.dma = this.map(s.buf, DMA_TO_DEVICE);
     else if (this.o.bug !== 'no-sync-for-device') dma_sync_single_for_device(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
     this.post(ring.descs[i] as Desc, s.dma, this.o.packetSize);
@@ -324,10 +326,9 @@ export class Nic implements NicSteps {
 
   /** The device sends what the driver posted, checking each payload against the packet sent. */
   txDevice(ring: Ring, count: number): number {
-    const size = this.o.packetSize;
     const check = (addr: number, seq: number): void => {
       this.dev.dmaReadInto(addr, this.packet);
-      this.count(same(this.packet, payload(this.pattern, seq + NIC_TX_SEQ_BASE, size)));
+      this.count(same(this.packet, this.payload(seq + NIC_TX_SEQ_BASE)));
     };
     return this.deviceWalk(ring, count, check, () => this.count(false));
   }
