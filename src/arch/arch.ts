@@ -81,5 +81,5 @@ export interface Arch {
 /** The log calls ioremapRamWarning() makes. */
 export interface IoremapLog {
   warn(site: Site, text: string): void;
-  warnOnce(key: string, site: Site, text: string): void;
+  warnOnce(site: Site, text: string): void;
 }

@@ -18,6 +18,7 @@ import type { Kconfig } from '../include/kconfig.js';
 import type { Debugfs } from '../lib/debugfs.js';
 import { DmaFaultError, DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
 import { TAINT_CPU_OUT_OF_SPEC, type KernelLog } from '../lib/printk.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 import type { KernelImage } from '../mm/kimage.js';
 import type { Memblock } from '../mm/memblock.js';
 import type { Page } from '../mm/memory.js';
@@ -268,7 +269,7 @@ export class Device {
     const cls = m.dmaCacheAlignment;
     const minalign = m.arch.dmaMinalign;
     if (this.dma_coherent || cls <= minalign) return;
-    m.log.warnTaint({ file: 'arch/arm64/mm/dma-mapping.c', fn: 'arch_setup_dma_ops' }, TAINT_CPU_OUT_OF_SPEC,
+    m.log.warnTaint(WARN_SITES.arm64CwgTaint, TAINT_CPU_OUT_OF_SPEC,
       `${this.driver} ${this.name}: ARCH_DMA_MINALIGN smaller than CTR_EL0.CWG (${minalign} < ${cls})`);
   }
 

@@ -15,8 +15,8 @@ import type { Scatterlist } from './scatterlist.js';
 import { sg_phys } from './scatterlist.js';
 import { swiotlb_max_mapping_size } from './swiotlb.js';
 import { llx, pa } from '../lib/vsprintf.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 
-const DIRECT_H = { file: 'kernel/dma/direct.h', fn: 'dma_direct_map_phys' };
 
 /** phys_to_dma() */
 export function phys_to_dma(dev: Device, phys: number): number {
@@ -51,7 +51,7 @@ export function dma_kmalloc_needs_bounce(dev: Device, size: number, dir: DmaDire
  * flush) and direct.c (sg entries, which do not).
  */
 function overflow(dev: Device, addr: number, size: number, flush: boolean): number {
-  dev.machine.log.warnOnce(flush ? 'overflow:mapping.c' : 'overflow:direct.c', DIRECT_H,
+  dev.machine.log.warnOnce(flush ? WARN_SITES.directMapOverflow : WARN_SITES.directMapSgOverflow,
     `${dev.driver} ${dev.name}: DMA addr ${pa(addr)}+${size} overflow (mask ${llx(dev.dma_mask ?? 0n)}, bus limit ${llx(dev.bus_dma_limit)}).`);
   return DMA_MAPPING_ERROR;
 }

@@ -23,8 +23,8 @@ import type { Clock } from '../hw/time.js';
 import { KERN_NOTICE, KERN_WARNING, type KernelLog } from '../lib/printk.js';
 import { sg_init_table, sg_phys, sg_set_page, SG_DMA_SWIOTLB, type Scatterlist } from '../dma/scatterlist.js';
 import { swiotlb_max_mapping_size } from '../dma/swiotlb.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 
-const DMA_IOMMU_C = 'drivers/iommu/dma-iommu.c';
 /** IOVA_DEFAULT_FQ_SIZE entries per CPU (dmasim has one) and IOVA_DEFAULT_FQ_TIMEOUT. */
 export const IOVA_DEFAULT_FQ_SIZE = 256;
 export const IOVA_DEFAULT_FQ_TIMEOUT_MS = 10;
@@ -230,7 +230,7 @@ function __iommu_dma_map(dev: Device, d: DevIommu, phys: number, size: number, p
 
 /** dev_WARN_ONCE(): a min_align_mask wider than a granule cannot be kept in the IOVA. */
 function unsupportedAlignment(dev: Device): number {
-  dev.machine.log.warnOnce('iommu_dma_map-align', { file: DMA_IOMMU_C, fn: '__iommu_dma_map' }, `${dev.driver} ${dev.name}: Unsupported alignment constraint`);
+  dev.machine.log.warnOnce(WARN_SITES.iommuMapAlign, `${dev.driver} ${dev.name}: Unsupported alignment constraint`);
   return DMA_MAPPING_ERROR;
 }
 
@@ -253,14 +253,9 @@ function __iommu_dma_unmap(dev: Device, d: DevIommu, dmaAddr: number, size: numb
   gather.end = 0;
   gather.queued = cookie.fq !== null;
   const unmapped = d.iommu_dev.iommu_unmap_fast(d.domain, dmaAddr, size, gather);
-  if (unmapped !== size) warnDmaIommu(m, '__iommu_dma_unmap');
+  if (unmapped !== size) m.log.warn(WARN_SITES.iommuUnmapSize, '');
   if (!gather.queued) d.iommu_dev.iommu_iotlb_sync(d.domain, gather);
   iommu_dma_free_iova(d, dmaAddr, size, gather);
-}
-
-/** WARN_ON() in the dma-iommu.c function `fn`. */
-function warnDmaIommu(m: DmaHost, fn: string): void {
-  m.log.warn({ file: DMA_IOMMU_C, fn }, '');
 }
 
 /**
@@ -349,7 +344,7 @@ export function iommu_dma_unmap_phys(dev: Device, handle: number, size: number, 
   }
   const phys = d.iommu_dev.iommu_iova_to_phys(d.domain, handle);
   if (phys === 0) {
-    warnDmaIommu(m, 'iommu_dma_unmap_phys');
+    m.log.warn(WARN_SITES.iommuUnmapPhys, '');
     return;
   }
   if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && !dev.dma_coherent) syncForCpu(m, phys, size, dir);

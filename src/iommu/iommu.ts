@@ -13,6 +13,7 @@ import { DmaFaultError } from '../lib/errors.js';
 import { KERN_ERR, KERN_INFO, type KernelLog } from '../lib/printk.js';
 import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
 import { pa, sharpX } from '../lib/vsprintf.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 
 /** Protection flags, include/linux/iommu.h. */
 export const IOMMU_READ = 1 << 0;
@@ -72,7 +73,6 @@ const RESERVED_REGIONS: Readonly<Record<Arch['name'], readonly IommuResvRegion[]
   x86_64: [{ start: 0xfee0_0000, length: 0x10_0000, type: IOMMU_RESV_MSI }],
 };
 
-const IO_PGTABLE_ARM_C = 'drivers/iommu/io-pgtable-arm.c';
 const EINVAL = 22;
 const EEXIST = 17;
 const ERANGE = 34;
@@ -412,7 +412,7 @@ export class Iommu {
 
   /** arm_lpae_map_pages(): WARN_ON(iaext), the IOVA is beyond the input address size. */
   private beyondAperture(): number {
-    this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: 'arm_lpae_map_pages' }, '');
+    this.m.log.warn(WARN_SITES.lpaeMapPages, '');
     return -ERANGE;
   }
 
@@ -423,7 +423,7 @@ export class Iommu {
 
   /** "We require an unmap first": WARN, undo the pages mapped so far, -EEXIST. */
   private mapOverExisting(domain: IommuDomain, iova: number, done: number): number {
-    this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: 'arm_lpae_init_pte' }, '');
+    this.m.log.warn(WARN_SITES.lpaeInitPte, '');
     if (done > 0) this.iommu_unmap(domain, iova, done);
     return -EEXIST;
   }
@@ -442,7 +442,7 @@ export class Iommu {
       if (block !== 0) {
         // __arm_lpae_unmap(): a block goes whole, or not at all.
         if (a % block !== 0 || size - unmapped < block) {
-          this.m.log.warnOnce('iommu-partial-block', { file: IO_PGTABLE_ARM_C, fn: '__arm_lpae_unmap' }, 'Unmap of a partial large IOPTE is not allowed');
+          this.m.log.warnOnce(WARN_SITES.lpaeUnmapPartial, 'Unmap of a partial large IOPTE is not allowed');
           break;
         }
         domain.clearBlock(a, block);
@@ -469,7 +469,7 @@ export class Iommu {
 
   /** __arm_lpae_unmap(): WARN_ON(!pte), the range has a hole. */
   private unmapHole(): void {
-    this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: '__arm_lpae_unmap' }, '');
+    this.m.log.warn(WARN_SITES.lpaeUnmapEmpty, '');
   }
 
   /** iommu_unmap(): unmap and sync the IOTLB at once. */
