@@ -77,6 +77,7 @@ export const arm64: Arch = {
   /** arm64 overrides ARCH_DMA_MINALIGN with cache_line_size(), the CPU's real line size. */
   dmaCacheAlignment: (lineSize: number) => lineSize,
   kmallocBounce: true,
+  dmaCoherentPool: true,
   kimageInVmalloc: true,
   /**
    * RAM beyond ZONE_DMA needs bouncing; otherwise swiotlb is still set up, shrunk to 1 MiB per

@@ -16,6 +16,7 @@ export const x86_64: Arch = {
   /** No ARCH_DMA_MINALIGN: dma_get_cache_alignment() is 1. */
   dmaCacheAlignment: () => 1,
   kmallocBounce: false,
+  dmaCoherentPool: false,
   kimageInVmalloc: false,
   /** pci_swiotlb_detect(): bounce buffers only when there is RAM above 4 GiB. */
   swiotlbNeeded: (ram) => ram.end > 2 ** 32,

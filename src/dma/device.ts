@@ -9,6 +9,7 @@ import type { DmaMapOps } from './map-ops.js';
 import { unknownCallbacks } from './map-ops.js';
 import type { DmaDebugHooks } from './debug-hooks.js';
 import type { Swiotlb } from './swiotlb.js';
+import type { DmaAtomicPools } from './pool.js';
 import type { Arch, ArchSyncHost } from '../arch/arch.js';
 import type { EnginePort, HostStats } from '../engine/port.js';
 import type { Cpu } from '../hw/cpu.js';
@@ -63,6 +64,8 @@ export interface DmaHost extends ArchSyncHost {
   // kernel/dma state
   /** io_tlb_default_mem, or null */
   readonly swiotlb: Swiotlb | null;
+  /** The atomic pools of kernel/dma/pool.c (CONFIG_DMA_COHERENT_POOL), or null */
+  readonly atomicPools: DmaAtomicPools | null;
   /** The debug hooks mapping.ts calls (null: no checker attached, the hot path makes no call). */
   readonly dmaDebug: DmaDebugHooks | null;
   /** The tracepoint hooks (trace/events/dma.h); null while nothing listens. */
