@@ -245,6 +245,11 @@ export class DmaDebug implements DmaDebugHooks {
   /** Physical bounds of the stack's pages and of the kernel image: quick rejections for the map checks. */
   private readonly stackLo: number;
   private readonly stackHi: number;
+  /** _stext, _etext, __start_rodata, __end_rodata: fixed once the image is laid out. */
+  private readonly textStart: number;
+  private readonly textEnd: number;
+  private readonly rodataStart: number;
+  private readonly rodataEnd: number;
 
   constructor(private readonly m: DmaHost, env: DmaDebugEnv) {
     this.globalDisable = env.boot.disabled;
@@ -255,6 +260,8 @@ export class DmaDebug implements DmaDebugHooks {
     this.stackLo = Math.min(...env.stackPfns) * PAGE_SIZE;
     this.stackHi = (Math.max(...env.stackPfns) + 1) * PAGE_SIZE;
     this.ptrKey = ptrHashKey(m.seed);
+    [this.textStart, this.textEnd] = m.kimage.bounds('text');
+    [this.rodataStart, this.rodataEnd] = m.kimage.bounds('rodata');
     this.init();
     this.registerDebugfs(m.debugfs);
   }
@@ -679,12 +686,8 @@ export class DmaDebug implements DmaDebugHooks {
    */
   private checkForIllegalArea(dev: Device, phys: number, len: number): void {
     const addr = __va(phys);
-    for (const section of ['text', 'rodata'] as const) {
-      const [start, end] = this.m.kimage.bounds(section);
-      if (addr < end && addr + len > start) {
-        this.err(dev, NIL, 'check_for_illegal_area', `device driver maps memory from kernel text or rodata [addr=${this.hashPtr(addr)}] [len=${len}]\n`);
-        return;
-      }
+    if ((addr < this.textEnd && addr + len > this.textStart) || (addr < this.rodataEnd && addr + len > this.rodataStart)) {
+      this.err(dev, NIL, 'check_for_illegal_area', `device driver maps memory from kernel text or rodata [addr=${this.hashPtr(addr)}] [len=${len}]\n`);
     }
   }
 
