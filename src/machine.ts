@@ -368,11 +368,15 @@ export class Machine implements DmaHost {
   private bootParams(): Map<string, BootParam> {
     const store = (name: string): ParamHandler => (value) => {
       this.params.set(name, value);
-      // debug.c's __setup()s exist (and print as they parse) only with CONFIG_DMA_API_DEBUG.
-      if (this.config.DMA_API_DEBUG && name.startsWith('dma_debug')) this.dmaDebugBoot.param(name, value, this.log);
+      if (name.startsWith('dma_debug')) this.dmaDebugBoot.param(name, value, this.log);
       return true;
     };
-    const names = ['dma_debug', 'dma_debug_entries', 'dma_debug_driver', 'coherent_pool'];
+    // A parameter exists where its code is built (debug.c's with CONFIG_DMA_API_DEBUG, pool.c's
+    // with CONFIG_DMA_COHERENT_POOL); elsewhere it is unknown, as on such a kernel.
+    const names = [
+      ...(this.config.DMA_API_DEBUG ? ['dma_debug', 'dma_debug_entries', 'dma_debug_driver'] : []),
+      ...(this.arch.dmaCoherentPool ? ['coherent_pool'] : []),
+    ];
     const handlers = new Map<string, ParamHandler>(names.map((n) => [n, store(n)]));
     // setup_io_tlb_npages() parses (and may print "area num") as the parameter is met.
     handlers.set('swiotlb', (value) => {
