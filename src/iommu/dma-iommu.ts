@@ -13,9 +13,10 @@ import {
   EINVAL, ENOMEM, EREMOTEIO, type DmaDirection,
 } from '../include/dma-mapping.js';
 import {
-  IOMMU_CACHE, IOMMU_DOMAIN_DMA_FQ, IOMMU_MMIO, IOMMU_PAGE_SIZE, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
+  IOMMU_CACHE, IOMMU_DOMAIN_DMA_FQ, IOMMU_MMIO, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
   IOMMU_RESV_SW_MSI, IotlbGather, type DevIommu, type Iommu, type IommuDomain,
 } from './iommu.js';
+import { IOMMU_PAGE_SIZE } from './io-pgtable-arm.js';
 import { IOVA_DEPOT_DELAY_MS, IovaDomain, iova_align, iova_offset, iova_pfn, iova_rcache_range } from './iova.js';
 import { __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, gfpflags_allow_blocking } from '../mm/gfp.js';
 import { __va, getOrder, PAGE_SIZE, pageAlign, pfnToPage, type Page } from '../mm/memory.js';

@@ -1,6 +1,6 @@
 // The IOMMU core and the hardware behind it: drivers/iommu/iommu.c (groups, default domain types,
-// iommu.passthrough and iommu.strict, iommu_map/iommu_unmap, the IOTLB flush calls), the
-// page tables of drivers/iommu/io-pgtable-arm.c at a 4 KiB granule, and the translation every bus
+// iommu.passthrough and iommu.strict, iommu_map/iommu_unmap, the IOTLB flush calls) over the
+// page tables of io-pgtable-arm.ts, and the translation every bus
 // access of a device behind the IOMMU goes through: an IOTLB that keeps a translation until it
 // is invalidated, and a fault reported as arm-smmu-v3 (arm64) or the Intel DMAR unit (x86_64)
 // reports it. drivers/iommu/dma-iommu.c, on top of this, is dma-iommu.ts.
@@ -13,6 +13,7 @@ import { DmaFaultError } from '../lib/errors.js';
 import { KERN_ERR, KERN_INFO, type KernelLog } from '../lib/printk.js';
 import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
 import { pa, sharpX } from '../lib/vsprintf.js';
+import { ArmLpaeIoPgtable, IO_PGTABLE_BLOCK_SIZES, IO_PGTABLE_IAS, IOMMU_PAGE_SIZE, pageOffset } from './io-pgtable-arm.js';
 
 /** Protection flags, include/linux/iommu.h. */
 export const IOMMU_READ = 1 << 0;
@@ -31,21 +32,6 @@ export const IOMMU_DOMAIN_IDENTITY = __IOMMU_DOMAIN_PT;
 export const IOMMU_DOMAIN_DMA = __IOMMU_DOMAIN_PAGING | __IOMMU_DOMAIN_DMA_API;
 export const IOMMU_DOMAIN_DMA_FQ = __IOMMU_DOMAIN_PAGING | __IOMMU_DOMAIN_DMA_API | __IOMMU_DOMAIN_DMA_FQ;
 
-/** The smallest page size the page tables map (io-pgtable-arm's 4K granule). */
-export const IOMMU_PAGE_SIZE = 4096;
-/**
- * The block sizes above it, largest first: pgsize_bitmap SZ_4K | SZ_2M | SZ_1G, what
- * arm-smmu-v3 reports for a 4K granule and VT-d for its 2M and 1G superpages. iommu_pgsize()
- * maps each part of a range with the largest size its alignment and length allow.
- */
-const BLOCK_SIZES = [2 ** 30, 2 ** 21] as const;
-/** SMMUv3 stage 1 and VT-d 4-level tables both translate 48-bit input addresses. */
-const IAS_BITS = 48;
-/** Entries per page-table page at a 4 KiB granule, and the span of one last-level table. */
-const PTES_PER_TABLE = 512;
-const TABLE_SPAN = IOMMU_PAGE_SIZE * PTES_PER_TABLE;
-/** A leaf entry: the page's physical address plus its prot bits plus this valid bit (all below 4 KiB). */
-const PTE_VALID = 0x800;
 /**
  * Translations the IOTLB holds. The capacity is implementation defined; this is a small SMMU TLB.
  * The oldest fill is dropped first.
@@ -72,10 +58,7 @@ const RESERVED_REGIONS: Readonly<Record<Arch['name'], readonly IommuResvRegion[]
   x86_64: [{ start: 0xfee0_0000, length: 0x10_0000, type: IOMMU_RESV_MSI }],
 };
 
-const IO_PGTABLE_ARM_C = 'drivers/iommu/io-pgtable-arm.c';
 const EINVAL = 22;
-const EEXIST = 17;
-const ERANGE = 34;
 
 /** iommu_domain_type_str() */
 function domainTypeStr(type: number): string {
@@ -84,145 +67,17 @@ function domainTypeStr(type: number): string {
 }
 
 
-// Addresses go up to 2^48 here. `%` on such a double is a call to fmod; `&` with a small mask
-// keeps the low 32 bits of any integer below 2^53, which is all a page offset needs (`|` too,
-// so IS_ALIGNED(iova | paddr | size) is written as in the kernel). Page and table numbers
-// multiply by the exact reciprocal of their size: the bundle makes these constants `var`s,
-// which TurboFan does not fold, and a divide by a loaded value costs several multiplies.
-const PAGE_SCALE = 1 / IOMMU_PAGE_SIZE;
-const TABLE_SCALE = 1 / TABLE_SPAN;
-
-/** The offset of an address (or the prot bits of an entry) within its 4 KiB page. */
-function pageOffset(x: number): number {
-  return x & (IOMMU_PAGE_SIZE - 1);
-}
-
-/** The entry of `iova` in its last-level table (`&` truncates, which is the floor: IOVAs are not negative). */
-function pteIndex(iova: number): number {
-  return (iova * PAGE_SCALE) & (PTES_PER_TABLE - 1);
-}
-
-/** What table() finds where no table was allocated: every entry empty. It is never written. */
-const NO_TABLE = new Float64Array(PTES_PER_TABLE);
-
-/** struct iommu_domain with its page tables (io-pgtable-arm) and the IOTLB entries tagged with it. */
+/** struct iommu_domain: its type, its page tables, dma-iommu's cookie, and the IOTLB entries tagged with it. */
 export class IommuDomain {
-  /** The last IOVA the domain translates (geometry.aperture_end, force_aperture). */
-  readonly aperture_end = 2 ** IAS_BITS - 1;
+  /** geometry.aperture_end (force_aperture): what the page tables' input address size covers. */
+  readonly aperture_end = 2 ** IO_PGTABLE_IAS - 1;
   /** domain->iova_cookie: dma-iommu's state (iova domain, flush queue), set by iommu_dma_init_domain(). */
   cookie: IommuDmaCookie | null = null;
-  /** Last-level tables by IOVA / 2 MiB; an entry is 0 or (page address + prot + PTE_VALID). */
-  private readonly tables = new Map<number, Float64Array>();
-  /** The table last used and its key. NaN matches no key, and keeps the field a double: keys are compared unconverted. */
-  private lastKey = NaN;
-  private lastTable: Float64Array = NO_TABLE;
   /** Cached translations: IOVA page number -> entry, in fill order. */
   readonly iotlb = new Map<number, number>();
-  /** Block entries (2 MiB at level 2, 1 GiB at level 1) by size, then by IOVA / size. */
-  private readonly blocks = new Map<number, Map<number, number>>(BLOCK_SIZES.map((s) => [s, new Map<number, number>()]));
-  private blockCount = 0;
 
-  constructor(readonly type: number, readonly id: number) {}
-
-  /**
-   * The last-level table covering `iova`: NO_TABLE where none was allocated, unless `create`
-   * allocates it (a table page allocated on map).
-   */
-  private table(iova: number, create: boolean): Float64Array {
-    const key = Math.floor(iova * TABLE_SCALE);
-    return key === this.lastKey ? this.lastTable : this.walk(key, create);
-  }
-
-  /** table() for another table than the last one used (kept apart so the hit stays inlinable). */
-  private walk(key: number, create: boolean): Float64Array {
-    let t = this.tables.get(key);
-    if (t === undefined) {
-      if (!create) return NO_TABLE;
-      t = new Float64Array(PTES_PER_TABLE);
-      this.tables.set(key, t);
-    }
-    this.lastKey = key;
-    this.lastTable = t;
-    return t;
-  }
-
-  /**
-   * The leaf entry for the 4 KiB page of `iova` (0: none); inside a block, the entry that page
-   * would have (the block's address plus the page's offset in it, with the block's prot bits).
-   */
-  pte(iova: number): number {
-    const pte = this.table(iova, false)[pteIndex(iova)] as number;
-    return pte !== 0 || this.blockCount === 0 ? pte : this.blockPte(iova);
-  }
-
-  private blockPte(iova: number): number {
-    for (const size of BLOCK_SIZES) {
-      const e = (this.blocks.get(size) as Map<number, number>).get(Math.floor(iova / size));
-      if (e !== undefined) return e + (iova % size) - pageOffset(iova);
-    }
-    return 0;
-  }
-
-  /** The size of the block entry holding `iova`, or 0. */
-  blockAt(iova: number): number {
-    if (this.blockCount === 0) return 0;
-    for (const size of BLOCK_SIZES) if ((this.blocks.get(size) as Map<number, number>).has(Math.floor(iova / size))) return size;
-    return 0;
-  }
-
-  /**
-   * arm_lpae_init_pte() at a block level: -EEXIST over a leaf, or over a table that still maps
-   * pages; an empty table is freed for the block, as the kernel replaces it.
-   */
-  setBlock(iova: number, paddr: number, prot: number, size: number): number {
-    if (this.blockAt(iova) !== 0 || this.blockAt(iova + size - 1) !== 0) return -EEXIST;
-    for (let k = Math.floor(iova / TABLE_SPAN); k < (iova + size) / TABLE_SPAN; k++) {
-      const t = this.tables.get(k);
-      if (t === undefined) continue;
-      if (t.some((e) => e !== 0)) return -EEXIST;
-      this.tables.delete(k);
-      if (this.lastKey === k) { this.lastKey = NaN; this.lastTable = NO_TABLE; }
-    }
-    (this.blocks.get(size) as Map<number, number>).set(Math.floor(iova / size), paddr + (prot & 0x7ff) + PTE_VALID);
-    this.blockCount++;
-    return 0;
-  }
-
-  /** Clears the block entry of `size` at `iova` (which the caller found there). */
-  clearBlock(iova: number, size: number): void {
-    (this.blocks.get(size) as Map<number, number>).delete(Math.floor(iova / size));
-    this.blockCount--;
-  }
-
-  /** arm_lpae_iova_to_phys(): the leaf's page plus the offset in it; 0 when nothing is mapped. */
-  iova_to_phys(iova: number): number {
-    const pte = this.pte(iova);
-    if (pte === 0) return 0;
-    return pte - pageOffset(pte) + pageOffset(iova);
-  }
-
-  /** arm_lpae_init_pte(): -EEXIST if a leaf is already there. */
-  setPte(iova: number, paddr: number, prot: number): number {
-    const t = this.table(iova, true);
-    const i = pteIndex(iova);
-    if (t[i] !== 0) return -EEXIST;
-    t[i] = paddr + (prot & 0x7ff) + PTE_VALID;
-    return 0;
-  }
-
-  /** Clears one leaf; false when there was none. */
-  clearPte(iova: number): boolean {
-    const t = this.table(iova, false);
-    const i = pteIndex(iova);
-    if (t[i] === 0) return false;
-    t[i] = 0;
-    return true;
-  }
-
-  /** Last-level table pages allocated (they are not freed when emptied, as io-pgtable-arm keeps them). */
-  get tablePages(): number {
-    return this.tables.size;
-  }
+  /** @param pgtbl the io_pgtable_ops the domain maps through (arm_smmu_domain_finalise()) */
+  constructor(readonly type: number, readonly id: number, readonly pgtbl: ArmLpaeIoPgtable) {}
 }
 
 /**
@@ -230,7 +85,7 @@ export class IommuDomain {
  * the rest of the range fills.
  */
 function iommu_pgsize(iova: number, paddr: number, size: number): number {
-  for (const pg of BLOCK_SIZES) if (size >= pg && iova % pg === 0 && paddr % pg === 0) return pg;
+  for (const pg of IO_PGTABLE_BLOCK_SIZES) if (size >= pg && iova % pg === 0 && paddr % pg === 0) return pg;
   return IOMMU_PAGE_SIZE;
 }
 
@@ -365,7 +220,7 @@ export class Iommu {
     let group = this.groups.get(name);
     if (group === undefined) {
       const type = untrusted ? IOMMU_DOMAIN_DMA : this.defDomainType;
-      group = new IommuGroup(this.nextGroupId++, name, new IommuDomain(type, this.nextDomainId++));
+      group = new IommuGroup(this.nextGroupId++, name, new IommuDomain(type, this.nextDomainId++, new ArmLpaeIoPgtable(this.m.log)));
       this.groups.set(name, group);
     }
     group.devices.push(dev);
@@ -389,31 +244,27 @@ export class Iommu {
   // ---- iommu.c: map, unmap, flush ------------------------------------------------------
 
   /**
-   * iommu_map(): every page or nothing. Unaligned arguments are refused with pr_err; an IOVA
-   * beyond the input address size is a WARN and -ERANGE (arm_lpae_map_pages()); an existing leaf
-   * a WARN and -EEXIST (arm_lpae_init_pte()), after which what was mapped is unmapped again.
+   * iommu_map() / __iommu_map(): every page or nothing. Unaligned arguments are refused with
+   * pr_err; each piece iommu_pgsize() chooses goes to the page tables, and when one fails (a
+   * WARN there) what was mapped is unmapped again and the error returned.
    */
   iommu_map(domain: IommuDomain, iova: number, paddr: number, size: number, prot: number): number {
     if (pageOffset(iova | paddr | size) !== 0) return this.unaligned(iova, paddr, size);
     this.m.hostStats.iommuMaps++;
     if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return 0; // arm_lpae_map_pages(): nothing to map
-    if (iova + size - 1 > domain.aperture_end) return this.beyondAperture();
     // arm_lpae_prot_to_pte(), stage 1 (SMMUv3's DMA domains): the AP bits only express
     // read-only, so every valid entry is readable and a write-only mapping is read-write.
     if (this.m.arch.name === 'arm64') prot |= IOMMU_READ;
     for (let done = 0; done < size;) {
       const pg = iommu_pgsize(iova + done, paddr + done, size - done);
-      const ret = pg === IOMMU_PAGE_SIZE ? domain.setPte(iova + done, paddr + done, prot) : domain.setBlock(iova + done, paddr + done, prot, pg);
-      if (ret !== 0) return this.mapOverExisting(domain, iova, done);
+      const ret = domain.pgtbl.map_pages(iova + done, paddr + done, pg, prot);
+      if (ret !== 0) {
+        if (done > 0) this.iommu_unmap(domain, iova, done);
+        return ret;
+      }
       done += pg;
     }
     return 0;
-  }
-
-  /** arm_lpae_map_pages(): WARN_ON(iaext), the IOVA is beyond the input address size. */
-  private beyondAperture(): number {
-    this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: 'arm_lpae_map_pages' }, '');
-    return -ERANGE;
   }
 
   private unaligned(iova: number, paddr: number, size: number): number {
@@ -421,39 +272,19 @@ export class Iommu {
     return -EINVAL;
   }
 
-  /** "We require an unmap first": WARN, undo the pages mapped so far, -EEXIST. */
-  private mapOverExisting(domain: IommuDomain, iova: number, done: number): number {
-    this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: 'arm_lpae_init_pte' }, '');
-    if (done > 0) this.iommu_unmap(domain, iova, done);
-    return -EEXIST;
-  }
-
   /**
-   * __iommu_unmap(): page by page until the first hole, which io-pgtable-arm WARNs about.
-   * Returns the bytes unmapped; the pages join `gather` for the IOTLB invalidation.
+   * __iommu_unmap(): entry by entry until the page tables refuse one (a hole, or part of a
+   * block, which io-pgtable-arm WARNs about). Returns the bytes unmapped; the range joins
+   * `gather` for the IOTLB invalidation.
    */
   iommu_unmap_fast(domain: IommuDomain, iova: number, size: number, gather: IotlbGather): number {
     if (pageOffset(iova | size) !== 0) return this.unalignedUnmap(iova, size);
     this.m.hostStats.iommuMaps++;
     let unmapped = 0;
     while (unmapped < size) {
-      const a = iova + unmapped;
-      const block = domain.blockAt(a);
-      if (block !== 0) {
-        // __arm_lpae_unmap(): a block goes whole, or not at all.
-        if (a % block !== 0 || size - unmapped < block) {
-          this.m.log.warnOnce('iommu-partial-block', { file: IO_PGTABLE_ARM_C, fn: '__arm_lpae_unmap' }, 'Unmap of a partial large IOPTE is not allowed');
-          break;
-        }
-        domain.clearBlock(a, block);
-        unmapped += block;
-        continue;
-      }
-      if (!domain.clearPte(a)) {
-        this.unmapHole();
-        break;
-      }
-      unmapped += IOMMU_PAGE_SIZE;
+      const n = domain.pgtbl.unmap_pages(iova + unmapped, size - unmapped);
+      if (n === 0) break;
+      unmapped += n;
     }
     if (unmapped > 0) {
       gather.start = Math.min(gather.start, iova);
@@ -465,11 +296,6 @@ export class Iommu {
   private unalignedUnmap(iova: number, size: number): number {
     this.m.log.pr_err(`iommu: unaligned: iova ${sharpX(iova)} size ${sharpX(size)} min_pagesz 0x${IOMMU_PAGE_SIZE.toString(16)}`);
     return 0;
-  }
-
-  /** __arm_lpae_unmap(): WARN_ON(!pte), the range has a hole. */
-  private unmapHole(): void {
-    this.m.log.warn({ file: IO_PGTABLE_ARM_C, fn: '__arm_lpae_unmap' }, '');
   }
 
   /** iommu_unmap(): unmap and sync the IOTLB at once. */
@@ -529,7 +355,7 @@ export class Iommu {
     // `+iova`: a number like the table walk's result, which V8 would otherwise box to merge it
     // with the parameter as it stands (every unmap calls this).
     if (domain.type === IOMMU_DOMAIN_IDENTITY) return +iova;
-    return domain.iova_to_phys(iova);
+    return domain.pgtbl.iova_to_phys(iova);
   }
 
   // ---- the hardware: a device's bus access ------------------------------------------------
@@ -568,7 +394,7 @@ export class Iommu {
     const tlb = domain.iotlb;
     const hit = tlb.get(pfn);
     if (hit !== undefined) return hit;
-    const pte = domain.pte(pfn * IOMMU_PAGE_SIZE);
+    const pte = domain.pgtbl.pte(pfn * IOMMU_PAGE_SIZE);
     if (pte === 0) return 0;
     if (tlb.size >= IOTLB_ENTRIES) tlb.delete(tlb.keys().next().value as number);
     tlb.set(pfn, pte);

@@ -5,15 +5,13 @@
 // in the magazines follow the kernel line by line, so the same sequence of maps and unmaps gets
 // the same IOVAs as it would on Linux.
 //
-//   struct iova + its rb_node: typed arrays indexed by node id (id 0 is NIL, id 1 the anchor)
-//   +--------+--------+------+-------+--------+-------+
-//   | pfn_lo | pfn_hi | left | right | parent | color |   color: BLACK, RED, or FREE when the id
-//   +--------+--------+------+-------+--------+-------+   is on the free list (linked by `right`)
+//   struct iova: pfn_lo and pfn_hi in two Float64Arrays indexed by the id of its rb_node in an
+//   RbTree (lib/rbtree.ts; id 0 is NIL, id 1 the anchor)
 //
 // A node id stands for the kernel's `struct iova *` (an `Iova`, 0 for NULL). It stays the same
 // while the node is in the tree, so cached_node, cached32_node and the insertion hint are ids.
-// The tree is a red-black tree (CLRS, with a NIL sentinel), so ~100k live ranges cost O(log n)
-// per insert, erase and lookup; an rcache hit or insert touches no tree and allocates nothing.
+// ~100k live ranges cost O(log n) per insert, erase and lookup; an rcache hit or insert touches
+// no tree and allocates nothing.
 //
 //   rcaches[order], order 0..5 (struct iova_rcache; dmasim has one online CPU, whose
 //   iova_cpu_rcache `loaded`/`prev` pair is kept in the rcache itself)
@@ -30,8 +28,8 @@
 // - There are no timers: schedule_delayed_work() sets a pending flag and calls
 //   onDepotWorkScheduled; the host runs iova_depot_work_func() from simulated time with
 //   runDepotWork(), IOVA_DEPOT_DELAY_MS after it was scheduled.
-// - The balancing is CLRS's, not lib/rbtree.c's, so the tree's shape can differ from Linux's;
-//   only iova_find_limit() looks at the shape, and it finds an equivalent start (see there).
+// - lib/rbtree.ts balances as CLRS does, not as lib/rbtree.c, so the tree's shape can differ
+//   from Linux's; only iova_find_limit() looks at the shape, and it finds an equivalent start.
 // - iova_size() and iova_dma_addr() take the domain as well, since an Iova is a node id.
 // - Bad input the kernel would trust: __free_iova() of a stale handle or of the anchor, and
 //   free_iova() of IOVA_ANCHOR, do nothing. free_iova_fast() trusts its pfn as the kernel does
@@ -39,6 +37,7 @@
 //   corrupted that way, because iova_magazine_free_pfns() WARNs and skips pfns it does not find.
 
 import { KernelBug } from '../lib/errors.js';
+import { RB_NIL, RbTree, resized } from '../lib/rbtree.js';
 import { PAGE_SIZE } from '../mm/memory.js';
 import type { Site } from '../lib/printk.js';
 
@@ -62,11 +61,8 @@ const IOVA_C = 'drivers/iommu/iova.c';
 /** A `struct iova *`: a node id of its domain, 0 for NULL. */
 export type Iova = number;
 
-const NIL = 0;
+const NIL = RB_NIL;
 const ANCHOR = 1;
-const BLACK = 0;
-const RED = 1;
-const FREE = 2;
 
 /** fls_long(): the 1-based index of the highest set bit, 0 for 0 (x < 2^53). */
 function fls_long(x: number): number {
@@ -135,16 +131,10 @@ export class IovaDomain {
   /** Called when a depot trim goes from idle to pending; the host runs it IOVA_DEPOT_DELAY_MS later. */
   onDepotWorkScheduled: ((order: number) => void) | null = null;
 
-  private pfnLo = new Float64Array(64);
-  private pfnHi = new Float64Array(64);
-  private left = new Int32Array(64);
-  private right = new Int32Array(64);
-  private parent = new Int32Array(64);
-  private color = new Uint8Array(64);
-  private root: Iova = ANCHOR;
-  private freeList: Iova = NIL;
-  private nextId = ANCHOR + 1;
-  private live = 0;
+  /** The rb_nodes of every struct iova; the anchor is node ANCHOR. */
+  private readonly tree = new RbTree();
+  private pfnLo = new Float64Array(this.tree.capacity);
+  private pfnHi = new Float64Array(this.tree.capacity);
   private pendingWork = 0;
   private readonly spareMags: IovaMagazine[] = [];
   /** ULLONG_MAX >> iova_shift(): reserve_iova() refuses pfns above it. */
@@ -174,14 +164,11 @@ export class IovaDomain {
     this.rcaches = rcaches;
   }
 
+  /** init_iova_domain()'s anchor: the first node, alone in the tree. */
   private initAnchor(): void {
-    this.pfnLo[ANCHOR] = IOVA_ANCHOR;
-    this.pfnHi[ANCHOR] = IOVA_ANCHOR;
-    this.left[ANCHOR] = NIL;
-    this.right[ANCHOR] = NIL;
-    this.parent[ANCHOR] = NIL;
-    this.color[ANCHOR] = BLACK;
-    this.root = ANCHOR;
+    const anchor = this.alloc_iova_mem(IOVA_ANCHOR, IOVA_ANCHOR);
+    this.tree.rb_link_node(anchor, NIL, false);
+    this.tree.rb_insert_color(anchor);
   }
 
   /** iova->pfn_lo */
@@ -196,43 +183,30 @@ export class IovaDomain {
 
   /** Ranges in the tree (allocated, cached in magazines, reserved), without the anchor. */
   get nrIovas(): number {
-    return this.live;
+    return this.tree.count - 1;
   }
 
   /** The tree in address order as [pfn_lo, pfn_hi] pairs, anchor excluded (for tests and debugfs). */
   ranges(): number[] {
     const out: number[] = [];
-    for (let n = this.rb_first(); n !== ANCHOR; n = this.rb_next(n)) out.push(this.pfnLo[n] as number, this.pfnHi[n] as number);
+    for (let n = this.tree.rb_first(); n !== ANCHOR; n = this.tree.rb_next(n)) out.push(this.pfnLo[n] as number, this.pfnHi[n] as number);
     return out;
   }
 
   /**
-   * Checks the red-black tree (links, order, no red node with a red child, equal black heights,
-   * the anchor last, the cached nodes in the tree): the first problem found, or null. O(n).
+   * Checks the red-black tree (its shape, the ranges in order and not overlapping, the anchor
+   * last, the cached nodes in the tree): the first problem found, or null. O(n).
    */
   verifyTree(): string | null {
-    const { left, right, parent, color, pfnLo: lo, pfnHi: hi } = this;
-    if (parent[this.root] !== NIL || color[this.root] !== BLACK) return 'root is not a black orphan';
-    let count = 0;
-    let problem: string | null = null;
-    const walk = (n: Iova, min: number, max: number): number => {
-      if (n === NIL || problem !== null) return 1;
-      count++;
-      const l = left[n] as number;
-      const r = right[n] as number;
-      if (color[n] === FREE) problem = `node ${n} is on the free list`;
-      else if ((l !== NIL && parent[l] !== n) || (r !== NIL && parent[r] !== n)) problem = `node ${n}: child's parent link is wrong`;
-      else if ((lo[n] as number) > (hi[n] as number) || (lo[n] as number) < min || (hi[n] as number) > max) problem = `node ${n} is out of order`;
-      else if (color[n] === RED && (color[l] === RED || color[r] === RED)) problem = `red node ${n} has a red child`;
-      const bl = walk(l, min, (lo[n] as number) - 1);
-      const br = walk(r, (hi[n] as number) + 1, max);
-      if (bl !== br && problem === null) problem = `node ${n}: black heights ${bl} and ${br}`;
-      return bl + (color[n] === BLACK ? 1 : 0);
-    };
-    walk(this.root, 0, IOVA_ANCHOR);
-    if (problem !== null) return problem;
-    if (count !== this.live + 1) return `${count} nodes in the tree, ${this.live + 1} allocated`;
-    if (this.rb_next(ANCHOR) !== NIL) return 'the anchor is not the last node';
+    const shape = this.tree.verify();
+    if (shape !== null) return shape;
+    const { pfnLo: lo, pfnHi: hi, tree } = this;
+    let below = -1;
+    for (let n = tree.rb_first(); n !== NIL; n = tree.rb_next(n)) {
+      if ((lo[n] as number) > (hi[n] as number) || (lo[n] as number) <= below) return `node ${n} is out of order`;
+      below = hi[n] as number;
+    }
+    if (tree.rb_last() !== ANCHOR) return 'the anchor is not the last node';
     if (!this.inTree(this.cached_node) || !this.inTree(this.cached32_node)) return 'a cached node is not in the tree';
     return null;
   }
@@ -245,286 +219,24 @@ export class IovaDomain {
   // ---- struct iova memory (alloc_iova_mem / free_iova_mem) --------------------------------
 
   private alloc_iova_mem(lo: number, hi: number): Iova {
-    let n = this.freeList;
-    if (n !== NIL) this.freeList = this.right[n] as number;
-    else {
-      n = this.nextId++;
-      if (n === this.pfnLo.length) this.grow();
+    const n = this.tree.rb_alloc();
+    if (n >= this.pfnLo.length) {
+      this.pfnLo = resized(this.pfnLo, new Float64Array(this.tree.capacity));
+      this.pfnHi = resized(this.pfnHi, new Float64Array(this.tree.capacity));
     }
     this.pfnLo[n] = lo;
     this.pfnHi[n] = hi;
-    this.left[n] = NIL;
-    this.right[n] = NIL;
-    this.parent[n] = NIL;
-    this.color[n] = RED;
-    this.live++;
     return n;
   }
 
   /** free_iova_mem(): never the anchor, which is part of the domain. */
   private free_iova_mem(n: Iova): void {
-    this.color[n] = FREE;
-    this.right[n] = this.freeList;
-    this.freeList = n;
-    this.live--;
-  }
-
-  private grow(): void {
-    const cap = this.pfnLo.length * 2;
-    const lo = new Float64Array(cap);
-    lo.set(this.pfnLo);
-    this.pfnLo = lo;
-    const hi = new Float64Array(cap);
-    hi.set(this.pfnHi);
-    this.pfnHi = hi;
-    const l = new Int32Array(cap);
-    l.set(this.left);
-    this.left = l;
-    const r = new Int32Array(cap);
-    r.set(this.right);
-    this.right = r;
-    const p = new Int32Array(cap);
-    p.set(this.parent);
-    this.parent = p;
-    const c = new Uint8Array(cap);
-    c.set(this.color);
-    this.color = c;
+    this.tree.rb_free(n);
   }
 
   /** Whether `iova` names a node now in the tree (not NIL, not free, not out of range). */
   private inTree(iova: Iova): boolean {
-    return iova > NIL && iova < this.nextId && this.color[iova] !== FREE;
-  }
-
-  // ---- lib/rbtree.c: rb_first, rb_next, rb_prev, insert and erase with rebalancing ----------
-
-  private rb_first(): Iova {
-    let n = this.root;
-    while (this.left[n] !== NIL) n = this.left[n] as number;
-    return n;
-  }
-
-  private rb_next(n: Iova): Iova {
-    const left = this.left;
-    const right = this.right;
-    const parent = this.parent;
-    let r = right[n] as number;
-    if (r !== NIL) {
-      while (left[r] !== NIL) r = left[r] as number;
-      return r;
-    }
-    let p = parent[n] as number;
-    while (p !== NIL && n === right[p]) {
-      n = p;
-      p = parent[p] as number;
-    }
-    return p;
-  }
-
-  private rb_prev(n: Iova): Iova {
-    const left = this.left;
-    const right = this.right;
-    const parent = this.parent;
-    let l = left[n] as number;
-    if (l !== NIL) {
-      while (right[l] !== NIL) l = right[l] as number;
-      return l;
-    }
-    let p = parent[n] as number;
-    while (p !== NIL && n === left[p]) {
-      n = p;
-      p = parent[p] as number;
-    }
-    return p;
-  }
-
-  private rotateLeft(x: Iova): void {
-    const left = this.left;
-    const right = this.right;
-    const parent = this.parent;
-    const y = right[x] as number;
-    const yl = left[y] as number;
-    right[x] = yl;
-    if (yl !== NIL) parent[yl] = x;
-    const xp = parent[x] as number;
-    parent[y] = xp;
-    if (xp === NIL) this.root = y;
-    else if (x === left[xp]) left[xp] = y;
-    else right[xp] = y;
-    left[y] = x;
-    parent[x] = y;
-  }
-
-  private rotateRight(x: Iova): void {
-    const left = this.left;
-    const right = this.right;
-    const parent = this.parent;
-    const y = left[x] as number;
-    const yr = right[y] as number;
-    left[x] = yr;
-    if (yr !== NIL) parent[yr] = x;
-    const xp = parent[x] as number;
-    parent[y] = xp;
-    if (xp === NIL) this.root = y;
-    else if (x === right[xp]) right[xp] = y;
-    else left[xp] = y;
-    right[y] = x;
-    parent[x] = y;
-  }
-
-  /** rb_insert_color() */
-  private insertColor(z: Iova): void {
-    const left = this.left;
-    const right = this.right;
-    const parent = this.parent;
-    const color = this.color;
-    while (color[parent[z] as number] === RED) {
-      let p = parent[z] as number;
-      const g = parent[p] as number;
-      if (p === left[g]) {
-        const u = right[g] as number;
-        if (color[u] === RED) {
-          color[p] = BLACK;
-          color[u] = BLACK;
-          color[g] = RED;
-          z = g;
-          continue;
-        }
-        if (z === right[p]) {
-          z = p;
-          this.rotateLeft(z);
-          p = parent[z] as number;
-        }
-        color[p] = BLACK;
-        color[g] = RED;
-        this.rotateRight(g);
-      } else {
-        const u = left[g] as number;
-        if (color[u] === RED) {
-          color[p] = BLACK;
-          color[u] = BLACK;
-          color[g] = RED;
-          z = g;
-          continue;
-        }
-        if (z === left[p]) {
-          z = p;
-          this.rotateRight(z);
-          p = parent[z] as number;
-        }
-        color[p] = BLACK;
-        color[g] = RED;
-        this.rotateLeft(g);
-      }
-    }
-    color[this.root] = BLACK;
-  }
-
-  /** Puts v where u was; v may be NIL, whose parent is then set as CLRS's erase expects. */
-  private transplant(u: Iova, v: Iova): void {
-    const up = this.parent[u] as number;
-    if (up === NIL) this.root = v;
-    else if (u === this.left[up]) this.left[up] = v;
-    else this.right[up] = v;
-    this.parent[v] = up;
-  }
-
-  /**
-   * rb_erase(). The successor node itself moves into z's place (no keys are copied), so every
-   * other node keeps its id, as every other struct iova keeps its address in the kernel.
-   */
-  private rb_erase(z: Iova): void {
-    const left = this.left;
-    const right = this.right;
-    const parent = this.parent;
-    const color = this.color;
-    let yColor = color[z] as number;
-    let x: Iova;
-    if (left[z] === NIL) {
-      x = right[z] as number;
-      this.transplant(z, x);
-    } else if (right[z] === NIL) {
-      x = left[z] as number;
-      this.transplant(z, x);
-    } else {
-      let y = right[z] as number;
-      while (left[y] !== NIL) y = left[y] as number;
-      yColor = color[y] as number;
-      x = right[y] as number;
-      if (parent[y] === z) parent[x] = y;
-      else {
-        this.transplant(y, x);
-        right[y] = right[z] as number;
-        parent[right[y] as number] = y;
-      }
-      this.transplant(z, y);
-      left[y] = left[z] as number;
-      parent[left[y] as number] = y;
-      color[y] = color[z] as number;
-    }
-    if (yColor === BLACK) this.eraseColor(x);
-    parent[NIL] = NIL;
-    color[NIL] = BLACK;
-  }
-
-  private eraseColor(x: Iova): void {
-    const left = this.left;
-    const right = this.right;
-    const parent = this.parent;
-    const color = this.color;
-    while (x !== this.root && color[x] === BLACK) {
-      const xp = parent[x] as number;
-      if (x === left[xp]) {
-        let w = right[xp] as number;
-        if (color[w] === RED) {
-          color[w] = BLACK;
-          color[xp] = RED;
-          this.rotateLeft(xp);
-          w = right[xp] as number;
-        }
-        if (color[left[w] as number] === BLACK && color[right[w] as number] === BLACK) {
-          color[w] = RED;
-          x = xp;
-        } else {
-          if (color[right[w] as number] === BLACK) {
-            color[left[w] as number] = BLACK;
-            color[w] = RED;
-            this.rotateRight(w);
-            w = right[xp] as number;
-          }
-          color[w] = color[xp] as number;
-          color[xp] = BLACK;
-          color[right[w] as number] = BLACK;
-          this.rotateLeft(xp);
-          x = this.root;
-        }
-      } else {
-        let w = left[xp] as number;
-        if (color[w] === RED) {
-          color[w] = BLACK;
-          color[xp] = RED;
-          this.rotateRight(xp);
-          w = left[xp] as number;
-        }
-        if (color[right[w] as number] === BLACK && color[left[w] as number] === BLACK) {
-          color[w] = RED;
-          x = xp;
-        } else {
-          if (color[left[w] as number] === BLACK) {
-            color[right[w] as number] = BLACK;
-            color[w] = RED;
-            this.rotateLeft(w);
-            w = left[xp] as number;
-          }
-          color[w] = color[xp] as number;
-          color[xp] = BLACK;
-          color[left[w] as number] = BLACK;
-          this.rotateRight(xp);
-          x = this.root;
-        }
-      }
-    }
-    color[x] = BLACK;
+    return this.tree.rb_valid(iova);
   }
 
   // ---- the tree allocator -----------------------------------------------------------------
@@ -550,10 +262,10 @@ export class IovaDomain {
     const hi = this.pfnHi;
     const cached32 = this.cached32_node;
     if (free === cached32 || ((hi[free] as number) < this.dma_32bit_pfn && (lo[free] as number) >= (lo[cached32] as number))) {
-      this.cached32_node = this.rb_next(free);
+      this.cached32_node = this.tree.rb_next(free);
     }
     if ((lo[free] as number) < this.dma_32bit_pfn) this.max32_alloc_size = this.dma_32bit_pfn;
-    if ((lo[free] as number) >= (lo[this.cached_node] as number)) this.cached_node = this.rb_next(free);
+    if ((lo[free] as number) >= (lo[this.cached_node] as number)) this.cached_node = this.tree.rb_next(free);
   }
 
   /**
@@ -566,11 +278,10 @@ export class IovaDomain {
   private iova_find_limit(limit_pfn: number): Iova {
     // A crude guess at whether starting from the anchor is quicker than finding the exact node.
     if (limit_pfn > this.dma_32bit_pfn) return ANCHOR;
-    const left = this.left;
-    const right = this.right;
+    const { left, right } = this.tree;
     const lo = this.pfnLo;
     const hi = this.pfnHi;
-    let node = this.root;
+    let node = this.tree.root;
     while ((hi[node] as number) < limit_pfn) node = right[node] as number;
     for (;;) {
       // search_left:
@@ -597,22 +308,21 @@ export class IovaDomain {
   private iova_insert_rbtree(iova: Iova, start: Iova): boolean {
     const lo = this.pfnLo;
     const key = lo[iova] as number;
-    let x = start !== NIL ? start : this.root;
+    const { left, right } = this.tree;
+    let x = start !== NIL ? start : this.tree.root;
     let p = NIL;
     while (x !== NIL) {
       p = x;
       const k = lo[x] as number;
-      if (key < k) x = this.left[x] as number;
-      else if (key > k) x = this.right[x] as number;
+      if (key < k) x = left[x] as number;
+      else if (key > k) x = right[x] as number;
       else {
         this.warn('iova_insert_rbtree', 'WARN_ON(1)'); // this should not happen
         return false;
       }
     }
-    this.parent[iova] = p;
-    if (key < (lo[p] as number)) this.left[p] = iova;
-    else this.right[p] = iova;
-    this.insertColor(iova);
+    this.tree.rb_link_node(iova, p, key < (lo[p] as number));
+    this.tree.rb_insert_color(iova);
     return true;
   }
 
@@ -641,7 +351,7 @@ export class IovaDomain {
         // (high_pfn - size) & align_mask; below zero the unsigned value wraps to above any pfn.
         new_pfn = high_pfn < size ? Infinity : high_pfn - size - ((high_pfn - size) % align);
         prev = curr;
-        curr = this.rb_prev(curr);
+        curr = this.tree.rb_prev(curr);
       } while (curr !== NIL && new_pfn <= (hi[curr] as number) && new_pfn >= low_pfn);
       if (high_pfn >= size && new_pfn >= low_pfn) break;
       // deviation: `retried` only stops a second retry, which the kernel could not reach either
@@ -684,10 +394,11 @@ export class IovaDomain {
     const hi = this.pfnHi;
     // deviation: NaN would compare false both ways and "match" the root.
     if (pfn !== pfn) return NIL;
-    let node = this.root;
+    const { left, right } = this.tree;
+    let node = this.tree.root;
     while (node !== NIL) {
-      if (pfn < (lo[node] as number)) node = this.left[node] as number;
-      else if (pfn > (hi[node] as number)) node = this.right[node] as number;
+      if (pfn < (lo[node] as number)) node = left[node] as number;
+      else if (pfn > (hi[node] as number)) node = right[node] as number;
       else return node;
     }
     return NIL;
@@ -696,7 +407,7 @@ export class IovaDomain {
   /** remove_iova() followed by free_iova_mem(). */
   private remove_iova(iova: Iova): void {
     this.__cached_rbnode_delete_update(iova);
-    this.rb_erase(iova);
+    this.tree.rb_erase(iova);
     this.free_iova_mem(iova);
     this.stats.treeFrees++;
   }
@@ -796,7 +507,7 @@ export class IovaDomain {
     const lo = this.pfnLo;
     const hi = this.pfnHi;
     let overlap = false;
-    for (let node = this.rb_first(); node !== NIL; node = this.rb_next(node)) {
+    for (let node = this.tree.rb_first(); node !== NIL; node = this.tree.rb_next(node)) {
       if (pfn_lo <= (hi[node] as number) && pfn_hi >= (lo[node] as number)) {
         // __adjust_overlap_range()
         if (pfn_lo < (lo[node] as number)) lo[node] = pfn_lo;
@@ -832,13 +543,7 @@ export class IovaDomain {
     }
     this.pfnLo.fill(0);
     this.pfnHi.fill(0);
-    this.left.fill(0);
-    this.right.fill(0);
-    this.parent.fill(0);
-    this.color.fill(0);
-    this.freeList = NIL;
-    this.nextId = ANCHOR + 1;
-    this.live = 0;
+    this.tree.clear();
     this.initAnchor();
     this.cached_node = ANCHOR;
     this.cached32_node = ANCHOR;

@@ -53,9 +53,9 @@ describe('IOMMU misuse', () => {
   test('a mapping larger than the IOVA space below the mask fails cleanly', async () => {
     const { m } = await iommuMachine();
     const dev32 = iommuDevice(m, { name: 'old0', iommu: true }, 32);
-    const tables = dev32.iommu!.domain.tablePages;
+    const tables = dev32.iommu!.domain.pgtbl.tablePages;
     expect(dma_map_resource(dev32, 0x10_0000_0000, 2 ** 32, DMA_TO_DEVICE)).toBe(DMA_MAPPING_ERROR);
-    expect(dev32.iommu!.domain.tablePages).toBe(tables);
+    expect(dev32.iommu!.domain.pgtbl.tablePages).toBe(tables);
     const buf = m.kmalloc(4096, GFP_KERNEL);
     expect(dma_map_single(dev32, buf, 4096, DMA_TO_DEVICE)).toBe(0xffff_f000);
   });

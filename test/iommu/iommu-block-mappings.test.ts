@@ -17,12 +17,12 @@ describe('IOMMU block mappings', () => {
     for (const arch of ['arm64', 'x86_64'] as const) {
       const { m, dev } = await iommuMachine({ arch });
       const d = dev.iommu!;
-      const tables = d.domain.tablePages;
+      const tables = d.domain.pgtbl.tablePages;
       const before = m.stats().iommuMaps;
       const h = dma_map_resource(dev, MMIO, TIB, DMA_BIDIRECTIONAL);
       expect(h).not.toBe(DMA_MAPPING_ERROR);
       for (const off of [0, 4096, 2 ** 21 + 123, 2 ** 30 * 7 + 5, TIB - 1]) expect(d.iova_to_phys(h + off), arch).toBe(MMIO + off);
-      expect(d.domain.tablePages).toBe(tables);
+      expect(d.domain.pgtbl.tablePages).toBe(tables);
       dma_unmap_resource(dev, h, TIB, DMA_BIDIRECTIONAL);
       expect(d.iova_to_phys(h)).toBe(0);
       expect(d.iova_to_phys(h + TIB - 4096)).toBe(0);
@@ -37,10 +37,10 @@ describe('IOMMU block mappings', () => {
     expect(m.virt_to_phys(buf) % 2 ** 21).toBe(0);
     const bytes = pattern(2 ** 21, 4);
     m.cpu.write(buf, bytes);
-    const tables = dev.iommu!.domain.tablePages;
+    const tables = dev.iommu!.domain.pgtbl.tablePages;
     const h = dma_map_single(dev, buf, 2 ** 21, DMA_TO_DEVICE);
     expect(h % 2 ** 21).toBe(0); // the IOVA allocator aligns a size-aligned request
-    expect(dev.iommu!.domain.tablePages).toBe(tables);
+    expect(dev.iommu!.domain.pgtbl.tablePages).toBe(tables);
     expect(Buffer.compare(dev.dmaRead(h, 2 ** 21), bytes)).toBe(0);
     dma_unmap_single(dev, h, 2 ** 21, DMA_TO_DEVICE);
     expect(() => dev.dmaRead(h, 64)).toThrow(/fault/);
