@@ -35,6 +35,7 @@ import { TimelineRecorder, type TraceEventJson } from './check/timeline.js';
 import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
 import { setup_io_tlb_npages, swiotlb_adjust_size, swiotlb_init_remap, type Swiotlb } from './dma/swiotlb.js';
+import { DmaAtomicPools } from './dma/pool.js';
 import { Device, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './lib/errors.js';
 import { computeLayout, MAX_WASM_PAGES, WASM_PAGE, type BankSpec, type BankWindow, type Layout } from './engine/layout.js';
@@ -114,6 +115,7 @@ export class Machine implements DmaHost {
   readonly dcache: DcacheMaintenance;
   /** io_tlb_default_mem: the swiotlb pool, or null when the kernel would not have made one. */
   readonly swiotlb: Swiotlb | null;
+  readonly atomicPools: DmaAtomicPools | null;
   /** The IOMMU devices created with `iommu` sit behind (iommu.c's state and the hardware). */
   readonly iommu: Iommu;
   /** /sys/kernel/debug, and /sys/kernel/tracing (tracefs) through the same interface. */
@@ -243,6 +245,8 @@ export class Machine implements DmaHost {
       this.dataCheck = this.port.probe = check;
       this.pages.ownerChanged = (phys, len) => check.forget(phys, len);
     }
+    // postcore_initcall(dma_atomic_pool_init)
+    this.atomicPools = r.arch.dmaCoherentPool ? new DmaAtomicPools(this, this.params.get('coherent_pool')) : null;
     // subsys_initcall(iommu_subsys_init)
     this.iommu = new Iommu(this, this.params);
     const dbg = this.dmaDebugState !== null && !this.dmaDebugState.globalDisable ? this.dmaDebugState : null;

@@ -61,6 +61,11 @@ export interface Arch {
   /** CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC: small kmalloc buffers bounce instead of being aligned. */
   readonly kmallocBounce: boolean;
   /**
+   * CONFIG_DMA_COHERENT_POOL (kernel/dma/pool.c): selected by DMA_DIRECT_REMAP, which arm64
+   * selects; x86_64 selects it only with AMD_MEM_ENCRYPT, which dmasim does not model.
+   */
+  readonly dmaCoherentPool: boolean;
+  /**
    * The kernel image is mapped inside the vmalloc range, so is_vmalloc_addr() is true for its
    * statics: arm64 (KIMAGE_VADDR = MODULES_END = VMALLOC_START, asm/memory.h and pgtable.h);
    * x86_64 maps it at __START_KERNEL_map, apart from vmalloc.
@@ -81,5 +86,5 @@ export interface Arch {
 /** The log calls ioremapRamWarning() makes. */
 export interface IoremapLog {
   warn(site: Site, text: string): void;
-  warnOnce(key: string, site: Site, text: string): void;
+  warnOnce(site: Site, text: string): void;
 }

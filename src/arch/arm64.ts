@@ -6,6 +6,7 @@ import type { Arch, ArchDmaSync, ArchSyncHost, ZoneLimits } from './arch.js';
 import { DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
 import type { BankSpec } from '../engine/layout.js';
 import { x016 } from '../lib/vsprintf.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 
 /** The WASM offset of a physical range the hooks were handed, or -1 after the oops line. */
 function target(m: ArchSyncHost, phys: number, size: number): number {
@@ -76,6 +77,7 @@ export const arm64: Arch = {
   /** arm64 overrides ARCH_DMA_MINALIGN with cache_line_size(), the CPU's real line size. */
   dmaCacheAlignment: (lineSize: number) => lineSize,
   kmallocBounce: true,
+  dmaCoherentPool: true,
   kimageInVmalloc: true,
   /**
    * RAM beyond ZONE_DMA needs bouncing; otherwise swiotlb is still set up, shrunk to 1 MiB per
@@ -90,7 +92,7 @@ export const arm64: Arch = {
   swiotlbLowLimit: (limits) => limits.dma - 1,
   swiotlbBanner: null,
   // arch/arm64/mm/ioremap.c ioremap_prot(): WARN_ON(pfn_is_map_memory(__phys_to_pfn(phys_addr))).
-  ioremapRamWarning: (log) => log.warn({ file: 'arch/arm64/mm/ioremap.c', fn: 'ioremap_prot' }, ''),
+  ioremapRamWarning: (log) => log.warn(WARN_SITES.arm64IoremapRam, ''),
   /**
    * zone_dma_limit comes from firmware (DT dma-ranges / IORT); with none it is 32 bits, so
    * ZONE_DMA spans the first 4 GiB and ZONE_DMA32 is empty, as on most arm64 servers.

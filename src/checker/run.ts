@@ -108,7 +108,7 @@ class LogWatch {
     if (text === CUT_HERE) {
       this.inWarn = true;
       this.message = null;
-    } else if (text.startsWith('WARNING: CPU: ')) {
+    } else if (text.startsWith('WARNING: ')) { // __warn()'s banner ends the report
       const message = this.message ?? text;
       this.warns.push({ kind: message.startsWith('DMA-API: ') ? 'dma-debug error' : 'WARN', line: message, site: siteOf(stackHere()) });
       this.inWarn = false;

@@ -38,14 +38,14 @@ import {
 import { kstrtoull, type Debugfs, type DebugfsFile } from '../lib/debugfs.js';
 import { GFP_ATOMIC, GFP_KERNEL } from '../mm/gfp.js';
 import { __pa, __va, archIsVmallocAddr, isLinearMapAddress, isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
-import { KERN_INFO, KERN_WARNING, type KernelLog } from '../lib/printk.js';
+import { KERN_INFO, KERN_WARNING, type KernelLog, type Site } from '../lib/printk.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 import { sg_phys, type Scatterlist } from './scatterlist.js';
 import { hashPointer, llx, pa, ptrHashKey, x016 } from '../lib/vsprintf.js';
 import type { DmaApiCall, DmaDebugHooks } from './debug-hooks.js';
 
 // ---- constants of debug.c ------------------------------------------------------------------------
 
-const DEBUG_C = 'kernel/dma/debug.c';
 export const HASH_SIZE = 16384;
 export const HASH_FN_SHIFT = 13;
 const HASH_FN_MASK = HASH_SIZE - 1;
@@ -464,7 +464,7 @@ export class DmaDebug implements DmaDebugHooks {
     if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && !(((this.entMeta[e] as number) & (1 << 7)) && this.overlapCacheClean)
       && this.m.dmaCacheAlignment >= L1_CACHE_BYTES
       && !(this.m.arch.kmallocBounce && this.m.swiotlb !== null)) {
-      this.err(this.entDev[e] as Device, e, 'add_dma_entry', "cacheline tracking EEXIST, overlapping mappings aren't supported\n");
+      this.err(this.entDev[e] as Device, e, WARN_SITES.debugEexist, "cacheline tracking EEXIST, overlapping mappings aren't supported\n");
     }
   }
 
@@ -527,7 +527,7 @@ export class DmaDebug implements DmaDebugHooks {
     const overlap = (this.clnOverlap[s] as number) + 1;
     if (overlap <= ACTIVE_CACHELINE_MAX_OVERLAP) this.clnOverlap[s] = overlap;
     else if (!((this.entMeta[e] as number) & (1 << 7))) {
-      this.m.log.warnOnce('dma-debug:overlap', { file: DEBUG_C, fn: 'active_cacheline_inc_overlap' },
+      this.m.log.warnOnce(WARN_SITES.debugOverlap,
         `DMA-API: exceeded ${ACTIVE_CACHELINE_MAX_OVERLAP} overlapping mappings of cacheline ${pa(key)}`);
     }
     this.overlapCacheClean = ((this.entMeta[this.clnEntry[s] as number] as number) & (1 << 7)) !== 0;
@@ -578,10 +578,10 @@ export class DmaDebug implements DmaDebugHooks {
   }
 
   /** err_printk(): always counted; printed within the budget and the filter; the budget spent either way. */
-  private err(dev: Device, entry: number, fn: string, msg: string): void {
+  private err(dev: Device, entry: number, site: Site, msg: string): void {
     this.errorCount = (this.errorCount + 1) >>> 0;
     if (this.driverFilter(dev) && (this.allErrors !== 0 || this.numErrors > 0)) {
-      this.m.log.warn({ file: DEBUG_C, fn }, `DMA-API: ${devDriverString(dev)} ${dev.name}: ${msg}`);
+      this.m.log.warn(site, `DMA-API: ${devDriverString(dev)} ${dev.name}: ${msg}`);
       if (entry !== NIL) this.dumpEntryTrace(entry);
     }
     if (this.allErrors === 0 && this.numErrors > 0) this.numErrors--;
@@ -628,9 +628,9 @@ export class DmaDebug implements DmaDebugHooks {
     // dma_mapping_error(), which marks as it checks.
     this.mapping_error(dev, ref.addr);
     if (ref.addr === DMA_MAPPING_ERROR) {
-      this.err(dev, NIL, 'check_unmap', 'device driver tries to free an invalid DMA memory address\n');
+      this.err(dev, NIL, WARN_SITES.debugUnmapInvalid, 'device driver tries to free an invalid DMA memory address\n');
     } else {
-      this.err(dev, NIL, 'check_unmap', `device driver tries to free DMA memory it has not allocated [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes]\n`);
+      this.err(dev, NIL, WARN_SITES.debugUnmapNotAllocated, `device driver tries to free DMA memory it has not allocated [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes]\n`);
     }
   }
 
@@ -641,21 +641,21 @@ export class DmaDebug implements DmaDebugHooks {
     const eType = ((this.entMeta[e] as number) & 7);
     const eDir = (((this.entMeta[e] as number) >> 3) & 3);
     if (ref.size !== eSize) {
-      this.err(dev, e, 'check_unmap', `device driver frees DMA memory with different size [device address=0x${x016(ref.addr)}] [map size=${eSize} bytes] [unmap size=${ref.size} bytes]\n`);
+      this.err(dev, e, WARN_SITES.debugUnmapSize, `device driver frees DMA memory with different size [device address=0x${x016(ref.addr)}] [map size=${eSize} bytes] [unmap size=${ref.size} bytes]\n`);
     }
     if (ref.type !== eType) {
-      this.err(dev, e, 'check_unmap', `device driver frees DMA memory with wrong function [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [mapped as ${type2name[eType]}] [unmapped as ${type2name[ref.type]}]\n`);
+      this.err(dev, e, WARN_SITES.debugUnmapType, `device driver frees DMA memory with wrong function [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [mapped as ${type2name[eType]}] [unmapped as ${type2name[ref.type]}]\n`);
     } else if ((eType === T_COHERENT || eType === T_NONCOHERENT) && ref.paddr !== this.entPaddr[e]) {
-      this.err(dev, e, 'check_unmap', `device driver frees DMA memory with different CPU address [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [cpu alloc address=0x${pa(this.entPaddr[e] as number)}] [cpu free address=0x${pa(ref.paddr)}]`);
+      this.err(dev, e, WARN_SITES.debugUnmapCpuAddr, `device driver frees DMA memory with different CPU address [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [cpu alloc address=0x${pa(this.entPaddr[e] as number)}] [cpu free address=0x${pa(ref.paddr)}]`);
     }
     if (ref.sgCall !== 0 && ref.type === T_SG && ref.sgCall !== this.entSgCall[e]) {
-      this.err(dev, e, 'check_unmap', `device driver frees DMA sg list with different entry count [map count=${this.entSgCall[e]}] [unmap count=${ref.sgCall}]\n`);
+      this.err(dev, e, WARN_SITES.debugUnmapSgCount, `device driver frees DMA sg list with different entry count [map count=${this.entSgCall[e]}] [unmap count=${ref.sgCall}]\n`);
     }
     if (ref.dir !== eDir) {
-      this.err(dev, e, 'check_unmap', `device driver frees DMA memory with different direction [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [mapped with ${dir2name[eDir]}] [unmapped with ${dir2name[ref.dir]}]\n`);
+      this.err(dev, e, WARN_SITES.debugUnmapDirection, `device driver frees DMA memory with different direction [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [mapped with ${dir2name[eDir]}] [unmapped with ${dir2name[ref.dir]}]\n`);
     }
     if ((((this.entMeta[e] as number) >> 5) & 3) === MAP_ERR_NOT_CHECKED) {
-      this.err(dev, e, 'check_unmap', `device driver failed to check map error[device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [mapped as ${type2name[eType]}]`);
+      this.err(dev, e, WARN_SITES.debugUnmapNotChecked, `device driver failed to check map error[device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [mapped as ${type2name[eType]}]`);
     }
   }
 
@@ -667,7 +667,7 @@ export class DmaDebug implements DmaDebugHooks {
     for (let i = 0; i < pfns.length; i++) {
       if (pfns[i] !== pfn) continue;
       const addr = this.stackBase + i * PAGE_SIZE + (phys % PAGE_SIZE);
-      this.err(dev, NIL, 'check_for_stack', `device driver maps memory from stack [probable addr=${this.hashPtr(addr)}]\n`);
+      this.err(dev, NIL, WARN_SITES.debugStack, `device driver maps memory from stack [probable addr=${this.hashPtr(addr)}]\n`);
       break;
     }
   }
@@ -682,7 +682,7 @@ export class DmaDebug implements DmaDebugHooks {
     for (const section of ['text', 'rodata'] as const) {
       const [start, end] = this.m.kimage.bounds(section);
       if (addr < end && addr + len > start) {
-        this.err(dev, NIL, 'check_for_illegal_area', `device driver maps memory from kernel text or rodata [addr=${this.hashPtr(addr)}] [len=${len}]\n`);
+        this.err(dev, NIL, WARN_SITES.debugIllegalArea, `device driver maps memory from kernel text or rodata [addr=${this.hashPtr(addr)}] [len=${len}]\n`);
         return;
       }
     }
@@ -692,25 +692,25 @@ export class DmaDebug implements DmaDebugHooks {
   private checkSync(dev: Device, ref: Ref, toCpu: boolean): void {
     const e = this.findContain(ref);
     if (e === NIL) {
-      this.err(dev, NIL, 'check_sync', `device driver tries to sync DMA memory it has not allocated [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes]\n`);
+      this.err(dev, NIL, WARN_SITES.debugSyncNotAllocated, `device driver tries to sync DMA memory it has not allocated [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes]\n`);
       return;
     }
     const eSize = this.entSize[e] as number;
     if (ref.size > eSize) {
-      this.err(dev, e, 'check_sync', `device driver syncs DMA memory outside allocated range [device address=0x${x016(this.entAddr[e] as number)}] [allocation size=${eSize} bytes] [sync offset+size=${ref.size}]\n`);
+      this.err(dev, e, WARN_SITES.debugSyncRange, `device driver syncs DMA memory outside allocated range [device address=0x${x016(this.entAddr[e] as number)}] [allocation size=${eSize} bytes] [sync offset+size=${ref.size}]\n`);
     }
     const eDir = (((this.entMeta[e] as number) >> 3) & 3);
     if (eDir === DMA_BIDIRECTIONAL) return;
     const fields = `[device address=0x${x016(ref.addr)}] [size=${eSize} bytes] [mapped with ${dir2name[eDir]}] [synced with ${dir2name[ref.dir]}]\n`;
-    if (ref.dir !== eDir) this.err(dev, e, 'check_sync', `device driver syncs DMA memory with different direction ${fields}`);
+    if (ref.dir !== eDir) this.err(dev, e, WARN_SITES.debugSyncDirection, `device driver syncs DMA memory with different direction ${fields}`);
     if (toCpu && eDir !== DMA_FROM_DEVICE && ref.dir !== DMA_TO_DEVICE) {
-      this.err(dev, e, 'check_sync', `device driver syncs device read-only DMA memory for cpu ${fields}`);
+      this.err(dev, e, WARN_SITES.debugSyncReadOnly, `device driver syncs device read-only DMA memory for cpu ${fields}`);
     }
     if (!toCpu && eDir !== DMA_TO_DEVICE && ref.dir !== DMA_FROM_DEVICE) {
-      this.err(dev, e, 'check_sync', `device driver syncs device write-only DMA memory to device ${fields}`);
+      this.err(dev, e, WARN_SITES.debugSyncWriteOnly, `device driver syncs device write-only DMA memory to device ${fields}`);
     }
     if (ref.sgCall !== 0 && ref.type === T_SG && ref.sgCall !== this.entSgCall[e]) {
-      this.err(dev, e, 'check_sync', `device driver syncs DMA sg list with different entry count [map count=${this.entSgCall[e]}] [sync count=${ref.sgCall}]\n`);
+      this.err(dev, e, WARN_SITES.debugSyncSgCount, `device driver syncs DMA sg list with different entry count [map count=${this.entSgCall[e]}] [sync count=${ref.sgCall}]\n`);
     }
   }
 
@@ -719,14 +719,14 @@ export class DmaDebug implements DmaDebugHooks {
     const parms = dev.dma_parms;
     const maxSeg = parms === null || parms.max_segment_size === 0 ? 65536 : parms.max_segment_size;
     if (sg.length > maxSeg) {
-      this.err(dev, NIL, 'check_sg_segment', `mapping sg segment longer than device claims to support [len=${sg.length}] [max=${maxSeg}]\n`);
+      this.err(dev, NIL, WARN_SITES.debugSgSegmentLength, `mapping sg segment longer than device claims to support [len=${sg.length}] [max=${maxSeg}]\n`);
     }
     const boundary = parms === null || parms.segment_boundary_mask === 0n ? U64_MAX : parms.segment_boundary_mask;
     if (boundary === U64_MAX) return;
     const start = BigInt(sg.dma_address);
     const end = BigInt.asUintN(64, start + BigInt(sg.dma_length) - 1n);
     if (((start ^ end) & ~boundary & U64_MAX) !== 0n) {
-      this.err(dev, NIL, 'check_sg_segment', `mapping sg segment across boundary [start=0x${x016(start)}] [end=0x${x016(end)}] [boundary=0x${x016(boundary)}]\n`);
+      this.err(dev, NIL, WARN_SITES.debugSgSegmentBoundary, `mapping sg segment across boundary [start=0x${x016(start)}] [end=0x${x016(end)}] [boundary=0x${x016(boundary)}]\n`);
     }
   }
 
@@ -760,10 +760,10 @@ export class DmaDebug implements DmaDebugHooks {
     if (this.disabled) return;
     // dma_map_single() has checked that a linear-map address is RAM before calling here.
     if (!isLinearMapAddress(ptr) && !this.virtAddrValid(ptr)) {
-      this.err(dev, NIL, 'debug_dma_map_single', `device driver maps memory from invalid area [addr=${this.hashPtr(ptr)}] [len=${size}]\n`);
+      this.err(dev, NIL, WARN_SITES.debugMapSingleInvalid, `device driver maps memory from invalid area [addr=${this.hashPtr(ptr)}] [len=${size}]\n`);
     }
     if (archIsVmallocAddr(ptr, this.m.arch.kimageInVmalloc)) {
-      this.err(dev, NIL, 'debug_dma_map_single', `device driver maps memory from vmalloc area [addr=${this.hashPtr(ptr)}] [len=${size}]\n`);
+      this.err(dev, NIL, WARN_SITES.debugMapSingleVmalloc, `device driver maps memory from vmalloc area [addr=${this.hashPtr(ptr)}] [len=${size}]\n`);
     }
   }
 
@@ -788,7 +788,7 @@ export class DmaDebug implements DmaDebugHooks {
       // dma_map_resource() of RAM (pfn_valid() and not PageReserved()) is reported here since
       // 7.1; the mapping itself is made, and the entry recorded.
       if (this.m.isRam(phys, 1) && !this.m.memblock.isReserved(phys)) {
-        this.err(dev, e, 'debug_dma_map_phys', `dma_map_resource called for RAM address ${pa(phys)}\n`);
+        this.err(dev, e, WARN_SITES.debugMapResourceRam, `dma_map_resource called for RAM address ${pa(phys)}\n`);
       }
     } else {
       if (phys < this.stackHi && phys >= this.stackLo) this.checkForStack(dev, phys);
@@ -973,7 +973,7 @@ export class DmaDebug implements DmaDebugHooks {
       }
     }
     if (count === 0) return;
-    this.err(dev, last, 'dma_debug_device_change',
+    this.err(dev, last, WARN_SITES.debugDeviceChange,
       `device driver has pending DMA allocations while released from device [count=${count}]\n`
       + `One of leaked entries details: [device address=0x${x016(this.entAddr[last] as number)}] [size=${this.entSize[last]} bytes] `
       + `[mapped with ${dir2name[(((this.entMeta[last] as number) >> 3) & 3)]}] [mapped as ${type2name[((this.entMeta[last] as number) & 7)]}]\n`);

@@ -9,6 +9,7 @@ import type { DmaMapOps } from './map-ops.js';
 import { unknownCallbacks } from './map-ops.js';
 import type { DmaDebugHooks } from './debug-hooks.js';
 import type { Swiotlb } from './swiotlb.js';
+import type { DmaAtomicPools } from './pool.js';
 import type { Arch, ArchSyncHost } from '../arch/arch.js';
 import type { EnginePort, HostStats } from '../engine/port.js';
 import type { Cpu } from '../hw/cpu.js';
@@ -18,6 +19,7 @@ import type { Kconfig } from '../include/kconfig.js';
 import type { Debugfs } from '../lib/debugfs.js';
 import { DmaFaultError, DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
 import { TAINT_CPU_OUT_OF_SPEC, type KernelLog } from '../lib/printk.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 import type { KernelImage } from '../mm/kimage.js';
 import type { Memblock } from '../mm/memblock.js';
 import type { Page } from '../mm/memory.js';
@@ -62,6 +64,8 @@ export interface DmaHost extends ArchSyncHost {
   // kernel/dma state
   /** io_tlb_default_mem, or null */
   readonly swiotlb: Swiotlb | null;
+  /** The atomic pools of kernel/dma/pool.c (CONFIG_DMA_COHERENT_POOL), or null */
+  readonly atomicPools: DmaAtomicPools | null;
   /** The debug hooks mapping.ts calls (null: no checker attached, the hot path makes no call). */
   readonly dmaDebug: DmaDebugHooks | null;
   /** The tracepoint hooks (trace/events/dma.h); null while nothing listens. */
@@ -268,7 +272,7 @@ export class Device {
     const cls = m.dmaCacheAlignment;
     const minalign = m.arch.dmaMinalign;
     if (this.dma_coherent || cls <= minalign) return;
-    m.log.warnTaint({ file: 'arch/arm64/mm/dma-mapping.c', fn: 'arch_setup_dma_ops' }, TAINT_CPU_OUT_OF_SPEC,
+    m.log.warnTaint(WARN_SITES.arm64CwgTaint, TAINT_CPU_OUT_OF_SPEC,
       `${this.driver} ${this.name}: ARCH_DMA_MINALIGN smaller than CTR_EL0.CWG (${minalign} < ${cls})`);
   }
 

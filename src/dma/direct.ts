@@ -9,14 +9,15 @@ import {
   DMA_ATTR_SKIP_CPU_SYNC, DMA_BIT_MASK, DMA_MAPPING_ERROR, DMA_TO_DEVICE, EIO,
   minNotZero, type DmaDirection, U64_MAX,
 } from '../include/dma-mapping.js';
-import { __GFP_DMA, __GFP_DMA32, __GFP_NOWARN, __GFP_ZERO } from '../mm/gfp.js';
+import { __GFP_DMA, __GFP_DMA32, __GFP_NOWARN, __GFP_ZERO, gfpflags_allow_blocking } from '../mm/gfp.js';
 import { __va, getOrder, PAGE_SIZE, pageAlign, pfnToPage, type Page } from '../mm/memory.js';
 import type { Scatterlist } from './scatterlist.js';
 import { sg_phys } from './scatterlist.js';
+import type { DmaAtomicPools } from './pool.js';
 import { swiotlb_max_mapping_size } from './swiotlb.js';
 import { llx, pa } from '../lib/vsprintf.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 
-const DIRECT_H = { file: 'kernel/dma/direct.h', fn: 'dma_direct_map_phys' };
 
 /** phys_to_dma() */
 export function phys_to_dma(dev: Device, phys: number): number {
@@ -51,7 +52,7 @@ export function dma_kmalloc_needs_bounce(dev: Device, size: number, dir: DmaDire
  * flush) and direct.c (sg entries, which do not).
  */
 function overflow(dev: Device, addr: number, size: number, flush: boolean): number {
-  dev.machine.log.warnOnce(flush ? 'overflow:mapping.c' : 'overflow:direct.c', DIRECT_H,
+  dev.machine.log.warnOnce(flush ? WARN_SITES.directMapOverflow : WARN_SITES.directMapSgOverflow,
     `${dev.driver} ${dev.name}: DMA addr ${pa(addr)}+${size} overflow (mask ${llx(dev.dma_mask ?? 0n)}, bus limit ${llx(dev.bus_dma_limit)}).`);
   return DMA_MAPPING_ERROR;
 }
@@ -327,6 +328,11 @@ export function dma_direct_alloc(dev: Device, size: number, gfp: number, attrs: 
   const m = dev.machine;
   size = pageAlign(size);
   if (attrs & DMA_ATTR_NO_WARN) gfp |= __GFP_NOWARN;
+  // Remapping may block: a non-coherent device's request that must not comes from the atomic
+  // pools (NO_KERNEL_MAPPING needs no remap and was served before this test in the kernel).
+  if (!(attrs & DMA_ATTR_NO_KERNEL_MAPPING) && !dev.dma_coherent && m.atomicPools !== null && dma_direct_use_pool(gfp)) {
+    return dma_direct_alloc_from_pool(dev, m.atomicPools, size, gfp);
+  }
   const pfn = __dma_direct_alloc_pages(dev, size, gfp & ~__GFP_ZERO);
   if (pfn < 0) return null;
   const phys = pfn * PAGE_SIZE;
@@ -350,10 +356,25 @@ export function dma_direct_alloc(dev: Device, size: number, gfp: number, attrs: 
   return { cpu_addr, dma_handle };
 }
 
-/** dma_direct_free(): the pages are found from the DMA handle, as dma_direct_to_page() does. */
+/** dma_direct_use_pool(): a request that may not block (dmasim has no restricted swiotlb pools). */
+function dma_direct_use_pool(gfp: number): boolean {
+  return !gfpflags_allow_blocking(gfp);
+}
+
+/** dma_direct_alloc_from_pool(): a pool buffer below the coherent mask, addressed for the device. */
+function dma_direct_alloc_from_pool(dev: Device, pools: DmaAtomicPools, size: number, gfp: number): CoherentBuffer | null {
+  const buf = pools.dma_alloc_from_pool(dev, size, gfp | dma_direct_optimal_gfp_mask(dev), dma_coherent_ok);
+  return buf === null ? null : { cpu_addr: buf.cpu_addr, dma_handle: phys_to_dma(dev, buf.phys) };
+}
+
+/**
+ * dma_direct_free(): a pool buffer goes back to its pool (dma_free_from_pool() fails for any
+ * other address); otherwise the pages are found from the DMA handle, as dma_direct_to_page() does.
+ */
 export function dma_direct_free(dev: Device, size: number, cpu_addr: number, dma_handle: number, attrs: number): void {
   const m = dev.machine;
   size = pageAlign(size);
+  if (!(attrs & DMA_ATTR_NO_KERNEL_MAPPING) && m.atomicPools?.dma_free_from_pool(cpu_addr, size) === true) return;
   if (!(attrs & DMA_ATTR_NO_KERNEL_MAPPING) && m.vm.areaOf(cpu_addr) !== null) m.vm.vunmap(cpu_addr);
   const phys = dma_to_phys(dev, dma_handle);
   if (phys < 0) return;

@@ -19,8 +19,9 @@ import { __GFP_COMP, __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, __GFP_NOWARN } from 
 import { __pa, archIsVmallocAddr, isLinearMapAddress, isPageHandle, isVmallocAddr, PAGE_SIZE, pageAlign, pageToPfn, pfnToPage, type Page } from '../mm/memory.js';
 import { checkSgList, type Scatterlist, type SgTable } from './scatterlist.js';
 import { checkAddr, checkIntIn, checkSize } from '../lib/validate.js';
+import type { Site } from '../lib/printk.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 
-const MAPPING_C = 'kernel/dma/mapping.c';
 
 // ---- validation --------------------------------------------------------------------------
 
@@ -36,8 +37,8 @@ function checkGfp(fn: string, gfp: unknown): number {
 }
 
 /** BUG_ON(!valid_dma_direction(dir)): DMA_NONE is a kernel BUG, logged and thrown. */
-function bugOnDirection(dev: Device, fn: string, dir: DmaDirection): void {
-  if (!validDmaDirection(dir)) dev.machine.log.bug({ file: MAPPING_C, fn }, `${fn}: invalid DMA direction ${dir}`);
+function bugOnDirection(dev: Device, site: Site, dir: DmaDirection): void {
+  if (!validDmaDirection(dir)) dev.machine.log.bug(site, `invalid DMA direction ${dir}`);
 }
 
 /** The sg-table argument of the *_sgtable calls. */
@@ -213,8 +214,8 @@ export function dma_map_phys(dev: Device, phys: number, size: number, dir: DmaDi
 
 function mapPhys(fn: string, dev: Device, phys: number, size: number, dir: DmaDirection, attrs: number): number {
   dev.machine.dmaTrace?.dma_api_enter?.();
-  if (dir === DMA_NONE) bugOnDirection(dev, 'dma_map_phys', dir);
-  if (dev.dma_mask === null) return noMask(dev, 'dma_map_phys');
+  if (dir === DMA_NONE) bugOnDirection(dev, WARN_SITES.mapPhysDirection, dir);
+  if (dev.dma_mask === null) return noMask(dev, WARN_SITES.mapPhysNoMask);
   if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return DMA_MAPPING_ERROR;
   const o = ops(dev);
   let addr = DMA_MAPPING_ERROR;
@@ -228,8 +229,8 @@ function mapPhys(fn: string, dev: Device, phys: number, size: number, dir: DmaDi
 }
 
 /** WARN_ON_ONCE(!dev->dma_mask) */
-function noMask(dev: Device, fn: string): number {
-  dev.machine.log.warnOnce(`${fn}-nomask`, { file: MAPPING_C, fn }, '');
+function noMask(dev: Device, site: Site): number {
+  dev.machine.log.warnOnce(site, '');
   return DMA_MAPPING_ERROR;
 }
 
@@ -240,7 +241,7 @@ export function dma_unmap_phys(dev: Device, addr: number, size: number, dir: Dma
 
 function unmapPhys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs: number): void {
   dev.machine.dmaTrace?.dma_api_enter?.();
-  if (dir === DMA_NONE) bugOnDirection(dev, 'dma_unmap_phys', dir);
+  if (dir === DMA_NONE) bugOnDirection(dev, WARN_SITES.unmapPhysDirection, dir);
   const o = ops(dev);
   if (o === null && !dev.dma_iommu) direct.dma_direct_unmap_phys(dev, addr, size, dir, attrs, true);
   else if (attrs & DMA_ATTR_CC_SHARED) return;
@@ -295,7 +296,7 @@ function refuseVirt(fn: string, ptr: number): never {
 }
 
 function rejectVmalloc(dev: Device): number {
-  dev.machine.log.warnOnce('map_single-vmalloc', { file: 'include/linux/dma-mapping.h', fn: 'dma_map_single_attrs' }, `${dev.driver} ${dev.name}: rejecting DMA map of vmalloc memory`);
+  dev.machine.log.warnOnce(WARN_SITES.mapSingleVmalloc, `${dev.driver} ${dev.name}: rejecting DMA map of vmalloc memory`);
   return DMA_MAPPING_ERROR;
 }
 
@@ -334,10 +335,10 @@ export function dma_mapping_error(dev: Device, addr: number): number {
 function mapSg(fn: string, dev: Device, sgl: Scatterlist[], nents: number, dir: DmaDirection, attrs: number): number {
   const m = dev.machine;
   m.dmaTrace?.dma_api_enter?.();
-  bugOnDirection(dev, 'dma_map_sg_attrs', dir);
+  bugOnDirection(dev, WARN_SITES.mapSgDirection, dir);
   if (!dev.dma_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)) return -EOPNOTSUPP;
   if (dev.dma_mask === null) {
-    noMask(dev, '__dma_map_sg_attrs');
+    noMask(dev, WARN_SITES.mapSgNoMask);
     return 0;
   }
   const o = ops(dev);
@@ -350,7 +351,7 @@ function mapSg(fn: string, dev: Device, sgl: Scatterlist[], nents: number, dir: 
     m.dmaTrace?.dma_map_sg(dev, sgl, nents, ents, dir, attrs);
     m.dmaDebug?.map_sg(dev, sgl, nents, ents, dir, attrs);
   } else if (ents !== -EINVAL && ents !== -ENOMEM && ents !== -EIO && ents !== -EREMOTEIO) {
-    m.log.warnOnce('map_sg-errno', { file: MAPPING_C, fn: '__dma_map_sg_attrs' }, '');
+    m.log.warnOnce(WARN_SITES.mapSgErrno, '');
     m.dmaTrace?.dma_map_sg_err(dev, sgl, nents, ents, dir, attrs);
     return -EIO;
   }
@@ -378,7 +379,7 @@ export function dma_unmap_sg(dev: Device, sgl: Scatterlist[], nents: number, dir
 
 function unmapSg(fn: string, dev: Device, sgl: unknown, nents: unknown, dir: unknown, attrs: unknown): void {
   const [list, n, d, a] = sgArgs(fn, dev, sgl, nents, dir, attrs);
-  bugOnDirection(dev, 'dma_unmap_sg_attrs', d);
+  bugOnDirection(dev, WARN_SITES.unmapSgDirection, d);
   dev.machine.dmaTrace?.dma_api_enter?.();
   dev.machine.dmaTrace?.dma_unmap_sg(dev, list, n, d, a);
   dev.machine.dmaDebug?.unmap_sg(dev, list, n, d);
@@ -420,7 +421,7 @@ function syncArgs(fn: string, dev: Device, addr: unknown, size: unknown, dir: un
 
 function syncSingleForCpu(dev: Device, addr: number, size: number, dir: DmaDirection): void {
   if (!needSync(dev)) return;
-  bugOnDirection(dev, '__dma_sync_single_for_cpu', dir);
+  bugOnDirection(dev, WARN_SITES.syncSingleForCpuDirection, dir);
   dev.machine.dmaTrace?.dma_api_enter?.();
   const o = ops(dev);
   if (o === null && !dev.dma_iommu) direct.dma_direct_sync_single_for_cpu(dev, addr, size, dir, true);
@@ -432,7 +433,7 @@ function syncSingleForCpu(dev: Device, addr: number, size: number, dir: DmaDirec
 
 function syncSingleForDevice(dev: Device, addr: number, size: number, dir: DmaDirection): void {
   if (!needSync(dev)) return;
-  bugOnDirection(dev, '__dma_sync_single_for_device', dir);
+  bugOnDirection(dev, WARN_SITES.syncSingleForDeviceDirection, dir);
   dev.machine.dmaTrace?.dma_api_enter?.();
   const o = ops(dev);
   if (o === null && !dev.dma_iommu) direct.dma_direct_sync_single_for_device(dev, addr, size, dir);
@@ -466,7 +467,7 @@ export function dma_sync_single_range_for_device(dev: Device, addr: number, offs
 function syncSgForCpu(fn: string, dev: Device, sgl: unknown, nelems: unknown, dir: unknown): void {
   const [list, n, d] = sgArgs(fn, dev, sgl, nelems, dir, 0);
   if (!needSync(dev)) return;
-  bugOnDirection(dev, '__dma_sync_sg_for_cpu', d);
+  bugOnDirection(dev, WARN_SITES.syncSgForCpuDirection, d);
   dev.machine.dmaTrace?.dma_api_enter?.();
   const o = ops(dev);
   if (o === null && !dev.dma_iommu) direct.dma_direct_sync_sg_for_cpu(dev, list, n, d);
@@ -479,7 +480,7 @@ function syncSgForCpu(fn: string, dev: Device, sgl: unknown, nelems: unknown, di
 function syncSgForDevice(fn: string, dev: Device, sgl: unknown, nelems: unknown, dir: unknown): void {
   const [list, n, d] = sgArgs(fn, dev, sgl, nelems, dir, 0);
   if (!needSync(dev)) return;
-  bugOnDirection(dev, '__dma_sync_sg_for_device', d);
+  bugOnDirection(dev, WARN_SITES.syncSgForDeviceDirection, d);
   dev.machine.dmaTrace?.dma_api_enter?.();
   const o = ops(dev);
   if (o === null && !dev.dma_iommu) direct.dma_direct_sync_sg_for_device(dev, list, n, d);
@@ -581,10 +582,9 @@ function allocAttrs(fn: string, dev: Device, size: number, gfp: unknown, attrs: 
 function allocChecked(fn: string, dev: Device, size: number, gfp: number, attrs: number): CoherentBuffer | null {
   const m = dev.machine;
   m.dmaTrace?.dma_api_enter?.();
-  const site = { file: MAPPING_C, fn: 'dma_alloc_attrs' };
-  if (dev.coherent_dma_mask === 0n) m.log.warnOnce('alloc-nomask', site, '');
+  if (dev.coherent_dma_mask === 0n) m.log.warnOnce(WARN_SITES.allocNoMask, '');
   if (gfp & __GFP_COMP) {
-    m.log.warnOnce('alloc-comp', site, '');
+    m.log.warnOnce(WARN_SITES.allocComp, '');
     return null;
   }
   gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
@@ -651,13 +651,12 @@ function allocPages(fn: string, dev: Device, size: number, dir: DmaDirection, gf
 /** __dma_alloc_pages(): the WARNs, then the back end; dma_alloc_pages() traces either way. */
 function __dma_alloc_pages(fn: string, dev: Device, size: number, d: DmaDirection, gfp: number): { page: Page; dma_handle: number } | null {
   const m = dev.machine;
-  const site = { file: MAPPING_C, fn: '__dma_alloc_pages' };
   // Three WARN_ON_ONCE()s, three once-flags.
-  const refused = dev.coherent_dma_mask === 0n ? 'alloc_pages-nomask'
-    : gfp & (__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM) ? 'alloc_pages-zone'
-      : gfp & __GFP_COMP ? 'alloc_pages-comp' : null;
+  const refused = dev.coherent_dma_mask === 0n ? WARN_SITES.allocPagesNoMask
+    : gfp & (__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM) ? WARN_SITES.allocPagesZone
+      : gfp & __GFP_COMP ? WARN_SITES.allocPagesComp : null;
   if (refused !== null) {
-    m.log.warnOnce(refused, site, '');
+    m.log.warnOnce(refused, '');
     return null;
   }
   size = pageAlign(size);

@@ -13,6 +13,7 @@ import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_D
 import { DebugfsError, ulongFile, type Debugfs } from '../lib/debugfs.js';
 import { PAGE_SIZE } from '../mm/memory.js';
 import { KERN_WARNING, type KernelLog } from '../lib/printk.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 import { llx, pa } from '../lib/vsprintf.js';
 
 export const IO_TLB_SHIFT = 11;
@@ -23,7 +24,6 @@ export const IO_TLB_MIN_SLABS = (1 << 20) >> IO_TLB_SHIFT;
 const INVALID_PHYS_ADDR = -1;
 /** io_tlb_offset(i) == IO_TLB_SEGSIZE - 1: the last slot of a segment (the size is a power of two). */
 const SEG_MASK = IO_TLB_SEGSIZE - 1;
-const SWIOTLB_C = 'kernel/dma/swiotlb.c';
 
 function nrSlots(size: number): number {
   return Math.ceil(size / IO_TLB_SIZE);
@@ -206,7 +206,7 @@ export class Swiotlb {
     const { tblDmaAddr, maxSlots } = this.boundary(dev);
     let iotlbAlignMask = dev.dma_parms?.min_align_mask ?? 0;
     const nslots = nrSlots(allocSize);
-    if (nslots === 0) this.m.log.bug({ file: SWIOTLB_C, fn: 'swiotlb_search_pool_area' }, 'BUG_ON(!nslots)');
+    if (nslots === 0) this.m.log.bug(WARN_SITES.swiotlbSearchNoSlots, 'BUG_ON(!nslots)');
     const offset = this.swiotlb_align_offset(dev, 0, orig);
     if (!allocAlignMask && !iotlbAlignMask && allocSize >= PAGE_SIZE) allocAlignMask = PAGE_SIZE - 1;
     allocAlignMask |= IO_TLB_SIZE - 1;
@@ -264,7 +264,7 @@ export class Swiotlb {
   /** swiotlb_tbl_map_single(): slots for the buffer, and the original copied in whatever the direction. */
   swiotlb_tbl_map_single(dev: Device, orig: number, mappingSize: number, allocAlignMask: number, attrs: number): number {
     if (allocAlignMask > PAGE_SIZE - 1) {
-      this.m.log.warnOnce('swiotlb_tbl_map_single-align', { file: SWIOTLB_C, fn: 'swiotlb_tbl_map_single' },
+      this.m.log.warnOnce(WARN_SITES.swiotlbMapAlign,
         `${dev.driver} ${dev.name}: Alloc alignment may prevent fulfilling requests with max mapping_size`);
     }
     let offset = this.swiotlb_align_offset(dev, allocAlignMask, orig);
@@ -300,7 +300,7 @@ export class Swiotlb {
     const addr = dev.physToDma(tlbAddr);
     if (addr === DMA_MAPPING_ERROR || addr + size - 1 > dev.streamLimit) {
       this.swiotlb_tbl_unmap_single(dev, tlbAddr, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
-      m.log.warnOnce('swiotlb_map', { file: SWIOTLB_C, fn: 'swiotlb_map' },
+      m.log.warnOnce(WARN_SITES.swiotlbMapOverflow,
         `${dev.driver} ${dev.name}: swiotlb addr ${pa(addr)}+${size} overflow (mask ${llx(dev.dma_mask ?? 0n)}, bus limit ${llx(dev.bus_dma_limit)}).`);
       return DMA_MAPPING_ERROR;
     }
@@ -328,7 +328,7 @@ export class Swiotlb {
     orig += tlbOffset;
     allocSize -= tlbOffset;
     if (size > allocSize) {
-      m.log.warnOnce('swiotlb_bounce', { file: SWIOTLB_C, fn: 'swiotlb_bounce' },
+      m.log.warnOnce(WARN_SITES.swiotlbBounceOverflow,
         `${dev.driver} ${dev.name}: Buffer overflow detected. Allocation size: ${allocSize}. Mapping size: ${size}.`);
       size = allocSize;
     }

@@ -11,6 +11,7 @@
 
 import { DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
 import type { Site } from '../lib/printk.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 import type { TimerEvent } from './time.js';
 
 /** enum irqreturn, include/linux/irqreturn.h. */
@@ -26,7 +27,6 @@ const EBUSY = 16;
 const FIRST_DEVICE_IRQ = 16;
 /** GIC SPIs start at hwirq 32. */
 const FIRST_SPI = 32;
-const MANAGE_C = 'kernel/irq/manage.c';
 
 export type IrqHandler = (irq: number, devId: unknown) => number | void;
 
@@ -117,7 +117,7 @@ export class IrqChip {
     const d = this.desc('free_irq', irq);
     const i = d === undefined ? -1 : d.actions.findIndex((a) => a.devId === devId);
     if (d === undefined || i < 0) {
-      this.deps.warn({ file: MANAGE_C, fn: '__free_irq' }, `Trying to free already-free IRQ ${String(irq)}`);
+      this.deps.warn(WARN_SITES.freeIrqTwice, `Trying to free already-free IRQ ${String(irq)}`);
       return null;
     }
     const a = d.actions[i] as IrqAction;
@@ -136,7 +136,7 @@ export class IrqChip {
     const d = this.desc('enable_irq', irq);
     if (d === undefined) return;
     if (d.depth === 0) {
-      this.deps.warn({ file: MANAGE_C, fn: '__enable_irq' }, `Unbalanced enable for IRQ ${irq}`);
+      this.deps.warn(WARN_SITES.enableIrqUnbalanced, `Unbalanced enable for IRQ ${irq}`);
       return;
     }
     if (--d.depth === 0 && d.pending) this.kick();

@@ -7,6 +7,7 @@
 
 import type { Device, DmaHost } from '../dma/device.js';
 import { dma_kmalloc_needs_bounce, type CoherentBuffer } from '../dma/direct.js';
+import type { DmaAtomicPools } from '../dma/pool.js';
 import {
   DMA_ATTR_FORCE_CONTIGUOUS, DMA_ATTR_MMIO, DMA_ATTR_PRIVILEGED, DMA_ATTR_REQUIRE_COHERENT,
   DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE,
@@ -24,8 +25,8 @@ import type { Clock } from '../hw/time.js';
 import { KERN_NOTICE, KERN_WARNING, type KernelLog } from '../lib/printk.js';
 import { sg_init_table, sg_phys, sg_set_page, SG_DMA_SWIOTLB, type Scatterlist } from '../dma/scatterlist.js';
 import { swiotlb_max_mapping_size } from '../dma/swiotlb.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 
-const DMA_IOMMU_C = 'drivers/iommu/dma-iommu.c';
 /** IOVA_DEFAULT_FQ_SIZE entries per CPU (dmasim has one) and IOVA_DEFAULT_FQ_TIMEOUT. */
 export const IOVA_DEFAULT_FQ_SIZE = 256;
 export const IOVA_DEFAULT_FQ_TIMEOUT_MS = 10;
@@ -231,7 +232,7 @@ function __iommu_dma_map(dev: Device, d: DevIommu, phys: number, size: number, p
 
 /** dev_WARN_ONCE(): a min_align_mask wider than a granule cannot be kept in the IOVA. */
 function unsupportedAlignment(dev: Device): number {
-  dev.machine.log.warnOnce('iommu_dma_map-align', { file: DMA_IOMMU_C, fn: '__iommu_dma_map' }, `${dev.driver} ${dev.name}: Unsupported alignment constraint`);
+  dev.machine.log.warnOnce(WARN_SITES.iommuMapAlign, `${dev.driver} ${dev.name}: Unsupported alignment constraint`);
   return DMA_MAPPING_ERROR;
 }
 
@@ -254,14 +255,9 @@ function __iommu_dma_unmap(dev: Device, d: DevIommu, dmaAddr: number, size: numb
   gather.end = 0;
   gather.queued = cookie.fq !== null;
   const unmapped = d.iommu_dev.iommu_unmap_fast(d.domain, dmaAddr, size, gather);
-  if (unmapped !== size) warnDmaIommu(m, '__iommu_dma_unmap');
+  if (unmapped !== size) m.log.warn(WARN_SITES.iommuUnmapSize, '');
   if (!gather.queued) d.iommu_dev.iommu_iotlb_sync(d.domain, gather);
   iommu_dma_free_iova(d, dmaAddr, size, gather);
-}
-
-/** WARN_ON() in the dma-iommu.c function `fn`. */
-function warnDmaIommu(m: DmaHost, fn: string): void {
-  m.log.warn({ file: DMA_IOMMU_C, fn }, '');
 }
 
 /**
@@ -350,7 +346,7 @@ export function iommu_dma_unmap_phys(dev: Device, handle: number, size: number, 
   }
   const phys = d.iommu_dev.iommu_iova_to_phys(d.domain, handle);
   if (phys === 0) {
-    warnDmaIommu(m, 'iommu_dma_unmap_phys');
+    m.log.warn(WARN_SITES.iommuUnmapPhys, '');
     return;
   }
   if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && !dev.dma_coherent) syncForCpu(m, phys, size, dir);
@@ -565,7 +561,8 @@ export function iommu_dma_unmap_sg(dev: Device, sgl: Scatterlist[], nents: numbe
  * iommu_dma_alloc(). Blocking without FORCE_CONTIGUOUS: iommu_dma_alloc_remap(), pages from
  * anywhere (order 0: the tables map 4 KiB pages only), zeroed, cleaned for a non-coherent
  * device, mapped at one IOVA range and vmapped (uncached for a non-coherent device). Otherwise
- * one contiguous block, remapped the same way when non-coherent (dmasim has no atomic pool).
+ * one contiguous block, remapped the same way when non-coherent; but a non-coherent request
+ * that may not block comes from the atomic pools (kernel/dma/pool.c), already uncached.
  */
 export function iommu_dma_alloc(dev: Device, size: number, gfp: number, attrs: number): CoherentBuffer | null {
   const m = dev.machine;
@@ -576,6 +573,9 @@ export function iommu_dma_alloc(dev: Device, size: number, gfp: number, attrs: n
   // Nothing to allocate, map or remap: NULL, as dma-direct gives for an empty request.
   if (allocSize === 0) return null;
   const contiguous = !gfpflags_allow_blocking(gfp) || (attrs & DMA_ATTR_FORCE_CONTIGUOUS) !== 0;
+  if (!coherent && m.atomicPools !== null && !gfpflags_allow_blocking(gfp) && !(attrs & DMA_ATTR_FORCE_CONTIGUOUS)) {
+    return iommu_dma_alloc_from_pool(dev, d, m.atomicPools, size, gfp, prot);
+  }
   const pfns = contiguous ? contiguousPages(m, allocSize, gfp) : scatteredPages(m, allocSize / PAGE_SIZE, gfp);
   if (pfns === null) return null;
   const order = contiguous ? getOrder(allocSize) : -1;
@@ -606,6 +606,18 @@ export function iommu_dma_alloc(dev: Device, size: number, gfp: number, attrs: n
   }
   cookieOf(d).allocs.set(cpu_addr, { pfns, order });
   return { cpu_addr, dma_handle };
+}
+
+/** iommu_dma_alloc()'s atomic branch: a pool buffer (any address: no phys_addr_ok) mapped at an IOVA. */
+function iommu_dma_alloc_from_pool(dev: Device, d: DevIommu, pools: DmaAtomicPools, size: number, gfp: number, prot: number): CoherentBuffer | null {
+  const buf = pools.dma_alloc_from_pool(dev, pageAlign(size), gfp, null);
+  if (buf === null) return null;
+  const dma_handle = __iommu_dma_map(dev, d, buf.phys, size, prot, dev.coherentIovaLimit());
+  if (dma_handle === DMA_MAPPING_ERROR) {
+    pools.dma_free_from_pool(buf.cpu_addr, pageAlign(size));
+    return null;
+  }
+  return { cpu_addr: buf.cpu_addr, dma_handle };
 }
 
 /**
@@ -656,6 +668,8 @@ export function iommu_dma_free(dev: Device, size: number, cpu_addr: number, hand
   const m = dev.machine;
   const d = devIommu(dev);
   __iommu_dma_unmap(dev, d, handle, size);
+  // __iommu_dma_free(): "Non-coherent atomic allocation? Easy"
+  if (m.atomicPools?.dma_free_from_pool(cpu_addr, pageAlign(size)) === true) return;
   const alloc = cookieOf(d).allocs.get(cpu_addr);
   if (alloc === undefined) return;
   cookieOf(d).allocs.delete(cpu_addr);

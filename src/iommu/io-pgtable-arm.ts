@@ -10,6 +10,7 @@
 // the upper levels are the Map that finds them. Block entries live in their own Maps.
 
 import type { KernelLog } from '../lib/printk.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 
 /** The smallest page size the page tables map (io-pgtable-arm's 4K granule). */
 export const IOMMU_PAGE_SIZE = 4096;
@@ -26,7 +27,6 @@ const PTES_PER_TABLE = 512;
 const TABLE_SPAN = IOMMU_PAGE_SIZE * PTES_PER_TABLE;
 /** A leaf entry: the page's physical address plus its prot bits plus this valid bit (all below 4 KiB). */
 const PTE_VALID = 0x800;
-const IO_PGTABLE_ARM_C = 'drivers/iommu/io-pgtable-arm.c';
 const EEXIST = 17;
 const ERANGE = 34;
 
@@ -72,11 +72,11 @@ export class ArmLpaeIoPgtable {
    */
   map_pages(iova: number, paddr: number, pgsize: number, prot: number): number {
     if (iova >= 2 ** IO_PGTABLE_IAS) {
-      this.log.warn({ file: IO_PGTABLE_ARM_C, fn: 'arm_lpae_map_pages' }, '');
+      this.log.warn(WARN_SITES.lpaeMapPages, '');
       return -ERANGE;
     }
     const ret = pgsize === IOMMU_PAGE_SIZE ? this.setPte(iova, paddr, prot) : this.setBlock(iova, paddr, prot, pgsize);
-    if (ret !== 0) this.log.warn({ file: IO_PGTABLE_ARM_C, fn: 'arm_lpae_init_pte' }, '');
+    if (ret !== 0) this.log.warn(WARN_SITES.lpaeInitPte, '');
     return ret;
   }
 
@@ -88,14 +88,14 @@ export class ArmLpaeIoPgtable {
     const block = this.blockAt(iova);
     if (block !== 0) {
       if (iova % block !== 0 || size < block) {
-        this.log.warnOnce('iommu-partial-block', { file: IO_PGTABLE_ARM_C, fn: '__arm_lpae_unmap' }, 'Unmap of a partial large IOPTE is not allowed');
+        this.log.warnOnce(WARN_SITES.lpaeUnmapPartial, 'Unmap of a partial large IOPTE is not allowed');
         return 0;
       }
       this.clearBlock(iova, block);
       return block;
     }
     if (!this.clearPte(iova)) {
-      this.log.warn({ file: IO_PGTABLE_ARM_C, fn: '__arm_lpae_unmap' }, ''); // WARN_ON(!pte)
+      this.log.warn(WARN_SITES.lpaeUnmapEmpty, ''); // WARN_ON(!pte)
       return 0;
     }
     return IOMMU_PAGE_SIZE;

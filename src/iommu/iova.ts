@@ -40,6 +40,7 @@ import { KernelBug } from '../lib/errors.js';
 import { RB_NIL, RbTree, resized } from '../lib/rbtree.js';
 import { PAGE_SIZE } from '../mm/memory.js';
 import type { Site } from '../lib/printk.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 
 /** The anchor node sits above the top of the usable address space (~0UL in the kernel). */
 export const IOVA_ANCHOR = Number.MAX_SAFE_INTEGER;
@@ -56,7 +57,6 @@ const IOVA_ROUNDUP_LIMIT = 1 << (IOVA_RANGE_CACHE_MAX_SIZE - 1);
 const NUM_ONLINE_CPUS = 1;
 /** Freed magazines kept for reuse, so steady-state depot traffic allocates nothing. */
 const SPARE_MAGAZINES = 64;
-const IOVA_C = 'drivers/iommu/iova.c';
 
 /** A `struct iova *`: a node id of its domain, 0 for NULL. */
 export type Iova = number;
@@ -148,7 +148,7 @@ export class IovaDomain {
   constructor(granule: number, start_pfn: number) {
     // IOVA granularity is normally the smallest IOMMU page size; both must represent CPU pages exactly.
     if (granule > PAGE_SIZE || !(granule > 0) || (granule & (granule - 1)) !== 0) {
-      throw new KernelBug(`kernel BUG at ${IOVA_C} in init_iova_domain: BUG_ON((granule > PAGE_SIZE) || !is_power_of_2(granule))`);
+      throw new KernelBug(`BUG_ON((granule > PAGE_SIZE) || !is_power_of_2(granule)) in ${WARN_SITES.iovaGranule.fn} (${WARN_SITES.iovaGranule.file})`);
     }
     this.granule = granule;
     this.shift = 31 - Math.clz32(granule);
@@ -211,9 +211,9 @@ export class IovaDomain {
     return null;
   }
 
-  private warn(fn: string, text: string): void {
+  private warn(site: Site, text: string): void {
     this.stats.warnings++;
-    if (this.onWarn !== null) this.onWarn({ file: IOVA_C, fn }, text);
+    if (this.onWarn !== null) this.onWarn(site, text);
   }
 
   // ---- struct iova memory (alloc_iova_mem / free_iova_mem) --------------------------------
@@ -317,7 +317,7 @@ export class IovaDomain {
       if (key < k) x = left[x] as number;
       else if (key > k) x = right[x] as number;
       else {
-        this.warn('iova_insert_rbtree', 'WARN_ON(1)'); // this should not happen
+        this.warn(WARN_SITES.iovaInsert, 'WARN_ON(1)'); // this should not happen
         return false;
       }
     }
@@ -501,7 +501,7 @@ export class IovaDomain {
   reserve_iova(pfn_lo: number, pfn_hi: number): Iova {
     // Don't allow nonsensical pfns.
     if (pfn_lo > this.maxPfn || pfn_hi > this.maxPfn) {
-      this.warn('reserve_iova', 'WARN_ON((pfn_hi | pfn_lo) > (ULLONG_MAX >> iova_shift(iovad)))');
+      this.warn(WARN_SITES.iovaReserve, 'WARN_ON((pfn_hi | pfn_lo) > (ULLONG_MAX >> iova_shift(iovad)))');
       return NIL;
     }
     const lo = this.pfnLo;
@@ -571,7 +571,7 @@ export class IovaDomain {
     for (let i = 0; i < mag.size; ++i) {
       const iova = this.private_find_iova(mag.pfns[i] as number);
       if (iova === NIL || iova === ANCHOR) {
-        this.warn('iova_magazine_free_pfns', 'WARN_ON(!iova)');
+        this.warn(WARN_SITES.iovaMagazineFree, 'WARN_ON(!iova)');
         continue;
       }
       this.remove_iova(iova);

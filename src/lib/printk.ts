@@ -5,7 +5,6 @@
 // gives the same log byte for byte.
 
 import { KernelBug } from './errors.js';
-import { x016 } from './vsprintf.js';
 
 /** printk log levels, include/linux/kern_levels.h. */
 export const KERN_EMERG = 0;
@@ -20,10 +19,29 @@ export const KERN_DEBUG = 7;
 /** TAINT_CPU_OUT_OF_SPEC ('S'), include/linux/panic.h: a bit number of the taint mask. */
 export const TAINT_CPU_OUT_OF_SPEC = 2;
 
-/** Where a WARN or BUG fired: the kernel prints the file and the function. */
+/**
+ * Where a WARN or BUG fired (see warn-sites.ts): __FILE__ and __LINE__ as the bug table keeps
+ * them (line null: not known, see there), and the function %pS names.
+ */
 export interface Site {
   readonly file: string;
+  readonly line: number | null;
   readonly fn: string;
+}
+
+/**
+ * The task that runs dmasim's calls: kernel_init, PID 1, whose comm is still "swapper/0" while
+ * initcalls (and so driver probes) run, as boot-time reports show.
+ */
+export const CURRENT_COMM = 'swapper/0';
+export const CURRENT_PID = 1;
+
+/**
+ * %pS of a WARN or BUG address: "<symbol>+<offset>/<size>". dmasim has no machine code, so the
+ * offset and the size are 0; the symbol and the source line are what identify the site.
+ */
+function pS(site: Site): string {
+  return `${site.fn}+0x0/0x0`;
 }
 
 /** What dev_printk needs of a struct device: dev_driver_string() and dev_name(). */
@@ -70,8 +88,9 @@ export class KernelLog {
   /** new_log_buf_len: what log_buf_len= asked for, applied by setupLogBuf(). */
   private newBufLen = 0;
   private readonly once = new Set<string>();
+  /** The __warned flags of the WARN_ONCE sites that have fired. */
+  private readonly warned = new Set<Site>();
   private readonly limits = new Map<string, RatelimitState>();
-  private warnings = 0;
   /**
    * Called with each record as it is logged, from inside the call that logged it (so a watcher
    * such as `dmasim check` can see which driver line caused a report); null: no call.
@@ -154,15 +173,18 @@ export class KernelLog {
   }
 
   /**
-   * __warn(): the "cut here" banner, the message, then the WARNING line naming the site.
-   * There is no register dump or call trace: dmasim has no registers to dump.
+   * A WARN: __warn_printk() prints the "cut here" banner and the message, then report_bug()
+   * calls __warn() (kernel/panic.c), whose banner is 6.19's "WARNING: <file>:<line> at <%pS>,
+   * CPU#<cpu>: <comm>/<pid>" ("WARNING: at <%pS>, ..." without a file), and print_oops_end_marker()
+   * ends it with a zero trace id. There is no register dump or call trace: dmasim has no
+   * registers to dump.
    */
   warn(site: Site, text: string): void {
     this.printk(KERN_WARNING, '------------[ cut here ]------------');
     if (text !== '') this.printk(KERN_WARNING, text);
-    this.printk(KERN_WARNING, `WARNING: CPU: 0 PID: 1 at ${site.file} ${site.fn}`);
-    this.printk(KERN_WARNING, `---[ end trace ${x016(this.warnings)} ]---`);
-    this.warnings++;
+    const at = site.line === null ? '' : ` ${site.file}:${site.line}`;
+    this.printk(KERN_WARNING, `WARNING:${at} at ${pS(site)}, CPU#0: ${CURRENT_COMM}/${CURRENT_PID}`);
+    this.printk(KERN_WARNING, '---[ end trace 0000000000000000 ]---');
   }
 
   /** The taint mask, as /proc/sys/kernel/tainted reads it: add_taint() sets bit `flag`. */
@@ -174,10 +196,10 @@ export class KernelLog {
     this.tainted |= 1 << taint;
   }
 
-  /** WARN_ONCE(): `key` identifies the call site, whose static `__warned` flag this is. */
-  warnOnce(key: string, site: Site, text: string): void {
-    if (this.once.has(key)) return;
-    this.once.add(key);
+  /** WARN_ONCE(): the call site's static `__warned` flag lets the first one through. */
+  warnOnce(site: Site, text: string): void {
+    if (this.warned.has(site)) return;
+    this.warned.add(site);
     this.warn(site, text);
   }
 
@@ -222,10 +244,23 @@ export class KernelLog {
     return true;
   }
 
-  /** BUG(): "kernel BUG at <file>!" and the call does not return. */
+  /** BUG(): reported, and the call does not return. */
   bug(site: Site, detail: string): never {
-    this.printk(KERN_CRIT, `kernel BUG at ${site.file}!`);
-    throw new KernelBug(`kernel BUG at ${site.file} in ${site.fn}: ${detail}`);
+    const line = this.reportBug(site);
+    throw new KernelBug(`${line} (${site.fn}: ${detail})`);
+  }
+
+  /**
+   * report_bug() (lib/bug.c) for a BUG: the "cut here" banner at KERN_DEFAULT, then
+   * "kernel BUG at <file>:<line>!" ("Kernel BUG at <%pB> [verbose debug info unavailable]"
+   * without a file). Returns the BUG line.
+   */
+  reportBug(site: Site): string {
+    this.printk(KERN_WARNING, '------------[ cut here ]------------');
+    const line = site.line === null ? `Kernel BUG at ${pS(site)} [verbose debug info unavailable]`
+      : `kernel BUG at ${site.file}:${site.line}!`;
+    this.printk(KERN_CRIT, line);
+    return line;
   }
 
   /** The log as `dmesg -t` prints it. */

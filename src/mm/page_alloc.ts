@@ -15,15 +15,14 @@
 // where that kernel BUG()s (VM_BUG_ON_PAGE), dmasim prints the same report and returns.
 
 import { DmaSimRangeError } from '../lib/errors.js';
-import { KERN_ALERT, KERN_CRIT, KERN_WARNING, type KernelLog } from '../lib/printk.js';
+import { CURRENT_COMM, KERN_ALERT, KERN_WARNING, type KernelLog, type Site } from '../lib/printk.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 import { __GFP_NOWARN, formatMode, gfp_zone, type ZoneId, ZONE_DMA, ZONE_NORMAL } from './gfp.js';
 import { PAGE_SIZE, pfnToPage } from './memory.js';
 import { sharpX, x016 } from '../lib/vsprintf.js';
 
 /** MAX_PAGE_ORDER with 4 KiB pages (CONFIG_ARCH_FORCE_MAX_ORDER unset). */
 export const MAX_PAGE_ORDER = 10;
-/** current->comm of everything dmasim runs: the boot task, as at early init. */
-export const CURRENT_COMM = 'swapper/0';
 /** The bad_page() burst: 60 reports, then the kernel stays quiet for a minute. */
 const BAD_PAGE_BURST = 60;
 /** PGTY_buddy, include/linux/page-flags.h: the page_type of a free block's first page. */
@@ -199,7 +198,7 @@ export class PageAllocator {
     if (order > MAX_PAGE_ORDER) {
       // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp) in __alloc_frozen_pages_noprof().
       if (!(gfp & __GFP_NOWARN)) {
-        this.log.warnOnce('page_alloc:max_order', { file: 'mm/page_alloc.c', fn: '__alloc_frozen_pages_noprof' }, '');
+        this.log.warnOnce(WARN_SITES.pageAllocMaxOrder, '');
       }
       return -1;
     }
@@ -448,9 +447,9 @@ export class PageAllocator {
     const allocated = this.allocOrder[idx] ?? NIL;
     if (this.managedMap[idx] === 0) return this.bad_page(pfn, 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set');
     // put_page_testzero(): a page nobody holds (free, a tail, never allocated) has refcount 0.
-    if (allocated === NIL) return this.vmBugOnPage(pfn, 'page_ref_count(page) == 0', 'include/linux/mm.h');
+    if (allocated === NIL) return this.vmBugOnPage(pfn, 'page_ref_count(page) == 0', WARN_SITES.freePageRefcountBug);
     if (order > MAX_PAGE_ORDER || !this.reportBadTails(pfn, order)) {
-      this.vmBugOnPage(pfn, 'compound && compound_order(page) != order', 'mm/page_alloc.c');
+      this.vmBugOnPage(pfn, 'compound && compound_order(page) != order', WARN_SITES.freePageOrderBug);
     }
   }
 
@@ -469,7 +468,7 @@ export class PageAllocator {
 
   /** A pfn outside every zone has no initialised struct page (PF_POISONED_CHECK). */
   private reportPoisoned(pfn: number): void {
-    this.vmBugOnPage(pfn, 'PagePoisoned(page)', 'include/linux/page-flags.h');
+    this.vmBugOnPage(pfn, 'PagePoisoned(page)', WARN_SITES.pagePoisonedBug);
   }
 
   /**
@@ -488,9 +487,9 @@ export class PageAllocator {
    * VM_BUG_ON_PAGE(cond, page): dump_page() with the stringified condition, then BUG(). The
    * kernel kills the calling task there; dmasim prints the BUG line and returns unchanged.
    */
-  private vmBugOnPage(pfn: number, cond: string, file: string): void {
+  private vmBugOnPage(pfn: number, cond: string, site: Site): void {
     this.dump_page(pfn, `VM_BUG_ON_PAGE(${cond})`);
-    this.log.printk(KERN_CRIT, `kernel BUG at ${file}!`);
+    this.log.reportBug(site);
   }
 }
 

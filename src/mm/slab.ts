@@ -18,6 +18,7 @@
 
 import { DmaSimRangeError } from '../lib/errors.js';
 import { KERN_WARNING, type KernelLog } from '../lib/printk.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 import {
   __GFP_BITS_MASK, __GFP_COMP, __GFP_DIRECT_RECLAIM, __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM,
   __GFP_NOFAIL, __GFP_NOMEMALLOC, __GFP_NORETRY, __GFP_NOWARN, __GFP_RECLAIM, __GFP_RECLAIMABLE,
@@ -443,7 +444,7 @@ export class Slab {
    * a large kmalloc, or a pointer kmalloc never returned): WARN_ON_ONCE, then dump_page().
    */
   private notKmalloc(pfn: number): void {
-    this.log.warnOnce('slub:free_large_kmalloc', { file: 'mm/slub.c', fn: 'free_large_kmalloc' }, '');
+    this.log.warnOnce(WARN_SITES.slubFreeLargeKmalloc, '');
     this.pages.dump_page(pfn, 'Not a kmalloc allocation');
   }
 
@@ -472,14 +473,14 @@ export class Slab {
     const next = at > 0 ? slab.free[at - 1] : undefined;
     const fp = next === undefined ? 0 : this.slabBase(slab) + next * slab.cache.size;
     this.log.pr_err(`Object 0x${x016(object)} @offset=${object - this.slabBase(slab)} fp=0x${x016(fp)}\n\n`);
-    this.log.warn({ file: 'mm/slub.c', fn: 'object_err' }, '');
+    this.log.warn(WARN_SITES.slubObjectErr, '');
   }
 
   /** slab_err(): banner, print_slab_info(), WARN_ON(1). */
   private slabErr(slab: SlabPage, text: string): void {
     this.slabBug(slab.cache, text);
     this.printSlabInfo(slab);
-    this.log.warn({ file: 'mm/slub.c', fn: '__slab_err' }, '');
+    this.log.warn(WARN_SITES.slubSlabErr, '');
   }
 
   /** free_debug_processing()'s verdict when a check failed. */

@@ -13,6 +13,7 @@
 
 import { DmaSimRangeError } from '../lib/errors.js';
 import { KERN_WARNING, type KernelLog } from '../lib/printk.js';
+import { WARN_SITES } from '../lib/warn-sites.js';
 import { __GFP_HIGHMEM, __GFP_NOWARN, GFP_KERNEL } from './gfp.js';
 import { PAGE_SIZE, pageAlign, VMALLOC_END, VMALLOC_START } from './memory.js';
 import { type PageAllocator, warn_alloc } from './page_alloc.js';
@@ -74,7 +75,7 @@ export class Vmalloc {
   vmalloc(size: number): number {
     if (!Number.isSafeInteger(size) || size < 0) throw new DmaSimRangeError('vmalloc', 'size', `${size} is not a size`);
     if (size === 0) {
-      this.log.warnOnce('vmalloc:zero', { file: 'mm/vmalloc.c', fn: '__vmalloc_node_range_noprof' }, '');
+      this.log.warnOnce(WARN_SITES.vmallocZero, '');
       return 0;
     }
     if (Math.floor(size / PAGE_SIZE) > this.pages.totalPages) {
@@ -116,7 +117,7 @@ export class Vmalloc {
     if (addr === 0) return;
     const area = this.removeVmArea(addr);
     if (area === null) {
-      this.log.warn({ file: 'mm/vmalloc.c', fn: 'vunmap' }, `Trying to vunmap() nonexistent vm area (${x016(addr)})`);
+      this.log.warn(WARN_SITES.vunmap, `Trying to vunmap() nonexistent vm area (${x016(addr)})`);
     }
   }
 
@@ -125,7 +126,7 @@ export class Vmalloc {
     if (addr === 0) return;
     const area = this.removeVmArea(addr);
     if (area === null) {
-      this.log.warn({ file: 'mm/vmalloc.c', fn: 'vfree' }, `Trying to vfree() nonexistent vm area (${x016(addr)})`);
+      this.log.warn(WARN_SITES.vfree, `Trying to vfree() nonexistent vm area (${x016(addr)})`);
       return;
     }
     if (area.ownsPages) for (const pfn of area.pfns) this.pages.free_pages(pfn, 0);
@@ -195,7 +196,7 @@ export class Vmalloc {
    */
   private removeVmArea(addr: number): Area | null {
     if (addr % PAGE_SIZE !== 0) {
-      this.log.warn({ file: 'mm/vmalloc.c', fn: 'remove_vm_area' }, `Trying to vfree() bad address (${x016(addr)})`);
+      this.log.warn(WARN_SITES.removeVmArea, `Trying to vfree() bad address (${x016(addr)})`);
       return null;
     }
     const at = this.indexOfStart(addr);

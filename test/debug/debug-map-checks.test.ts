@@ -9,6 +9,7 @@ import {
 } from '../../src/index.js';
 import { pfnToPage, __va } from '../../src/mm/memory.js';
 import { allErrors, expectWarn, rig, warnings, x016 } from '../support/debug-helpers.js';
+import { warning } from '../support/warn.js';
 
 const P = 'DMA-API: mynic 0000:01:00.0';
 
@@ -40,7 +41,7 @@ describe('debug_dma_map_single', () => {
       `${P}: device driver maps memory from invalid area [addr=${dbg.hashPtr(v)}] [len=64]`,
       `${P}: device driver maps memory from vmalloc area [addr=${dbg.hashPtr(v)}] [len=64]`,
     ]);
-    expectWarn(log(), P, `device driver maps memory from vmalloc area [addr=${dbg.hashPtr(v)}] [len=64]`, 'debug_dma_map_single');
+    expectWarn(log(), P, `device driver maps memory from vmalloc area [addr=${dbg.hashPtr(v)}] [len=64]`, warning('debug_dma_map_single'));
   });
 
   test('%p is hashed: 8 zero digits and 32 bits of hash, stable for a seed', async () => {
@@ -58,7 +59,7 @@ describe('check_for_stack and check_for_illegal_area', () => {
     const onStack = m.stackAlloc(64);
     const phys = m.vm.translate(onStack);
     dma_map_phys(dev, phys, 64, DMA_TO_DEVICE);
-    expectWarn(log(), P, `device driver maps memory from stack [probable addr=${dbg.hashPtr(onStack)}]`, 'check_for_stack');
+    expectWarn(log(), P, `device driver maps memory from stack [probable addr=${dbg.hashPtr(onStack)}]`, warning('check_for_stack'));
   });
 
   test('the stack check runs on every sg entry', async () => {
@@ -69,7 +70,7 @@ describe('check_for_stack and check_for_illegal_area', () => {
     sg_set_buf(sgl[0]!, m.kmalloc(512, GFP_KERNEL), 512);
     sg_set_page(sgl[1]!, pfnToPage(Math.floor(phys / 4096)), 64, phys % 4096);
     expect(dma_map_sg(dev, sgl, 2, DMA_TO_DEVICE)).toBe(2);
-    expectWarn(log(), P, `device driver maps memory from stack [probable addr=${dbg.hashPtr(onStack)}]`, 'check_for_stack');
+    expectWarn(log(), P, `device driver maps memory from stack [probable addr=${dbg.hashPtr(onStack)}]`, warning('check_for_stack'));
   });
 
   test('.rodata on arm64 is rejected as vmalloc memory before any dma-debug check', async () => {
@@ -108,7 +109,7 @@ describe('check_sg_segment', () => {
     const sgl = sg_init_table(1);
     sg_set_page(sgl[0]!, page, 131072, 0);
     expect(dma_map_sg(dev, sgl, 1, DMA_TO_DEVICE)).toBe(1);
-    expectWarn(log(), P, 'mapping sg segment longer than device claims to support [len=131072] [max=65536]', 'check_sg_segment');
+    expectWarn(log(), P, 'mapping sg segment longer than device claims to support [len=131072] [max=65536]', warning('debug_dma_map_sg', 'kernel/dma/debug.c:1201'));
   });
 
   test('a segment across the device\'s segment boundary', async () => {
@@ -118,6 +119,6 @@ describe('check_sg_segment', () => {
     const sgl = sg_init_table(1);
     sg_set_page(sgl[0]!, page, 0x2000, 0xf000);
     expect(dma_map_sg(dev, sgl, 1, DMA_TO_DEVICE)).toBe(1);
-    expectWarn(log(), P, `mapping sg segment across boundary [start=0x${x016(phys + 0xf000)}] [end=0x${x016(phys + 0x10fff)}] [boundary=0x000000000000ffff]`, 'check_sg_segment');
+    expectWarn(log(), P, `mapping sg segment across boundary [start=0x${x016(phys + 0xf000)}] [end=0x${x016(phys + 0x10fff)}] [boundary=0x000000000000ffff]`, warning('debug_dma_map_sg'));
   });
 });

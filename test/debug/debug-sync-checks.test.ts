@@ -9,6 +9,7 @@ import {
   dma_sync_single_for_device, dma_sync_single_range_for_cpu, sg_init_table, sg_set_buf,
 } from '../../src/index.js';
 import { allErrors, expectWarn, rig, SINGLE_FRAMES, warnings, x016 } from '../support/debug-helpers.js';
+import { warning } from '../support/warn.js';
 
 const P = 'DMA-API: mynic 0000:01:00.0';
 
@@ -16,7 +17,7 @@ describe('check_sync', () => {
   test('syncing memory never mapped', async () => {
     const { dev, log } = await rig();
     dma_sync_single_for_cpu(dev, 0x1_0020_0000, 128, DMA_FROM_DEVICE);
-    expectWarn(log(), P, `device driver tries to sync DMA memory it has not allocated [device address=0x${x016(0x1_0020_0000)}] [size=128 bytes]`, 'check_sync');
+    expectWarn(log(), P, `device driver tries to sync DMA memory it has not allocated [device address=0x${x016(0x1_0020_0000)}] [size=128 bytes]`, warning('check_sync', 'kernel/dma/debug.c:1106'));
   });
 
   test('a range sync inside the mapping is fine, also from an earlier 8 KiB bucket', async () => {
@@ -32,7 +33,7 @@ describe('check_sync', () => {
     const buf = m.kmalloc(128, GFP_KERNEL);
     const h = dma_map_single(dev, buf, 100, DMA_TO_DEVICE);
     dma_sync_single_range_for_cpu(dev, h, 50, 100, DMA_TO_DEVICE);
-    expectWarn(log(), P, `device driver tries to sync DMA memory it has not allocated [device address=0x${x016(h + 50)}] [size=100 bytes]`, 'check_sync');
+    expectWarn(log(), P, `device driver tries to sync DMA memory it has not allocated [device address=0x${x016(h + 50)}] [size=100 bytes]`, warning('check_sync', 'kernel/dma/debug.c:1106'));
   });
 
   test('a different direction (the size printed is the mapping\'s)', async () => {
@@ -40,7 +41,7 @@ describe('check_sync', () => {
     const buf = m.kmalloc(512, GFP_KERNEL);
     const h = dma_map_single(dev, buf, 512, DMA_FROM_DEVICE);
     dma_sync_single_range_for_cpu(dev, h, 0, 256, DMA_BIDIRECTIONAL);
-    expectWarn(log(), P, `device driver syncs DMA memory with different direction [device address=0x${x016(h)}] [size=512 bytes] [mapped with DMA_FROM_DEVICE] [synced with DMA_BIDIRECTIONAL]`, 'check_sync', SINGLE_FRAMES);
+    expectWarn(log(), P, `device driver syncs DMA memory with different direction [device address=0x${x016(h)}] [size=512 bytes] [mapped with DMA_FROM_DEVICE] [synced with DMA_BIDIRECTIONAL]`, warning('check_sync'), SINGLE_FRAMES);
   });
 
   test('a TO_DEVICE mapping synced for the CPU as FROM_DEVICE: direction, then "read-only ... for cpu"', async () => {
@@ -54,7 +55,7 @@ describe('check_sync', () => {
       `${P}: device driver syncs DMA memory with different direction ${f}`,
       `${P}: device driver syncs device read-only DMA memory for cpu ${f}`,
     ]);
-    expectWarn(log(), P, `device driver syncs device read-only DMA memory for cpu ${f}`, 'check_sync', SINGLE_FRAMES);
+    expectWarn(log(), P, `device driver syncs device read-only DMA memory for cpu ${f}`, warning('check_sync'), SINGLE_FRAMES);
   });
 
   test('a FROM_DEVICE mapping synced for the device as TO_DEVICE: direction, then "write-only ... to device"', async () => {
@@ -90,7 +91,7 @@ describe('check_sync', () => {
       `${P}: device driver syncs DMA sg list with different entry count [map count=3] [sync count=2]`,
       `${P}: device driver syncs DMA sg list with different entry count [map count=3] [sync count=2]`,
     ]);
-    expectWarn(log(), P, 'device driver syncs DMA sg list with different entry count [map count=3] [sync count=2]', 'check_sync',
+    expectWarn(log(), P, 'device driver syncs DMA sg list with different entry count [map count=3] [sync count=2]', warning('check_sync'),
       ['debug_dma_map_sg', '__dma_map_sg_attrs', 'dma_map_sg_attrs', 'dma_map_sg']);
   });
 

@@ -9,6 +9,7 @@ import {
   sg_init_table, sg_set_buf,
 } from '../../src/index.js';
 import { allErrors, DMA_API, expectWarn, rig, SINGLE_FRAMES, warnings, x016 } from '../support/debug-helpers.js';
+import { warning } from '../support/warn.js';
 
 const P = 'DMA-API: mynic 0000:01:00.0';
 
@@ -16,13 +17,13 @@ describe('check_unmap', () => {
   test('unmapping an address never mapped: "has not allocated", with no entry to show', async () => {
     const { dev, log } = await rig();
     dma_unmap_single(dev, 0x1_0000_4000, 64, DMA_TO_DEVICE);
-    expectWarn(log(), P, `device driver tries to free DMA memory it has not allocated [device address=0x${x016(0x1_0000_4000)}] [size=64 bytes]`, 'check_unmap');
+    expectWarn(log(), P, `device driver tries to free DMA memory it has not allocated [device address=0x${x016(0x1_0000_4000)}] [size=64 bytes]`, warning('check_unmap'));
   });
 
   test('unmapping DMA_MAPPING_ERROR: "tries to free an invalid DMA memory address"', async () => {
     const { dev, log } = await rig();
     dma_unmap_single(dev, DMA_MAPPING_ERROR, 64, DMA_TO_DEVICE);
-    expectWarn(log(), P, 'device driver tries to free an invalid DMA memory address', 'check_unmap');
+    expectWarn(log(), P, 'device driver tries to free an invalid DMA memory address', warning('check_unmap'));
   });
 
   test('different size, then the mapping is gone even so', async () => {
@@ -31,7 +32,7 @@ describe('check_unmap', () => {
     const h = dma_map_single(dev, buf, 2048, DMA_TO_DEVICE);
     expect(dma_mapping_error(dev, h)).toBe(0);
     dma_unmap_single(dev, h, 1024, DMA_TO_DEVICE);
-    expectWarn(log(), P, `device driver frees DMA memory with different size [device address=0x${x016(h)}] [map size=2048 bytes] [unmap size=1024 bytes]`, 'check_unmap', SINGLE_FRAMES);
+    expectWarn(log(), P, `device driver frees DMA memory with different size [device address=0x${x016(h)}] [map size=2048 bytes] [unmap size=1024 bytes]`, warning('check_unmap'), SINGLE_FRAMES);
     expect(dbg.liveEntries).toBe(0);
   });
 
@@ -41,7 +42,7 @@ describe('check_unmap', () => {
     expect(c).not.toBeNull();
     dma_unmap_single(dev, c!.dma_handle, 4096, DMA_BIDIRECTIONAL);
     expectWarn(log(), P, `device driver frees DMA memory with wrong function [device address=0x${x016(c!.dma_handle)}] [size=4096 bytes] [mapped as coherent] [unmapped as phy]`,
-      'check_unmap', ['debug_dma_alloc_coherent', 'dma_alloc_attrs', 'dma_alloc_coherent']);
+      warning('check_unmap'), ['debug_dma_alloc_coherent', 'dma_alloc_attrs', 'dma_alloc_coherent']);
     expect(m.dmesg()).not.toContain('DMA-API: Mapped at: ');
   });
 
@@ -52,7 +53,7 @@ describe('check_unmap', () => {
     dma_free_coherent(dev, 8192, c.cpu_addr + 4096, c.dma_handle);
     expectWarn(log(), P,
       `device driver frees DMA memory with different CPU address [device address=0x${x016(c.dma_handle)}] [size=8192 bytes] [cpu alloc address=0x0x${x016(paddr)}] [cpu free address=0x0x${x016(paddr + 4096)}]`,
-      'check_unmap', ['debug_dma_alloc_coherent', 'dma_alloc_attrs', 'dma_alloc_coherent']);
+      warning('check_unmap'), ['debug_dma_alloc_coherent', 'dma_alloc_attrs', 'dma_alloc_coherent']);
   });
 
   test('sg list unmapped with a different entry count', async () => {
@@ -62,7 +63,7 @@ describe('check_unmap', () => {
     for (const sg of sgl) sg_set_buf(sg, m.kmalloc(4096, GFP_KERNEL), 4096);
     expect(dma_map_sg(dev, sgl, 3, DMA_TO_DEVICE)).toBe(3);
     dma_unmap_sg(dev, sgl, 2, DMA_TO_DEVICE);
-    expectWarn(log(), P, 'device driver frees DMA sg list with different entry count [map count=3] [unmap count=2]', 'check_unmap',
+    expectWarn(log(), P, 'device driver frees DMA sg list with different entry count [map count=3] [unmap count=2]', warning('check_unmap'),
       ['debug_dma_map_sg', '__dma_map_sg_attrs', 'dma_map_sg_attrs', 'dma_map_sg']);
     expect(warnings(log())).toHaveLength(2);
   });
@@ -73,7 +74,7 @@ describe('check_unmap', () => {
     const h = dma_map_single(dev, buf, 512, DMA_FROM_DEVICE);
     dma_mapping_error(dev, h);
     dma_unmap_single(dev, h, 512, DMA_TO_DEVICE);
-    expectWarn(log(), P, `device driver frees DMA memory with different direction [device address=0x${x016(h)}] [size=512 bytes] [mapped with DMA_FROM_DEVICE] [unmapped with DMA_TO_DEVICE]`, 'check_unmap', SINGLE_FRAMES);
+    expectWarn(log(), P, `device driver frees DMA memory with different direction [device address=0x${x016(h)}] [size=512 bytes] [mapped with DMA_FROM_DEVICE] [unmapped with DMA_TO_DEVICE]`, warning('check_unmap'), SINGLE_FRAMES);
   });
 
   test('failed to check map error: no space before "[", no newline', async () => {
@@ -81,7 +82,7 @@ describe('check_unmap', () => {
     const buf = m.kmalloc(512, GFP_KERNEL);
     const h = dma_map_single(dev, buf, 512, DMA_TO_DEVICE);
     dma_unmap_single(dev, h, 512, DMA_TO_DEVICE);
-    expectWarn(log(), P, `device driver failed to check map error[device address=0x${x016(h)}] [size=512 bytes] [mapped as phy]`, 'check_unmap', SINGLE_FRAMES);
+    expectWarn(log(), P, `device driver failed to check map error[device address=0x${x016(h)}] [size=512 bytes] [mapped as phy]`, warning('check_unmap'), SINGLE_FRAMES);
     expect(m.debugfs.read(`${DMA_API}/error_count`)).toBe('1\n');
   });
 
@@ -106,7 +107,7 @@ describe('check_unmap', () => {
     const b = dma_map_single(dev, buf, 200, DMA_TO_DEVICE);
     expect(a).toBe(b);
     dma_unmap_single(dev, a, 300, DMA_TO_DEVICE);
-    expectWarn(log(), P, `device driver tries to free DMA memory it has not allocated [device address=0x${x016(a)}] [size=300 bytes]`, 'check_unmap');
+    expectWarn(log(), P, `device driver tries to free DMA memory it has not allocated [device address=0x${x016(a)}] [size=300 bytes]`, warning('check_unmap'));
     expect(dbg.liveEntries).toBe(2);
   });
 

@@ -152,7 +152,7 @@ describe('IOVA placement', () => {
     // pfns above ULLONG_MAX >> 12 are nonsensical: WARN_ON, NULL.
     expect(r.reserve_iova(2 ** 52, 2 ** 52)).toBe(0);
     expect(r.stats.warnings).toBe(1);
-    expect(warnings).toEqual([{ file: 'drivers/iommu/iova.c', fn: 'reserve_iova' }]);
+    expect(warnings).toEqual([{ file: 'drivers/iommu/iova.c', line: null, fn: 'reserve_iova' }]);
   });
 
   it('ignores frees of what is not allocated, and frees a range by any pfn inside it', () => {

@@ -7,6 +7,7 @@ import { __pa, __va, PAGE_OFFSET, PAGE_SIZE } from '../../src/mm/memory.js';
 import { PageAllocator } from '../../src/mm/page_alloc.js';
 import { KMALLOC_MAX_CACHE_SIZE, Slab, ZERO_SIZE_PTR } from '../../src/mm/slab.js';
 import { KernelLog } from '../../src/lib/printk.js';
+import { warning } from '../support/warn.js';
 
 /** 12 MiB from 0x4000_0000: 4 MiB each of ZONE_DMA, ZONE_DMA32 and ZONE_NORMAL. */
 function setup(minalign = 8, pages = 0xc00): { slab: Slab; pa: PageAllocator; log: KernelLog } {
@@ -163,7 +164,7 @@ describe('bad kfree', () => {
       `Object 0x${hex(a)} @offset=0 fp=0x${hex(a + 128)}`,
       '',
       '------------[ cut here ]------------',
-      'WARNING: CPU: 0 PID: 1 at mm/slub.c object_err',
+      warning('object_err'),
       '---[ end trace 0000000000000000 ]---',
       `FIX kmalloc-64: Object at 0x${hex(a)} not freed`,
     ]);
@@ -178,7 +179,7 @@ describe('bad kfree', () => {
     slab.kfree(a + 8);
     const hex = (x: number): string => x.toString(16).padStart(16, '0');
     expect(log.lines()[1]).toBe(`BUG kmalloc-96 (Not tainted): Invalid object pointer 0x${hex(a + 8)}`);
-    expect(log.lines()).toContain('WARNING: CPU: 0 PID: 1 at mm/slub.c __slab_err');
+    expect(log.lines()).toContain(warning('__slab_err'));
     expect(log.lines().at(-1)).toBe(`FIX kmalloc-96: Object at 0x${hex(a + 8)} not freed`);
     expect(slab.objectAt(a)).toEqual({ start: a, size: 96 });
   });
@@ -191,7 +192,7 @@ describe('bad kfree', () => {
     slab.kfree(__va(pfn * PAGE_SIZE) + 8);
     expect(freePages(pa)).toBe(before);
     expect(pa.allocatedOrder(pfn)).toBe(0);
-    expect(log.lines().filter((l) => l.startsWith('WARNING'))).toEqual(['WARNING: CPU: 0 PID: 1 at mm/slub.c free_large_kmalloc']);
+    expect(log.lines().filter((l) => l.startsWith('WARNING'))).toEqual([warning('free_large_kmalloc')]);
     expect(log.lines().filter((l) => l.startsWith('page dumped'))).toEqual([
       'page dumped because: Not a kmalloc allocation',
       'page dumped because: Not a kmalloc allocation',

@@ -8,6 +8,7 @@ import { PAGE_SIZE, VMALLOC_START } from '../../src/mm/memory.js';
 import { PageAllocator } from '../../src/mm/page_alloc.js';
 import { Vmalloc } from '../../src/mm/vmalloc.js';
 import { KernelLog } from '../../src/lib/printk.js';
+import { warning } from '../support/warn.js';
 
 /** 1 MiB of RAM at 1 GiB, all of it ZONE_NORMAL (the lower zones are empty). */
 function setup(pages = 0x100): { vm: Vmalloc; pa: PageAllocator; log: KernelLog } {
@@ -80,7 +81,7 @@ describe('vmalloc', () => {
     expect(log.lines()).toEqual([
       '------------[ cut here ]------------',
       `Trying to vfree() nonexistent vm area (${hex16(a + PAGE_SIZE)})`,
-      'WARNING: CPU: 0 PID: 1 at mm/vmalloc.c vfree',
+      warning('vfree'),
       '---[ end trace 0000000000000000 ]---',
     ]);
     expect(vm.areaOf(a)).not.toBeNull();
@@ -129,7 +130,7 @@ describe('vmalloc', () => {
     const { vm, log } = setup();
     expect(vm.vmalloc(0)).toBe(0);
     expect(vm.vmalloc(0)).toBe(0);
-    expect(log.lines().filter((l) => l.startsWith('WARNING'))).toEqual(['WARNING: CPU: 0 PID: 1 at mm/vmalloc.c __vmalloc_node_range_noprof']);
+    expect(log.lines().filter((l) => l.startsWith('WARNING'))).toEqual([warning('__vmalloc_node_range_noprof')]);
   });
 
   it('running out of pages is one warn_alloc() for the whole size, and nothing leaks', () => {
