@@ -13,7 +13,7 @@ import {
   CNT_DEV_BYTES_WRITTEN, CNT_UNCACHED_BYTES,
 } from '../assembly/abi.js';
 import type { Arch } from './arch/arch.js';
-import { memparse, parseCmdline, type ParamHandler } from './lib/cmdline.js';
+import { memparse, parse_args, parse_early_param, type BootParam, type ParamHandler } from './lib/cmdline.js';
 import { compileCore, instantiateCore, type CoreExports } from './engine/core.js';
 import { EnginePort, type HostStats, type Stats } from './engine/port.js';
 import { DcacheMaintenance } from './arch/cacheflush.js';
@@ -34,7 +34,7 @@ import { DmaTraceEvents, teeTraceHooks, type DmaTraceHooks } from './dma/trace.j
 import { TimelineRecorder, type TraceEventJson } from './check/timeline.js';
 import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
-import { setup_io_tlb_npages, swiotlb_adjust_size, swiotlb_init_remap, type Swiotlb } from './dma/swiotlb.js';
+import { setup_io_tlb_npages, swiotlb_adjust_size, swiotlb_init_remap, type Swiotlb, type SwiotlbParams } from './dma/swiotlb.js';
 import { DmaAtomicPools } from './dma/pool.js';
 import { Device, type DeviceIommuOptions, type DeviceOptions, type DevIommu, type DmaHost } from './dma/device.js';
 import { DmaSimRangeError, DmaSimTypeError } from './lib/errors.js';
@@ -167,6 +167,8 @@ export class Machine implements DmaHost {
   readonly irq: IrqChip;
   /** Boot parameters the command line set, by name (for subsystems that read them later). */
   readonly params = new Map<string, string | undefined>();
+  /** What `swiotlb=` set (setup_io_tlb_npages()), for swiotlb_init_remap(); null: the defaults. */
+  private ioTlbParams: SwiotlbParams | null = null;
   /** The engine port: every engine call of the library goes through it (engine/port.ts). */
   readonly port: EnginePort;
   /**
@@ -199,20 +201,25 @@ export class Machine implements DmaHost {
     this.clock = new Clock({ workNs: () => this.workNs(), onEventError: (name, err) => this.eventError(name, err) });
     this.log = new KernelLog(() => this.clock.now());
     this.log.pr_info('Linux version 7.1.0-dmasim (dmasim@localhost) #1 SMP PREEMPT');
-    this.log.pr_info(r.arch.bootBanner);
+    // setup_arch(): the machine's name, the early parameters, the zones.
+    if (!r.arch.bootBannerAfterEarlyParams) this.log.pr_info(r.arch.bootBanner);
 
     this.memblock = new Memblock(r.banks);
     const first = r.banks[0] as BankSpec;
     this.memblock.reserve(first.base, KIMAGE_BYTES);
     this.kimage = new KernelImage(first.base);
-    parseCmdline(r.cmdline, this.paramHandlers(), this.log);
-    this.log.setupLogBuf();
+    const params = this.bootParams();
+    parse_early_param(r.cmdline, params, this.log);
+    if (r.arch.bootBannerAfterEarlyParams) this.log.pr_info(r.arch.bootBanner);
 
     const limits = r.arch.zoneLimits(r.banks);
     this.zoneDmaLimit = limits.dma - 1;
     this.zoneDma32Limit = limits.dma32 - 1;
     this.dmaCacheAlignment = r.arch.dmaCacheAlignment(r.cache.lineSize);
     const zones = this.zoneSpans(limits.dma, limits.dma32);
+    // start_kernel(): the command line and its __setup() parameters, then the log buffer.
+    parse_args(r.cmdline, params, this.log);
+    this.log.setupLogBuf();
     this.swiotlb = this.swiotlbSetup(limits);
     this.pages = new PageAllocator({ zones, log: this.log, freeRanges: this.memblock.freeRanges() });
     this.slab = new Slab({ pages: this.pages, log: this.log, minalign: this.kmallocMinalign() });
@@ -260,6 +267,11 @@ export class Machine implements DmaHost {
       onEnableChange: () => this.updateTraceHooks(),
     });
     this.traceEvents = new DmaTraceEvents(this.traceArray, (p) => hashPointer(ptrHashKey(this.seed), p));
+    // rootfs_initcall(pci_iommu_init): x86_64 announces its bounce buffers only now.
+    if (r.arch.swiotlbBanner !== null && this.swiotlb !== null) {
+      this.log.pr_info(r.arch.swiotlbBanner);
+      this.swiotlb.swiotlb_print_info();
+    }
   }
 
   /** Points dmaTrace at whoever listens: the enabled ftrace events and any timeline recorder. */
@@ -314,10 +326,10 @@ export class Machine implements DmaHost {
 
   /** The swiotlb part of mm_core_init(): sized by the arch and `swiotlb=`, reserved from memblock. */
   private swiotlbSetup(limits: { dma: number; dma32: number }): Swiotlb | null {
-    const p = setup_io_tlb_npages(this.params.get('swiotlb'), this.log);
+    const p = this.ioTlbParams ?? setup_io_tlb_npages(undefined, this.log);
     const ram = { end: this.memblock.end(), total: this.memblock.memory.reduce((t, b) => t + b.size, 0) };
     const needed = this.arch.swiotlbNeeded(ram, limits, (size) => swiotlb_adjust_size(p, size, this.log));
-    const pool = swiotlb_init_remap(this, p, needed, this.arch.swiotlbLowLimit(limits), this.arch.swiotlbBanner);
+    const pool = swiotlb_init_remap(this, p, needed, this.arch.swiotlbLowLimit(limits), this.arch.swiotlbBanner === null);
     this.debugfs.mkdir('/sys/kernel/debug/swiotlb');
     pool?.swiotlb_create_debugfs_files(this.debugfs);
     return pool;
@@ -349,16 +361,28 @@ export class Machine implements DmaHost {
     return bounds.map(([id, lo, hi]) => ({ id, startPfn: lo / PAGE_SIZE, endPfn: hi / PAGE_SIZE }));
   }
 
-  /** The boot parameters dmasim understands; each subsystem reads its own from `params`. */
-  private paramHandlers(): Map<string, ParamHandler> {
+  /**
+   * The boot parameters dmasim understands; each subsystem reads its own from `params`. All are
+   * early_param()s but dma-debug's __setup("dma_debug_driver=").
+   */
+  private bootParams(): Map<string, BootParam> {
     const store = (name: string): ParamHandler => (value) => {
       this.params.set(name, value);
-      // debug.c's __setup()s exist (and print as they parse) only with CONFIG_DMA_API_DEBUG.
-      if (this.config.DMA_API_DEBUG && name.startsWith('dma_debug')) this.dmaDebugBoot.param(name, value, this.log);
+      if (name.startsWith('dma_debug')) this.dmaDebugBoot.param(name, value, this.log);
       return true;
     };
-    const names = ['swiotlb', 'dma_debug', 'dma_debug_entries', 'dma_debug_driver', 'coherent_pool'];
-    const handlers = new Map(names.map((n) => [n, store(n)]));
+    // A parameter exists where its code is built (debug.c's with CONFIG_DMA_API_DEBUG, pool.c's
+    // with CONFIG_DMA_COHERENT_POOL); elsewhere it is unknown, as on such a kernel.
+    const names = [
+      ...(this.config.DMA_API_DEBUG ? ['dma_debug', 'dma_debug_entries', 'dma_debug_driver'] : []),
+      ...(this.arch.dmaCoherentPool ? ['coherent_pool'] : []),
+    ];
+    const handlers = new Map<string, ParamHandler>(names.map((n) => [n, store(n)]));
+    // setup_io_tlb_npages() parses (and may print "area num") as the parameter is met.
+    handlers.set('swiotlb', (value) => {
+      this.ioTlbParams = setup_io_tlb_npages(value, this.log);
+      return store('swiotlb')(value);
+    });
     // iommu.c's early_params take a kstrtobool() value; anything else is "Malformed".
     for (const n of ['iommu.passthrough', 'iommu.strict']) handlers.set(n, (value) => kstrtobool(value) !== null && store(n)(value));
     // log_buf_len_setup(), kernel/printk/printk.c: a missing value is -EINVAL ("Malformed").
@@ -369,7 +393,7 @@ export class Machine implements DmaHost {
       if (on === true) this.log.pr_info('Forcing DAC for PCI devices');
       return on !== null && store('iommu.forcedac')(value);
     });
-    return handlers;
+    return new Map([...handlers].map(([n, setup]) => [n, { early: n !== 'dma_debug_driver', setup }]));
   }
 
   // ---- addresses ------------------------------------------------------------------------

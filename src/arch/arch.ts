@@ -54,6 +54,11 @@ export interface Arch {
   zoneLimits(banks: readonly BankSpec[]): ZoneLimits;
   /** The machine line printed at boot. */
   readonly bootBanner: string;
+  /**
+   * setup_arch() prints bootBanner after parse_early_param() (x86_64's dmi_setup()), not before
+   * it (arm64's setup_machine_fdt()).
+   */
+  readonly bootBannerAfterEarlyParams: boolean;
   /** Present when devices may be non-coherent (arm64); absent on x86_64. */
   readonly sync?: ArchDmaSync;
   /** dma_get_cache_alignment() for a cache of `lineSize` bytes per line. */
@@ -77,7 +82,10 @@ export interface Arch {
    */
   swiotlbNeeded(ram: { end: number; total: number }, limits: ZoneLimits, adjust: (size: number) => void): boolean;
   swiotlbLowLimit(limits: ZoneLimits): number;
-  /** A line the arch prints before swiotlb's "mapped" line (x86's pci_iommu_init()), or null. */
+  /**
+   * x86's pci_iommu_init() (a rootfs_initcall) line, printed with swiotlb_print_info() then; null:
+   * swiotlb_init() is SWIOTLB_VERBOSE and prints "mapped" itself, from mem_init() (arm64).
+   */
   readonly swiotlbBanner: string | null;
   /** ioremap() of RAM: the arch's WARN (arm64 ioremap_prot()'s WARN_ON, x86's WARN_ONCE) before NULL. */
   ioremapRamWarning(log: IoremapLog, phys: number, last: number): void;

@@ -73,6 +73,7 @@ export const arm64: Arch = {
   threadSize: 16384,
   maxPageOrder: 10,
   bootBanner: 'Machine model: dmasim arm64 virtual platform',
+  bootBannerAfterEarlyParams: false,
   sync,
   /** arm64 overrides ARCH_DMA_MINALIGN with cache_line_size(), the CPU's real line size. */
   dmaCacheAlignment: (lineSize: number) => lineSize,

@@ -13,6 +13,7 @@ export const x86_64: Arch = {
   threadSize: 16384,
   maxPageOrder: 10,
   bootBanner: 'DMI: dmasim x86_64 virtual platform',
+  bootBannerAfterEarlyParams: true,
   /** No ARCH_DMA_MINALIGN: dma_get_cache_alignment() is 1. */
   dmaCacheAlignment: () => 1,
   kmallocBounce: false,

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { DebugfsError, type Machine, type MachineOptions } from '../index.js';
 import {
-  barrierChartSvg, BARRIER_SWEEP_DEFAULTS, checkDmapoolTestOptions, DMATEST_DEFAULTS, runDmatest, checkMapBenchmarkOptions, checkNicOptions, DMAPOOL_TEST_MAX_ITERATIONS,
+  barrierChartSvg, BARRIER_SWEEP_DEFAULTS, checkDmapoolTestOptions, DMATEST_DEFAULTS, runDmatest, checkDmatestOptions, checkMapBenchmarkOptions, checkNicOptions, DMAPOOL_TEST_MAX_ITERATIONS,
   formatBarrierTable, MAP_BENCHMARK_DEFAULTS, NIC_DEFAULTS, NIC_LIMITS, runBarrierSweep, runDemo, runDmapoolTest, runMapBenchmark, runNic,
   type BarrierOp, type BarrierSweepOptions, type BarrierSweepResult, type MapBenchmarkOptions, type NicApi, type NicBug, type NicOptions, type NicReport,
 } from '../workloads/index.js';
@@ -227,12 +227,12 @@ function program(setExit: (code: number) => void): Command {
     .option('--timeout <ms>', 'ms to wait for each completion', any('--timeout'), t.timeout)
     .action(async (f: MachineFlags & { test_buf_size: number; iterations: number; noverify: boolean; norandom: boolean; alignment: number; transfer_size: number; polled: boolean; timeout: number }, cmd: Command) => {
       const opts = machineOptionsOf(f, cmd);
-      const m = await bootMachine(opts);
-      const o = {
+      const o = validated(() => checkDmatestOptions('dmasim dmatest', {
         test_buf_size: f.test_buf_size, iterations: f.iterations, noverify: f.noverify, norandom: f.norandom,
         alignment: f.alignment, transfer_size: f.transfer_size, polled: f.polled, timeout: f.timeout,
-      };
-      const r = validated(() => runDmatest(m, o));
+      }));
+      const m = await bootMachine(opts);
+      const r = runDmatest(m, o);
       if (f.json) printJson({ ...envelope('dmatest', m, opts), options: o, ...r });
       else print(r.lines);
       setExit(r.failures === 0 ? 0 : 1);

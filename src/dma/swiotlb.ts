@@ -110,10 +110,9 @@ function roundUpDefaultNslabs(p: SwiotlbParams): boolean {
   return true;
 }
 
-/** swiotlb_adjust_nareas() */
+/** swiotlb_adjust_nareas(): "Zero is treated as 1" (so `swiotlb=N,0` means one area). */
 export function swiotlb_adjust_nareas(p: SwiotlbParams, nareas: number, log: KernelLog): void {
-  if (nareas === 0) return;
-  p.nareas = roundupPowOfTwo(nareas);
+  p.nareas = nareas === 0 ? 1 : roundupPowOfTwo(nareas);
   log.pr_info(`software IO TLB: area num ${p.nareas}.`);
   if (roundUpDefaultNslabs(p)) log.pr_info(`software IO TLB: SWIOTLB bounce buffer size roundup to ${slabsToMB(p.nslabs)}MB`);
 }
@@ -169,6 +168,11 @@ export class Swiotlb {
     this.list = new Uint8Array(nslabs);
     for (let i = 0; i < nslabs; i++) this.list[i] = Math.min(IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE), nslabs - i);
     this.areas = Array.from({ length: nareas }, () => ({ used: 0, index: 0 }));
+  }
+
+  /** swiotlb_print_info(): where the pool is and how large. */
+  swiotlb_print_info(): void {
+    this.m.log.pr_info(`software IO TLB: mapped [mem ${pa(this.start)}-${pa(this.end)}] (${slabsToMB(this.nslabs)}MB)`);
   }
 
   /** is_swiotlb_buffer() / swiotlb_find_pool(): the address lies in the pool. */
@@ -411,12 +415,12 @@ function spansBoundary(index: number, nr: number, shift: number, boundarySize: n
 }
 
 /**
- * swiotlb_init_remap() and swiotlb_print_info(): nothing unless the arch needs bouncing or the command line forces it,
+ * swiotlb_init_remap(): nothing unless the arch needs bouncing or the command line forces it,
  * and never with `noforce`; one area per possible CPU (dmasim has one) unless `swiotlb=` set
  * them; the pool is allocated top-down below `lowLimit`, halved (whole segments) down to
  * IO_TLB_MIN_SLABS when it does not fit. Returns null when no pool was made.
  */
-export function swiotlb_init_remap(m: DmaHost, p: SwiotlbParams, needed: boolean, lowLimit: number, banner: string | null): Swiotlb | null {
+export function swiotlb_init_remap(m: DmaHost, p: SwiotlbParams, needed: boolean, lowLimit: number, verbose: boolean): Swiotlb | null {
   if ((!needed && !p.force) || p.noforce) return null;
   if (p.nareas === 0) swiotlb_adjust_nareas(p, 1, m.log);
   let nslabs = p.nslabs;
@@ -432,8 +436,8 @@ export function swiotlb_init_remap(m: DmaHost, p: SwiotlbParams, needed: boolean
     nareas = limitNareas(nareas, nslabs);
   }
   if (nslabs !== p.nslabs) m.log.pr_info(`software IO TLB: SWIOTLB bounce buffer size adjusted ${p.nslabs} -> ${nslabs} slabs`);
-  if (banner !== null) m.log.pr_info(banner);
-  m.log.pr_info(`software IO TLB: mapped [mem ${pa(start)}-${pa(start + nslabs * IO_TLB_SIZE)}] (${slabsToMB(nslabs)}MB)`);
-  return new Swiotlb(m, start, nslabs, nareas, p.force);
+  const pool = new Swiotlb(m, start, nslabs, nareas, p.force);
+  if (verbose) pool.swiotlb_print_info(); // SWIOTLB_VERBOSE
+  return pool;
 }
 

@@ -1,10 +1,20 @@
 // The kernel command line: lib/cmdline.c next_arg() tokenising, kernel/params.c parameq()
-// matching, and init/main.c's report of parameters nobody claimed.
+// matching, init/main.c's two passes (parse_early_param() from setup_arch(), parse_args() from
+// start_kernel()) and its report of parameters nobody claimed.
 
 import type { KernelLog } from './printk.js';
 
 /** A boot parameter handler (__setup / early_param): returns false if the value is rejected. */
 export type ParamHandler = (value: string | undefined) => boolean;
+
+/**
+ * A boot parameter dmasim understands: early_param() handlers run from parse_early_param() in
+ * setup_arch(), __setup() ones from parse_args() in start_kernel() (obsolete_checksetup()).
+ */
+export interface BootParam {
+  readonly early: boolean;
+  readonly setup: ParamHandler;
+}
 
 interface Arg {
   readonly param: string;
@@ -37,22 +47,53 @@ function normalise(name: string): string {
   return name.replace(/-/g, '_');
 }
 
+/** parse_args() stops at `--`: what follows goes to init. */
+function argsBeforeDashes(cmdline: string): Arg[] {
+  const args = splitArgs(cmdline);
+  const dashes = args.findIndex((a) => a.param === '--' && a.value === undefined);
+  return dashes < 0 ? args : args.slice(0, dashes);
+}
+
 /**
- * parse_args() over the registered handlers. Everything after `--` goes to init, so it is not
- * ours to report; the rest that no handler claims is reported once, as start_kernel() does.
+ * parse_early_param(), init/main.c: do_early_param() runs every early_param() handler whose name
+ * matches, and reports one that fails; nothing is reported unknown at this stage.
  */
-export function parseCmdline(cmdline: string, handlers: ReadonlyMap<string, ParamHandler>, log: KernelLog): void {
+export function parse_early_param(cmdline: string, params: ReadonlyMap<string, BootParam>, log: KernelLog): void {
+  for (const arg of argsBeforeDashes(cmdline)) {
+    const p = params.get(normalise(arg.param));
+    if (p?.early === true && !p.setup(arg.value)) log.pr_warn(`Malformed early option '${arg.param}'`);
+  }
+}
+
+/** unknown_bootoption()'s bootloader identifiers, dropped like module parameters. */
+const BOOTLOADER_IDS = ['BOOT_IMAGE=', 'kexec'];
+
+/**
+ * start_kernel()'s "Kernel command line:", then parse_args() with unknown_bootoption(): an early
+ * parameter was handled already, a __setup() one runs now (obsolete_checksetup()); of the rest,
+ * one with a '.' is an unused module parameter and a bootloader identifier is ignored, and the
+ * others go to init: argv_init[] without a value, envp_init[] with one (a name given twice keeps
+ * the last value, in the first one's place; HOME=/ and TERM=linux are envp_init[0..1]).
+ * print_unknown_bootoptions() lists argv_init[1..] and then envp_init[2..].
+ */
+export function parse_args(cmdline: string, params: ReadonlyMap<string, BootParam>, log: KernelLog): void {
   log.pr_notice(`Kernel command line: ${cmdline}`);
-  const unknown: string[] = [];
-  for (const arg of splitArgs(cmdline)) {
-    if (arg.param === '--') break;
-    const handler = handlers.get(normalise(arg.param));
-    if (handler === undefined) {
-      unknown.push(arg.value === undefined ? arg.param : `${arg.param}=${arg.value}`);
-    } else if (!handler(arg.value)) {
-      log.pr_warn(`Malformed early option '${arg.param}'`);
+  const argv = ['init'];
+  const envp = ['HOME=/', 'TERM=linux'];
+  for (const arg of argsBeforeDashes(cmdline)) {
+    const p = params.get(normalise(arg.param));
+    if (p !== undefined && (p.early || p.setup(arg.value))) continue;
+    const text = arg.value === undefined ? arg.param : `${arg.param}=${arg.value}`;
+    if (arg.param.includes('.') || BOOTLOADER_IDS.some((id) => text.startsWith(id))) continue;
+    if (arg.value === undefined) {
+      argv.push(text);
+    } else {
+      const i = envp.findIndex((e) => e.startsWith(`${arg.param}=`));
+      if (i < 0) envp.push(text);
+      else envp[i] = text;
     }
   }
+  const unknown = [...argv.slice(1), ...envp.slice(2)];
   if (unknown.length > 0) {
     log.pr_notice(`Unknown kernel command line parameters "${unknown.join(' ')}", will be passed to user space.`);
   }

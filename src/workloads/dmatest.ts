@@ -13,7 +13,7 @@
 
 import {
   DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_TO_DEVICE, dma_alloc_coherent, dma_map_page, dma_mapping_error,
-  dma_set_mask_and_coherent, dma_unmap_page, DmaSimRangeError, GFP_KERNEL, IRQ_HANDLED, IRQ_NONE, PAGE_SIZE,
+  dma_set_mask_and_coherent, dma_unmap_page, GFP_KERNEL, IRQ_HANDLED, IRQ_NONE, PAGE_SIZE,
   type Machine,
 } from '../index.js';
 import {
@@ -21,6 +21,8 @@ import {
   MEMCPY_STATUS_ERR, MemcpyEngine,
 } from '../devices/index.js';
 import { Xorshift32 } from '../lib/random.js';
+import { checkBool, checkIntIn, checkOptions } from '../lib/validate.js';
+import { checkMachine } from './options.js';
 
 /** dmatest's module parameters (drivers/dma/dmatest.c), as `dmasim dmatest` takes them. */
 export interface DmatestOptions {
@@ -101,20 +103,27 @@ function pattern(len: number, start: number, end: number, src: boolean): Uint8Ar
   return b;
 }
 
-function checkOpt(name: keyof DmatestOptions, v: unknown, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw new DmaSimRangeError('dmatest', name, `must be an integer in ${lo}..${hi}, got ${String(v)}`);
-  return v;
+/**
+ * dmatest's parameters with their defaults, each checked (the kernel's module_param ranges, and
+ * iterations of at least one): a DmaSimError naming `fn` and the option otherwise.
+ */
+export function checkDmatestOptions(fn: string, opts: unknown): DmatestOptions {
+  const o = { ...DMATEST_DEFAULTS, ...checkOptions(fn, 'opts', opts, Object.keys(DMATEST_DEFAULTS)) } as DmatestOptions;
+  for (const flag of ['noverify', 'norandom', 'polled'] as const) checkBool(fn, flag, o[flag]);
+  checkIntIn(fn, 'test_buf_size', o.test_buf_size, 1, 1 << 22);
+  checkIntIn(fn, 'iterations', o.iterations, 1, 1 << 24);
+  checkIntIn(fn, 'alignment', o.alignment, -1, 12);
+  checkIntIn(fn, 'transfer_size', o.transfer_size, 0, o.test_buf_size);
+  checkIntIn(fn, 'timeout', o.timeout, 1, 1 << 30);
+  return o;
 }
 
 /** Runs dmatest on a machine with one memcpy engine; returns the counts and the log lines. */
 export function runDmatest(m: Machine, opts: Partial<DmatestOptions> = {}): DmatestResult {
-  const o = { ...DMATEST_DEFAULTS, ...opts };
-  const bufSize = checkOpt('test_buf_size', o.test_buf_size, 1, 1 << 22);
-  const iterations = checkOpt('iterations', o.iterations, 1, 1 << 24);
-  const alignLog = checkOpt('alignment', o.alignment, -1, 12);
+  checkMachine('runDmatest', m);
+  const o = checkDmatestOptions('runDmatest', opts);
+  const { test_buf_size: bufSize, iterations, alignment: alignLog } = o;
   const align = alignLog <= 0 ? 1 : 1 << alignLog;
-  checkOpt('transfer_size', o.transfer_size, 0, bufSize);
-  checkOpt('timeout', o.timeout, 1, 1 << 30);
   const log = (text: string): string => {
     m.log.pr_info(`dmatest: ${text}`);
     return `dmatest: ${text}`;

@@ -17,6 +17,6 @@ export type { DmapoolParms, DmapoolTestOptions, DmapoolTestSetResult, DmapoolTes
 export { runDemo } from './demo.js';
 export type { DemoOptions } from './demo.js';
 export { checkNicOptions, checkDmapoolTestOptions, checkDemoOptions, checkBarrierSweepOptions, checkMachine, NIC_LIMITS, DMAPOOL_TEST_MAX_ITERATIONS } from './options.js';
-export { runDmatest, dmatest_persec, dmatestRates, DMATEST_DEFAULTS } from './dmatest.js';
+export { runDmatest, checkDmatestOptions, dmatest_persec, dmatestRates, DMATEST_DEFAULTS } from './dmatest.js';
 export type { DmatestOptions, DmatestResult } from './dmatest.js';
 export { DmasimNic, NIC_MMIO_BASE, NAPI_POLL_WEIGHT } from './nic-driver.js';

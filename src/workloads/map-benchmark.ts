@@ -36,6 +36,8 @@ import { dma_get_mask, dma_map_sg, dma_map_single, dma_mapping_error, dma_set_ma
 import { GFP_KERNEL } from '../mm/gfp.js';
 import { PAGE_SIZE, type Page } from '../mm/memory.js';
 import { sg_alloc_table, sg_set_buf, type SgTable } from '../dma/scatterlist.js';
+import { checkOptions } from '../lib/validate.js';
+import { checkMachine } from './options.js';
 
 /** include/uapi/linux/map_benchmark.h */
 export const DMA_MAP_MAX_THREADS = 1024;
@@ -494,7 +496,10 @@ function results(o: MapBenchmarkOptions, run: Run, threads: Thread[], timerMs: n
  * is reported as the selftest reports it (its message, or perror("ioctl")), the kernel's own
  * message going to m.dmesg().
  */
-export async function runMapBenchmark(m: Machine, o: MapBenchmarkOptions, control: MapBenchmarkControl = {}): Promise<MapBenchmarkResult> {
+export async function runMapBenchmark(m: Machine, opts: MapBenchmarkOptions, control: MapBenchmarkControl = {}): Promise<MapBenchmarkResult> {
+  checkMachine('runMapBenchmark', m);
+  const o = { ...MAP_BENCHMARK_DEFAULTS, ...checkOptions('runMapBenchmark', 'opts', opts, Object.keys(MAP_BENCHMARK_DEFAULTS)) } as MapBenchmarkOptions;
+  checkOptions('runMapBenchmark', 'control', control, ['onProgress', 'signal', 'maxLoops']);
   const bad = selftestCheck(o);
   if (bad !== null) return failed(bad);
   const dev = mapBenchmarkDevice(m);

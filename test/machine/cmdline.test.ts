@@ -12,10 +12,15 @@ test('arguments split on spaces outside quotes, with = separating name and value
   ]);
 });
 
-test('known parameters are kept, unknown ones are logged once, and -- ends the kernel part', async () => {
-  const m = await smallMachine({ cmdline: 'swiotlb=2048 dma-debug-entries=4096 bogus=1 quiet -- init=ignored' });
+test('known parameters are kept, unknown ones are logged once (argv_init, then envp_init), and -- ends the kernel part', async () => {
+  const m = await smallMachine({ cmdline: 'swiotlb=2048 dma-debug-entries=4096 bogus=1 frob -- init=ignored', config: { DMA_API_DEBUG: true } });
   expect(m.params.get('swiotlb')).toBe('2048');
   expect(m.params.get('dma_debug_entries')).toBe('4096');
-  expect(m.dmesg()).toContain('Kernel command line: swiotlb=2048 dma-debug-entries=4096 bogus=1 quiet -- init=ignored');
-  expect(m.dmesg()).toContain('Unknown kernel command line parameters "bogus=1 quiet", will be passed to user space.');
+  expect(m.dmesg()).toContain('Kernel command line: swiotlb=2048 dma-debug-entries=4096 bogus=1 frob -- init=ignored');
+  expect(m.dmesg()).toContain('Unknown kernel command line parameters "frob bogus=1", will be passed to user space.');
+});
+
+test('a parameter of code that is not built is unknown: dma_debug_entries= without CONFIG_DMA_API_DEBUG, coherent_pool= on x86_64', async () => {
+  const m = await smallMachine({ arch: 'x86_64', cmdline: 'dma_debug_entries=4096 coherent_pool=1M' });
+  expect(m.dmesg()).toContain('Unknown kernel command line parameters "dma_debug_entries=4096 coherent_pool=1M", will be passed to user space.');
 });

@@ -32,7 +32,7 @@ test('the same seed gives the same lines; bad parameters are refused', async () 
   const b = runDmatest(await createMachine({ seed: 9 }), { iterations: 5 });
   expect(b.lines).toEqual(a.lines);
   const m = await createMachine({ seed: 1 });
-  expectDmaSimError('dmatest', () => runDmatest(m, { iterations: 0 }));
-  expectDmaSimError('dmatest', () => runDmatest(m, { test_buf_size: -1 }));
-  expectDmaSimError('dmatest', () => runDmatest(m, { alignment: 13 }));
+  expectDmaSimError('runDmatest', () => runDmatest(m, { iterations: 0 }));
+  expectDmaSimError('runDmatest', () => runDmatest(m, { test_buf_size: -1 }));
+  expectDmaSimError('runDmatest', () => runDmatest(m, { alignment: 13 }));
 });
