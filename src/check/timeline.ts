@@ -65,7 +65,7 @@ const IOVA_PAGE = 4096;
 const DIRS = ['BIDIRECTIONAL', 'TO_DEVICE', 'FROM_DEVICE', 'NONE'];
 
 /** The args of each slice, in the order its hook records them; ':hex' and ':dir' say how to print. */
-const SLICE_ARGS: Readonly<Record<string, readonly string[]>> = {
+const SLICE_ARGS = {
   dma_map_phys: ['phys_addr:hex', 'dma_addr:hex', 'size', 'dir:dir', 'attrs'],
   dma_unmap_phys: ['dma_addr:hex', 'size', 'dir:dir', 'attrs'],
   dma_map_sg: ['segments', 'nents', 'ents', 'dir:dir', 'attrs'],
@@ -79,7 +79,7 @@ const SLICE_ARGS: Readonly<Record<string, readonly string[]>> = {
   dma_free: ['virt_addr:hex', 'dma_addr:hex', 'size', 'dir:dir', 'attrs'],
   dma_alloc_pages: ['virt_addr:hex', 'dma_addr:hex', 'size', 'dir:dir', 'gfp:hex', 'attrs'],
   dma_free_pages: ['virt_addr:hex', 'dma_addr:hex', 'size', 'dir:dir', 'attrs'],
-};
+} as const satisfies Readonly<Record<string, readonly string[]>>;
 
 const COUNTERS = ['lines owned by devices', 'swiotlb slots used', 'IOVA pages mapped', 'store-buffer depth', 'barriers', 'dirty lines'] as const;
 
@@ -182,19 +182,7 @@ class LiveMappings {
 /** Slice names by index, for the tape. */
 const SLICE_NAMES = Object.keys(SLICE_ARGS);
 /** Their indexes, as the hooks record them. */
-const S_DMA_MAP_PHYS = SLICE_NAMES.indexOf('dma_map_phys');
-const S_DMA_UNMAP_PHYS = SLICE_NAMES.indexOf('dma_unmap_phys');
-const S_DMA_MAP_SG = SLICE_NAMES.indexOf('dma_map_sg');
-const S_DMA_MAP_SG_ERR = SLICE_NAMES.indexOf('dma_map_sg_err');
-const S_DMA_UNMAP_SG = SLICE_NAMES.indexOf('dma_unmap_sg');
-const S_DMA_SYNC_SINGLE_FOR_CPU = SLICE_NAMES.indexOf('dma_sync_single_for_cpu');
-const S_DMA_SYNC_SINGLE_FOR_DEVICE = SLICE_NAMES.indexOf('dma_sync_single_for_device');
-const S_DMA_SYNC_SG_FOR_CPU = SLICE_NAMES.indexOf('dma_sync_sg_for_cpu');
-const S_DMA_SYNC_SG_FOR_DEVICE = SLICE_NAMES.indexOf('dma_sync_sg_for_device');
-const S_DMA_ALLOC = SLICE_NAMES.indexOf('dma_alloc');
-const S_DMA_FREE = SLICE_NAMES.indexOf('dma_free');
-const S_DMA_ALLOC_PAGES = SLICE_NAMES.indexOf('dma_alloc_pages');
-const S_DMA_FREE_PAGES = SLICE_NAMES.indexOf('dma_free_pages');
+const S = Object.fromEntries(SLICE_NAMES.map((n, i) => [n, i])) as Readonly<Record<keyof typeof SLICE_ARGS, number>>;
 
 /** Record kinds on the tape. */
 const R_SLICE = 0;
@@ -367,65 +355,65 @@ export class TimelineRecorder implements DmaTraceHooks {
   }
 
   dma_map_phys(dev: Device, phys: number, addr: number, size: number, dir: DmaDirection, attrs: number): void {
-    const ts = this.slice(S_DMA_MAP_PHYS, dev, phys, addr, size, dir, attrs);
+    const ts = this.slice(S.dma_map_phys, dev, phys, addr, size, dir, attrs);
     if (addr !== -1) this.track(dev, addr, size, ts);
   }
 
   dma_unmap_phys(dev: Device, addr: number, size: number, dir: DmaDirection, attrs: number): void {
     this.untrack(dev, addr);
-    this.slice(S_DMA_UNMAP_PHYS, dev, addr, size, dir, attrs);
+    this.slice(S.dma_unmap_phys, dev, addr, size, dir, attrs);
   }
 
   dma_map_sg(dev: Device, sgl: readonly Scatterlist[], nents: number, ents: number, dir: DmaDirection, attrs: number): void {
     const segs = segments(sgl, ents);
-    const ts = this.slice(S_DMA_MAP_SG, dev, segs.map(([a, l]) => `${hex(a)}+${l}`), nents, ents, dir, attrs);
+    const ts = this.slice(S.dma_map_sg, dev, segs.map(([a, l]) => `${hex(a)}+${l}`), nents, ents, dir, attrs);
     for (const [a, l] of segs) this.track(dev, a, l, ts);
   }
 
   dma_map_sg_err(dev: Device, _sgl: readonly Scatterlist[], nents: number, err: number, dir: DmaDirection, attrs: number): void {
-    this.slice(S_DMA_MAP_SG_ERR, dev, nents, err, dir, attrs);
+    this.slice(S.dma_map_sg_err, dev, nents, err, dir, attrs);
   }
 
   /** The unmap hook runs before the back end, so the scatterlist still holds its DMA addresses. */
   dma_unmap_sg(dev: Device, sgl: readonly Scatterlist[], nents: number, dir: DmaDirection, attrs: number): void {
     for (const [a] of segments(sgl, nents)) this.untrack(dev, a);
-    this.slice(S_DMA_UNMAP_SG, dev, nents, dir, attrs);
+    this.slice(S.dma_unmap_sg, dev, nents, dir, attrs);
   }
 
   dma_sync_single_for_cpu(dev: Device, addr: number, size: number, dir: DmaDirection): void {
     this.own(dev, addr, false);
-    this.slice(S_DMA_SYNC_SINGLE_FOR_CPU, dev, addr, size, dir);
+    this.slice(S.dma_sync_single_for_cpu, dev, addr, size, dir);
   }
 
   dma_sync_single_for_device(dev: Device, addr: number, size: number, dir: DmaDirection): void {
     this.own(dev, addr, true);
-    this.slice(S_DMA_SYNC_SINGLE_FOR_DEVICE, dev, addr, size, dir);
+    this.slice(S.dma_sync_single_for_device, dev, addr, size, dir);
   }
 
   dma_sync_sg_for_cpu(dev: Device, sgl: readonly Scatterlist[], nents: number, dir: DmaDirection): void {
     for (const [a] of segments(sgl, nents)) this.own(dev, a, false);
-    this.slice(S_DMA_SYNC_SG_FOR_CPU, dev, nents, dir);
+    this.slice(S.dma_sync_sg_for_cpu, dev, nents, dir);
   }
 
   dma_sync_sg_for_device(dev: Device, sgl: readonly Scatterlist[], nents: number, dir: DmaDirection): void {
     for (const [a] of segments(sgl, nents)) this.own(dev, a, true);
-    this.slice(S_DMA_SYNC_SG_FOR_DEVICE, dev, nents, dir);
+    this.slice(S.dma_sync_sg_for_device, dev, nents, dir);
   }
 
   dma_alloc(dev: Device, virt: number, addr: number, size: number, dir: DmaDirection, gfp: number, attrs: number): void {
-    this.slice(S_DMA_ALLOC, dev, virt, addr, size, dir, gfp, attrs);
+    this.slice(S.dma_alloc, dev, virt, addr, size, dir, gfp, attrs);
   }
 
   dma_free(dev: Device, virt: number, addr: number, size: number, dir: DmaDirection, attrs: number): void {
-    this.slice(S_DMA_FREE, dev, virt, addr, size, dir, attrs);
+    this.slice(S.dma_free, dev, virt, addr, size, dir, attrs);
   }
 
   dma_alloc_pages(dev: Device, virt: number, addr: number, size: number, dir: DmaDirection, gfp: number, attrs: number): void {
-    this.slice(S_DMA_ALLOC_PAGES, dev, virt, addr, size, dir, gfp, attrs);
+    this.slice(S.dma_alloc_pages, dev, virt, addr, size, dir, gfp, attrs);
   }
 
   dma_free_pages(dev: Device, virt: number, addr: number, size: number, dir: DmaDirection, attrs: number): void {
-    this.slice(S_DMA_FREE_PAGES, dev, virt, addr, size, dir, attrs);
+    this.slice(S.dma_free_pages, dev, virt, addr, size, dir, attrs);
   }
 
   /** A bounce is an instant on the device's track (the copy itself is inside the map slice). */
@@ -579,7 +567,7 @@ export class TimelineRecorder implements DmaTraceHooks {
 /** A slice's args by name, numbers printed as SLICE_ARGS says. */
 function sliceArgs(name: string, device: string, values: readonly unknown[]): Record<string, unknown> {
   const out: Record<string, unknown> = { device };
-  (SLICE_ARGS[name] ?? []).forEach((spec, i) => {
+  ((SLICE_ARGS as Readonly<Record<string, readonly string[]>>)[name] ?? []).forEach((spec, i) => {
     const [key, how] = spec.split(':') as [string, string | undefined];
     const v = values[i];
     out[key] = how === 'hex' ? hex(v as number) : how === 'dir' ? DIRS[v as number] ?? v : v;
