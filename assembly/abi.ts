@@ -9,7 +9,8 @@
 // Adding a constant: add it below AND to abiFingerprint(), and bump ABI_VERSION. The batched
 // ring steps' layout is in abi-ring.ts, fingerprinted the same way (abiRingFingerprint()).
 
-export const ABI_VERSION = 3;
+/** 4: the cache's data array is way-major (assembly/cache.ts slotAddr()), as the host reads it. */
+export const ABI_VERSION = 4;
 
 // ---- per-RAM-line directory byte (one byte per line of simulated RAM) ----------------------
 //

@@ -6,7 +6,8 @@
 //
 //   tags     u32 x lines   WASM line number of the RAM line held by each slot, or EMPTY_TAG
 //   stamps   u64 x lines   LRU age of each slot (a global tick, never wraps in practice)
-//   data     lineSize x lines, slot s at data + (s << lineShift)
+//   data     lineSize x lines, way-major: slot s = set * ways + way at
+//            data + (way << wayShift) + (set << lineShift) (see slotAddr())
 //   lineDir  u8 per line of RAM (see abi.ts): way + 1 and the dirty bit
 //   counters u64 x NR_COUNTERS
 //
@@ -31,6 +32,9 @@ let counters: usize = 0;
 let ramStart: usize = 0;
 let ways: u32 = 1;
 let setMask: u32 = 0;
+/** log2(ways), and log2 of one way's bytes in the data array (sets << lineShift). */
+let waysShift: u32 = 0;
+let wayShift: u32 = 6;
 let nSlots: u32 = 0;
 let lineShift: u32 = 6;
 let lineSize: usize = 64;
@@ -53,6 +57,7 @@ export function init(
   tags = tagsAt; stamps = stampsAt; data = dataAt; lineDir = lineDirAt; counters = countersAt;
   ramStart = ramStartAt; ways = nWays; setMask = sets - 1; nSlots = sets * nWays;
   lineShift = shift; lineSize = <usize>1 << shift; pageShift = pgShift; replacement = policy;
+  waysShift = <u32>ctz(nWays); wayShift = <u32>ctz(sets) + shift;
   tick = 0;
   reseed(seed);
   memory.fill(tags, 0xff, <usize>nSlots << 2);
@@ -105,10 +110,26 @@ export function setLoad(pressure: u32, speculation: u32): void {
   return ramStart + (index << lineShift);
 }
 
+/**
+ * Where slot s's bytes are. The data array is way-major, one block per way with its sets in
+ * order, so the consecutive lines of a buffer that sit in the same way are consecutive in it
+ * too, and copy out (a bounce, a snoop) as one run. Tags and stamps stay set-major.
+ */
+// @ts-ignore: decorator
+@inline function slotAddr(slot: u32): usize {
+  return data + (<usize>(slot & (ways - 1)) << wayShift) + (<usize>(slot >> waysShift) << lineShift);
+}
+
+/** slotAddr()'s inverse: the slot whose bytes start at `at`. */
+// @ts-ignore: decorator
+@inline function slotAt(at: usize): u32 {
+  const off = at - data;
+  return (<u32>((off & ((<usize>1 << wayShift) - 1)) >> lineShift) << waysShift) + <u32>(off >> wayShift);
+}
+
 // @ts-ignore: decorator
 @inline export function slotData(line: usize, dirByte: u32): usize {
-  const slot = (<u32>(line >> lineShift) & setMask) * ways + (dirByte & LD_WAY_MASK) - 1;
-  return data + (<usize>slot << lineShift);
+  return data + (<usize>((dirByte & LD_WAY_MASK) - 1) << wayShift) + (line & ((<usize>1 << wayShift) - 1));
 }
 
 /** The directory range [first, end) of the lines that [addr, addr + len) touches. */
@@ -225,7 +246,7 @@ function evictSlot(slot: u32): void {
   const line = <usize>tag << lineShift;
   const di = lineDir + dirIndex(line);
   if (<u32>load<u8>(di) & LD_DIRTY) {
-    copyLine(line, data + (<usize>slot << lineShift));
+    copyLine(line, slotAddr(slot));
     count(CNT_DIRTY_WRITTEN_BACK, 1);
   }
   store<u8>(di, 0);
@@ -271,7 +292,7 @@ function victimWay(base: u32): u32 {
 function fillSlot(line: usize, base: u32): u32 {
   const slot = base + victimWay(base);
   if (load<u32>(tags + (<usize>slot << 2)) != <u32>EMPTY_TAG) evictSlot(slot);
-  copyLine(data + (<usize>slot << lineShift), line);
+  copyLine(slotAddr(slot), line);
   store<u32>(tags + (<usize>slot << 2), <u32>(line >> lineShift));
   return slot;
 }
@@ -329,7 +350,7 @@ function loadEffects(line: usize): void {
   }
   tick = t;
   store<u64>(stamps + (<usize>slot << 3), t);
-  return data + (<usize>slot << lineShift);
+  return slotAddr(slot);
 }
 
 // ---- CPU accesses -------------------------------------------------------------------------
@@ -421,7 +442,7 @@ export function cpuWrite(addr: usize, len: usize, src: usize): void {
   store<u32>(at, d, 12);
   const t = tick + hits;
   tick = t;
-  store<u64>(stamps + (((at - data) >> lineShift) << 3), t);
+  store<u64>(stamps + (<usize>slotAt(at) << 3), t);
   count(CNT_CACHE_HITS, hits);
   count(CNT_CPU_BYTES_WRITTEN, 16);
 }
@@ -434,7 +455,7 @@ export function cpuWrite(addr: usize, len: usize, src: usize): void {
 @inline export function cpuRead32Again(lineData: usize, offset: usize): u32 {
   const t = tick + 1;
   tick = t;
-  store<u64>(stamps + (((lineData - data) >> lineShift) << 3), t);
+  store<u64>(stamps + (<usize>slotAt(lineData) << 3), t);
   count(CNT_CACHE_HITS, 1);
   count(CNT_CPU_BYTES_READ, 4);
   return load<u32>(lineData + offset);
@@ -672,6 +693,45 @@ export function overlay(addr: usize, len: usize, dst: usize, mask: u32): void {
     n++;
   }
   count(CNT_SNOOPS, <u64>n);
+}
+
+/**
+ * dst receives [src, src + n) as the CPU reads it, in one pass: each run of lines the cache does
+ * not hold is one memory.copy from RAM, and each run of lines resident in one way (clean, stale
+ * or dirty) is one copy from the data array, where they lie side by side until the set index
+ * wraps. The same bytes and the same snoop count as a memory.copy of the whole range followed by
+ * overlay(src, n, dst, LD_WAY_MASK), without reading a resident line twice.
+ */
+export function copyThroughCache(dst: usize, src: usize, n: usize): void {
+  if (n == 0) return;
+  const end = src + n;
+  const e = endIndex(src, n);
+  const wayBytes = <usize>1 << wayShift;
+  let at = src;
+  let resident: u32 = 0;
+  for (let i = nextMarked(firstIndex(src), e, LD_WAY_MASK); i < e; i = nextMarked(i, e, LD_WAY_MASK)) {
+    const line = lineOf(i);
+    const way = <u32>load<u8>(lineDir + i) & LD_WAY_MASK;
+    const wraps = i + ((wayBytes - (line & (wayBytes - 1))) >> lineShift);
+    const limit = wraps < e ? wraps : e;
+    let j = i + 1;
+    if (ASC_FEATURE_SIMD) {
+      const m = i8x16.splat(<i8>LD_WAY_MASK);
+      const w = i8x16.splat(<i8>way);
+      while (j + 16 <= limit && i8x16.all_true(i8x16.eq(v128.and(v128.load(lineDir + j), m), w))) j += 16;
+    }
+    while (j < limit && (<u32>load<u8>(lineDir + j) & LD_WAY_MASK) == way) j++;
+    const lo = line > src ? line : src;
+    const runEnd = lineOf(j);
+    const hi = runEnd < end ? runEnd : end;
+    if (lo > at) memory.copy(dst + (at - src), at, lo - at);
+    copyBytes(dst + (lo - src), slotData(line, way) + (lo - line), hi - lo);
+    resident += <u32>(j - i);
+    at = hi;
+    i = j;
+  }
+  if (end > at) memory.copy(dst + (at - src), at, end - at);
+  count(CNT_SNOOPS, <u64>resident);
 }
 
 /**

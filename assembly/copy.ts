@@ -1,7 +1,7 @@
 // Copies and fills: the CPU memcpy that swiotlb_bounce() does, and uncached CPU accesses.
 
-import { CNT_CPU_COPY_BYTES, CNT_UNCACHED_BYTES, LD_WAY_MASK } from './abi';
-import { copyBytes, count, overlay, snoopInvalidate } from './cache';
+import { CNT_CPU_COPY_BYTES, CNT_UNCACHED_BYTES } from './abi';
+import { copyBytes, copyThroughCache, count, snoopInvalidate } from './cache';
 
 /**
  * CPU memcpy of n bytes from src to dst (non-overlapping RAM ranges), as swiotlb_bounce() does.
@@ -14,8 +14,7 @@ import { copyBytes, count, overlay, snoopInvalidate } from './cache';
  */
 export function cpuCopy(dst: usize, src: usize, n: usize): void {
   snoopInvalidate(dst, n);
-  memory.copy(dst, src, n);
-  overlay(src, n, dst, LD_WAY_MASK);
+  copyThroughCache(dst, src, n);
   count(CNT_CPU_COPY_BYTES, <u64>n);
 }
 

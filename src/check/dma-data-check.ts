@@ -136,11 +136,17 @@ const UNMAP_OF: Readonly<Record<string, string>> = {
   dma_alloc_pages: 'dma_free_pages', dma_alloc_noncoherent: 'dma_free_noncoherent',
 };
 
+/** The CPU owns nothing of a region yet: one empty list for all of them. */
+const NO_RANGES: readonly number[] = [];
+
 /** A live mapping (or dma_alloc_pages() buffer) as the checker follows it. */
 class Region {
   live = true;
-  /** Sub-ranges the CPU owns, as sorted disjoint [lo, hi) pairs relative to the start. */
-  cpu: number[] = [];
+  /** Neighbours in the checker's list of live regions (insertion order). */
+  prevLive: Region | null = null;
+  nextLive: Region | null = null;
+  /** Sub-ranges the CPU owns, as sorted disjoint [lo, hi) pairs relative to the start (replaced, never changed in place). */
+  cpu: readonly number[] = NO_RANGES;
   reported = 0;
   visit = 0;
   /** The last CPU write into the region's cachelines while the device owned them (phys, or -1). */
@@ -249,8 +255,13 @@ export class DmaDataCheck implements DmaDebugHooks {
   private evDev: Device | null = null;
   private pendingCall: string | null = null;
   private readonly list: DataCheckReport[] = [];
-  /** Every live region, for the nearest-mapping search of an overrun. */
-  private readonly live = new Set<Region>();
+  /**
+   * Every live region in the order they were made, for the nearest-mapping search of an overrun:
+   * a list through the regions themselves (a Set of tens of thousands of regions spent most of a
+   * map+unmap in its hash table).
+   */
+  private liveHead: Region | null = null;
+  private liveTail: Region | null = null;
   /** Live coherent allocations (dma_alloc_coherent() and friends): the device may use them freely. */
   private readonly coherent: { dev: Device; dma: number; size: number; phys: number }[] = [];
 
@@ -344,7 +355,10 @@ export class DmaDataCheck implements DmaDebugHooks {
     if (cpuOwned && size > 0) r.cpu = [0, size];
     r.blind = !this.observable(dev);
     this.index(r, true);
-    this.live.add(r);
+    r.prevLive = this.liveTail;
+    if (this.liveTail === null) this.liveHead = r;
+    else this.liveTail.nextLive = r;
+    this.liveTail = r;
     this.regionCount++;
   }
 
@@ -367,9 +381,16 @@ export class DmaDataCheck implements DmaDebugHooks {
 
   private removeRegion(r: Region | null): void {
     if (r === null) return;
+    if (r.live) {
+      const { prevLive: p, nextLive: n } = r;
+      if (p === null) this.liveHead = n;
+      else p.nextLive = n;
+      if (n === null) this.liveTail = p;
+      else n.prevLive = p;
+      r.prevLive = r.nextLive = null;
+    }
     r.live = false;
     this.index(r, false);
-    this.live.delete(r);
     this.regionCount--;
   }
 
@@ -624,7 +645,7 @@ export class DmaDataCheck implements DmaDebugHooks {
       return false;
     };
     for (const c of this.coherent) if (c.dev === dev && consider(c.dma, c.size, null, c.phys)) return;
-    for (const x of this.live) if (x.dev === dev && consider(x.dma, x.size, x, x.phys)) return;
+    for (let x = this.liveHead; x !== null; x = x.nextLive) if (x.dev === dev && consider(x.dma, x.size, x, x.phys)) return;
     if (nearest !== null) this.reportOverrun(dev, dma, len, write, nearest);
   }
 

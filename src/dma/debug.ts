@@ -229,6 +229,12 @@ export class DmaDebug implements DmaDebugHooks {
   private freeHead = NIL;
   private readonly bucketHead = new Int32Array(HASH_SIZE).fill(NIL);
   private readonly bucketTail = new Int32Array(HASH_SIZE).fill(NIL);
+  /**
+   * Entries of each bucket still MAP_ERR_NOT_CHECKED: debug_dma_mapping_error() looks for one,
+   * and a bucket with none has nothing for it (every map makes that call on its new address
+   * first, and a driver that checks its mappings leaves none behind).
+   */
+  private readonly bucketUnchecked = new Int32Array(HASH_SIZE);
   /** Pages handed to the entry pool (never freed, as in the kernel). */
   readonly pagesUsed: number[] = [];
 
@@ -245,6 +251,11 @@ export class DmaDebug implements DmaDebugHooks {
   /** Physical bounds of the stack's pages and of the kernel image: quick rejections for the map checks. */
   private readonly stackLo: number;
   private readonly stackHi: number;
+  /** _stext, _etext, __start_rodata, __end_rodata: fixed once the image is laid out. */
+  private readonly textStart: number;
+  private readonly textEnd: number;
+  private readonly rodataStart: number;
+  private readonly rodataEnd: number;
 
   constructor(private readonly m: DmaHost, env: DmaDebugEnv) {
     this.globalDisable = env.boot.disabled;
@@ -255,6 +266,8 @@ export class DmaDebug implements DmaDebugHooks {
     this.stackLo = Math.min(...env.stackPfns) * PAGE_SIZE;
     this.stackHi = (Math.max(...env.stackPfns) + 1) * PAGE_SIZE;
     this.ptrKey = ptrHashKey(m.seed);
+    [this.textStart, this.textEnd] = m.kimage.bounds('text');
+    [this.rodataStart, this.rodataEnd] = m.kimage.bounds('rodata');
     this.init();
     this.registerDebugfs(m.debugfs);
   }
@@ -390,6 +403,7 @@ export class DmaDebug implements DmaDebugHooks {
   /** hash_bucket_add(): list_add_tail() */
   private bucketAdd(e: number, b: number): void {
     this.entMeta[e] = ((this.entMeta[e] as number) & 0xffff) | (b << 16);
+    if ((((this.entMeta[e] as number) >> 5) & 3) === MAP_ERR_NOT_CHECKED) this.bucketUnchecked[b] = (this.bucketUnchecked[b] as number) + 1;
     const tail = this.bucketTail[b] as number;
     this.pv[e] = tail;
     this.nx[e] = NIL;
@@ -401,6 +415,7 @@ export class DmaDebug implements DmaDebugHooks {
   /** hash_bucket_del() */
   private bucketDel(e: number): void {
     const b = (this.entMeta[e] as number) >>> 16;
+    if ((((this.entMeta[e] as number) >> 5) & 3) === MAP_ERR_NOT_CHECKED) this.bucketUnchecked[b] = (this.bucketUnchecked[b] as number) - 1;
     const p = this.pv[e] as number;
     const n = this.nx[e] as number;
     if (p === NIL) this.bucketHead[b] = n;
@@ -679,12 +694,8 @@ export class DmaDebug implements DmaDebugHooks {
    */
   private checkForIllegalArea(dev: Device, phys: number, len: number): void {
     const addr = __va(phys);
-    for (const section of ['text', 'rodata'] as const) {
-      const [start, end] = this.m.kimage.bounds(section);
-      if (addr < end && addr + len > start) {
-        this.err(dev, NIL, WARN_SITES.debugIllegalArea, `device driver maps memory from kernel text or rodata [addr=${this.hashPtr(addr)}] [len=${len}]\n`);
-        return;
-      }
+    if ((addr < this.textEnd && addr + len > this.textStart) || (addr < this.rodataEnd && addr + len > this.rodataStart)) {
+      this.err(dev, NIL, WARN_SITES.debugIllegalArea, `device driver maps memory from kernel text or rodata [addr=${this.hashPtr(addr)}] [len=${len}]\n`);
     }
   }
 
@@ -804,11 +815,14 @@ export class DmaDebug implements DmaDebugHooks {
   }
 
   private markChecked(dev: Device, addr: number): void {
-    for (let e = this.bucketHead[DmaDebug.bucketOf(addr)] as number; e !== NIL; e = this.nx[e] as number) {
+    const b = DmaDebug.bucketOf(addr);
+    if (this.bucketUnchecked[b] === 0) return;
+    for (let e = this.bucketHead[b] as number; e !== NIL; e = this.nx[e] as number) {
       if (this.entAddr[e] !== addr || this.entDev[e] !== dev) continue;
       const meta = this.entMeta[e] as number;
       if (((meta >> 5) & 3) === MAP_ERR_NOT_CHECKED) {
         this.entMeta[e] = (meta & ~(3 << 5)) | (MAP_ERR_CHECKED << 5);
+        this.bucketUnchecked[b] = (this.bucketUnchecked[b] as number) - 1;
         break;
       }
     }

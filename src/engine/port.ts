@@ -108,7 +108,6 @@ export class EnginePort {
   private readonly cacheData: number;
   private readonly lineSize: number;
   private readonly setMask: number;
-  private readonly ways: number;
 
   /** Binds the engine to its memory and initialises it (the engine's init export). */
   constructor(private readonly core: CoreExports, memory: WebAssembly.Memory, layout: Layout, cfg: EngineConfig) {
@@ -123,7 +122,6 @@ export class EnginePort {
     this.cacheData = layout.cacheData;
     this.lineSize = cfg.lineSize;
     this.setMask = layout.sets - 1;
-    this.ways = cfg.ways;
     core.init(
       layout.tags, layout.stamps, layout.cacheData, layout.lineDir, layout.counters,
       layout.ramStart, layout.ramSpan, layout.sets, cfg.ways, Math.log2(cfg.lineSize),
@@ -164,9 +162,9 @@ export class EnginePort {
 
   /** The WASM offset where the cache holds RAM line `li`, whose directory byte says it is resident. */
   cachedLineAt(li: number, dirByte: number): number {
-    const lineOff = this.ramStart + li * this.lineSize;
-    const slot = (Math.floor(lineOff / this.lineSize) & this.setMask) * this.ways + (dirByte & LD_WAY_MASK) - 1;
-    return this.cacheData + slot * this.lineSize;
+    // The data array is way-major (assembly/cache.ts slotAddr()): one block of sets per way.
+    const set = Math.floor((this.ramStart + li * this.lineSize) / this.lineSize) & this.setMask;
+    return this.cacheData + (((dirByte & LD_WAY_MASK) - 1) * (this.setMask + 1) + set) * this.lineSize;
   }
 
   /** LINE_INVALID, LINE_CLEAN or LINE_DIRTY: what the cache holds of the line at off. */

@@ -37,6 +37,8 @@ const ERANGE = 34;
 // which TurboFan does not fold, and a divide by a loaded value costs several multiplies.
 const PAGE_SCALE = 1 / IOMMU_PAGE_SIZE;
 const TABLE_SCALE = 1 / TABLE_SPAN;
+/** 2^ias, the first IOVA beyond the input address size (`**` of a `var` is a pow() call per map). */
+const IAS_LIMIT = 2 ** IO_PGTABLE_IAS;
 
 /** The offset of an address (or the prot bits of an entry) within its 4 KiB page. */
 export function pageOffset(x: number): number {
@@ -71,7 +73,7 @@ export class ArmLpaeIoPgtable {
    * -EEXIST over an existing entry (arm_lpae_init_pte(): "We require an unmap first").
    */
   map_pages(iova: number, paddr: number, pgsize: number, prot: number): number {
-    if (iova >= 2 ** IO_PGTABLE_IAS) {
+    if (iova >= IAS_LIMIT) {
       this.log.warn(WARN_SITES.lpaeMapPages, '');
       return -ERANGE;
     }
