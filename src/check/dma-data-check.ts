@@ -136,6 +136,12 @@ const UNMAP_OF: Readonly<Record<string, string>> = {
   dma_alloc_pages: 'dma_free_pages', dma_alloc_noncoherent: 'dma_free_noncoherent',
 };
 
+/** The 4 KiB page of a WASM offset: a multiply by the exact reciprocal (PAGE_SIZE is a bundled `var`, a divide by it is not folded). */
+const PAGE_SCALE = 1 / PAGE_SIZE;
+function pageOf(off: number): number {
+  return Math.floor(off * PAGE_SCALE);
+}
+
 /** The CPU owns nothing of a region yet: one empty list for all of them. */
 const NO_RANGES: readonly number[] = [];
 
@@ -242,7 +248,7 @@ export class DmaDataCheck implements DmaDebugHooks {
    * Regions by the 4 KiB page (of WASM offsets) they touch: per page an array used as a bag (its
    * first pageCount[p] slots), never shrunk, so a map and unmap allocate nothing but the region.
    */
-  private readonly byPage: Region[][] = [];
+  private readonly byPage: (Region[] | null)[];
   private readonly pageCount: Int32Array;
   private regionCount = 0;
   private stamp = 0;
@@ -272,6 +278,9 @@ export class DmaDataCheck implements DmaDebugHooks {
     this.lineSize = m.cache.lineSize;
     this.ramStart = m.layout.ramStart;
     this.pageCount = new Int32Array(Math.ceil(m.layout.totalBytes / PAGE_SIZE));
+    // Every page's slot exists from the start: an array written at scattered high indices
+    // turns into a dictionary, and every access then hashes.
+    this.byPage = new Array<Region[] | null>(this.pageCount.length).fill(null);
   }
 
   /** Every report so far (write-backs since the last hook are found first). */
@@ -312,8 +321,8 @@ export class DmaDataCheck implements DmaDebugHooks {
   // ---- regions ----------------------------------------------------------------------------
 
   private pages(off: number, len: number, fn: (p: number) => void): void {
-    const last = Math.floor((off + Math.max(len, 1) - 1) / PAGE_SIZE);
-    for (let p = Math.floor(off / PAGE_SIZE); p <= last; p++) fn(p);
+    const last = pageOf(off + Math.max(len, 1) - 1);
+    for (let p = pageOf(off); p <= last; p++) fn(p);
   }
 
   /** Adds a region to (or removes it from) the lists of the pages it touches; emptied lists stay for reuse. */
@@ -323,13 +332,13 @@ export class DmaDataCheck implements DmaDebugHooks {
   }
 
   private indexRange(r: Region, off: number, add: boolean): void {
-    const last = Math.floor((off + Math.max(r.size, 1) - 1) / PAGE_SIZE);
+    const last = pageOf(off + Math.max(r.size, 1) - 1);
     const counts = this.pageCount;
-    for (let p = Math.floor(off / PAGE_SIZE); p <= last; p++) {
+    for (let p = pageOf(off); p <= last; p++) {
       const n = counts[p] as number;
       if (add) {
         let list = this.byPage[p];
-        if (list === undefined) this.byPage[p] = list = [];
+        if (list === null || list === undefined) this.byPage[p] = list = [];
         if (n > 0 && list[n - 1] === r) continue;
         list[n] = r;
         counts[p] = n + 1;
@@ -368,7 +377,7 @@ export class DmaDataCheck implements DmaDebugHooks {
     const phys = dev.dmaToPhys(dma, 1);
     const off = phys < 0 ? -1 : this.m.physToOffset(phys, 1);
     if (off < 0) return null;
-    const p = Math.floor(off / PAGE_SIZE);
+    const p = pageOf(off);
     const n = this.pageCount[p] as number;
     const list = this.byPage[p] as Region[];
     for (let i = 0; i < n; i++) {
