@@ -232,7 +232,7 @@ export class Machine implements DmaHost {
 
     this.mmio = new Mmio({ vm: this.vm, isRam: (phys, len) => this.isRam(phys, len), ramWarning: (phys, last) => this.arch.ioremapRamWarning(this.log, phys, last) });
     this.irq = new IrqChip({
-      soon: (name, fn) => this.clock.addTimer(0, name, fn),
+      clock: this.clock,
       warn: (site, text) => this.log.warn(site, text),
       onHandlerError: (name, err) => this.eventError(name, err),
     });

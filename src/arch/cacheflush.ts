@@ -12,8 +12,8 @@ import type { EnginePort, HostStats } from '../engine/port.js';
 export interface DcacheHost {
   readonly port: EnginePort;
   readonly hostStats: HostStats;
-  /** The CPU whose loads a DSB orders (load.loadReordering). */
-  readonly cpu: { orderLoads(): void };
+  /** The CPU whose loads (load.loadReordering) and buffered stores (load.storeReordering) a DSB orders. */
+  readonly cpu: { orderLoads(): void; drainStores(): void };
 }
 
 const CLEAN = 0;
@@ -60,11 +60,15 @@ export class DcacheMaintenance {
   }
 
   /**
-   * dsb(sy): every issued operation completes. A DSB is a full barrier, so it also ends the
-   * window in which a later load could be satisfied early: a driver's read after
-   * dma_sync_single_for_cpu() sees what the device wrote, with no dma_rmb() of its own.
+   * dsb(sy): every issued operation completes. A DSB is a full barrier (the mb() of
+   * arch/arm64/include/asm/barrier.h), so every earlier memory access completes too: the store
+   * buffer drains (a descriptor stored to coherent memory before a dma_map_single() is visible
+   * to the device when the map returns), and the window in which a later load could be
+   * satisfied early ends (a driver's read after dma_sync_single_for_cpu() sees what the device
+   * wrote, with no dma_rmb() of its own).
    */
   dsb(): void {
+    this.m.cpu.drainStores();
     if (this.queued === 1) this.complete(0);
     else for (let i = 0; i < this.queued * 3; i += 3) this.complete(i);
     this.queued = 0;

@@ -155,7 +155,7 @@ function program(setExit: (code: number) => void): Command {
   root.hook('postAction', () => finishRuns(print));
 
   timedOptions(machineOptions(root.command(DEFAULT_COMMAND, { isDefault: true })))
-    .description('simulate a NIC: RX and TX rings, streaming-mapped or recycled buffers, every payload verified')
+    .description('simulate a NIC and its driver: RX and TX rings, streaming-mapped or recycled buffers, every payload verified')
     .option('--packet-size <bytes>', 'payload bytes per packet', int('--packet-size', ...NIC_LIMITS.packetSize), NIC_DEFAULTS.packetSize)
     .option('--ring-size <n>', 'descriptors per ring', int('--ring-size', ...NIC_LIMITS.ringSize), NIC_DEFAULTS.ringSize)
     .option('--packets <n>', 'packets to receive and to transmit', int('--packets', ...NIC_LIMITS.packets), NIC_DEFAULTS.packets)
@@ -164,7 +164,7 @@ function program(setExit: (code: number) => void): Command {
     .option('--coherent', 'the NIC is DMA-coherent (arm64 default: not)')
     .option('--dma-bits <n>', 'DMA mask width', int('--dma-bits', ...NIC_LIMITS.dmaBits), 64)
     .addOption(new Option('--bug <bug>', 'inject a driver bug').choices(['none', 'no-sync-for-cpu', 'no-sync-for-device', 'no-dma-wmb']).default('none'))
-    .addOption(new Option('--api <path>', 'batched: one engine call per ring step where dma-direct maps without bouncing, else per-call; per-call: every DMA API call from JS; model: a real driver of the NIC device model (MMIO, interrupts, NAPI)').choices(['batched', 'per-call', 'model']).default(NIC_DEFAULTS.api))
+    .addOption(new Option('--api <path>', 'model: the dmasim_nic driver of the NIC device model (probe, MMIO, interrupts, NAPI poll); batched: rings driven by hand, one engine call per ring step where dma-direct maps without bouncing (line rate), else per-call; per-call: rings driven by hand, every DMA API call from JS').choices(['model', 'batched', 'per-call']).default(NIC_DEFAULTS.api))
     .option('--iommu', 'put the NIC behind an IOMMU (iommu.strict= on --cmdline picks strict or lazy)', false)
     .option('--dmesg', 'print the kernel log after the run', false)
     .action(async (f: NicFlags, cmd: Command) => setExit(await nic(f, cmd)));

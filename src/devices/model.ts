@@ -101,6 +101,19 @@ export abstract class DeviceModel implements AttachableModel<Device> {
     return this.host.clock.addTimer(delayNs, `${this.dev.name}: ${name}`, fn);
   }
 
+  /**
+   * Work that recurs (a frame's arrival, a descriptor fetch): one event made once and re-armed
+   * with arm() each time, so a model's steady state allocates nothing on the clock.
+   */
+  protected timer(name: string, fn: () => void): TimerEvent {
+    return this.host.clock.timer(`${this.dev.name}: ${name}`, fn);
+  }
+
+  /** Runs a timer() event `delayNs` from now (moved, if it was pending). */
+  protected arm(ev: TimerEvent, delayNs: number): void {
+    this.host.clock.arm(ev, delayNs);
+  }
+
   protected cancel(ev: TimerEvent): void {
     this.host.clock.cancel(ev);
   }
@@ -125,18 +138,32 @@ export abstract class DeviceModel implements AttachableModel<Device> {
     this.dev.dmaWrite(addr, bytes);
   }
 
-  /** Little-endian fields of descriptors in DMA memory. */
+  /** Into a buffer of the model's own (no allocation: the descriptor traffic of every packet). */
+  protected dmaReadInto(addr: number, out: Uint8Array): void {
+    this.dev.dmaReadInto(addr, out);
+  }
+
+  /**
+   * Little-endian fields of descriptors in DMA memory, through two reused views: a 64-bit field
+   * is one 8-byte bus read, as a descriptor fetch is one burst.
+   */
+  private readonly field8 = new Uint8Array(8);
+  private readonly field4 = this.field8.subarray(0, 4);
+  private readonly fieldView = new DataView(this.field8.buffer);
+
   protected dmaRead32(addr: number): number {
-    const b = this.dmaRead(addr, 4);
-    return ((b[0] as number) | ((b[1] as number) << 8) | ((b[2] as number) << 16) | ((b[3] as number) << 24)) >>> 0;
+    this.dev.dmaReadInto(addr, this.field4);
+    return this.fieldView.getUint32(0, true);
   }
 
   protected dmaRead64(addr: number): number {
-    return this.dmaRead32(addr) + this.dmaRead32(addr + 4) * 0x1_0000_0000;
+    this.dev.dmaReadInto(addr, this.field8);
+    return this.fieldView.getUint32(0, true) + this.fieldView.getUint32(4, true) * 0x1_0000_0000;
   }
 
   protected dmaWrite32(addr: number, value: number): void {
-    this.dmaWrite(addr, new Uint8Array([value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff]));
+    this.fieldView.setUint32(0, value, true);
+    this.dev.dmaWrite(addr, this.field4);
   }
 }
 

@@ -18,6 +18,8 @@
 //   0x30 TX_SIZE    RW    TX ring entries
 //   0x34 TX_TAIL    RW    doorbell: descriptors up to TAIL are ready to send
 //   0x38 TX_HEAD    RO    the next TX descriptor the NIC sends
+//   0x3c ITR        RW    interrupt throttling (as e1000's ITR): the least ns between two
+//                         interrupts; a cause that comes sooner waits (0: no moderation)
 //
 // Descriptor (16 bytes, little-endian): 0x00 addr (u64), 0x08 len (u32: RX, the buffer size the
 // driver gives, replaced by the received length; TX, the length to send), 0x0c status (u32:
@@ -27,14 +29,15 @@
 // for TX; a descriptor whose OWN bit it does not see stops that ring until the next doorbell.
 
 import { DeviceModel, read64, write64, type DeviceModelOptions } from './model.js';
-import type { TimerEvent } from '../index.js';
-import { randomBytes } from '../lib/random.js';
+import type { Device, TimerEvent } from '../index.js';
+import type { ModelHost } from '../hw/model.js';
+import { randomBytesInto } from '../lib/random.js';
 
 export const NIC_ID = 0x4e49_4331;
 export const NIC_REG = {
   ID: 0x00, CTRL: 0x04, INT_STATUS: 0x08, INT_MASK: 0x0c,
   RX_BASE: 0x10, RX_SIZE: 0x18, RX_TAIL: 0x1c, RX_HEAD: 0x20, RX_MISSED: 0x24,
-  TX_BASE: 0x28, TX_SIZE: 0x30, TX_TAIL: 0x34, TX_HEAD: 0x38,
+  TX_BASE: 0x28, TX_SIZE: 0x30, TX_TAIL: 0x34, TX_HEAD: 0x38, ITR: 0x3c,
 } as const;
 export const NIC_CTRL_RX_EN = 1 << 0;
 export const NIC_CTRL_TX_EN = 1 << 1;
@@ -68,9 +71,98 @@ interface RingRegs {
 
 /** The payload of traffic packet `seq`: its sequence number (LE u32), then seeded bytes. */
 export function nicPayload(seed: number, seq: number, size: number): Uint8Array {
-  const out = randomBytes((seed ^ 0x6e69_6331) + Math.imul(seq + 1, 0x9e37_79b1), size);
-  for (let i = 0; i < Math.min(4, size); i++) out[i] = (seq >>> (8 * i)) & 0xff;
+  const out = new Uint8Array(size);
+  nicPayloadInto(seed, seq, out);
   return out;
+}
+
+/** nicPayload() into `out` (its length is the size), for a caller that reuses its buffer. */
+export function nicPayloadInto(seed: number, seq: number, out: Uint8Array): void {
+  randomBytesInto((seed ^ 0x6e69_6331) + Math.imul(seq + 1, 0x9e37_79b1), out);
+  for (let i = 0; i < Math.min(4, out.length); i++) out[i] = (seq >>> (8 * i)) & 0xff;
+}
+
+/** A frame's bytes, reused: a view of `len` bytes, regrown only for a frame larger than any before. */
+export class FrameBuffer {
+  private buf = new Uint8Array(0);
+
+  view(len: number): Uint8Array {
+    if (this.buf.buffer.byteLength < len) this.buf = new Uint8Array(len);
+    if (this.buf.length !== len) this.buf = new Uint8Array(this.buf.buffer, 0, len);
+    return this.buf;
+  }
+}
+
+/**
+ * Frames taken into an RX descriptor and not yet written back, in completion order (jitter may
+ * let a later frame finish first; ties keep arrival order): the descriptor, when the write-back
+ * is due, and the frame (null: traffic frame `seq`, generated at write-back). A ring of typed
+ * arrays, grown by doubling: a frame in flight allocates nothing.
+ */
+class RxQueue {
+  private desc = new Float64Array(16);
+  private due = new Float64Array(16);
+  private seq = new Float64Array(16);
+  private frames: (Uint8Array | null)[] = new Array<Uint8Array | null>(16).fill(null);
+  private head = 0;
+  length = 0;
+
+  get firstDesc(): number { return this.desc[this.head] as number; }
+  get firstDue(): number { return this.due[this.head] as number; }
+  get firstSeq(): number { return this.seq[this.head] as number; }
+  get firstFrame(): Uint8Array | null { return this.frames[this.head] ?? null; }
+
+  removeFirst(): void {
+    this.frames[this.head] = null;
+    this.head = (this.head + 1) % this.desc.length;
+    this.length--;
+  }
+
+  /** Queues a write-back in due order; true when it is the first one due now. */
+  add(desc: number, due: number, seq: number, frame: Uint8Array | null): boolean {
+    if (this.length === this.desc.length) this.grow();
+    const cap = this.desc.length;
+    let i = this.length;
+    for (; i > 0; i--) {
+      const from = (this.head + i - 1) % cap;
+      if ((this.due[from] as number) <= due) break;
+      this.move(from, (from + 1) % cap);
+    }
+    const at = (this.head + i) % cap;
+    this.desc[at] = desc;
+    this.due[at] = due;
+    this.seq[at] = seq;
+    this.frames[at] = frame;
+    this.length++;
+    return i === 0;
+  }
+
+  private move(from: number, to: number): void {
+    this.desc[to] = this.desc[from] as number;
+    this.due[to] = this.due[from] as number;
+    this.seq[to] = this.seq[from] as number;
+    this.frames[to] = this.frames[from] ?? null;
+  }
+
+  private grow(): void {
+    const cap = this.desc.length;
+    const desc = new Float64Array(2 * cap);
+    const due = new Float64Array(2 * cap);
+    const seq = new Float64Array(2 * cap);
+    const frames = new Array<Uint8Array | null>(2 * cap).fill(null);
+    for (let k = 0; k < this.length; k++) {
+      const j = (this.head + k) % cap;
+      desc[k] = this.desc[j] as number;
+      due[k] = this.due[j] as number;
+      seq[k] = this.seq[j] as number;
+      frames[k] = this.frames[j] ?? null;
+    }
+    this.desc = desc;
+    this.due = due;
+    this.seq = seq;
+    this.frames = frames;
+    this.head = 0;
+  }
 }
 
 export class NicModel extends DeviceModel {
@@ -83,8 +175,23 @@ export class NicModel extends DeviceModel {
   private readonly rx: RingRegs = { base: 0, size: 0, tail: 0, head: 0 };
   private readonly tx: RingRegs = { base: 0, size: 0, tail: 0, head: 0 };
   private txBusy = false;
-  private traffic: TimerEvent | null = null;
+  /** The traffic source: frames left to arrive, the next one's sequence number, their size. */
+  private trafficLeft = 0;
+  private trafficSeq = 0;
+  private trafficSize = 0;
   private trafficSeed = 0;
+  /**
+   * Frames taken into an RX descriptor and not yet written back, in completion order: the
+   * descriptor, when the write-back is due, and the frame (null: traffic frame `seq`, generated
+   * into `frameBuf` at write-back, so the source allocates nothing per frame).
+   */
+  private readonly rxPending = new RxQueue();
+  /** The TX frame on its way to the wire (one at a time) and its descriptor. */
+  private txDesc = 0;
+  private txLen = 0;
+  /** Generated RX traffic, and the TX frame read from memory: reused for every frame. */
+  private readonly rxBuf = new FrameBuffer();
+  private readonly txBuf = new FrameBuffer();
   /** Packets received into RX descriptors, and packets sent from TX descriptors. */
   rxPackets = 0;
   txPackets = 0;
@@ -92,11 +199,30 @@ export class NicModel extends DeviceModel {
   readonly sent: Uint8Array[] = [];
 
   private readonly onTransmit: ((frame: Uint8Array) => void) | null;
+  /** The NIC's recurring work, one clock event each (made at attach, re-armed as it recurs). */
+  private arrival: TimerEvent | null = null;
+  private rxDma: TimerEvent | null = null;
+  private txFetchEv: TimerEvent | null = null;
+  private txWireEv: TimerEvent | null = null;
+  private moderation: TimerEvent | null = null;
+  /** ITR, when the line last went up, and whether a cause waits for the ITR interval to end. */
+  private itr = 0;
+  private lastIrq = -Infinity;
+  private moderated = false;
 
   constructor(opts: NicModelOptions) {
     super(opts);
     this.lineRateBps = opts.lineRateBps ?? 10e9;
     this.onTransmit = opts.onTransmit ?? null;
+  }
+
+  override attach(dev: Device, host: ModelHost): void {
+    super.attach(dev, host);
+    this.arrival = this.timer('rx frame', () => this.trafficFrame());
+    this.rxDma = this.timer('rx dma', () => this.rxWriteBack());
+    this.txFetchEv = this.timer('tx fetch', () => this.txFetch());
+    this.txWireEv = this.timer('tx wire', () => this.txWire());
+    this.moderation = this.timer('itr', () => this.moderationEnds());
   }
 
   /** ns a frame of `size` bytes occupies the wire. */
@@ -110,15 +236,17 @@ export class NicModel extends DeviceModel {
    */
   startTraffic(count: number, size: number): number {
     this.trafficSeed = this.modelSeed;
-    let seq = 0;
+    this.trafficSeq = 0;
+    this.trafficLeft = count;
+    this.trafficSize = size;
     const gap = this.wireNs(size);
-    const next = (): void => {
-      this.receive(nicPayload(this.trafficSeed, seq, size));
-      if (++seq < count) this.traffic = this.after(gap, 'rx frame', next);
-      else this.traffic = null;
-    };
-    this.traffic = this.after(gap, 'rx frame', next);
+    if (count > 0) this.arm(this.arrival as TimerEvent, gap);
     return this.now() + gap * count;
+  }
+
+  private trafficFrame(): void {
+    this.take(null, this.trafficSeq++);
+    if (--this.trafficLeft > 0) this.arm(this.arrival as TimerEvent, this.wireNs(this.trafficSize));
   }
 
   /** The payload traffic packet `seq` carries (after startTraffic). */
@@ -126,8 +254,17 @@ export class NicModel extends DeviceModel {
     return nicPayload(this.trafficSeed, seq, size);
   }
 
+  /** payload() into `out`. */
+  payloadInto(seq: number, out: Uint8Array): void {
+    nicPayloadInto(this.trafficSeed, seq, out);
+  }
+
   /** A frame arrives: it goes into the RX descriptor at HEAD after the model's latency, or is missed. */
   receive(frame: Uint8Array): void {
+    this.take(frame, -1);
+  }
+
+  private take(frame: Uint8Array | null, seq: number): void {
     const r = this.rx;
     if (!(this.ctrl & NIC_CTRL_RX_EN) || r.size === 0 || r.head === r.tail % r.size) {
       this.rxMissed++;
@@ -139,20 +276,34 @@ export class NicModel extends DeviceModel {
       return;
     }
     r.head = (r.head + 1) % r.size;
-    this.after(this.latency(), 'rx dma', () => this.rxComplete(desc, frame));
+    const now = this.now();
+    if (this.rxPending.add(desc, now + this.latency(), seq, frame)) this.arm(this.rxDma as TimerEvent, this.rxPending.firstDue - now);
   }
 
-  /** The frame is written to the buffer, then len, then status (OWN clear, DONE). */
-  private rxComplete(desc: number, frame: Uint8Array): void {
-    const addr = this.dmaRead64(desc + NIC_DESC.ADDR);
-    const room = this.dmaRead32(desc + NIC_DESC.LEN);
-    const len = Math.min(room, frame.length);
-    this.dmaWrite(addr, frame.subarray(0, len));
-    this.dmaWrite32(desc + NIC_DESC.LEN, len);
-    this.dmaWrite32(desc + NIC_DESC.STATUS, NIC_DESC_DONE);
-    this.rxPackets++;
-    this.intStatus |= NIC_INT_RX;
-    this.updateIrq();
+  /** Every write-back now due: the frame to the buffer, then len, then status (OWN clear, DONE). */
+  private rxWriteBack(): void {
+    const q = this.rxPending;
+    while (q.length > 0 && q.firstDue <= this.now()) {
+      const desc = q.firstDesc;
+      const seq = q.firstSeq;
+      const given = q.firstFrame;
+      q.removeFirst();
+      const addr = this.dmaRead64(desc + NIC_DESC.ADDR);
+      const room = this.dmaRead32(desc + NIC_DESC.LEN);
+      let frame = given;
+      if (frame === null) {
+        frame = this.rxBuf.view(this.trafficSize);
+        nicPayloadInto(this.trafficSeed, seq, frame);
+      }
+      if (frame.length > room) frame = frame.subarray(0, room);
+      this.dmaWrite(addr, frame);
+      this.dmaWrite32(desc + NIC_DESC.LEN, frame.length);
+      this.dmaWrite32(desc + NIC_DESC.STATUS, NIC_DESC_DONE);
+      this.rxPackets++;
+      this.intStatus |= NIC_INT_RX;
+      this.updateIrq();
+    }
+    if (q.length > 0) this.arm(this.rxDma as TimerEvent, q.firstDue - this.now());
   }
 
   /** After a TX doorbell: fetch the descriptor at HEAD and send it, one at a time. */
@@ -160,7 +311,7 @@ export class NicModel extends DeviceModel {
     const t = this.tx;
     if (this.txBusy || !(this.ctrl & NIC_CTRL_TX_EN) || t.size === 0 || t.head === t.tail % t.size) return;
     this.txBusy = true;
-    this.after(this.latency(), 'tx fetch', () => this.txFetch());
+    this.arm(this.txFetchEv as TimerEvent, this.latency());
   }
 
   private txFetch(): void {
@@ -170,23 +321,46 @@ export class NicModel extends DeviceModel {
       this.txBusy = false; // not the NIC's yet: it waits for the next doorbell
       return;
     }
-    const len = this.dmaRead32(desc + NIC_DESC.LEN);
-    const frame = this.dmaRead(this.dmaRead64(desc + NIC_DESC.ADDR), len);
-    this.after(this.wireNs(len), 'tx wire', () => {
-      if (this.onTransmit !== null) this.onTransmit(frame);
-      else this.sent.push(frame);
-      this.dmaWrite32(desc + NIC_DESC.STATUS, NIC_DESC_DONE);
-      t.head = (t.head + 1) % t.size;
-      this.txPackets++;
-      this.intStatus |= NIC_INT_TX;
-      this.txBusy = false;
-      this.updateIrq();
-      this.txKick();
-    });
+    this.txDesc = desc;
+    this.txLen = this.dmaRead32(desc + NIC_DESC.LEN);
+    this.dmaReadInto(this.dmaRead64(desc + NIC_DESC.ADDR), this.txBuf.view(this.txLen));
+    this.arm(this.txWireEv as TimerEvent, this.wireNs(this.txLen));
   }
 
+  /** The frame is on the wire: handed on (or kept), the descriptor written back, the next fetched. */
+  private txWire(): void {
+    const t = this.tx;
+    const frame = this.txBuf.view(this.txLen);
+    if (this.onTransmit !== null) this.onTransmit(frame);
+    else this.sent.push(frame.slice());
+    this.dmaWrite32(this.txDesc + NIC_DESC.STATUS, NIC_DESC_DONE);
+    t.head = (t.head + 1) % t.size;
+    this.txPackets++;
+    this.intStatus |= NIC_INT_TX;
+    this.txBusy = false;
+    this.updateIrq();
+    this.txKick();
+  }
+
+  /**
+   * The line goes up for an unmasked cause, no sooner than ITR ns after the last time it did
+   * (interrupt moderation: a NAPI driver then finds many frames per interrupt).
+   */
   private updateIrq(): void {
-    if (this.intStatus & this.intMask) this.raiseIrq();
+    if (!(this.intStatus & this.intMask)) return;
+    const wait = this.lastIrq + this.itr - this.now();
+    if (this.itr === 0 || wait <= 0) {
+      this.lastIrq = this.now();
+      this.raiseIrq();
+    } else if (!this.moderated) {
+      this.moderated = true;
+      this.arm(this.moderation as TimerEvent, wait);
+    }
+  }
+
+  private moderationEnds(): void {
+    this.moderated = false;
+    this.updateIrq();
   }
 
   private reset(): void {
@@ -195,8 +369,8 @@ export class NicModel extends DeviceModel {
       r.tail = 0;
     }
     this.intStatus = 0;
-    if (this.traffic !== null) this.cancel(this.traffic);
-    this.traffic = null;
+    if (this.arrival !== null) this.cancel(this.arrival);
+    this.trafficLeft = 0;
   }
 
   protected readReg(off: number, size: number): number {
@@ -215,6 +389,7 @@ export class NicModel extends DeviceModel {
       case R.TX_SIZE: return this.tx.size;
       case R.TX_TAIL: return this.tx.tail;
       case R.TX_HEAD: return this.tx.head;
+      case R.ITR: return this.itr;
       default: return 0; // unimplemented registers read as zero
     }
   }
@@ -250,6 +425,7 @@ export class NicModel extends DeviceModel {
         this.tx.tail = value;
         this.txKick();
         break;
+      case R.ITR: this.itr = value; break;
       default: break; // writes to read-only or unimplemented registers are ignored
     }
   }

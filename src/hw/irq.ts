@@ -12,6 +12,7 @@
 import { DmaSimRangeError, DmaSimTypeError } from '../lib/errors.js';
 import type { Site } from '../lib/printk.js';
 import { WARN_SITES } from '../lib/warn-sites.js';
+import type { TimerEvent } from './time.js';
 
 /** enum irqreturn, include/linux/irqreturn.h. */
 export const IRQ_NONE = 0;
@@ -56,14 +57,16 @@ interface IrqDesc {
 
 /** What the interrupt layer needs from the machine. */
 export interface IrqDeps {
-  /** Runs fn at the next interleaving point. */
-  soon(name: string, fn: () => void): void;
+  /** The clock's re-armable events: delivery is one event, armed at 0 ns (the next interleaving point). */
+  clock: { timer(name: string, cb: () => void): TimerEvent; arm(ev: TimerEvent, delayNs: number): void };
   warn(site: Site, text: string): void;
   onHandlerError(name: string, err: unknown): void;
 }
 
 export class IrqChip {
   private readonly descs = new Map<number, IrqDesc>();
+  /** The same descs in IRQ order, for the acknowledge loop (no iterator per delivery). */
+  private readonly lines: IrqDesc[] = [];
   private nextIrq = FIRST_DEVICE_IRQ;
   /** The CPU's interrupt mask (PSTATE.I): set by local_irq_save(). */
   private masked = false;
@@ -71,13 +74,18 @@ export class IrqChip {
   private cpuPending = false;
   /** A delivery is queued on the clock. */
   private queued = false;
+  private readonly delivery: TimerEvent;
 
-  constructor(private readonly deps: IrqDeps) {}
+  constructor(private readonly deps: IrqDeps) {
+    this.delivery = deps.clock.timer('irq', () => this.deliver());
+  }
 
   /** A device gets a line (irq_create_mapping() of its GIC SPI): returns the Linux IRQ number. */
   allocate(owner: string): number {
     const irq = this.nextIrq++;
-    this.descs.set(irq, { irq, hwirq: irq - FIRST_DEVICE_IRQ + FIRST_SPI, owner, actions: [], depth: 0, pending: false, chipMasked: false, count: 0 });
+    const d: IrqDesc = { irq, hwirq: irq - FIRST_DEVICE_IRQ + FIRST_SPI, owner, actions: [], depth: 0, pending: false, chipMasked: false, count: 0 };
+    this.descs.set(irq, d);
+    this.lines.push(d);
     return irq;
   }
 
@@ -98,7 +106,8 @@ export class IrqChip {
     if ((flags & IRQF_SHARED) && (devId === undefined || devId === null)) return -EINVAL;
     // __setup_irq(): sharing needs IRQF_SHARED on both the old and the new action.
     if (d.actions.length > 0 && !((d.actions[0] as IrqAction).flags & flags & IRQF_SHARED)) return -EBUSY;
-    d.actions.push({ handler, name, devId, flags });
+    // Copy on write: a delivery walks the list it started with, as handlers may free or add.
+    d.actions = [...d.actions, { handler, name, devId, flags }];
     if (d.pending) this.kick();
     return 0;
   }
@@ -111,8 +120,9 @@ export class IrqChip {
       this.deps.warn(WARN_SITES.freeIrqTwice, `Trying to free already-free IRQ ${String(irq)}`);
       return null;
     }
-    const [a] = d.actions.splice(i, 1);
-    return (a as IrqAction).name;
+    const a = d.actions[i] as IrqAction;
+    d.actions = d.actions.filter((_, k) => k !== i);
+    return a.name;
   }
 
   /** disable_irq(): masks the line (nesting); a handler running now has finished (one CPU). */
@@ -161,7 +171,7 @@ export class IrqChip {
   private kick(): void {
     if (this.queued) return;
     this.queued = true;
-    this.deps.soon('irq', () => this.deliver());
+    this.deps.clock.arm(this.delivery, 0);
   }
 
   /** The GIC's acknowledge loop: every pending, enabled line with a handler, lowest first. */
@@ -172,7 +182,9 @@ export class IrqChip {
       return;
     }
     this.cpuPending = false;
-    for (const d of this.descs.values()) {
+    const lines = this.lines;
+    for (let i = 0; i < lines.length; i++) {
+      const d = lines[i] as IrqDesc;
       if (d.pending) this.handle_fasteoi_irq(d);
     }
   }
@@ -190,7 +202,9 @@ export class IrqChip {
     d.count++;
     d.chipMasked = false;
     d.pending = false;
-    for (const a of [...d.actions]) {
+    const actions = d.actions;
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i] as IrqAction;
       try {
         a.handler(d.irq, a.devId);
       } catch (err) {

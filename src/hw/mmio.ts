@@ -92,21 +92,43 @@ export class Mmio {
     if (area !== null && area.prot === 'device') this.deps.vm.vunmap(area.start);
   }
 
-  /** The window and register offset an `__iomem` access reaches, or a typed error. */
-  resolve(fn: string, area: VmArea, virt: number, size: number): [MmioWindow, number] {
+  /**
+   * The window and register offset an `__iomem` access reaches, or a typed error. The answer is
+   * one reused pair (read it before the next access): a register access allocates nothing.
+   */
+  resolve(fn: string, area: VmArea, virt: number, size: number): readonly [MmioWindow, number] {
     if (virt % size !== 0) throw new DmaSimRangeError(fn, 'addr', `0x${virt.toString(16)} is not ${size}-byte aligned (alignment fault on Device memory)`);
     const off = virt - area.start;
     const phys = (area.pfns[Math.floor(off / PAGE_SIZE)] as number) * PAGE_SIZE + (off % PAGE_SIZE);
-    const w = this.windows.find((x) => phys >= x.base && phys + size <= x.base + x.size);
-    if (w === undefined) throw new DmaSimRangeError(fn, 'addr', `0x${virt.toString(16)} (phys 0x${phys.toString(16)}) is claimed by no device: external abort`);
+    const w = this.windowAt(phys, size);
+    if (w === null) throw new DmaSimRangeError(fn, 'addr', `0x${virt.toString(16)} (phys 0x${phys.toString(16)}) is claimed by no device: external abort`);
     if (!w.sizes.includes(size)) throw new DmaSimRangeError(fn, 'addr', `${w.name} registers do not answer ${size * 8}-bit accesses (at 0x${virt.toString(16)})`);
-    return [w, phys - w.base];
+    const hit = this.hit;
+    hit[0] = w;
+    hit[1] = phys - w.base;
+    return hit;
+  }
+
+  private readonly hit: [MmioWindow, number] = [NO_WINDOW, 0];
+
+  private windowAt(phys: number, size: number): MmioWindow | null {
+    const ws = this.windows;
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i] as MmioWindow;
+      if (phys >= w.base && phys + size <= w.base + w.size) return w;
+    }
+    return null;
   }
 }
 
-/** The value argument of a register write. */
+/** The pair resolve() reuses, before its first answer. */
+const NO_WINDOW: MmioWindow = { base: 0, size: 0, name: '', sizes: [], read: () => 0, write: () => {} };
+
+/** The largest value of a 1-, 2-, 4- and 8-byte register (8: what a number holds exactly). */
+const REG_MAX: readonly number[] = [0, 0xff, 0xffff, 0, 0xffff_ffff, 0, 0, 0, Number.MAX_SAFE_INTEGER];
+
+/** The value argument of a register write: the common case (a u32 or a safe u64) is two compares. */
 export function checkRegValue(fn: string, size: number, value: unknown): number {
-  // The common 8-, 16- and 32-bit values pass with a few compares; checkIntIn() decides the rest.
-  if (typeof value === 'number' && value >>> 0 === value && (size === 4 || (size === 1 ? value <= 0xff : size === 2 && value <= 0xffff))) return value;
+  if (typeof value === 'number' && value >= 0 && value <= (REG_MAX[size] ?? -1) && Number.isInteger(value)) return value;
   return checkIntIn(fn, 'value', value, 0, size === 8 ? Number.MAX_SAFE_INTEGER : 2 ** (size * 8) - 1);
 }

@@ -9,6 +9,10 @@ export interface ModelHost {
   readonly clock: {
     now(): number;
     addTimer(delayNs: number, name: string, cb: () => void): TimerEvent;
+    /** An event that is not pending yet, for arm(). */
+    timer(name: string, cb: () => void): TimerEvent;
+    /** (Re)schedules the event `delayNs` from now (mod_timer()). */
+    arm(ev: TimerEvent, delayNs: number): void;
     cancel(ev: TimerEvent): boolean;
   };
   readonly mmio: {

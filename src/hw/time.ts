@@ -33,6 +33,15 @@ export interface TimerEvent {
   readonly fn: () => void;
 }
 
+/** The clock's own view of an event: re-armed in place (mod_timer()), so work that recurs allocates nothing. */
+interface Timer {
+  readonly name: string;
+  expires: number;
+  seq: number;
+  readonly fn: () => void;
+  pending: boolean;
+}
+
 export class Clock {
   /** The clock as of the last sample (ns), plus CPU accesses, MMIO and delays since. */
   private ns = 0;
@@ -41,7 +50,7 @@ export class Clock {
   /** Earliest deadline of a pending event; Infinity when none (the idle point's one compare). */
   private next = Infinity;
   /** Pending events sorted by (expires, seq). */
-  private readonly events: TimerEvent[] = [];
+  private readonly events: Timer[] = [];
   private seq = 0;
   /** Events are running: an operation they make is not an interleaving point (no nesting). */
   private running = false;
@@ -109,24 +118,48 @@ export class Clock {
 
   /** add_timer() for the kernel's own timers (arguments known good). */
   addTimer(delayNs: number, name: string, cb: () => void): TimerEvent {
-    return this.insert({ name, expires: this.now() + delayNs, seq: this.seq++, fn: cb });
-  }
-
-  private insert(ev: TimerEvent): TimerEvent {
-    const q = this.events;
-    let i = q.length;
-    while (i > 0 && (q[i - 1] as TimerEvent).expires > ev.expires) i--;
-    q.splice(i, 0, ev);
-    this.next = (q[0] as TimerEvent).expires;
+    const ev: Timer = { name, expires: 0, seq: 0, fn: cb, pending: false };
+    this.arm(ev, delayNs);
     return ev;
   }
 
+  /** timer_setup(): an event that is not pending yet, for arm() to (re)schedule as often as it recurs. */
+  timer(name: string, cb: () => void): TimerEvent {
+    const ev: Timer = { name, expires: Infinity, seq: 0, fn: cb, pending: false };
+    return ev;
+  }
+
+  /**
+   * mod_timer(): the event runs `delayNs` from now, moved if it was pending (a device's work
+   * that recurs re-arms one event instead of allocating one each time).
+   */
+  arm(event: TimerEvent, delayNs: number): void {
+    const ev = event as Timer;
+    if (ev.pending) this.remove(ev);
+    ev.expires = this.now() + delayNs;
+    ev.seq = this.seq++;
+    ev.pending = true;
+    // Insertion from the back, in place (splice() would allocate the array of removed items).
+    const q = this.events;
+    let i = q.length;
+    q.push(ev);
+    for (; i > 0 && (q[i - 1] as Timer).expires > ev.expires; i--) q[i] = q[i - 1] as Timer;
+    q[i] = ev;
+    this.next = (q[0] as Timer).expires;
+  }
+
+  private remove(ev: Timer): void {
+    const q = this.events;
+    q.splice(q.indexOf(ev), 1);
+    ev.pending = false;
+    this.next = q.length === 0 ? Infinity : (q[0] as Timer).expires;
+  }
+
   /** del_timer(): true when the event was still pending. */
-  cancel(ev: TimerEvent): boolean {
-    const i = this.events.indexOf(ev);
-    if (i < 0) return false;
-    this.events.splice(i, 1);
-    this.next = this.events.length === 0 ? Infinity : (this.events[0] as TimerEvent).expires;
+  cancel(event: TimerEvent): boolean {
+    const ev = event as Timer;
+    if (ev.pending !== true) return false;
+    this.remove(ev);
     return true;
   }
 
@@ -136,8 +169,9 @@ export class Clock {
     this.running = true;
     try {
       while (this.next <= this.ns) {
-        const ev = this.events.shift() as TimerEvent;
-        this.next = this.events.length === 0 ? Infinity : (this.events[0] as TimerEvent).expires;
+        const ev = this.events.shift() as Timer;
+        ev.pending = false;
+        this.next = this.events.length === 0 ? Infinity : (this.events[0] as Timer).expires;
         try {
           ev.fn();
         } catch (err) {

@@ -33,8 +33,13 @@ export class Xorshift32 {
 
 /** `n` bytes, each the low byte of the next value from `seed`. */
 export function randomBytes(seed: number, n: number): Uint8Array {
-  const rng = new Xorshift32(seed);
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.next() & 0xff;
+  randomBytesInto(seed, out);
   return out;
+}
+
+/** randomBytes() into `out`, for a caller that reuses its buffer. */
+export function randomBytesInto(seed: number, out: Uint8Array): void {
+  const rng = new Xorshift32(seed);
+  for (let i = 0; i < out.length; i++) out[i] = rng.next() & 0xff;
 }

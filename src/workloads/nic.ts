@@ -5,9 +5,11 @@
 // its DMA addresses; every payload is verified, by the driver on RX and by the device on TX, so a
 // missing sync or barrier shows up as a corrupted packet.
 //
-// Two paths run the same driver: 'per-call' makes every DMA API call, CPU access and device
-// access from JS; 'batched' (nic-batched.ts) hands each ring step of a burst to the engine in one
-// call, where dma-direct maps without bouncing, and leaves the machine in the same state.
+// The default path, 'model', is the dmasim_nic driver (nic-driver.ts) of the NIC device model:
+// probe, interrupts, NAPI. The by-hand paths below play driver and device in turns and run the
+// same driver two ways: 'per-call' makes every DMA API call, CPU access and device access from
+// JS; 'batched' (nic-batched.ts) hands each ring step of a burst to the engine in one call, where
+// dma-direct maps without bouncing, and leaves the machine in the same state.
 
 import {
   DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, NIC_PAYLOAD_PERIOD,
@@ -32,12 +34,14 @@ import { DmasimNic } from './nic-driver.js';
 export type NicBug = 'none' | 'no-sync-for-cpu' | 'no-sync-for-device' | 'no-dma-wmb';
 
 /**
- * How the driver's and the device's work reaches the engine: 'per-call', every DMA API call,
- * CPU access and device access from JS; 'batched', one engine call per ring step of a burst
+ * Which driver runs, and how its work reaches the engine. 'model' (the default): a real driver
+ * (nic-driver.ts) of the NIC device model, which runs on its own: MMIO registers, interrupts,
+ * NAPI polling, frames arriving at the NIC's line rate. The two older paths drive the rings by
+ * hand, the driver's and the device's steps taking turns: 'per-call', every DMA API call, CPU
+ * access and device access from JS; 'batched', one engine call per ring step of a burst
  * (assembly/ring.ts), on dma-direct without bouncing, no dma-debug, no data checker and no store
- * buffer, else the run falls back to 'per-call'. Both leave the machine in the same state.
- * 'model': a real driver (nic-driver.ts) of the NIC device model, which runs on its own: MMIO
- * registers, interrupts, NAPI polling, frames arriving at the NIC's line rate.
+ * buffer, else the run falls back to 'per-call'. Those two leave the machine in the same state,
+ * and 'batched' is the line-rate path.
  */
 export type NicApi = 'batched' | 'per-call' | 'model';
 
@@ -50,7 +54,10 @@ export interface NicOptions {
   packets: number;
   /** 'map': dma_map_single/unmap per packet; 'recycle': buffers mapped once, synced per packet. */
   mode: 'map' | 'recycle';
-  /** Where descriptors live: one coherent ring, or a dma_pool block each. */
+  /**
+   * Where descriptors live: one coherent ring, or dma_pool memory (by hand: a block per
+   * descriptor; 'model': the NIC needs each ring contiguous, so one pool block per ring).
+   */
   descriptors: 'coherent' | 'pool';
   /** The device's DMA mask width (narrow masks make high buffers bounce through swiotlb). */
   dmaBits: number;
@@ -67,7 +74,7 @@ export interface NicOptions {
 }
 
 export const NIC_DEFAULTS: Readonly<NicOptions> = {
-  packetSize: 64, ringSize: 256, packets: 100_000, mode: 'map', descriptors: 'coherent', dmaBits: 64, bug: 'none', burst: 32, api: 'batched',
+  packetSize: 64, ringSize: 256, packets: 100_000, mode: 'map', descriptors: 'coherent', dmaBits: 64, bug: 'none', burst: 32, api: 'model',
 };
 
 export interface NicReport {

@@ -1,5 +1,6 @@
-// `dmasim nic` takes the batched path by default and the per-call path with --api per-call; the
-// output and --json say which path ran, and why the batched one did not when it could not.
+// `dmasim nic` runs the driver of the NIC device model by default; --api batched takes the
+// by-hand line-rate path and --api per-call the same steps call by call; the output and --json
+// say which path ran, and why the batched one did not when it could not.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
@@ -13,8 +14,15 @@ function dmasim(...args: string[]): { code: number; out: string; err: string } {
 
 interface Json { api: string; apiFallback: string | null; packets: number; verified: number; barriers: number; cacheMaintenanceOps: number; modelNsPerPacket: number }
 
-test('the default path is batched, and --api per-call gives the same counts', () => {
-  const batched = dmasim('nic', '--packets', '2000');
+test('the default path is the model driver', () => {
+  const r = dmasim('nic', '--packets', '500');
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/^api +model \(the dmasim_nic driver/m);
+  expect(r.out).toMatch(/^packets +\d+ \(\d+ verified, 0 corrupted, 0 DMA faults\)$/m);
+});
+
+test('--api batched and --api per-call give the same counts', () => {
+  const batched = dmasim('nic', '--packets', '2000', '--api', 'batched');
   expect(batched.code).toBe(0);
   expect(batched.out).toMatch(/^api +batched/m);
   const perCall = dmasim('nic', '--packets', '2000', '--api', 'per-call');
@@ -25,10 +33,10 @@ test('the default path is batched, and --api per-call gives the same counts', ()
 });
 
 test('--json carries the path that ran and the reason for a fallback', () => {
-  const a = JSON.parse(dmasim('nic', '--packets', '500', '--json').out) as Json;
+  const a = JSON.parse(dmasim('nic', '--packets', '500', '--json', '--api', 'batched').out) as Json;
   expect(a.api).toBe('batched');
   expect(a.apiFallback).toBeNull();
-  const b = JSON.parse(dmasim('nic', '--packets', '500', '--json', '--dma-bits', '32').out) as Json;
+  const b = JSON.parse(dmasim('nic', '--packets', '500', '--json', '--api', 'batched', '--dma-bits', '32').out) as Json;
   expect(b.api).toBe('per-call');
   expect(b.apiFallback).toMatch(/swiotlb/);
   expect(b.verified).toBe(1000);
