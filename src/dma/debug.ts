@@ -290,6 +290,8 @@ export class DmaDebug implements DmaDebugHooks {
     // Every page the kernel asks for; once the allocator is dry, every further request fails the
     // same way and warn_alloc() is rate-limited to silence, so dmasim stops asking.
     let failures = 0;
+    // Room for the default pool at once, rather than a dozen doublings each copying the last.
+    this.reserve(Math.min(nrPages * DMA_DEBUG_DYNAMIC_ENTRIES, PREALLOC_DMA_DEBUG_ENTRIES));
     for (let i = 0; i < nrPages && failures <= 10; ++i) if (!this.createEntries(GFP_KERNEL)) failures++;
     if (this.numFreeEntries >= this.nrPreallocEntries) {
       log.pr_info(`DMA-API: preallocated ${this.nrTotalEntries} debug entries`);

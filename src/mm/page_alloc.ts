@@ -125,8 +125,11 @@ export class PageAllocator {
     const spanned = zones.filter((z) => z.endPfn > z.startPfn);
     this.basePfn = spanned[0]?.startPfn ?? 0;
     this.spanPages = (spanned[spanned.length - 1]?.endPfn ?? this.basePfn) - this.basePfn;
-    this.next = new Int32Array(this.spanPages).fill(NIL);
-    this.prev = new Int32Array(this.spanPages).fill(NIL);
+    // The links are read only for pages on a free list, and addToFreeList() writes both, as
+    // list_add() does: left unfilled, the pages of a sparse span (RAM below 4 GiB and above it,
+    // and the hole between) are never touched, which keeps a boot from faulting in megabytes.
+    this.next = new Int32Array(this.spanPages);
+    this.prev = new Int32Array(this.spanPages);
     this.zoneOfIdx = new Int8Array(this.spanPages).fill(NIL);
     this.buddyOrder = new Int8Array(this.spanPages).fill(NIL);
     this.allocOrder = new Int8Array(this.spanPages).fill(NIL);
@@ -375,15 +378,19 @@ export class PageAllocator {
     const first = zone.head[order] ?? NIL;
     const last = zone.tail[order] ?? NIL;
     if (first === NIL) {
+      this.next[idx] = NIL;
+      this.prev[idx] = NIL;
       zone.head[order] = idx;
       zone.tail[order] = idx;
     } else if (toTail) {
       this.next[last] = idx;
       this.prev[idx] = last;
+      this.next[idx] = NIL;
       zone.tail[order] = idx;
     } else {
       this.prev[first] = idx;
       this.next[idx] = first;
+      this.prev[idx] = NIL;
       zone.head[order] = idx;
     }
     this.buddyOrder[idx] = order;
@@ -397,8 +404,6 @@ export class PageAllocator {
     else this.next[before] = after;
     if (after === NIL) zone.tail[order] = before;
     else this.prev[after] = before;
-    this.next[idx] = NIL;
-    this.prev[idx] = NIL;
     this.buddyOrder[idx] = NIL;
     zone.freePages -= pow2(order);
   }
