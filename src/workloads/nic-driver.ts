@@ -13,7 +13,7 @@
 
 import {
   DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE, GFP_KERNEL, IRQ_HANDLED, IRQ_NONE,
-  dma_alloc_coherent, dma_map_single, dma_pool_create, dma_pool_zalloc, dma_mapping_error, dma_set_mask_and_coherent, dma_sync_single_for_cpu,
+  dma_alloc_coherent, dma_free_coherent, dma_map_single, dma_pool_create, dma_pool_destroy, dma_pool_free, dma_pool_zalloc, dma_mapping_error, dma_set_mask_and_coherent, dma_sync_single_for_cpu,
   dma_sync_single_for_device, dma_unmap_single, type Device, type DmaDirection, type DmaPool, type Machine, type TimerEvent,
 } from '../index.js';
 import {
@@ -72,6 +72,12 @@ export class DmasimNic {
   private readonly rxFrame = new FrameBuffer();
   private readonly expected = new FrameBuffer();
   private readonly txPacket = new FrameBuffer();
+  /**
+   * What the probe has taken so far, each with its release, while it runs: a failed probe gives
+   * all of it back in reverse order, as really_probe() does with devres_release_all() for a
+   * driver's devm_* resources (and as a driver's goto-unwind ladder does by hand).
+   */
+  private devres: (() => void)[] | null = null;
 
   constructor(readonly m: Machine, readonly o: NicOptions, readonly report: NicReport) {
     this.nic = new NicModel({ mmioBase: NIC_MMIO_BASE, latencyNs: 200, onTransmit: (f) => this.txVerify(f) });
@@ -82,18 +88,38 @@ export class DmasimNic {
     this.softirq = m.clock.timer('net_rx_action', () => this.poll());
   }
 
-  /** dmasim_nic_probe() */
+  /** dmasim_nic_probe(); on failure, what it took is released before the error goes up. */
   probe(): void {
+    this.devres = [];
+    try {
+      this.probeDevice();
+    } catch (e) {
+      for (const release of this.devres.reverse()) release();
+      throw e;
+    } finally {
+      this.devres = null;
+    }
+  }
+
+  /** Holds `release` for the probe's unwinding (nothing once the probe has succeeded). */
+  private devm(release: () => void): void {
+    this.devres?.push(release);
+  }
+
+  private probeDevice(): void {
     const { m, o } = this;
     if (dma_set_mask_and_coherent(this.dev, DMA_BIT_MASK(o.dmaBits)) !== 0) probeFailed(`dma_set_mask_and_coherent(DMA_BIT_MASK(${o.dmaBits}))`);
     this.regs = m.ioremap(NIC_MMIO_BASE, this.nic.mmioSize);
     if (this.regs === 0) probeFailed('ioremap');
+    const regs = this.regs;
+    this.devm(() => m.iounmap(regs));
     m.cpu.writel(this.regs + NIC_REG.INT_MASK, 0);
     m.cpu.writel(this.regs + NIC_REG.CTRL, NIC_CTRL_RESET);
     this.rx = this.allocRing(NIC_REG.RX_BASE, NIC_REG.RX_SIZE);
     this.tx = this.allocRing(NIC_REG.TX_BASE, NIC_REG.TX_SIZE);
     m.cpu.writel(this.regs + NIC_REG.ITR, NIC_ITR_NS);
     if (m.request_irq(this.nic.irq, () => this.interrupt(), 'dmasim_nic', this) !== 0) probeFailed('request_irq');
+    this.devm(() => m.free_irq(this.nic.irq, this));
     m.cpu.writel(this.regs + NIC_REG.CTRL, NIC_CTRL_RX_EN | NIC_CTRL_TX_EN);
     // Every RX descriptor but one: HEAD == TAIL means an empty ring to the NIC.
     for (; this.rxTail < this.rx.length - 1; this.rxTail++) this.rxPost(this.rxTail);
@@ -114,6 +140,7 @@ export class DmasimNic {
     return Array.from({ length: n }, (_, i) => {
       const buf = m.kmalloc(o.packetSize, GFP_KERNEL);
       if (buf === 0) probeFailed('kmalloc');
+      this.devm(() => m.kfree(buf));
       const slot = { desc: ring.vaddr + i * NIC_DESC_SIZE, buf, dma: 0, posted: false };
       if (o.mode === 'recycle') slot.dma = this.map(slot.buf, DMA_BIDIRECTIONAL);
       return slot;
@@ -124,18 +151,29 @@ export class DmasimNic {
     if (this.o.descriptors === 'coherent') {
       const r = dma_alloc_coherent(this.dev, bytes, GFP_KERNEL);
       if (r === null) probeFailed('dma_alloc_coherent');
+      this.devm(() => dma_free_coherent(this.dev, bytes, r.cpu_addr, r.dma_handle));
       return { vaddr: r.cpu_addr, dma: r.dma_handle };
     }
     // Both rings are the same size: one pool, a block each.
-    this.pool ??= dma_pool_create('dmasim_nic ring', this.dev, bytes, NIC_DESC_SIZE, 0);
-    const b = this.pool === null ? null : dma_pool_zalloc(this.pool, GFP_KERNEL);
-    if (b === null) probeFailed('dma_pool_zalloc');
+    if (this.pool === null) {
+      this.pool = dma_pool_create('dmasim_nic ring', this.dev, bytes, NIC_DESC_SIZE, 0);
+      this.devm(() => {
+        dma_pool_destroy(this.pool);
+        this.pool = null;
+      });
+    }
+    const pool = this.pool;
+    const b = pool === null ? null : dma_pool_zalloc(pool, GFP_KERNEL);
+    if (pool === null || b === null) probeFailed('dma_pool_zalloc');
+    this.devm(() => dma_pool_free(pool, b.vaddr, b.dma));
     return b;
   }
 
   private map(buf: number, dir: DmaDirection): number {
     const h = dma_map_single(this.dev, buf, this.o.packetSize, dir);
     if (dma_mapping_error(this.dev, h)) probeFailed('dma_map_single');
+    // (`?.` skips making the closure at all once the probe is over: map mode maps per packet.)
+    this.devres?.push(() => dma_unmap_single(this.dev, h, this.o.packetSize, dir));
     return h;
   }
 
