@@ -244,6 +244,7 @@ export class Cpu implements StoreBuffer {
     }
     this.m.clock.cpuPoint();
     this.m.port.cpuRead(off, out.length, out, 0);
+    if (this.history.length !== 0) this.reorderLoad(off, out.length, out, 0);
   }
 
   /** The RAM offset of a non-empty linear-map range inside one bank, else -1 (the general path). */
@@ -282,6 +283,7 @@ export class Cpu implements StoreBuffer {
     if (off >= 0) {
       // One cached span that spans() would accept (see readInto()): no span list, no view of data.
       this.m.clock.cpuPoint();
+      if (this.history.length !== 0) this.forgetOverwrites(off, data.length);
       this.m.port.cpuWrite(off, data);
       return;
     }
@@ -394,13 +396,14 @@ export class Cpu implements StoreBuffer {
         return;
       }
     }
-    this.m.clock.cpuPoint();
     if (off < 0 || size === 8 || (!this.lastCached && this.reorder > 0)) {
+      // put() checks the range, then takes the access's one interleaving point.
       const bytes = new Uint8Array(size);
       for (let i = 0, v = value; i < size; i++, v = Math.floor(v / 256)) bytes[i] = v & 0xff;
       this.put(fn, ptr, bytes);
       return;
     }
+    this.m.clock.cpuPoint();
     if (this.history.length !== 0) this.forgetOverwrites(off, size);
     if (this.lastCached) this.m.port.cpuStore(off, size, value);
     else this.m.port.uncachedStore(off, size, value);
