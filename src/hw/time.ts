@@ -148,9 +148,11 @@ export class Clock {
     this.next = (q[0] as Timer).expires;
   }
 
+  /** The event out of the queue, in place (as arm() inserts: no array of removed items). */
   private remove(ev: Timer): void {
     const q = this.events;
-    q.splice(q.indexOf(ev), 1);
+    for (let i = q.indexOf(ev); i < q.length - 1; i++) q[i] = q[i + 1] as Timer;
+    q.pop();
     ev.pending = false;
     this.next = q.length === 0 ? Infinity : (q[0] as Timer).expires;
   }
@@ -158,7 +160,7 @@ export class Clock {
   /** del_timer(): true when the event was still pending. */
   cancel(event: TimerEvent): boolean {
     const ev = event as Timer;
-    if (ev.pending !== true) return false;
+    if (!ev.pending) return false;
     this.remove(ev);
     return true;
   }
