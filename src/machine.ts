@@ -31,7 +31,7 @@ import { DmaDataCheck } from './check/dma-data-check.js';
 import { Debugfs } from './lib/debugfs.js';
 import { TraceArray } from './lib/tracefs.js';
 import { DmaTraceEvents, teeTraceHooks, type DmaTraceHooks } from './dma/trace.js';
-import { TimelineRecorder, type TraceEventJson } from './check/timeline.js';
+import { TimelineRecorder, type TimelineHost, type TraceEventJson } from './check/timeline.js';
 import { iommu_dma_init_domain } from './iommu/dma-iommu.js';
 import { Iommu, kstrtobool } from './iommu/iommu.js';
 import { setup_io_tlb_npages, swiotlb_adjust_size, swiotlb_init_remap, type Swiotlb, type SwiotlbParams } from './dma/swiotlb.js';
@@ -140,6 +140,8 @@ export class Machine implements DmaHost {
     stop: (): TraceEventJson => this.stopTimeline(),
   };
   private timeline: { readonly rec: TimelineRecorder; readonly detach: () => void } | null = null;
+  /** What a timeline recorder reads, made once: every recording calls the same functions. */
+  private timelineHost: TimelineHost | null = null;
   /**
    * The hooks mapping.ts calls: null when neither CONFIG_DMA_API_DEBUG's checker (or it was
    * disabled at boot) nor the data-aware checker is attached, so the hot path makes no call.
@@ -282,7 +284,7 @@ export class Machine implements DmaHost {
 
   private startTimeline(): void {
     if (this.timeline !== null) throw new DmaSimRangeError('m.trace.start', 'this', 'is already recording: call m.trace.stop() first');
-    const rec = new TimelineRecorder({
+    const rec = new TimelineRecorder(this.timelineHost ??= {
       now: () => this.clock.now(),
       log: this.log,
       dataCheck: this.dataCheck,

@@ -86,14 +86,16 @@ const COUNTERS = ['lines owned by devices', 'swiotlb slots used', 'IOVA pages ma
 /**
  * The live mappings by device and DMA address, for the counters and for linking a report to its
  * map slice: each a slot of typed arrays (when its map slice began, its lines and IOVA pages,
- * whether the device owns it). An unmapped slot stays under its address, dead, and a mapping at
+ * whether the device owns it). The newest mapping is held apart, outside the maps, until another
+ * is added while it is still mapped: a map followed by its unmap (a streaming mapping's life)
+ * then touches no map at all. An unmapped slot stays under its address, dead, and a mapping at
  * the same address takes it again (a ring maps the same buffers over and over), so tracking a
  * mapping neither allocates nor rehashes; dead slots are swept when they outnumber live ones.
  */
 class LiveMappings {
   private readonly byDev = new Map<Device, Map<number, number>>();
   private lastDev: Device | null = null;
-  private lastMap: Map<number, number> | null = null;
+  private lastMap: Map<number, number> = new Map();
   ts = new Float64Array(64);
   lines = new Float64Array(64);
   iovaPages = new Float64Array(64);
@@ -102,45 +104,58 @@ class LiveMappings {
   private readonly free: number[] = [];
   private used = 0;
   private dead = 0;
+  /** The newest mapping, in no map (-1: none). */
+  private newest = -1;
+  private newestDev: Device | null = null;
+  private newestAddr = -1;
 
-  private slots(dev: Device, create: boolean): Map<number, number> | null {
+  private slots(dev: Device): Map<number, number> {
     if (dev === this.lastDev) return this.lastMap;
-    let byAddr = this.byDev.get(dev) ?? null;
-    if (byAddr === null && create) this.byDev.set(dev, byAddr = new Map());
-    if (byAddr !== null) {
-      this.lastDev = dev;
-      this.lastMap = byAddr;
-    }
+    let byAddr = this.byDev.get(dev);
+    if (byAddr === undefined) this.byDev.set(dev, byAddr = new Map());
+    this.lastDev = dev;
+    this.lastMap = byAddr;
     return byAddr;
   }
 
   /** A new mapping at (dev, addr), owned by the device; one at the same address is replaced. */
   add(dev: Device, addr: number, ts: number, lines: number, iovaPages: number): void {
-    const byAddr = this.slots(dev, true) as Map<number, number>;
-    let i = byAddr.get(addr);
-    if (i === undefined) byAddr.set(addr, i = this.free.pop() ?? this.grow());
-    else if (this.alive[i] === 0) this.dead--;
+    const i = this.slotFor(dev, addr);
     this.ts[i] = ts;
     this.lines[i] = lines;
     this.iovaPages[i] = iovaPages;
     this.ownedByDevice[i] = 1;
     this.alive[i] = 1;
-    this.lastAddrDev = dev;
-    this.lastAddr = addr;
-    this.lastSlot = i;
   }
 
-  /** The slot of the live mapping (dev, addr), or -1; the last one added is tried first (map, then unmap). */
+  private slotFor(dev: Device, addr: number): number {
+    const n = this.newest;
+    if (n >= 0 && addr === this.newestAddr && dev === this.newestDev) return n;
+    // The newest goes into its device's map if still mapped; if not, its slot is free again.
+    let spare = -1;
+    if (n >= 0 && this.alive[n] === 1) this.slots(this.newestDev as Device).set(this.newestAddr, n);
+    else spare = n;
+    this.newest = -1;
+    const byAddr = this.slots(dev);
+    const i = byAddr.size === 0 ? undefined : byAddr.get(addr);
+    if (i !== undefined) {
+      if (this.alive[i] === 0) this.dead--;
+      if (spare >= 0) this.free.push(spare);
+      return i;
+    }
+    this.newest = spare >= 0 ? spare : this.free.pop() ?? this.grow();
+    this.newestDev = dev;
+    this.newestAddr = addr;
+    return this.newest;
+  }
+
+  /** The slot of the live mapping (dev, addr), or -1. */
   find(dev: Device, addr: number): number {
-    const hit = this.lastSlot;
-    if (addr === this.lastAddr && dev === this.lastAddrDev && this.alive[hit] === 1) return hit;
-    const i = this.slots(dev, false)?.get(addr);
+    const n = this.newest;
+    if (n >= 0 && addr === this.newestAddr && dev === this.newestDev) return this.alive[n] === 1 ? n : -1;
+    const i = this.slots(dev).get(addr);
     return i !== undefined && this.alive[i] === 1 ? i : -1;
   }
-
-  private lastAddrDev: Device | null = null;
-  private lastAddr = -1;
-  private lastSlot = 0;
 
   /** The slot of the live mapping at addr of the device named `device`, or -1. */
   findByName(device: string, addr: number): number {
@@ -151,6 +166,7 @@ class LiveMappings {
   /** The mapping at slot i (from find()) is gone. */
   remove(i: number): void {
     this.alive[i] = 0;
+    if (i === this.newest) return;
     if (++this.dead > 1024 && this.dead > this.used - this.free.length - this.dead) this.sweep();
   }
 
@@ -189,22 +205,49 @@ const R_SLICE = 0;
 const R_READ = 1;
 const R_WRITE = 2;
 const R_BOUNCE = 3;
-/** Doubles per tape record: kind, name, start, end, device, then up to six values. */
-const REC = 11;
+/**
+ * A record's first double packs its kind, its slice name, which counters changed as the slice
+ * ended, and its device: kind + 4 name + 64 changed + 4096 device.
+ */
+const NAME_UNIT = 4;
+const NAMES = 16;
+const CHANGED_UNIT = 64;
+const DEV_UNIT = 4096;
+/**
+ * A slice record: the code, start, end, its args (as many as SLICE_ARGS names), then the value of
+ * each counter that changed since the last record, in COUNTERS order. A counter is written only
+ * when it changes, as Perfetto holds a counter's value until its next event; so a record is a few
+ * stores and little memory, and the tape stays small.
+ */
+const SLICE_HEAD = 3;
+/** A bus record: the code, ts, address, length. */
+const BUS_REC = 4;
+/** Args per slice, by name index. */
+const NARGS = Object.values(SLICE_ARGS).map((a) => a.length);
 
-/** Records per chunk of the tape. */
-const CHUNK_RECORDS = 4096;
+/** Doubles per chunk of the tape (512 KiB). */
+const CHUNK = 1 << 16;
+/**
+ * The chunks of finished recordings, kept for the next (up to four), as the kernel keeps its
+ * ring buffer's pages from one tracing session to the next: a new recording then writes to
+ * memory already mapped rather than taking a page fault every 4 KiB of its first chunks.
+ */
+const spareChunks: Float64Array[] = [];
+const MAX_SPARE_CHUNKS = 4;
 
 /**
- * What is recorded, raw, as fixed-size records of doubles in chunks of typed arrays (a few
- * stores per event; a full chunk is kept and a new one started, so nothing is copied as the
- * recording grows); finish() formats them. Values that are not numbers (a scatterlist's
- * segments) go to a side list and the record holds their index.
+ * What is recorded, raw, as records of doubles in chunks of typed arrays (a few stores per
+ * event; a full chunk is kept and a new one started, so nothing is copied as the recording
+ * grows); finish() formats them, as the kernel's ring buffer keeps binary fields and formats
+ * at read. Values that are not numbers (a scatterlist's segments) go to a side list and the
+ * record holds their index.
  */
 class Tape {
   readonly chunks: Float64Array[] = [];
+  /** Where the records of each full chunk end. */
+  readonly ends: number[] = [];
   /** The chunk being written and the offset of its next record. */
-  f = new Float64Array(REC * CHUNK_RECORDS);
+  f = newChunk();
   n = 0;
   readonly extra: unknown[] = [];
 
@@ -212,61 +255,47 @@ class Tape {
     this.chunks.push(this.f);
   }
 
-  /** Room for one more record in `f`; returns its offset. */
-  next(): number {
-    if (this.n === this.f.length) {
-      this.f = new Float64Array(REC * CHUNK_RECORDS);
+  /** Room for a record of `len` doubles in `f`; returns its offset. */
+  next(len: number): number {
+    if (this.n + len > CHUNK) {
+      this.ends.push(this.n);
+      this.f = newChunk();
       this.chunks.push(this.f);
       this.n = 0;
     }
     const at = this.n;
-    this.n += REC;
+    this.n += len;
     return at;
   }
 
   /** Each record in order: its chunk and offset. */
   forEach(fn: (f: Float64Array, at: number) => void): void {
-    const last = this.chunks.length - 1;
     this.chunks.forEach((f, c) => {
-      const end = c === last ? this.n : f.length;
-      for (let at = 0; at < end; at += REC) fn(f, at);
+      const end = this.ends[c] ?? this.n;
+      for (let at = 0; at < end; at += recordLength(f[at] as number)) fn(f, at);
     });
+  }
+
+  /** The tape is read: its chunks go to the next recording. */
+  release(): void {
+    for (const f of this.chunks.splice(0)) if (spareChunks.length < MAX_SPARE_CHUNKS) spareChunks.push(f);
   }
 }
 
-/**
- * Counter samples as (counter index, ns, value) triples, in chunks of typed arrays like the
- * tape's: a sample is three stores.
- */
-class Samples {
-  readonly chunks: Float64Array[] = [];
-  private f = new Float64Array(3 * CHUNK_RECORDS);
-  private n = 0;
+/** Doubles in the record whose code is `code`. */
+function recordLength(code: number): number {
+  if (code % NAME_UNIT !== R_SLICE) return BUS_REC;
+  return SLICE_HEAD + (NARGS[Math.floor(code / NAME_UNIT) % NAMES] as number) + popcount(Math.floor(code / CHANGED_UNIT) % CHANGED_UNIT);
+}
 
-  constructor() {
-    this.chunks.push(this.f);
-  }
+function popcount(bits: number): number {
+  let n = 0;
+  for (let b = bits; b !== 0; b &= b - 1) n++;
+  return n;
+}
 
-  push(i: number, ns: number, value: number): void {
-    if (this.n === this.f.length) {
-      this.f = new Float64Array(3 * CHUNK_RECORDS);
-      this.chunks.push(this.f);
-      this.n = 0;
-    }
-    const f = this.f;
-    f[this.n] = i;
-    f[this.n + 1] = ns;
-    f[this.n + 2] = value;
-    this.n += 3;
-  }
-
-  forEach(fn: (i: number, ns: number, value: number) => void): void {
-    const last = this.chunks.length - 1;
-    this.chunks.forEach((f, c) => {
-      const end = c === last ? this.n : f.length;
-      for (let at = 0; at < end; at += 3) fn(f[at] as number, f[at + 1] as number, f[at + 2] as number);
-    });
-  }
+function newChunk(): Float64Array {
+  return spareChunks.pop() ?? new Float64Array(CHUNK);
 }
 
 /** An instant event; `from`: when the map slice of the mapping it names began (-1: none). */
@@ -278,23 +307,31 @@ export class TimelineRecorder implements DmaTraceHooks {
   /** Device names by index, for the tape. */
   private readonly devs = new Map<Device, number>();
   private readonly devNames: string[] = [];
-  private readonly samples = new Samples();
-  private readonly lastValue: number[] = COUNTERS.map(() => -1);
+  /** The counters when recording began: [ns, the six counters]. */
+  private readonly first: number[];
+  /** Each counter's value as last recorded (the dirty lines: as last scanned). */
+  private readonly last = new Float64Array(COUNTERS.length);
   private readonly live = new LiveMappings();
-  /** The device of the last record and its index (a run of calls is one device's, mostly). */
+  /** The device of the last record and its code (a run of calls is one device's, mostly). */
   private lastDev: Device | null = null;
-  private lastDevIndex = 0;
+  private lastDevCode = 0;
   private begin = -1;
+  private readonly log: KernelLog;
   private logSeq: number;
+  private readonly dataCheck: { readonly reports: readonly DataCheckReport[] } | null;
   private reportsSeen: number;
-  private calls = 0;
+  /** Slices left before the next pass over the cache for the dirty-line count. */
+  private untilDirtyScan = DIRTY_SAMPLE_EVERY;
   private ownedLines = 0;
   private iovaPages = 0;
 
   constructor(private readonly host: TimelineHost) {
+    this.log = host.log;
     this.logSeq = host.log.nextSeq;
+    this.dataCheck = host.dataCheck;
     this.reportsSeen = host.dataCheck?.reports.length ?? 0;
-    this.sample(host.now(), true);
+    this.first = this.counters(host.now());
+    this.last.set(this.first.slice(1));
   }
 
   // ---- slices on the CPU track ----------------------------------------------------------------
@@ -303,55 +340,77 @@ export class TimelineRecorder implements DmaTraceHooks {
     this.begin = this.host.now();
   }
 
-  private devIndex(dev: Device): number {
-    if (dev === this.lastDev) return this.lastDevIndex;
+  /** The device's part of a record's code. */
+  private devCode(dev: Device): number {
+    if (dev === this.lastDev) return this.lastDevCode;
     let i = this.devs.get(dev);
     if (i === undefined) {
       this.devs.set(dev, i = this.devNames.length);
       this.devNames.push(dev.name);
     }
     this.lastDev = dev;
-    this.lastDevIndex = i;
-    return i;
+    this.lastDevCode = i * DEV_UNIT;
+    return this.lastDevCode;
   }
 
   /**
-   * Closes the slice the last dma_api_enter() opened (or an empty one at now) with up to six
-   * values as its args; returns its start.
+   * Closes the slice the last dma_api_enter() opened (or an empty one at now) with its args (up
+   * to six; those past the name's count are not kept) and the counters that changed; returns its
+   * start.
    */
-  private slice(name: number, dev: Device, a0: unknown, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0): number {
-    const end = this.host.now();
+  private slice(name: number, dev: Device, a0: number, a1: number, a2: number, a3: number, a4 = 0, a5 = 0): number {
+    const h = this.host;
+    const end = h.now();
     const start = this.begin >= 0 && this.begin <= end ? this.begin : end;
     this.begin = -1;
+    // The counters, and which of them changed (COUNTERS order).
+    const owned = this.ownedLines;
+    const slots = h.swiotlbSlotsUsed();
+    const iova = this.iovaPages;
+    const depth = h.storeBufferDepth();
+    const barriers = h.barriers();
+    const dirty = --this.untilDirtyScan === 0 ? this.dirtyScan() : -1;
+    const l = this.last;
+    const changed = (owned !== l[0] ? 1 : 0) | (slots !== l[1] ? 2 : 0) | (iova !== l[2] ? 4 : 0) |
+      (depth !== l[3] ? 8 : 0) | (barriers !== l[4] ? 16 : 0) | (dirty >= 0 && dirty !== l[5] ? 32 : 0);
+    const nargs = NARGS[name] as number;
     const t = this.tape;
-    const at = t.next();
+    const at = t.next(SLICE_HEAD + nargs + (changed === 0 ? 0 : popcount(changed)));
     const f = t.f;
-    f[at] = R_SLICE;
-    f[at + 1] = name;
-    f[at + 2] = start;
-    f[at + 3] = end;
-    f[at + 4] = this.devIndex(dev);
-    f[at + 5] = typeof a0 === 'number' ? a0 : t.extra.push(a0) - 1;
-    f[at + 6] = a1;
-    f[at + 7] = a2;
-    f[at + 8] = a3;
-    f[at + 9] = a4;
-    f[at + 10] = a5;
-    this.calls++;
+    f[at] = R_SLICE + name * NAME_UNIT + changed * CHANGED_UNIT + this.devCode(dev);
+    f[at + 1] = start;
+    f[at + 2] = end;
+    f[at + 3] = a0;
+    f[at + 4] = a1;
+    if (nargs > 2) f[at + 5] = a2;
+    if (nargs > 3) f[at + 6] = a3;
+    if (nargs > 4) f[at + 7] = a4;
+    if (nargs > 5) f[at + 8] = a5;
+    let v = at + SLICE_HEAD + nargs;
+    if ((changed & 1) !== 0) f[v++] = l[0] = owned;
+    if ((changed & 2) !== 0) f[v++] = l[1] = slots;
+    if ((changed & 4) !== 0) f[v++] = l[2] = iova;
+    if ((changed & 8) !== 0) f[v++] = l[3] = depth;
+    if ((changed & 16) !== 0) f[v++] = l[4] = barriers;
+    if ((changed & 32) !== 0) f[v] = l[5] = dirty;
     this.reports(end);
-    this.sample(end, this.calls % DIRTY_SAMPLE_EVERY === 0);
     return start;
+  }
+
+  private dirtyScan(): number {
+    this.untilDirtyScan = DIRTY_SAMPLE_EVERY;
+    return this.host.dirtyLines();
   }
 
   /** A record of the device track. */
   private bus(kind: number, dev: Device, ts: number, addr: number, len: number): void {
-    const at = this.tape.next();
-    const f = this.tape.f;
-    f[at] = kind;
-    f[at + 2] = ts;
-    f[at + 4] = this.devIndex(dev);
-    f[at + 5] = addr;
-    f[at + 6] = len;
+    const t = this.tape;
+    const at = t.next(BUS_REC);
+    const f = t.f;
+    f[at] = kind + this.devCode(dev);
+    f[at + 1] = ts;
+    f[at + 2] = addr;
+    f[at + 3] = len;
   }
 
   dma_map_phys(dev: Device, phys: number, addr: number, size: number, dir: DmaDirection, attrs: number): void {
@@ -366,7 +425,8 @@ export class TimelineRecorder implements DmaTraceHooks {
 
   dma_map_sg(dev: Device, sgl: readonly Scatterlist[], nents: number, ents: number, dir: DmaDirection, attrs: number): void {
     const segs = segments(sgl, ents);
-    const ts = this.slice(S.dma_map_sg, dev, segs.map(([a, l]) => `${hex(a)}+${l}`), nents, ents, dir, attrs);
+    const list = this.tape.extra.push(segs.map(([a, l]) => `${hex(a)}+${l}`)) - 1;
+    const ts = this.slice(S.dma_map_sg, dev, list, nents, ents, dir, attrs);
     for (const [a, l] of segs) this.track(dev, a, l, ts);
   }
 
@@ -377,27 +437,27 @@ export class TimelineRecorder implements DmaTraceHooks {
   /** The unmap hook runs before the back end, so the scatterlist still holds its DMA addresses. */
   dma_unmap_sg(dev: Device, sgl: readonly Scatterlist[], nents: number, dir: DmaDirection, attrs: number): void {
     for (const [a] of segments(sgl, nents)) this.untrack(dev, a);
-    this.slice(S.dma_unmap_sg, dev, nents, dir, attrs);
+    this.slice(S.dma_unmap_sg, dev, nents, dir, attrs, 0);
   }
 
   dma_sync_single_for_cpu(dev: Device, addr: number, size: number, dir: DmaDirection): void {
     this.own(dev, addr, false);
-    this.slice(S.dma_sync_single_for_cpu, dev, addr, size, dir);
+    this.slice(S.dma_sync_single_for_cpu, dev, addr, size, dir, 0);
   }
 
   dma_sync_single_for_device(dev: Device, addr: number, size: number, dir: DmaDirection): void {
     this.own(dev, addr, true);
-    this.slice(S.dma_sync_single_for_device, dev, addr, size, dir);
+    this.slice(S.dma_sync_single_for_device, dev, addr, size, dir, 0);
   }
 
   dma_sync_sg_for_cpu(dev: Device, sgl: readonly Scatterlist[], nents: number, dir: DmaDirection): void {
     for (const [a] of segments(sgl, nents)) this.own(dev, a, false);
-    this.slice(S.dma_sync_sg_for_cpu, dev, nents, dir);
+    this.slice(S.dma_sync_sg_for_cpu, dev, nents, dir, 0, 0);
   }
 
   dma_sync_sg_for_device(dev: Device, sgl: readonly Scatterlist[], nents: number, dir: DmaDirection): void {
     for (const [a] of segments(sgl, nents)) this.own(dev, a, true);
-    this.slice(S.dma_sync_sg_for_device, dev, nents, dir);
+    this.slice(S.dma_sync_sg_for_device, dev, nents, dir, 0, 0);
   }
 
   dma_alloc(dev: Device, virt: number, addr: number, size: number, dir: DmaDirection, gfp: number, attrs: number): void {
@@ -462,32 +522,27 @@ export class TimelineRecorder implements DmaTraceHooks {
 
   // ---- counters ---------------------------------------------------------------------------------
 
-  private sample(ns: number, scanCache: boolean): void {
+  /** [ns, the six counters] now, the cache scanned for its dirty lines. */
+  private counters(ns: number): number[] {
     const h = this.host;
-    this.counter(0, ns, this.ownedLines);
-    this.counter(1, ns, h.swiotlbSlotsUsed());
-    this.counter(2, ns, this.iovaPages);
-    this.counter(3, ns, h.storeBufferDepth());
-    this.counter(4, ns, h.barriers());
-    if (scanCache) this.counter(5, ns, h.dirtyLines());
-  }
-
-  /** A sample only when the value changed: Perfetto holds a counter until its next sample. */
-  private counter(i: number, ns: number, value: number): void {
-    if (this.lastValue[i] === value) return;
-    this.lastValue[i] = value;
-    this.samples.push(i, ns, value);
+    return [ns, this.ownedLines, h.swiotlbSlotsUsed(), this.iovaPages, h.storeBufferDepth(), h.barriers(), h.dirtyLines()];
   }
 
   // ---- WARNs, dma-debug errors and data-check reports -------------------------------------------
 
+  /** The kernel log's new WARNs and dma-debug errors and the new data-check reports, as instants. */
   private reports(ns: number): void {
-    const log = this.host.log;
+    const dc = this.dataCheck;
+    if (this.log.nextSeq !== this.logSeq || (dc !== null && dc.reports.length !== this.reportsSeen)) this.newReports(ns);
+  }
+
+  private newReports(ns: number): void {
+    const log = this.log;
     if (log.nextSeq !== this.logSeq) {
       for (const text of log.textsSince(this.logSeq)) this.logLine(ns, text);
       this.logSeq = log.nextSeq;
     }
-    const dc = this.host.dataCheck;
+    const dc = this.dataCheck;
     if (dc !== null && dc.reports.length !== this.reportsSeen) {
       for (const r of dc.reports.slice(this.reportsSeen)) this.dataCheckReport(ns, r);
       this.reportsSeen = dc.reports.length;
@@ -516,7 +571,6 @@ export class TimelineRecorder implements DmaTraceHooks {
   finish(otherData: Record<string, string>): TraceEventJson {
     const now = this.host.now();
     this.reports(now);
-    this.sample(now, true);
     const us = (ns: number): number => ns / 1000;
     const out: TraceEvent[] = [
       { name: 'process_name', ph: 'M', pid: CPU_PID, tid: 0, args: { name: 'CPUs' } },
@@ -532,22 +586,40 @@ export class TimelineRecorder implements DmaTraceHooks {
       }
       return tid;
     };
+    // A counter event only where the value changed: Perfetto holds a counter until its next one.
+    const counterEvents: TraceEvent[] = [];
+    const lastValue = COUNTERS.map(() => -1);
+    const counter = (i: number, ns: number, value: number): void => {
+      if (lastValue[i] === value) return;
+      lastValue[i] = value;
+      counterEvents.push({ name: COUNTERS[i] as string, ph: 'C', pid: CPU_PID, tid: 0, ts: us(ns), args: { value } });
+    };
+    const sampleAll = ([ns, ...values]: readonly number[]): void => values.forEach((v, i) => counter(i, ns as number, v));
+    sampleAll(this.first);
     const { extra } = this.tape;
     this.tape.forEach((f, at) => {
-      const kind = f[at] as number;
-      const ts = us(f[at + 2] as number);
-      const device = this.devNames[f[at + 4] as number] as string;
+      const code = f[at] as number;
+      const kind = code % NAME_UNIT;
+      const ts = us(f[at + 1] as number);
+      const device = this.devNames[Math.floor(code / DEV_UNIT)] as string;
       if (kind === R_SLICE) {
-        const name = SLICE_NAMES[f[at + 1] as number] as string;
-        const values = Array.from(f.subarray(at + 5, at + REC)) as unknown[];
+        const n = Math.floor(code / NAME_UNIT) % NAMES;
+        const name = SLICE_NAMES[n] as string;
+        const nargs = NARGS[n] as number;
+        const values = Array.from(f.subarray(at + SLICE_HEAD, at + SLICE_HEAD + nargs)) as unknown[];
         if (name === 'dma_map_sg') values[0] = extra[values[0] as number];
-        out.push({ name, cat: 'dma', ph: 'X', pid: CPU_PID, tid: 0, ts, dur: us(f[at + 3] as number) - ts, args: sliceArgs(name, device, values) });
+        const end = f[at + 2] as number;
+        out.push({ name, cat: 'dma', ph: 'X', pid: CPU_PID, tid: 0, ts, dur: us(end) - ts, args: sliceArgs(name, device, values) });
+        const changed = Math.floor(code / CHANGED_UNIT) % CHANGED_UNIT;
+        let v = at + SLICE_HEAD + nargs;
+        for (let i = 0; i < COUNTERS.length; i++) if ((changed & (1 << i)) !== 0) counter(i, end, f[v++] as number);
       } else if (kind === R_BOUNCE) {
-        out.push({ name: 'swiotlb_bounced', cat: 'swiotlb', ph: 'i', s: 't', pid: DEV_PID, tid: devTid(device), ts, args: { dev_addr: hex(f[at + 5] as number), size: f[at + 6] } });
+        out.push({ name: 'swiotlb_bounced', cat: 'swiotlb', ph: 'i', s: 't', pid: DEV_PID, tid: devTid(device), ts, args: { dev_addr: hex(f[at + 2] as number), size: f[at + 3] } });
       } else {
-        out.push({ name: kind === R_WRITE ? 'DMA write' : 'DMA read', cat: 'bus', ph: 'X', pid: DEV_PID, tid: devTid(device), ts, dur: 0, args: { dma_addr: hex(f[at + 5] as number), len: f[at + 6] } });
+        out.push({ name: kind === R_WRITE ? 'DMA write' : 'DMA read', cat: 'bus', ph: 'X', pid: DEV_PID, tid: devTid(device), ts, dur: 0, args: { dma_addr: hex(f[at + 2] as number), len: f[at + 3] } });
       }
     });
+    sampleAll(this.counters(now));
     let flow = 0;
     for (const [ns, name, cat, args, from] of this.instants) {
       out.push({ name, cat, ph: 'i', s: 't', pid: CPU_PID, tid: 0, ts: us(ns), args });
@@ -557,9 +629,8 @@ export class TimelineRecorder implements DmaTraceHooks {
       out.push({ name: 'mapping', cat: 'link', ph: 's', id: flow, pid: CPU_PID, tid: 0, ts: us(from) });
       out.push({ name: 'mapping', cat: 'link', ph: 'f', bp: 'e', id: flow, pid: CPU_PID, tid: 0, ts: us(ns) });
     }
-    this.samples.forEach((i, ns, value) => {
-      out.push({ name: COUNTERS[i] as string, ph: 'C', pid: CPU_PID, tid: 0, ts: us(ns), args: { value } });
-    });
+    for (const e of counterEvents) out.push(e);
+    this.tape.release();
     return { traceEvents: out, displayTimeUnit: 'ns', otherData };
   }
 }
