@@ -288,10 +288,15 @@ function recordLength(code: number): number {
   return SLICE_HEAD + (NARGS[Math.floor(code / NAME_UNIT) % NAMES] as number) + popcount(Math.floor(code / CHANGED_UNIT) % CHANGED_UNIT);
 }
 
-function popcount(bits: number): number {
+/** Set bits of each 6-bit changed-counters mask. */
+const POPCOUNT = Uint8Array.from({ length: CHANGED_UNIT }, (_, bits) => {
   let n = 0;
   for (let b = bits; b !== 0; b &= b - 1) n++;
   return n;
+});
+
+function popcount(bits: number): number {
+  return POPCOUNT[bits] as number;
 }
 
 function newChunk(): Float64Array {
