@@ -47,8 +47,14 @@ export interface TraceDeps {
   onEnableChange(): void;
 }
 
+/**
+ * A ring-buffer entry: the event and its recorded fields, kept raw and printed only when the
+ * buffer is read (as the kernel's entries hold binary fields that print_fmt formats at read);
+ * a trace_marker write has no event and keeps its text.
+ */
 interface Entry {
-  readonly body: () => string;
+  readonly event: TraceEventClass<never> | null;
+  readonly args: unknown;
   readonly pid: number;
 }
 
@@ -89,12 +95,11 @@ export class TraceArray {
   /** trace_event_buffer_commit(): the entry goes in unless tracing_on is 0. */
   record<A>(file: TraceEventFile<A>, args: A, cpu = 0): void {
     if (!this.on) return;
-    const ev = file.event;
-    this.write(cpu, () => `${ev.name}: ${ev.print(args)}\n`, TRACE_ENTRY_SIZE + ev.size(args));
+    this.write(cpu, file.event as TraceEventClass<never>, args, TRACE_ENTRY_SIZE + file.event.size(args));
   }
 
-  private write(cpu: number, body: () => string, size: number): void {
-    this.cpus[cpu]?.write(this.deps.now(), { body, pid: this.deps.pid }, size);
+  private write(cpu: number, event: TraceEventClass<never> | null, args: unknown, size: number): void {
+    this.cpus[cpu]?.write(this.deps.now(), { event, args, pid: this.deps.pid }, size);
   }
 
   /** events/<system>/enable and events/enable: "0", "1", or "X" when mixed (system_enable_read). */
@@ -158,7 +163,7 @@ export class TraceArray {
     let buf = text.length > TRACE_MARKER_MAX_SIZE ? text.slice(0, TRACE_MARKER_MAX_SIZE) : text;
     if (!buf.endsWith('\n')) buf += '\n';
     // struct print_entry: the trace_entry, the caller's ip, then the string and its NUL.
-    this.write(0, () => `tracing_mark_write: ${buf}`, TRACE_ENTRY_SIZE + 8 + buf.length + 1);
+    this.write(0, null, buf, TRACE_ENTRY_SIZE + 8 + buf.length + 1);
   }
 
   /** Opening trace with O_TRUNC (echo > trace) empties every CPU's buffer. */
@@ -199,8 +204,13 @@ export class TraceArray {
     const usecs = Math.floor(ts / 1000);
     const secs = Math.floor(usecs / 1_000_000);
     const rem = String(usecs % 1_000_000).padStart(6, '0');
-    return `${this.deps.comm.padStart(16)}-${String(e.pid).padEnd(7)} [${String(cpu).padStart(3, '0')}] ..... ${String(secs).padStart(5)}.${rem}: ${e.body()}`;
+    return `${this.deps.comm.padStart(16)}-${String(e.pid).padEnd(7)} [${String(cpu).padStart(3, '0')}] ..... ${String(secs).padStart(5)}.${rem}: ${body(e)}`;
   }
+}
+
+/** The event's name and TP_printk output, or the marker's text (print_entry's). */
+function body(e: Entry): string {
+  return e.event === null ? `tracing_mark_write: ${e.args as string}` : `${e.event.name}: ${e.event.print(e.args as never)}\n`;
 }
 
 /** event_enable_write() and system_enable_write(): a decimal 0 or 1, anything else -EINVAL. */
