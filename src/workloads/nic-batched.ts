@@ -313,20 +313,7 @@ export class NicBatched implements NicSteps {
 
   rxRefill(ring: Ring, n: number): void {
     if (this.perPacket) {
-      // nic.ts rxRefillOne(): the calls, then the descriptor's stores.
-      this.bounceToEngine(true);
-      try {
-        for (let k = 0; k < n; k++) {
-          const i = (ring.head + k) % ring.size;
-          const s = ring.slots[i] as Slot;
-          const e = this.begin(this.rxSlots, i);
-          this.nic.rxGive(ring, s, ring.head + k);
-          this.end(e, s);
-          this.m.clock.cpuPoints(this.postAccesses);
-        }
-      } finally {
-        this.bounceToEngine(false);
-      }
+      this.eachSlot(ring, this.rxSlots, ring.head, n, this.rxGiveCalls);
       this.post(ring, this.rxBlock, n, this.rxPost);
       return;
     }
@@ -338,22 +325,7 @@ export class NicBatched implements NicSteps {
 
   txPost(ring: Ring, n: number): void {
     if (this.perPacket) {
-      // nic.ts txPostOne(): the call before the payload's stores, the one after, the descriptor's stores.
-      this.bounceToEngine(true);
-      try {
-        for (let k = 0; k < n; k++) {
-          const i = (ring.head + k) % ring.size;
-          const s = ring.slots[i] as Slot;
-          const e = this.begin(this.txSlots, i);
-          this.nic.txFill(s);
-          this.m.clock.cpuPoint();
-          this.nic.txGive(s);
-          this.end(e, s);
-          this.m.clock.cpuPoints(this.postAccesses);
-        }
-      } finally {
-        this.bounceToEngine(false);
-      }
+      this.eachSlot(ring, this.txSlots, ring.head, n, this.txGiveCalls);
     } else {
       this.m.clock.cpuPoints(n * (1 + this.postAccesses));
     }
@@ -418,25 +390,8 @@ export class NicBatched implements NicSteps {
   }
 
   rxReap(ring: Ring): number {
-    // nic.ts rxReap(): per packet the flags' load, dma_rmb(), the call, the payload's loads.
-    const first = ring.tail;
-    const expected = this.perPacket ? ring.devHead - first : -1;
-    if (this.perPacket) {
-      this.bounceToEngine(true);
-      try {
-        for (let k = 0; k < expected; k++) {
-          const i = (first + k) % ring.size;
-          const s = ring.slots[i] as Slot;
-          const e = this.begin(this.rxSlots, i);
-          this.m.clock.cpuPoints(2);
-          this.nic.rxTake(s);
-          this.end(e, s);
-          this.m.clock.cpuPoint();
-        }
-      } finally {
-        this.bounceToEngine(false);
-      }
-    }
+    const expected = this.perPacket ? ring.devHead - ring.tail : -1;
+    if (this.perPacket) this.eachSlot(ring, this.rxSlots, ring.tail, expected, this.rxTakeCalls);
     const n = this.reap(ring, this.rxBlock, this.rxReapCall, 1, expected);
     if (!this.perPacket) this.m.clock.cpuPoints(3 * n);
     this.endReap(ring);
@@ -444,22 +399,8 @@ export class NicBatched implements NicSteps {
   }
 
   txReap(ring: Ring): number {
-    // nic.ts txReap(): per packet the flags' load and the call.
-    const first = ring.tail;
-    const expected = this.perPacket ? ring.devHead - first : -1;
-    this.bounceToEngine(true);
-    try {
-      for (let k = 0; k < expected; k++) {
-        const i = (first + k) % ring.size;
-        const s = ring.slots[i] as Slot;
-        const e = this.begin(this.txSlots, i);
-        this.m.clock.cpuPoint();
-        this.nic.txTake(s);
-        this.end(e, s);
-      }
-    } finally {
-      this.bounceToEngine(false);
-    }
+    const expected = this.perPacket ? ring.devHead - ring.tail : -1;
+    if (this.perPacket) this.eachSlot(ring, this.txSlots, ring.tail, expected, this.txTakeCalls);
     const n = this.reap(ring, this.txBlock, this.txReapCall, 0, expected);
     if (!this.perPacket) this.m.clock.cpuPoints(n);
     this.endReap(ring);
@@ -481,28 +422,58 @@ export class NicBatched implements NicSteps {
   }
 
   /**
-   * Hands swiotlb's copies to the engine (on) or lets swiotlb make them again (off), around the
-   * host's calls of one step.
+   * The host's share of a step made per packet: `calls` makes packet `first + k`'s DMA API calls
+   * with the clock's points of its CPU accesses, in the per-call order, for each of n slots from
+   * `first` on; each slot then gets its DMA address and the bounce copies its step makes.
+   * swiotlb hands its copies over meanwhile (Swiotlb.bounceCopy).
    */
-  private bounceToEngine(on: boolean): void {
-    if (this.swiotlb !== null) this.swiotlb.bounceCopy = on ? this.onBounce : null;
+  private eachSlot(ring: Ring, slots: number, first: number, n: number, calls: (ring: Ring, s: Slot, seq: number) => void): void {
+    if (this.swiotlb !== null) this.swiotlb.bounceCopy = this.onBounce;
+    try {
+      for (let k = 0; k < n; k++) {
+        const i = (first + k) % ring.size;
+        const s = ring.slots[i] as Slot;
+        const e = slots + i * RS_BYTES;
+        this.curBuf = this.get(e + RS_BUF);
+        this.curBits = 0;
+        calls(ring, s, first + k);
+        this.setDma(e, s.dma);
+        if (this.swiotlb === null) continue;
+        this.set(e + RS_BOUNCE, this.curBits);
+        if (this.curBits !== 0) this.set(e + RS_BUS, this.curBus);
+      }
+    } finally {
+      if (this.swiotlb !== null) this.swiotlb.bounceCopy = null;
+    }
   }
 
-  /** The calls for slot i of a ring begin: no copies yet. Returns the slot's address. */
-  private begin(slots: number, i: number): number {
-    const e = slots + i * RS_BYTES;
-    this.curBuf = this.get(e + RS_BUF);
-    this.curBits = 0;
-    return e;
-  }
+  // One packet's calls in each step, with the points of the CPU accesses around them (nic.ts).
+  /** rxRefillOne(): the call, then the descriptor's stores. */
+  private readonly rxGiveCalls = (ring: Ring, s: Slot, seq: number): void => {
+    this.nic.rxGive(ring, s, seq);
+    this.m.clock.cpuPoints(this.postAccesses);
+  };
 
-  /** The calls for a slot are made: its DMA address, and the copies its next step makes. */
-  private end(e: number, s: Slot): void {
-    this.setDma(e, s.dma);
-    if (this.swiotlb === null) return;
-    this.set(e + RS_BOUNCE, this.curBits);
-    if (this.curBits !== 0) this.set(e + RS_BUS, this.curBus);
-  }
+  /** txPostOne(): the call before the payload's stores, the stores, the call after, the descriptor's stores. */
+  private readonly txGiveCalls = (_ring: Ring, s: Slot): void => {
+    this.nic.txFill(s);
+    this.m.clock.cpuPoint();
+    this.nic.txGive(s);
+    this.m.clock.cpuPoints(this.postAccesses);
+  };
+
+  /** rxReap(): the flags' load, dma_rmb(), the call, the payload's loads. */
+  private readonly rxTakeCalls = (_ring: Ring, s: Slot): void => {
+    this.m.clock.cpuPoints(2);
+    this.nic.rxTake(s);
+    this.m.clock.cpuPoint();
+  };
+
+  /** txReap(): the flags' load, the call. */
+  private readonly txTakeCalls = (_ring: Ring, s: Slot): void => {
+    this.m.clock.cpuPoint();
+    this.nic.txTake(s);
+  };
 
   /** swiotlb_bounce()'s memcpy of the current slot's packet, to or from its bounce slot. */
   private readonly onBounce = (dst: number, src: number, n: number): void => {
