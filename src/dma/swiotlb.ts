@@ -164,6 +164,10 @@ export class Swiotlb {
   private list: Uint8Array | null = null;
   readonly padSlots: Uint16Array;
   private readonly areas: Area[];
+  /** boundary(): the device it was computed for, the pool start's DMA address masked, the boundary in slots. */
+  private boundaryDev: Device | null = null;
+  private tblDmaAddr = 0;
+  private maxSlots = Infinity;
   totalUsed = 0;
   usedHiwater = 0;
 
@@ -229,19 +233,21 @@ export class Swiotlb {
    * DMA address masked by it, and the boundary in slots. The default (ULONG_MAX) needs no u64
    * arithmetic: no run can span it.
    */
-  private boundary(dev: Device): { tblDmaAddr: number; maxSlots: number } {
+  private boundary(dev: Device): void {
+    // Kept for the last device asked: its dma_parms and dma_range_map never change.
+    if (dev === this.boundaryDev) return;
     const mask = dev.dma_parms?.segment_boundary_mask ?? 0n;
-    if (mask === 0n || mask === (1n << 64n) - 1n) return { tblDmaAddr: dev.physToDma(this.start), maxSlots: Infinity };
-    return {
-      tblDmaAddr: Number(BigInt(dev.physToDma(this.start)) & mask),
-      maxSlots: Number((mask >> BigInt(IO_TLB_SHIFT)) + 1n),
-    };
+    const unbounded = mask === 0n || mask === U64;
+    this.tblDmaAddr = unbounded ? dev.physToDma(this.start) : Number(BigInt(dev.physToDma(this.start)) & mask);
+    this.maxSlots = unbounded ? Infinity : Number((mask >> BigInt(IO_TLB_SHIFT)) + 1n);
+    this.boundaryDev = dev;
   }
 
   /** swiotlb_search_pool_area(): the first slot of a free run in one area, or -1. */
   private swiotlb_search_pool_area(dev: Device, areaIndex: number, orig: number, allocSize: number, allocAlignMask: number): number {
     const area = this.areas[areaIndex] as Area;
-    const { tblDmaAddr, maxSlots } = this.boundary(dev);
+    this.boundary(dev);
+    const { tblDmaAddr, maxSlots } = this;
     let iotlbAlignMask = dev.dma_parms?.min_align_mask ?? 0;
     const nslots = nrSlots(allocSize);
     if (nslots === 0) this.m.log.bug(WARN_SITES.swiotlbSearchNoSlots, 'BUG_ON(!nslots)');
@@ -458,6 +464,7 @@ function relist(list: Uint8Array, from: number, count: number): void {
 
 /** iommu_is_span_boundary(): would [index, index + nr) cross a boundary_size-slot boundary? */
 function spansBoundary(index: number, nr: number, shift: number, boundarySize: number): boolean {
+  if (boundarySize === Infinity) return false;
   const s = (shift + index) % boundarySize;
   return s + nr > boundarySize;
 }
