@@ -75,7 +75,8 @@ export function iommuState(dev: Device): unknown {
 export function swiotlbState(m: Machine): unknown {
   const t = m.swiotlb;
   if (t === null) return null;
-  return { orig: [...t.origAddr], size: [...t.allocSize], list: [...t.list], pad: [...t.padSlots], used: t.totalUsed, hiwater: t.usedHiwater };
+  const list = Array.from({ length: t.nslabs }, (_, i) => t.listAt(i));
+  return { orig: [...t.origAddr], size: [...t.allocSize], list, pad: [...t.padSlots], used: t.totalUsed, hiwater: t.usedHiwater };
 }
 
 /** More CPU traffic under load, which draws on the random stream and the LRU clock: equal only if both were left equal. */
