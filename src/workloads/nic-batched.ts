@@ -25,6 +25,10 @@
 // ring step (RING_BOUNCE: the slot's BOUNCE_IN / BOUNCE_OUT between the buffer and its bounce
 // slot). No timer is pending there, so the clock samples nothing inside a burst.
 //
+// With dma-debug on (CONFIG_DMA_API_DEBUG) the calls are made per packet the same way, each with
+// its debug_dma_*() hooks: the checker's entries, counts and reports (stamped with the clock, which
+// reads the same at every call) come out as on the per-call path.
+//
 // The path is taken only where it reproduces the per-call path exactly; batchedFallback() says
 // why not otherwise, and the run falls back to the per-call path.
 
@@ -37,7 +41,7 @@ import {
 } from '../../assembly/abi-ring.js';
 import type { DevIommu } from '../dma/device.js';
 import { dma_capable, dma_kmalloc_needs_bounce, phys_to_dma } from '../dma/direct.js';
-import type { Swiotlb } from '../dma/swiotlb.js';
+import { IO_TLB_SIZE, type Swiotlb } from '../dma/swiotlb.js';
 import { IOMMU_PAGE_SIZE } from '../iommu/io-pgtable-arm.js';
 import { DmaFaultError } from '../lib/errors.js';
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
@@ -140,6 +144,33 @@ function iommuFallback(nic: Nic, rx: Ring, tx: Ring): string | null {
   return null;
 }
 
+/**
+ * Why dma-debug's calls could not be made per packet (see the head of this file), or null: as
+ * behind an IOMMU, they must leave the engine alone, and the engine's steps the clock.
+ */
+function debugFallback(nic: Nic): string | null {
+  if (!nic.dev.dma_coherent) return 'CONFIG_DMA_API_DEBUG checks every call, and a non-coherent device\'s calls do cache maintenance between the ring steps';
+  if (nic.m.costModel.params.writeBackNs !== 0) return 'CONFIG_DMA_API_DEBUG checks every call, and the cost model prices dirty write-backs, which the engine makes inside a burst where dma-debug\'s reports read the clock';
+  return null;
+}
+
+/**
+ * Why swiotlb=force's per-packet calls would not run batched exactly, or null (see the head of
+ * this file): the calls must leave the engine alone but for the copies they hand over, and
+ * nothing may read the clock inside a burst, where the copies' priced time is still to come:
+ * neither dma-debug nor a warning (a full pool, a bounce slot beyond the mask).
+ */
+function forcedBounceFallback(nic: Nic, swiotlb: Swiotlb, rx: Ring, tx: Ring): string | null {
+  const dev = nic.dev;
+  if (!dev.dma_coherent) return 'swiotlb=force on a non-coherent device: the bounce slots\' cache maintenance is made inside the calls, apart from the ring step';
+  if (nic.m.dmaDebug !== null) return 'swiotlb=force with dma-debug: its reports read the clock inside a burst, before the bounce copies are made';
+  if (swiotlb.end - 1 > dev.streamLimit) return 'swiotlb=force with bounce slots beyond the DMA mask: a map would warn, reading the clock inside a burst';
+  // Every buffer mapped at once, twice over for what runs of slots lose at segment ends.
+  const slots = Math.ceil(nic.o.packetSize / IO_TLB_SIZE) * (rx.size + tx.size);
+  if (2 * slots > swiotlb.nslabs) return 'swiotlb=force with rings whose buffers could fill the pool: a full pool warns, reading the clock inside a burst';
+  return null;
+}
+
 /** Where each part of the ring area goes; null if the rings do not fit. */
 function ringAreaLayout(m: Machine, nic: Nic, rx: Ring, tx: Ring): { rx: number; tx: number; banks: number; pattern: number; tmp: number; rxSlots: number; txSlots: number } | null {
   const at = m.layout.ringArea;
@@ -163,8 +194,11 @@ function ringAreaLayout(m: Machine, nic: Nic, rx: Ring, tx: Ring): { rx: number;
 export function batchedFallback(nic: Nic, rx: Ring, tx: Ring): string | null {
   const m = nic.m;
   const dev = nic.dev;
-  if (m.config.DMA_API_DEBUG) return 'CONFIG_DMA_API_DEBUG checks every call';
-  if (m.dmaDebug !== null || m.dataCheck !== null) return 'the data-aware checker watches every access';
+  if (m.dataCheck !== null) return 'the data-aware checker watches every access';
+  if (m.dmaDebug !== null) {
+    const why = debugFallback(nic);
+    if (why !== null) return why;
+  }
   if (m.dmaTrace !== null) return 'tracepoints or a timeline record every call';
   if (dev.dma_ops !== null) return 'the device has dma_map_ops';
   if (dev.dma_range_map.length > 0) return 'the device has a dma_range_map';
@@ -175,8 +209,9 @@ export function batchedFallback(nic: Nic, rx: Ring, tx: Ring): string | null {
   if (dev.dma_iommu) {
     const why = iommuFallback(nic, rx, tx);
     if (why !== null) return why;
-  } else if (m.swiotlb?.forceBounce === true && !dev.dma_coherent) {
-    return 'swiotlb=force on a non-coherent device: the bounce slots\' cache maintenance is made inside the calls, apart from the ring step';
+  } else if (m.swiotlb?.forceBounce === true) {
+    const why = forcedBounceFallback(nic, m.swiotlb, rx, tx);
+    if (why !== null) return why;
   }
   const size = nic.o.packetSize;
   if (!Number.isInteger(size) || size < 1) return 'the packet size is not a positive integer';
@@ -210,7 +245,7 @@ export class NicBatched implements NicSteps {
   private readonly txBlock: number;
   private readonly rxSlots: number;
   private readonly txSlots: number;
-  /** The DMA API calls are made per packet by the host (behind an IOMMU, or bouncing; see the head of this file). */
+  /** The DMA API calls are made per packet by the host (behind an IOMMU, bouncing, or with dma-debug; see the head of this file). */
   private readonly perPacket: boolean;
   /** swiotlb, when every buffer bounces (swiotlb=force): its copies go to the engine. */
   private readonly swiotlb: Swiotlb | null;
@@ -234,7 +269,7 @@ export class NicBatched implements NicSteps {
     this.nic = nic;
     this.u32 = new Uint32Array(m.memory.buffer);
     this.swiotlb = !nic.dev.dma_iommu && m.swiotlb?.forceBounce === true ? m.swiotlb : null;
-    this.perPacket = nic.dev.dma_iommu || this.swiotlb !== null;
+    this.perPacket = nic.dev.dma_iommu || this.swiotlb !== null || m.dmaDebug !== null;
     const at = ringAreaLayout(m, nic, rx, tx);
     if (at === null) throw new Error('dmasim_nic: the rings do not fit in the ring area (batchedFallback() says so first)');
     this.rxBlock = at.rx;
