@@ -9,7 +9,10 @@
 //       invalidate since;
 //   (c) lost DMA data: a dirty cacheline written back (by eviction, clean, or the clean+invalidate
 //       of a partial line) over bytes the device wrote;
-//   (d) stale DMA read: a device read of RAM that is older than a dirty cacheline.
+//   (d) stale DMA read: a device read of RAM that is older than a dirty cacheline;
+//   (g) lost CPU data: a CPU write to a buffer it owned (after sync_for_cpu), never cleaned by a
+//       sync_for_device, discarded by the invalidation of the next sync_for_cpu or the unmap
+//       (arch/arm64/mm/dma-mapping.c arch_sync_dma_for_cpu(): dcache_inval_poc(), DC IVAC).
 //
 // It is host-side only. The engine's per-line directory (one byte per RAM line: way and dirty
 // bit) and the cache data array sit in the shared memory, so the checker reads a line's state and
@@ -46,11 +49,11 @@ import { KERN_ERR, type KernelLog } from '../lib/printk.js';
 import { callerLocation } from '../lib/caller.js';
 import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
 import { x016 } from '../lib/vsprintf.js';
-import { DataCheckRegions, F_BLIND, F_CPU_WROTE_IN_BUFFER, F_DEV_WROTE, F_LIVE, F_REPORTED_READ, F_REPORTED_SHARED, F_REPORTED_WRITE, NONE, pageOf } from './dma-data-regions.js';
+import { DataCheckRegions, F_BLIND, F_CPU_WROTE_IN_BUFFER, F_CPU_WROTE_OWNED, F_DEV_WROTE, F_LIVE, F_REPORTED_READ, F_REPORTED_SHARED, F_REPORTED_WRITE, NONE, pageOf } from './dma-data-regions.js';
 
 export type DataCheckKind =
   | 'cpu-access-device-owned' | 'cpu-write-shared-cacheline' | 'stale-cpu-read' | 'writeback-over-dma-data' | 'device-read-stale-ram'
-  | 'device-overrun' | 'bounce-data-lost';
+  | 'device-overrun' | 'bounce-data-lost' | 'cpu-write-discarded';
 
 /** The mapping a report is about, as it stood when the report was made. */
 export interface DataCheckMapping {
@@ -72,7 +75,7 @@ export interface DataCheckMapping {
 export interface DataCheckAccess {
   /** 'CPU', the device ("<driver> <name>"), or what wrote a line back. */
   readonly by: string;
-  readonly op: 'read' | 'write' | 'writeback';
+  readonly op: 'read' | 'write' | 'writeback' | 'invalidate';
   readonly phys: number;
   readonly size: number;
   readonly dma?: number;
@@ -92,6 +95,21 @@ export interface DataCheckReport {
   readonly caller: string;
   /** The report as printed. */
   readonly lines: readonly string[];
+}
+
+/** A dirty line an invalidation is about to reach, holding bytes the CPU wrote to a buffer it owned. */
+interface DiscardCandidate {
+  /** WASM offset of the line, and the CPU's part of the buffer in it [lo, hi). */
+  readonly off: number;
+  readonly lo: number;
+  readonly hi: number;
+  /** The cached bytes before the invalidation. */
+  readonly snap: Uint8Array;
+  /** Held in the table until the candidate is settled. */
+  readonly region: number;
+  /** The invalidated range. */
+  readonly evOff: number;
+  readonly evLen: number;
 }
 
 /** What the checker needs from the machine it watches, handed in by machine.ts. */
@@ -164,6 +182,8 @@ export class DmaDataCheck implements DmaDebugHooks {
   private stamp = 0;
   private readonly stale = new Map<number, StaleLine>();
   private readonly suspects = new Set<StaleLine>();
+  /** Lines an invalidation is about to reach; looked at by the next hook, once it ran (g). */
+  private discards: DiscardCandidate[] = [];
   /** What ran since the previous hook: the access or cache operation a write-back is blamed on. */
   private evKind = EV_NONE;
   private evOff = 0;
@@ -309,7 +329,11 @@ export class DmaDataCheck implements DmaDebugHooks {
    * back over it (c); a line no longer cached is forgotten; a clean one is no longer suspect.
    */
   private settle(): void {
-    if (this.suspects.size === 0) return;
+    if (this.suspects.size !== 0) this.settleSuspects();
+    if (this.discards.length !== 0) this.settleDiscards();
+  }
+
+  private settleSuspects(): void {
     const u8 = this.u8;
     for (const s of [...this.suspects]) {
       let changed = 0;
@@ -417,6 +441,7 @@ export class DmaDataCheck implements DmaDebugHooks {
   maintenance(kind: 'clean' | 'inval', off: number, len: number): void {
     this.settle();
     this.event(kind === 'clean' ? EV_CLEAN : EV_INVAL, off, len, null);
+    if (kind === 'inval' && this.regions.cpuWrites > 0) this.noteDiscards(off, len);
     if (this.stale.size === 0) return;
     this.staleIn(off, len, (s) => {
       if (!s.suspect) {
@@ -424,6 +449,78 @@ export class DmaDataCheck implements DmaDebugHooks {
         this.suspects.add(s);
       }
     });
+  }
+
+  /**
+   * (g) Before an invalidation: the dirty lines of [off, off + len) holding bytes the CPU wrote
+   * to a part of a mapped buffer it owns. Whether the operation discards them (DC IVAC) or writes
+   * them back first (DC CIVAC, as dcache_inval_poc() does to a partial line at either edge) shows
+   * once it ran: settleDiscards() compares RAM with the bytes kept here.
+   */
+  private noteDiscards(off: number, len: number): void {
+    const t = this.regions;
+    const stamp = ++this.stamp;
+    const lastPage = pageOf(off + Math.max(len, 1) - 1);
+    for (let p = pageOf(off); p <= lastPage; p++) {
+      const start = t.pageStart[p] as number;
+      const n = t.pageCount[p] as number;
+      for (let i = start; i < start + n; i++) {
+        const r = t.pool[i] as number;
+        if (t.visit[r] === stamp) continue;
+        t.visit[r] = stamp;
+        if (!((t.flags[r] as number) & F_CPU_WROTE_OWNED) || t.bounced(r)) continue;
+        const origOff = t.origOff[r] as number;
+        const lo = Math.max(off, origOff);
+        const hi = Math.min(off + len, origOff + (t.size[r] as number));
+        if (lo < hi) this.noteRegionDiscards(r, lo, hi, off, len);
+      }
+    }
+  }
+
+  /** noteDiscards() of region r's part [lo, hi) of the invalidated range [off, off + len). */
+  private noteRegionDiscards(r: number, lo: number, hi: number, off: number, len: number): void {
+    const t = this.regions;
+    const L = this.lineSize;
+    const u8 = this.u8;
+    const origOff = t.origOff[r] as number;
+    const last = this.lineIndex(hi - 1);
+    for (let li = this.lineIndex(lo); li <= last; li++) {
+      const d = this.dirByte(li);
+      if (!(d & LD_DIRTY)) continue;
+      const lineOff = this.ramStart + li * L;
+      const a = Math.max(lo, lineOff);
+      const b = Math.min(hi, lineOff + L);
+      // A part the device owns: the CPU's write there was reported as a data race (a).
+      if (t.deviceOwns(r, a - origOff, b - origOff) || this.discards.some((c) => c.off === lineOff)) continue;
+      const at = this.cachedAt(li, d);
+      let differs = false;
+      for (let o = a; o < b && !differs; o++) differs = u8[at + (o - lineOff)] !== u8[o];
+      if (!differs) continue;
+      t.retain(r);
+      this.discards.push({ off: lineOff, lo: a, hi: b, snap: u8.slice(at, at + L), region: r, evOff: off, evLen: len });
+    }
+  }
+
+  /** (g) After the invalidation: a line whose RAM does not hold the CPU's bytes lost them. */
+  private settleDiscards(): void {
+    const list = this.discards;
+    this.discards = [];
+    const u8 = this.u8;
+    for (const c of list) {
+      const d = this.dirByte(this.lineIndex(c.off));
+      const at = (d & LD_WAY_MASK) === 0 ? -1 : this.cachedAt(this.lineIndex(c.off), d);
+      let lost = 0;
+      let first = -1;
+      for (let o = c.lo; o < c.hi; o++) {
+        const cpu = c.snap[o - c.off] as number;
+        // Still cached with the CPU's byte (the operation did not reach it), or in RAM: not lost.
+        if (u8[o] === cpu || (at >= 0 && u8[at + (o - c.off)] === cpu)) continue;
+        lost++;
+        if (first < 0) first = o;
+      }
+      if (lost > 0) this.reportDiscard(c, lost, first);
+      this.regions.release(c.region);
+    }
   }
 
   /** A non-coherent device write: every line the cache holds now has an older copy there. */
@@ -663,7 +760,10 @@ export class DmaDataCheck implements DmaDebugHooks {
     if (bLo < bHi) {
       if (r === skip) return;
       const rel = bLo - origOff;
-      if (!t.deviceOwns(r, rel, bHi - origOff)) return;
+      if (!t.deviceOwns(r, rel, bHi - origOff)) {
+        if (write) t.markCpuWrote(r);
+        return;
+      }
       if (write) {
         t.cpuWroteAt[r] = this.physOf(bLo);
         t.flags[r] = flags | F_CPU_WROTE_IN_BUFFER | F_REPORTED_WRITE;
@@ -788,6 +888,17 @@ export class DmaDataCheck implements DmaDebugHooks {
       `Write-back of cacheline 0x${x016(phys)} by ${cause}`,
       `${changed} byte${changed === 1 ? '' : 's'} ${s.dev.driver} ${s.dev.name} wrote from phys 0x${x016(this.physOf(s.off + first))} were overwritten with older CPU data`,
     ], { by: cause, op: 'writeback', phys, size: this.lineSize }, r, rel, missing, changed);
+  }
+
+  private reportDiscard(c: DiscardCandidate, lost: number, first: number): void {
+    const r = c.region;
+    const phys = this.physOf(c.off);
+    const dir = dir2name[this.regions.dir[r] as number];
+    this.emit('cpu-write-discarded', 'lost CPU data: dirty cacheline invalidated before it was cleaned', [
+      `Invalidation of cacheline 0x${x016(phys)} by dcache_inval_poc() of [0x${x016(this.physOf(c.evOff))}, +${c.evLen})`,
+      `${lost} byte${lost === 1 ? '' : 's'} the CPU wrote from phys 0x${x016(this.physOf(first))}, in a part of the buffer it owned, were never cleaned to RAM and are gone`,
+    ], { by: 'dcache_inval_poc()', op: 'invalidate', phys, size: this.lineSize }, r, this.relOf(r, first),
+    `${this.syncName(r, false)}() after the CPU writes the buffer: ${this.syncName(r, true)}() and ${this.unmapName(r)}() of a ${dir} buffer invalidate it for the CPU (arch_sync_dma_for_cpu()), which discards a dirty line the CPU never cleaned`, lost);
   }
 
   // ---- DmaDebugHooks: the mappings and their ownership ----------------------------------------

@@ -39,6 +39,8 @@ export const F_BLIND = 16;
 export const F_DEV_WROTE = 32;
 /** The last CPU write while the device owned it (cpuWroteAt) was inside the buffer, not beside it. */
 export const F_CPU_WROTE_IN_BUFFER = 64;
+/** The CPU wrote a part it owned since the last sync for the device: lines an invalidation would discard. */
+export const F_CPU_WROTE_OWNED = 128;
 
 function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number): T {
   const b = new (a.constructor as new (n: number) => T)(n);
@@ -81,6 +83,8 @@ export class DataCheckRegions {
   private tail = NONE;
   /** Live regions. */
   count = 0;
+  /** Live regions with F_CPU_WROTE_OWNED: while 0, an invalidation has nothing to look at. */
+  cpuWrites = 0;
 
   /**
    * Regions by the 4 KiB page (of WASM offsets) they touch: page p's list is
@@ -145,6 +149,7 @@ export class DataCheckRegions {
     else this.nextLive[p] = n;
     if (n === NONE) this.tail = p;
     else this.prevLive[n] = p;
+    this.endCpuWrites(id);
     this.flags[id] = (this.flags[id] as number) & ~F_LIVE;
     this.index(id, false);
     this.count--;
@@ -161,6 +166,22 @@ export class DataCheckRegions {
     const n = (this.refs[id] as number) - 1;
     this.refs[id] = n;
     if (n === 0 && !this.isLive(id)) this.free(id);
+  }
+
+  /** The CPU wrote a part of region id it owned. */
+  markCpuWrote(id: number): void {
+    const f = this.flags[id] as number;
+    if (f & F_CPU_WROTE_OWNED) return;
+    this.flags[id] = f | F_CPU_WROTE_OWNED;
+    this.cpuWrites++;
+  }
+
+  /** A sync for the device took all of region id back (cleaning what the CPU wrote), or it ended. */
+  private endCpuWrites(id: number): void {
+    const f = this.flags[id] as number;
+    if (!(f & F_CPU_WROTE_OWNED)) return;
+    this.flags[id] = f & ~F_CPU_WROTE_OWNED;
+    this.cpuWrites--;
   }
 
   isLive(id: number): boolean {
@@ -214,6 +235,8 @@ export class DataCheckRegions {
     }
     this.cpu[id] = out.length === 0 ? NO_RANGES : out;
     this.flags[id] = (this.flags[id] as number) & keep;
+    // Handed all back, the CPU's writes were cleaned (a partial hand-back keeps the region watched).
+    if (out.length === 0) this.endCpuWrites(id);
   }
 
   private free(id: number): void {
