@@ -179,7 +179,6 @@ export class DmaDataCheck implements DmaDebugHooks {
   private readonly port: EnginePort;
   /** The live regions, by id (and the unmapped ones a stale line still names). */
   private readonly regions: DataCheckRegions;
-  private stamp = 0;
   private readonly stale = new Map<number, StaleLine>();
   private readonly suspects = new Set<StaleLine>();
   /** Lines an invalidation is about to reach; looked at by the next hook, once it ran (g). */
@@ -459,21 +458,14 @@ export class DmaDataCheck implements DmaDebugHooks {
    */
   private noteDiscards(off: number, len: number): void {
     const t = this.regions;
-    const stamp = ++this.stamp;
-    const lastPage = pageOf(off + Math.max(len, 1) - 1);
-    for (let p = pageOf(off); p <= lastPage; p++) {
-      const start = t.pageStart[p] as number;
-      const n = t.pageCount[p] as number;
-      for (let i = start; i < start + n; i++) {
-        const r = t.pool[i] as number;
-        if (t.visit[r] === stamp) continue;
-        t.visit[r] = stamp;
-        if (!((t.flags[r] as number) & F_CPU_WROTE_OWNED) || t.bounced(r)) continue;
-        const origOff = t.origOff[r] as number;
-        const lo = Math.max(off, origOff);
-        const hi = Math.min(off + len, origOff + (t.size[r] as number));
-        if (lo < hi) this.noteRegionDiscards(r, lo, hi, off, len);
-      }
+    const n = t.collect(off, len);
+    for (let k = 0; k < n; k++) {
+      const r = t.found[k] as number;
+      if (!((t.flags[r] as number) & F_CPU_WROTE_OWNED) || t.bounced(r)) continue;
+      const origOff = t.origOff[r] as number;
+      const lo = Math.max(off, origOff);
+      const hi = Math.min(off + len, origOff + (t.size[r] as number));
+      if (lo < hi) this.noteRegionDiscards(r, lo, hi, off, len);
     }
   }
 
@@ -731,19 +723,12 @@ export class DmaDataCheck implements DmaDebugHooks {
 
   /** (a): the CPU touches a buffer (or, writing, a cacheline of one) the device owns. */
   private checkOwnership(off: number, len: number, write: boolean, skip: number): void {
-    const stamp = ++this.stamp;
     const t = this.regions;
-    const last = pageOf(off + Math.max(len, 1) - 1);
-    for (let p = pageOf(off); p <= last; p++) {
-      const start = t.pageStart[p] as number;
-      const n = t.pageCount[p] as number;
-      for (let i = start; i < start + n; i++) {
-        const r = t.pool[i] as number;
-        if (t.visit[r] === stamp) continue;
-        t.visit[r] = stamp;
-        if (((t.flags[r] as number) & (F_LIVE | F_BLIND)) !== F_LIVE || !this.observable(t.dev[r] as Device)) continue;
-        this.checkRegionAccess(r, off, len, write, skip);
-      }
+    const n = t.collect(off, len);
+    for (let k = 0; k < n; k++) {
+      const r = t.found[k] as number;
+      if (((t.flags[r] as number) & (F_LIVE | F_BLIND)) !== F_LIVE || !this.observable(t.dev[r] as Device)) continue;
+      this.checkRegionAccess(r, off, len, write, skip);
     }
   }
 

@@ -68,10 +68,13 @@ export class DataCheckRegions {
   /** The last CPU write into the region's cachelines while the device owned them (phys, or -1). */
   cpuWroteAt = new Float64Array(0);
   /**
-   * The stamp of the last walk that looked at the region (a region spans several pages). Stamps
+   * The stamp of the last collect() that found the region (a region spans several pages). Stamps
    * only grow, so a reused id needs no reset.
    */
-  visit = new Float64Array(0);
+  private visit = new Float64Array(0);
+  private stamp = 0;
+  /** What collect() found: found[0 .. its result). Reused, so a walk allocates nothing. */
+  found = new Int32Array(64);
   /** Neighbours in the list of live regions (insertion order), and the next free id. */
   nextLive = new Int32Array(0);
   private prevLive = new Int32Array(0);
@@ -101,6 +104,25 @@ export class DataCheckRegions {
     this.pageStart = new Int32Array(pages);
     this.pageCount = new Int32Array(pages);
     this.pageCap = new Int32Array(pages);
+  }
+
+  /** The regions listed on the pages of [off, off + len), each once, into `found`; returns how many. */
+  collect(off: number, len: number): number {
+    const stamp = ++this.stamp;
+    const last = pageOf(off + Math.max(len, 1) - 1);
+    let k = 0;
+    for (let p = pageOf(off); p <= last; p++) {
+      const start = this.pageStart[p] as number;
+      const end = start + (this.pageCount[p] as number);
+      for (let i = start; i < end; i++) {
+        const r = this.pool[i] as number;
+        if (this.visit[r] === stamp) continue;
+        this.visit[r] = stamp;
+        if (k === this.found.length) this.found = grown(this.found, k * 2);
+        this.found[k++] = r;
+      }
+    }
+    return k;
   }
 
   /**
