@@ -5,7 +5,7 @@
 //
 // Adding a constant: add it below AND to abiRingFingerprint(), and bump ABI_RING_VERSION.
 
-export const ABI_RING_VERSION = 1;
+export const ABI_RING_VERSION = 2;
 
 // ---- the NIC descriptor -------------------------------------------------------------------
 //
@@ -56,14 +56,22 @@ export const RB_BYTES = 48;
 export const RING_DESC_CACHED = 1;
 /** RB_FLAGS: the device snoops the CPU cache (dev_is_dma_coherent()). */
 export const RING_COHERENT = 2;
+/**
+ * RB_FLAGS: the device's buffer access lands where the slot's RS_BUS says (the host translated
+ * the DMA address, behind an IOMMU), not where the RAM banks put the descriptor's address.
+ */
+export const RING_BUS_TABLE = 4;
 
 // A slot (one per descriptor, RS_BYTES each): the WASM offsets of the packet buffer and of the
-// descriptor, and the buffer's DMA address as the driver writes it into the descriptor.
+// descriptor, the buffer's DMA address as the driver writes it into the descriptor, and (with
+// RING_BUS_TABLE) the WASM offset the device's access to that address lands on, as an i32 (-1:
+// the access faults).
 export const RS_BUF = 0;
 export const RS_DESC = 4;
 export const RS_DMA_LO = 8;
 export const RS_DMA_HI = 12;
-export const RS_BYTES = 16;
+export const RS_BUS = 16;
+export const RS_BYTES = 20;
 
 // A RAM bank as the bus sees it (RBANK_BYTES each): physical base (lo, hi), size, WASM offset.
 export const RBANK_BASE_LO = 0;
@@ -116,10 +124,12 @@ export function abiRingFingerprint(): number {
   h = fold(h, RB_BYTES);
   h = fold(h, RING_DESC_CACHED);
   h = fold(h, RING_COHERENT);
+  h = fold(h, RING_BUS_TABLE);
   h = fold(h, RS_BUF);
   h = fold(h, RS_DESC);
   h = fold(h, RS_DMA_LO);
   h = fold(h, RS_DMA_HI);
+  h = fold(h, RS_BUS);
   h = fold(h, RS_BYTES);
   h = fold(h, RBANK_BASE_LO);
   h = fold(h, RBANK_BASE_HI);

@@ -15,7 +15,7 @@
 // Everything a step reads is in the host's ring area (src/layout.ts), described by a ring block
 // (abi-ring.ts RB_*):
 //
-//   ring block --> slots  [ buf | desc | dma lo | dma hi ] x size     (RS_*)
+//   ring block --> slots  [ buf | desc | dma lo | dma hi | bus ] x size   (RS_*)
 //              --> banks  [ base lo | base hi | size | offset ] x n    (RBANK_*)
 //              --> pattern: the payload bytes, packet seq at (seq + seq base) * STRIDE % PERIOD
 //              --> tmp:     max(len, DESC_BYTES) bytes the CPU and the device read into
@@ -32,8 +32,8 @@ import {
   DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, NIC_PAYLOAD_PERIOD,
   NIC_PAYLOAD_STRIDE, RB_BANKS, RB_CORRUPTED, RB_FAULTS, RB_FLAGS, RB_LEN, RB_NBANKS, RB_PATTERN, RB_SEQ_BASE,
   RB_SIZE, RB_SLOTS, RB_TMP, RB_VERIFIED, RBANK_BASE_HI, RBANK_BASE_LO, RBANK_BYTES, RBANK_OFFSET, RBANK_SIZE,
-  RING_COHERENT, RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE, RING_OP_FILL, RING_OP_INVAL, RING_OP_VERIFY,
-  RS_BUF, RS_BYTES, RS_DESC, RS_DMA_HI, RS_DMA_LO,
+  RING_BUS_TABLE, RING_COHERENT, RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE, RING_OP_FILL, RING_OP_INVAL,
+  RING_OP_VERIFY, RS_BUF, RS_BUS, RS_BYTES, RS_DESC, RS_DMA_HI, RS_DMA_LO,
 } from './abi-ring';
 import { devCompare, devRead } from './bus';
 import {
@@ -67,8 +67,8 @@ import {
 
 /**
  * The WASM offset a bus access to [addr, addr + len) lands on, or -1 when no RAM bank holds the
- * whole range (the device takes a DMA fault). Bus and physical addresses are one on the
- * batched path (no dma_range_map, no IOMMU).
+ * whole range (the device takes a DMA fault). Bus and physical addresses are one here (no
+ * dma_range_map; behind an IOMMU the host translates, RING_BUS_TABLE).
  */
 // @ts-ignore: decorator
 @inline function busOffset(banks: usize, n: u32, lo: u32, hi: u32, len: usize): i64 {
@@ -160,8 +160,9 @@ export function ringPost(ring: usize, first: u32, n: u32, ops: u32): u32 {
 
 /**
  * The device walks up to n descriptors from packet `first` on, stopping at the first it does
- * not own: it reads the descriptor, then writes the payload at the descriptor's address
- * (RING_OP_DEV_WRITE, receive) or reads and checks it (transmit), then hands the descriptor back
+ * not own: it reads the descriptor, then writes the payload at the descriptor's address (or
+ * where the slot's RS_BUS says, RING_BUS_TABLE) (RING_OP_DEV_WRITE, receive) or reads and
+ * checks it (transmit), then hands the descriptor back
  * with DONE. An address that reaches no RAM is a DMA fault (and, on transmit, a corrupted
  * packet); the walk goes on.
  *
@@ -180,6 +181,7 @@ export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
   const banks = <usize>load<u32>(ring, RB_BANKS);
   const nbanks = load<u32>(ring, RB_NBANKS);
   const write = (ops & RING_OP_DEV_WRITE) != 0;
+  const table = (load<u32>(ring, RB_FLAGS) & RING_BUS_TABLE) != 0;
   let idx = first % size;
   let at = payloadAt(ring, first);
   let read: u64 = 0;
@@ -192,7 +194,8 @@ export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
   let snoops: u64 = 0;
   const payloadInLine = inOneLine(0, len) && len > 0;
   for (; done < n; done++) {
-    const d = <usize>load<u32>(slots + <usize>idx * RS_BYTES, RS_DESC);
+    const s = slots + <usize>idx * RS_BYTES;
+    const d = <usize>load<u32>(s, RS_DESC);
     let desc = d;
     if (!coherent) {
       read += DESC_BYTES;
@@ -205,7 +208,7 @@ export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
       desc = tmp;
     }
     if ((load<u32>(desc, DESC_FLAGS) & DESC_OWN) == 0) break;
-    const to = busOffset(banks, nbanks, load<u32>(desc, DESC_ADDR_LO), load<u32>(desc, DESC_ADDR_HI), len);
+    const to = table ? <i64>load<i32>(s, RS_BUS) : busOffset(banks, nbanks, load<u32>(desc, DESC_ADDR_LO), load<u32>(desc, DESC_ADDR_HI), len);
     const payload = pattern + <usize>at;
     if (to < 0) {
       faults++;

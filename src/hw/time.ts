@@ -83,6 +83,14 @@ export class Clock {
     if (this.next <= this.ns) this.runDue();
   }
 
+  /**
+   * The interleaving points of `n` CPU accesses in a row, each as cpuPoint() takes it: the
+   * batched NIC path makes the accesses on the engine and their points here.
+   */
+  cpuPoints(n: number): void {
+    for (let i = 0; i < n; i++) this.cpuPoint();
+  }
+
   /** The interleaving point of a DMA API call or an MMIO access: the priced work counts. */
   point(): void {
     if (this.next === Infinity) return;
