@@ -252,6 +252,8 @@ export class DmaDebug implements DmaDebugHooks {
   private clnEntry = new Int32Array(64);
   private clnOverlap = new Uint8Array(64);
   private clnCount = 0;
+  /** 32 - log2(the table's size): clnHome() keeps the product's top bits. */
+  private clnShift = 32 - 6;
 
   private pendingCall = -1;
   private readonly ptrKey: number;
@@ -515,9 +517,17 @@ export class DmaDebug implements DmaDebugHooks {
     return Math.floor(paddr * (1 / L1_CACHE_BYTES));
   }
 
+  /**
+   * A line's home slot: Fibonacci hashing, the top bits of the product (its low bits follow the
+   * key's, and the lines of buffers a power of two apart share those).
+   */
+  private clnHome(key: number): number {
+    return Math.imul((key >>> 0) ^ ((key / 0x1_0000_0000) >>> 0), 0x9e3779b1) >>> this.clnShift;
+  }
+
   private clnSlot(key: number): number {
     const mask = this.clnKey.length - 1;
-    let i = (Math.imul((key >>> 0) ^ ((key / 0x1_0000_0000) >>> 0), 0x9e3779b1) >>> 0) & mask;
+    let i = this.clnHome(key);
     for (;;) {
       const k = this.clnKey[i] as number;
       if (k === key || k === -1) return i;
@@ -532,6 +542,7 @@ export class DmaDebug implements DmaDebugHooks {
     this.clnKey = new Float64Array(oldKey.length * 2).fill(-1);
     this.clnEntry = new Int32Array(oldKey.length * 2);
     this.clnOverlap = new Uint8Array(oldKey.length * 2);
+    this.clnShift--;
     for (let i = 0; i < oldKey.length; i++) {
       const k = oldKey[i] as number;
       if (k === -1) continue;
@@ -591,7 +602,7 @@ export class DmaDebug implements DmaDebugHooks {
     this.clnCount--;
     for (let i = (hole + 1) & mask; this.clnKey[i] !== -1; i = (i + 1) & mask) {
       const k = this.clnKey[i] as number;
-      const home = (Math.imul((k >>> 0) ^ ((k / 0x1_0000_0000) >>> 0), 0x9e3779b1) >>> 0) & mask;
+      const home = this.clnHome(k);
       if (((i - home) & mask) >= ((i - hole) & mask)) {
         this.clnKey[hole] = k;
         this.clnEntry[hole] = this.clnEntry[i] as number;

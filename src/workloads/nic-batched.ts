@@ -19,6 +19,10 @@
 // reads in between (no maintenance, no copies, unpriced write-backs): the IOMMU's timers (the
 // flush queue's, the rcache depot's) fire at the same points and do the same.
 //
+// With dma-debug on (CONFIG_DMA_API_DEBUG) the calls are made per packet the same way, each with
+// its debug_dma_*() hooks: the checker's entries, counts and reports (stamped with the clock, which
+// reads the same at every call) come out as on the per-call path.
+//
 // The path is taken only where it reproduces the per-call path exactly; batchedFallback() says
 // why not otherwise, and the run falls back to the per-call path.
 
@@ -132,6 +136,16 @@ function iommuFallback(nic: Nic, rx: Ring, tx: Ring): string | null {
   return null;
 }
 
+/**
+ * Why dma-debug's calls could not be made per packet (see the head of this file), or null: as
+ * behind an IOMMU, they must leave the engine alone, and the engine's steps the clock.
+ */
+function debugFallback(nic: Nic): string | null {
+  if (!nic.dev.dma_coherent) return 'CONFIG_DMA_API_DEBUG checks every call, and a non-coherent device\'s calls do cache maintenance between the ring steps';
+  if (nic.m.costModel.params.writeBackNs !== 0) return 'CONFIG_DMA_API_DEBUG checks every call, and the cost model prices dirty write-backs, which the engine makes inside a burst where dma-debug\'s reports read the clock';
+  return null;
+}
+
 /** Where each part of the ring area goes; null if the rings do not fit. */
 function ringAreaLayout(m: Machine, nic: Nic, rx: Ring, tx: Ring): { rx: number; tx: number; banks: number; pattern: number; tmp: number; rxSlots: number; txSlots: number } | null {
   const at = m.layout.ringArea;
@@ -155,8 +169,11 @@ function ringAreaLayout(m: Machine, nic: Nic, rx: Ring, tx: Ring): { rx: number;
 export function batchedFallback(nic: Nic, rx: Ring, tx: Ring): string | null {
   const m = nic.m;
   const dev = nic.dev;
-  if (m.config.DMA_API_DEBUG) return 'CONFIG_DMA_API_DEBUG checks every call';
-  if (m.dmaDebug !== null || m.dataCheck !== null) return 'the data-aware checker watches every access';
+  if (m.dataCheck !== null) return 'the data-aware checker watches every access';
+  if (m.dmaDebug !== null) {
+    const why = debugFallback(nic);
+    if (why !== null) return why;
+  }
   if (m.dmaTrace !== null) return 'tracepoints or a timeline record every call';
   if (dev.dma_ops !== null) return 'the device has dma_map_ops';
   if (dev.dma_range_map.length > 0) return 'the device has a dma_range_map';
@@ -202,7 +219,7 @@ export class NicBatched implements NicSteps {
   private readonly txBlock: number;
   private readonly rxSlots: number;
   private readonly txSlots: number;
-  /** The DMA API calls are made per packet by the host (behind an IOMMU; see the head of this file). */
+  /** The DMA API calls are made per packet by the host (behind an IOMMU, or with dma-debug; see the head of this file). */
   private readonly perPacket: boolean;
   private readonly wmb: number;
   /** The CPU accesses of posting one descriptor (nic.ts post()): three stores, dma_wmb() unless the bug drops it, the OWN store. */
@@ -219,7 +236,7 @@ export class NicBatched implements NicSteps {
     this.m = m;
     this.nic = nic;
     this.u32 = new Uint32Array(m.memory.buffer);
-    this.perPacket = nic.dev.dma_iommu;
+    this.perPacket = nic.dev.dma_iommu || m.dmaDebug !== null;
     const at = ringAreaLayout(m, nic, rx, tx);
     if (at === null) throw new Error('dmasim_nic: the rings do not fit in the ring area (batchedFallback() says so first)');
     this.rxBlock = at.rx;
@@ -234,7 +251,7 @@ export class NicBatched implements NicSteps {
       this.set(e + RBANK_SIZE, b.size);
       this.set(e + RBANK_OFFSET, b.offset);
     });
-    const flags = (nic.dev.dma_coherent ? RING_COHERENT : 0) | (this.perPacket ? RING_BUS_TABLE : 0);
+    const flags = (nic.dev.dma_coherent ? RING_COHERENT : 0) | (nic.dev.dma_iommu ? RING_BUS_TABLE : 0);
     const block = (ring: Ring, blockAt: number, slots: number, seqBase: number): void => {
       const cached = cpuTarget(m, (ring.descs[0] as Desc).vaddr, DESC_BYTES)?.cached === true;
       for (const [field, value] of [
@@ -350,7 +367,7 @@ export class NicBatched implements NicSteps {
 
   /** The device's walk; behind an IOMMU, the host translates its accesses first (translateWalk()). */
   private device(ring: Ring, block: number, slots: number, count: number, write: boolean): number {
-    const expected = this.perPacket ? this.translateWalk(ring, slots, count, write) : -1;
+    const expected = this.nic.dev.dma_iommu ? this.translateWalk(ring, slots, count, write) : -1;
     const done = this.m.port.ringDevice(block, ring.devHead, count, write ? RING_OP_DEV_WRITE : 0);
     if (expected >= 0 && done !== expected) throw new Error(`dmasim_nic: the device walked ${done} descriptors, the host translated ${expected}`);
     ring.devHead += done;

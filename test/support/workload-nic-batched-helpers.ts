@@ -84,7 +84,7 @@ function probe(m: Machine): void {
  * that both paths left the same report, counters, model time, kernel log and memory, and the
  * same engine state for what comes next.
  */
-export async function runBoth(machine: MachineOptions, opts: Partial<NicOptions>): Promise<{ perCall: NicReport; batched: NicReport }> {
+export async function runBoth(machine: MachineOptions, opts: Partial<NicOptions>): Promise<{ perCall: NicReport; batched: NicReport; machines: [Machine, Machine] }> {
   const { m: a, devices: da } = await machineWithDevices({ seed: 7, ...machine });
   const { m: b, devices: db } = await machineWithDevices({ seed: 7, ...machine });
   const perCall = runNic(a, { packets: 1000, ringSize: 64, ...opts, api: 'per-call' });
@@ -108,7 +108,7 @@ export async function runBoth(machine: MachineOptions, opts: Partial<NicOptions>
   b.msleep(200);
   expect(b.now()).toBe(a.now());
   expect(db.map(iommuState)).toEqual(da.map(iommuState));
-  return { perCall, batched };
+  return { perCall, batched, machines: [a, b] };
 }
 
 export const BATCHED_DSB: MachineOptions = { config: { ARCH_HAS_BATCHED_DMA_SYNC: true } };
