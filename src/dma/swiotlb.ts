@@ -170,6 +170,12 @@ export class Swiotlb {
   private maxSlots = Infinity;
   totalUsed = 0;
   usedHiwater = 0;
+  /**
+   * Where swiotlb_bounce() hands its memcpy (WASM offsets) instead of making it; null: it makes
+   * it. The batched NIC path takes the copies of its DMA API calls this way and makes each on
+   * the engine at its place in the ring step.
+   */
+  bounceCopy: ((dstOff: number, srcOff: number, n: number) => void) | null = null;
 
   constructor(private readonly m: DmaHost, start: number, nslabs: number, nareas: number, force: boolean) {
     this.start = start;
@@ -380,11 +386,10 @@ export class Swiotlb {
     const tlbOff = m.physToOffset(tlbAddr, size);
     const origOff = m.physToOffset(orig, size);
     if (size <= 0 || tlbOff < 0 || origOff < 0) return;
-    if (dir === DMA_TO_DEVICE) {
-      m.port.cpuCopy(tlbOff, origOff, size);
-    } else {
-      m.port.cpuCopy(origOff, tlbOff, size);
-    }
+    const dst = dir === DMA_TO_DEVICE ? tlbOff : origOff;
+    const src = dir === DMA_TO_DEVICE ? origOff : tlbOff;
+    if (this.bounceCopy !== null) this.bounceCopy(dst, src, size);
+    else m.port.cpuCopy(dst, src, size);
   }
 
   /** __swiotlb_sync_single_for_device(): only TO_DEVICE and BIDIRECTIONAL copy. */

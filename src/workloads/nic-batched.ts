@@ -19,6 +19,12 @@
 // reads in between (no maintenance, no copies, unpriced write-backs): the IOMMU's timers (the
 // flush queue's, the rcache depot's) fire at the same points and do the same.
 //
+// With swiotlb=force every buffer bounces, also per packet: the host makes the calls the same
+// way (the slot search and release are theirs), but swiotlb_bounce() hands its memcpy to the
+// host (Swiotlb.bounceCopy) instead of making it, and the engine makes it at its place in the
+// ring step (RING_BOUNCE: the slot's BOUNCE_IN / BOUNCE_OUT between the buffer and its bounce
+// slot). No timer is pending there, so the clock samples nothing inside a burst.
+//
 // With dma-debug on (CONFIG_DMA_API_DEBUG) the calls are made per packet the same way, each with
 // its debug_dma_*() hooks: the checker's entries, counts and reports (stamped with the clock, which
 // reads the same at every call) come out as on the per-call path.
@@ -28,12 +34,14 @@
 
 import {
   RB_BANKS, RB_BYTES, RB_CORRUPTED, RB_FAULTS, RB_FLAGS, RB_LEN, RB_NBANKS, RB_PATTERN, RB_SEQ_BASE, RB_SIZE,
-  RB_SLOTS, RB_TMP, RB_VERIFIED, RBANK_BASE_HI, RBANK_BASE_LO, RBANK_BYTES, RBANK_OFFSET, RBANK_SIZE, RING_BUS_TABLE,
-  RING_COHERENT, RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE, RING_OP_FILL, RING_OP_INVAL, RING_OP_VERIFY, RS_BUF,
-  RS_BUS, RS_BYTES, RS_DESC, RS_DMA_HI, RS_DMA_LO, DESC_BYTES, DESC_FLAGS, NIC_TX_SEQ_BASE,
+  RB_SLOTS, RB_TMP, RB_VERIFIED, RBANK_BASE_HI, RBANK_BASE_LO, RBANK_BYTES, RBANK_OFFSET, RBANK_SIZE, RING_BOUNCE,
+  RING_BUS_TABLE, RING_COHERENT, RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE, RING_OP_FILL, RING_OP_INVAL,
+  RING_OP_VERIFY, RS_BOUNCE, RS_BUF, RS_BUS, RS_BYTES, RS_DESC, RS_DMA_HI, RS_DMA_LO, BOUNCE_IN, BOUNCE_OUT, DESC_BYTES,
+  DESC_FLAGS, NIC_TX_SEQ_BASE,
 } from '../../assembly/abi-ring.js';
 import type { DevIommu } from '../dma/device.js';
 import { dma_capable, dma_kmalloc_needs_bounce, phys_to_dma } from '../dma/direct.js';
+import { IO_TLB_SIZE, type Swiotlb } from '../dma/swiotlb.js';
 import { IOMMU_PAGE_SIZE } from '../iommu/io-pgtable-arm.js';
 import { DmaFaultError } from '../lib/errors.js';
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
@@ -146,6 +154,23 @@ function debugFallback(nic: Nic): string | null {
   return null;
 }
 
+/**
+ * Why swiotlb=force's per-packet calls would not run batched exactly, or null (see the head of
+ * this file): the calls must leave the engine alone but for the copies they hand over, and
+ * nothing may read the clock inside a burst, where the copies' priced time is still to come:
+ * neither dma-debug nor a warning (a full pool, a bounce slot beyond the mask).
+ */
+function forcedBounceFallback(nic: Nic, swiotlb: Swiotlb, rx: Ring, tx: Ring): string | null {
+  const dev = nic.dev;
+  if (!dev.dma_coherent) return 'swiotlb=force on a non-coherent device: the bounce slots\' cache maintenance is made inside the calls, apart from the ring step';
+  if (nic.m.dmaDebug !== null) return 'swiotlb=force with dma-debug: its reports read the clock inside a burst, before the bounce copies are made';
+  if (swiotlb.end - 1 > dev.streamLimit) return 'swiotlb=force with bounce slots beyond the DMA mask: a map would warn, reading the clock inside a burst';
+  // Every buffer mapped at once, twice over for what runs of slots lose at segment ends.
+  const slots = Math.ceil(nic.o.packetSize / IO_TLB_SIZE) * (rx.size + tx.size);
+  if (2 * slots > swiotlb.nslabs) return 'swiotlb=force with rings whose buffers could fill the pool: a full pool warns, reading the clock inside a burst';
+  return null;
+}
+
 /** Where each part of the ring area goes; null if the rings do not fit. */
 function ringAreaLayout(m: Machine, nic: Nic, rx: Ring, tx: Ring): { rx: number; tx: number; banks: number; pattern: number; tmp: number; rxSlots: number; txSlots: number } | null {
   const at = m.layout.ringArea;
@@ -185,7 +210,8 @@ export function batchedFallback(nic: Nic, rx: Ring, tx: Ring): string | null {
     const why = iommuFallback(nic, rx, tx);
     if (why !== null) return why;
   } else if (m.swiotlb?.forceBounce === true) {
-    return 'swiotlb=force bounces every buffer';
+    const why = forcedBounceFallback(nic, m.swiotlb, rx, tx);
+    if (why !== null) return why;
   }
   const size = nic.o.packetSize;
   if (!Number.isInteger(size) || size < 1) return 'the packet size is not a positive integer';
@@ -198,7 +224,7 @@ export function batchedFallback(nic: Nic, rx: Ring, tx: Ring): string | null {
       const d = ring.descs[i];
       if (s === undefined || d === undefined) return 'a ring slot is missing';
       if (!isLinearMapAddress(s.buf) || m.physToOffset(__pa(s.buf), size) < 0) return 'a packet buffer is not in the linear map';
-      if (!dev.dma_iommu && wouldBounce(nic, __pa(s.buf), dir)) return `the packet buffer at phys 0x${__pa(s.buf).toString(16)} bounces through swiotlb`;
+      if (!dev.dma_iommu && m.swiotlb?.forceBounce !== true && wouldBounce(nic, __pa(s.buf), dir)) return `the packet buffer at phys 0x${__pa(s.buf).toString(16)} bounces through swiotlb`;
       const cpu = cpuTarget(m, d.vaddr, DESC_BYTES);
       const busPhys = dev.dmaToPhys(d.dma, DESC_BYTES);
       if (cpu === null || busPhys < 0 || m.physToOffset(busPhys, DESC_BYTES) !== cpu.off) return 'a descriptor is not one RAM location for the CPU and the device';
@@ -219,8 +245,14 @@ export class NicBatched implements NicSteps {
   private readonly txBlock: number;
   private readonly rxSlots: number;
   private readonly txSlots: number;
-  /** The DMA API calls are made per packet by the host (behind an IOMMU, or with dma-debug; see the head of this file). */
+  /** The DMA API calls are made per packet by the host (behind an IOMMU, bouncing, or with dma-debug; see the head of this file). */
   private readonly perPacket: boolean;
+  /** swiotlb, when every buffer bounces (swiotlb=force): its copies go to the engine. */
+  private readonly swiotlb: Swiotlb | null;
+  /** The slot whose calls are being made: its buffer's offset, the copies asked for (RS_BOUNCE bits) and their bounce slot. */
+  private curBuf = 0;
+  private curBits = 0;
+  private curBus = 0;
   private readonly wmb: number;
   /** The CPU accesses of posting one descriptor (nic.ts post()): three stores, dma_wmb() unless the bug drops it, the OWN store. */
   private readonly postAccesses: number;
@@ -236,7 +268,8 @@ export class NicBatched implements NicSteps {
     this.m = m;
     this.nic = nic;
     this.u32 = new Uint32Array(m.memory.buffer);
-    this.perPacket = nic.dev.dma_iommu || m.dmaDebug !== null;
+    this.swiotlb = !nic.dev.dma_iommu && m.swiotlb?.forceBounce === true ? m.swiotlb : null;
+    this.perPacket = nic.dev.dma_iommu || this.swiotlb !== null || m.dmaDebug !== null;
     const at = ringAreaLayout(m, nic, rx, tx);
     if (at === null) throw new Error('dmasim_nic: the rings do not fit in the ring area (batchedFallback() says so first)');
     this.rxBlock = at.rx;
@@ -251,7 +284,7 @@ export class NicBatched implements NicSteps {
       this.set(e + RBANK_SIZE, b.size);
       this.set(e + RBANK_OFFSET, b.offset);
     });
-    const flags = (nic.dev.dma_coherent ? RING_COHERENT : 0) | (nic.dev.dma_iommu ? RING_BUS_TABLE : 0);
+    const flags = (nic.dev.dma_coherent ? RING_COHERENT : 0) | (nic.dev.dma_iommu ? RING_BUS_TABLE : 0) | (this.swiotlb !== null ? RING_BOUNCE : 0);
     const block = (ring: Ring, blockAt: number, slots: number, seqBase: number): void => {
       const cached = cpuTarget(m, (ring.descs[0] as Desc).vaddr, DESC_BYTES)?.cached === true;
       for (const [field, value] of [
@@ -266,7 +299,7 @@ export class NicBatched implements NicSteps {
         this.set(e + RS_BUF, m.physToOffset(phys, nic.o.packetSize));
         this.set(e + RS_DESC, cpuTarget(m, d.vaddr, DESC_BYTES)?.off ?? 0);
         // The DMA address dma_map_single() returns, and the one recycled buffers were mapped at;
-        // behind an IOMMU, the IOVA of each mapping, written as it is made.
+        // made per packet, the address of each mapping, written as it is made.
         this.setDma(e, this.perPacket ? s.dma : phys_to_dma(nic.dev, phys));
       });
     };
@@ -315,14 +348,7 @@ export class NicBatched implements NicSteps {
 
   rxRefill(ring: Ring, n: number): void {
     if (this.perPacket) {
-      // nic.ts rxRefillOne(): the calls, then the descriptor's stores.
-      for (let k = 0; k < n; k++) {
-        const i = (ring.head + k) % ring.size;
-        const s = ring.slots[i] as Slot;
-        this.nic.rxGive(ring, s, ring.head + k);
-        this.setDma(this.rxSlots + i * RS_BYTES, s.dma);
-        this.m.clock.cpuPoints(this.postAccesses);
-      }
+      this.eachSlot(ring, this.rxSlots, ring.head, n, this.rxGiveCalls);
       this.post(ring, this.rxBlock, n, this.rxPost);
       return;
     }
@@ -334,16 +360,7 @@ export class NicBatched implements NicSteps {
 
   txPost(ring: Ring, n: number): void {
     if (this.perPacket) {
-      // nic.ts txPostOne(): the call before the payload's stores, the one after, the descriptor's stores.
-      for (let k = 0; k < n; k++) {
-        const i = (ring.head + k) % ring.size;
-        const s = ring.slots[i] as Slot;
-        this.nic.txFill(s);
-        this.m.clock.cpuPoint();
-        this.nic.txGive(s);
-        this.setDma(this.txSlots + i * RS_BYTES, s.dma);
-        this.m.clock.cpuPoints(this.postAccesses);
-      }
+      this.eachSlot(ring, this.txSlots, ring.head, n, this.txGiveCalls);
     } else {
       this.m.clock.cpuPoints(n * (1 + this.postAccesses));
     }
@@ -408,46 +425,101 @@ export class NicBatched implements NicSteps {
   }
 
   rxReap(ring: Ring): number {
-    const first = ring.tail;
-    const n = this.reap(ring, this.rxBlock, this.rxReapCall, 1);
-    // nic.ts rxReap(): per packet the flags' load, dma_rmb(), the call, the payload's loads.
-    if (this.perPacket) {
-      for (let k = 0; k < n; k++) {
-        this.m.clock.cpuPoints(2);
-        this.nic.rxTake(ring.slots[(first + k) % ring.size] as Slot);
-        this.m.clock.cpuPoint();
-      }
-    } else {
-      this.m.clock.cpuPoints(3 * n);
-    }
+    const expected = this.perPacket ? ring.devHead - ring.tail : -1;
+    if (this.perPacket) this.eachSlot(ring, this.rxSlots, ring.tail, expected, this.rxTakeCalls);
+    const n = this.reap(ring, this.rxBlock, this.rxReapCall, 1, expected);
+    if (!this.perPacket) this.m.clock.cpuPoints(3 * n);
     this.endReap(ring);
     return n;
   }
 
   txReap(ring: Ring): number {
-    const first = ring.tail;
-    const n = this.reap(ring, this.txBlock, this.txReapCall, 0);
-    // nic.ts txReap(): per packet the flags' load and the call.
-    if (this.perPacket) {
-      for (let k = 0; k < n; k++) {
-        this.m.clock.cpuPoint();
-        this.nic.txTake(ring.slots[(first + k) % ring.size] as Slot);
-      }
-    } else {
-      this.m.clock.cpuPoints(n);
-    }
+    const expected = this.perPacket ? ring.devHead - ring.tail : -1;
+    if (this.perPacket) this.eachSlot(ring, this.txSlots, ring.tail, expected, this.txTakeCalls);
+    const n = this.reap(ring, this.txBlock, this.txReapCall, 0, expected);
+    if (!this.perPacket) this.m.clock.cpuPoints(n);
     this.endReap(ring);
     return n;
   }
 
-  /** `rmb`: the driver's dma_rmb() after seeing DONE (RX only). */
-  private reap(ring: Ring, block: number, call: Call, rmb: number): number {
+  /**
+   * The engine's reap. `rmb`: the driver's dma_rmb() after seeing DONE (RX only). `expected`:
+   * what the host made the calls for (-1: none), the descriptors the device has handed back
+   * (it writes DONE on every one it walks, and the others it owns are not DONE).
+   */
+  private reap(ring: Ring, block: number, call: Call, rmb: number, expected: number): number {
     if (ring.tail >= ring.head) return 0;
     const n = this.m.port.ringReap(block, ring.tail, ring.head - ring.tail, call.ops);
+    if (expected >= 0 && n !== expected) throw new Error(`dmasim_nic: the driver reaped ${n} descriptors, the host made the calls for ${expected}`);
     this.account(call, n, rmb);
     ring.tail += n;
     return n;
   }
+
+  /**
+   * The host's share of a step made per packet: `calls` makes packet `first + k`'s DMA API calls
+   * with the clock's points of its CPU accesses, in the per-call order, for each of n slots from
+   * `first` on; each slot then gets its DMA address and the bounce copies its step makes.
+   * swiotlb hands its copies over meanwhile (Swiotlb.bounceCopy).
+   */
+  private eachSlot(ring: Ring, slots: number, first: number, n: number, calls: (ring: Ring, s: Slot, seq: number) => void): void {
+    if (this.swiotlb !== null) this.swiotlb.bounceCopy = this.onBounce;
+    try {
+      for (let k = 0; k < n; k++) {
+        const i = (first + k) % ring.size;
+        const s = ring.slots[i] as Slot;
+        const e = slots + i * RS_BYTES;
+        this.curBuf = this.get(e + RS_BUF);
+        this.curBits = 0;
+        calls(ring, s, first + k);
+        this.setDma(e, s.dma);
+        if (this.swiotlb === null) continue;
+        this.set(e + RS_BOUNCE, this.curBits);
+        if (this.curBits !== 0) this.set(e + RS_BUS, this.curBus);
+      }
+    } finally {
+      if (this.swiotlb !== null) this.swiotlb.bounceCopy = null;
+    }
+  }
+
+  // One packet's calls in each step, with the points of the CPU accesses around them (nic.ts).
+  /** rxRefillOne(): the call, then the descriptor's stores. */
+  private readonly rxGiveCalls = (ring: Ring, s: Slot, seq: number): void => {
+    this.nic.rxGive(ring, s, seq);
+    this.m.clock.cpuPoints(this.postAccesses);
+  };
+
+  /** txPostOne(): the call before the payload's stores, the stores, the call after, the descriptor's stores. */
+  private readonly txGiveCalls = (_ring: Ring, s: Slot): void => {
+    this.nic.txFill(s);
+    this.m.clock.cpuPoint();
+    this.nic.txGive(s);
+    this.m.clock.cpuPoints(this.postAccesses);
+  };
+
+  /** rxReap(): the flags' load, dma_rmb(), the call, the payload's loads. */
+  private readonly rxTakeCalls = (_ring: Ring, s: Slot): void => {
+    this.m.clock.cpuPoints(2);
+    this.nic.rxTake(s);
+    this.m.clock.cpuPoint();
+  };
+
+  /** txReap(): the flags' load, the call. */
+  private readonly txTakeCalls = (_ring: Ring, s: Slot): void => {
+    this.m.clock.cpuPoint();
+    this.nic.txTake(s);
+  };
+
+  /** swiotlb_bounce()'s memcpy of the current slot's packet, to or from its bounce slot. */
+  private readonly onBounce = (dst: number, src: number, n: number): void => {
+    const into = dst === this.curBuf;
+    const bus = into ? src : dst;
+    if (n !== this.nic.o.packetSize || (!into && src !== this.curBuf) || (this.curBits !== 0 && bus !== this.curBus)) {
+      throw new Error('dmasim_nic: a bounce copy the ring step does not make (batchedFallback() should have refused the run)');
+    }
+    this.curBits |= into ? BOUNCE_IN : BOUNCE_OUT;
+    this.curBus = bus;
+  };
 
   /** The flags' load that ends a reap short of the head (a descriptor not yet DONE). */
   private endReap(ring: Ring): void {

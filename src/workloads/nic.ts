@@ -8,8 +8,8 @@
 // The default path, 'model', is the dmasim_nic driver (nic-driver.ts) of the NIC device model:
 // probe, interrupts, NAPI. The by-hand paths below play driver and device in turns and run the
 // same driver two ways: 'per-call' makes every DMA API call, CPU access and device access from
-// JS; 'batched' (nic-batched.ts) hands each ring step of a burst to the engine in one call, where
-// dma-direct maps without bouncing, and leaves the machine in the same state.
+// JS; 'batched' (nic-batched.ts) hands each ring step of a burst to the engine in one call,
+// where it can leave the machine in the same state.
 
 import {
   DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, NIC_PAYLOAD_PERIOD,
@@ -39,8 +39,9 @@ export type NicBug = 'none' | 'no-sync-for-cpu' | 'no-sync-for-device' | 'no-dma
  * NAPI polling, frames arriving at the NIC's line rate. The two older paths drive the rings by
  * hand, the driver's and the device's steps taking turns: 'per-call', every DMA API call, CPU
  * access and device access from JS; 'batched', one engine call per ring step of a burst
- * (assembly/ring.ts), on dma-direct without bouncing, no dma-debug, no data checker and no store
- * buffer, else the run falls back to 'per-call'. Those two leave the machine in the same state,
+ * (assembly/ring.ts), on dma-direct without bouncing, a coherent NIC behind an IOMMU or with
+ * swiotlb=force; no dma-debug, no data checker and no store buffer, else the run falls back to
+ * 'per-call' (batchedFallback() says why). Those two leave the machine in the same state,
  * and 'batched' is the line-rate path.
  */
 export type NicApi = 'batched' | 'per-call' | 'model';

@@ -71,6 +71,14 @@ export function iommuState(dev: Device): unknown {
   };
 }
 
+/** swiotlb's slots (struct io_tlb_slot: orig_addr, alloc_size, list, pad_slots) and its counters (null without swiotlb). */
+export function swiotlbState(m: Machine): unknown {
+  const t = m.swiotlb;
+  if (t === null) return null;
+  const list = Array.from({ length: t.nslabs }, (_, i) => t.listAt(i));
+  return { orig: [...t.origAddr], size: [...t.allocSize], list, pad: [...t.padSlots], used: t.totalUsed, hiwater: t.usedHiwater };
+}
+
 /** More CPU traffic under load, which draws on the random stream and the LRU clock: equal only if both were left equal. */
 function probe(m: Machine): void {
   m.setLoad({ evictionPressure: 0.3, speculation: 0.3 });
@@ -81,8 +89,8 @@ function probe(m: Machine): void {
 
 /**
  * Runs the workload per call on one machine and batched on another booted alike, and checks
- * that both paths left the same report, counters, model time, kernel log and memory, and the
- * same engine state for what comes next.
+ * that both paths left the same report, counters, model time and clock, kernel log, memory,
+ * IOMMU and swiotlb state, and the same engine state and timers for what comes next.
  */
 export async function runBoth(machine: MachineOptions, opts: Partial<NicOptions>): Promise<{ perCall: NicReport; batched: NicReport; machines: [Machine, Machine] }> {
   const { m: a, devices: da } = await machineWithDevices({ seed: 7, ...machine });
@@ -98,6 +106,7 @@ export async function runBoth(machine: MachineOptions, opts: Partial<NicOptions>
   expect(b.now()).toBe(a.now());
   expect(b.dmesg()).toEqual(a.dmesg());
   expect(db.map(iommuState)).toEqual(da.map(iommuState));
+  expect(swiotlbState(b)).toEqual(swiotlbState(a));
   expect(sameMemory(a, b)).toBe(true);
   probe(a);
   probe(b);
