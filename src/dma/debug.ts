@@ -453,14 +453,15 @@ export class DmaDebug implements DmaDebugHooks {
   }
 
   /**
-   * __hash_bucket_find() over one list (`next` links it): best fit, NULL when several entries
-   * match and none perfectly. `contain` picks containing_match(), else exact_match().
+   * __hash_bucket_find(): best fit, NULL when several entries match and none perfectly.
+   * `contain` picks containing_match(), else exact_match().
    */
-  private bestFit(head: number, next: Int32Array, contain: boolean, dev: Device, addr: number, size: number, type: number, dir: number, sgCall: number): number {
+  private bucketFind(b: number, contain: boolean, dev: Device, addr: number, size: number, type: number, dir: number, sgCall: number): number {
     let ret = NIL;
     let matches = 0;
     let lastLvl = -1;
-    for (let e = head; e !== NIL; e = next[e] as number) {
+    const nx = this.nx;
+    for (let e = this.bucketHead[b] as number; e !== NIL; e = nx[e] as number) {
       if (contain ? !this.contains(e, addr, size) : this.entAddr[e] !== addr) continue;
       if (this.entDev[e] !== dev) continue;
       matches++;
@@ -478,7 +479,7 @@ export class DmaDebug implements DmaDebugHooks {
 
   /** bucket_find_exact() */
   private findExact(dev: Device, addr: number, size: number, type: number, dir: number, sgCall: number): number {
-    return this.bestFit(this.bucketHead[DmaDebug.bucketOf(addr)] as number, this.nx, false, dev, addr, size, type, dir, sgCall);
+    return this.bucketFind(DmaDebug.bucketOf(addr), false, dev, addr, size, type, dir, sgCall);
   }
 
   /** bucket_find_contain(): this bucket, then earlier ones, 8 KiB at a time. */
@@ -486,7 +487,7 @@ export class DmaDebug implements DmaDebugHooks {
     const b0 = DmaDebug.bucketOf(addr);
     const limit = addr === DMA_MAPPING_ERROR ? HASH_SIZE : Math.min(HASH_SIZE, Math.floor(addr / 8192) + 1);
     for (let i = 0; i < limit; i++) {
-      const e = this.bestFit(this.bucketHead[(b0 - i) & HASH_FN_MASK] as number, this.nx, true, dev, addr, size, type, dir, sgCall);
+      const e = this.bucketFind((b0 - i) & HASH_FN_MASK, true, dev, addr, size, type, dir, sgCall);
       if (e !== NIL) return e;
     }
     return NIL;
