@@ -5,7 +5,7 @@
 //
 // Adding a constant: add it below AND to abiRingFingerprint(), and bump ABI_RING_VERSION.
 
-export const ABI_RING_VERSION = 1;
+export const ABI_RING_VERSION = 3;
 
 // ---- the NIC descriptor -------------------------------------------------------------------
 //
@@ -56,14 +56,26 @@ export const RB_BYTES = 48;
 export const RING_DESC_CACHED = 1;
 /** RB_FLAGS: the device snoops the CPU cache (dev_is_dma_coherent()). */
 export const RING_COHERENT = 2;
+/**
+ * RB_FLAGS: the device's buffer access lands where the slot's RS_BUS says (the host translated
+ * the DMA address, behind an IOMMU), not where the RAM banks put the descriptor's address.
+ */
+export const RING_BUS_TABLE = 4;
+/** RB_FLAGS: the slots' RS_BOUNCE bits ask for swiotlb's bounce copies in the steps. */
+export const RING_BOUNCE = 8;
 
 // A slot (one per descriptor, RS_BYTES each): the WASM offsets of the packet buffer and of the
-// descriptor, and the buffer's DMA address as the driver writes it into the descriptor.
+// descriptor, the buffer's DMA address as the driver writes it into the descriptor, the WASM
+// offset that address reaches, as an i32 (-1: the device's access faults; the device goes there
+// with RING_BUS_TABLE, else where the RAM banks put the descriptor's address), and (with
+// RING_BOUNCE) the bounce copies between the buffer and that offset the slot's next step makes.
 export const RS_BUF = 0;
 export const RS_DESC = 4;
 export const RS_DMA_LO = 8;
 export const RS_DMA_HI = 12;
-export const RS_BYTES = 16;
+export const RS_BUS = 16;
+export const RS_BOUNCE = 20;
+export const RS_BYTES = 24;
 
 // A RAM bank as the bus sees it (RBANK_BYTES each): physical base (lo, hi), size, WASM offset.
 export const RBANK_BASE_LO = 0;
@@ -83,6 +95,12 @@ export const RING_OP_CLEAN = 4;
 export const RING_OP_VERIFY = 8;
 /** The device writes the payload (RX); without it, it reads and checks it (TX). */
 export const RING_OP_DEV_WRITE = 16;
+
+// RS_BOUNCE bits: swiotlb_bounce()'s memcpy (copy.ts cpuCopy()) of the packet.
+/** From the bounce slot (RS_BUS) to the buffer: before the payload is written (post) or checked (reap). */
+export const BOUNCE_IN = 1;
+/** From the buffer to the bounce slot: after the payload is written, before the clean (post). */
+export const BOUNCE_OUT = 2;
 
 /**
  * A fingerprint of every constant above, computed as abi.ts's abiFingerprint() is (integers below
@@ -116,10 +134,14 @@ export function abiRingFingerprint(): number {
   h = fold(h, RB_BYTES);
   h = fold(h, RING_DESC_CACHED);
   h = fold(h, RING_COHERENT);
+  h = fold(h, RING_BUS_TABLE);
+  h = fold(h, RING_BOUNCE);
   h = fold(h, RS_BUF);
   h = fold(h, RS_DESC);
   h = fold(h, RS_DMA_LO);
   h = fold(h, RS_DMA_HI);
+  h = fold(h, RS_BUS);
+  h = fold(h, RS_BOUNCE);
   h = fold(h, RS_BYTES);
   h = fold(h, RBANK_BASE_LO);
   h = fold(h, RBANK_BASE_HI);
@@ -131,6 +153,8 @@ export function abiRingFingerprint(): number {
   h = fold(h, RING_OP_CLEAN);
   h = fold(h, RING_OP_VERIFY);
   h = fold(h, RING_OP_DEV_WRITE);
+  h = fold(h, BOUNCE_IN);
+  h = fold(h, BOUNCE_OUT);
   return h;
 }
 

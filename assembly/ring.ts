@@ -1,8 +1,10 @@
 // Batched ring steps: what a NIC driver and its device do to a burst of descriptors, in one call
 // from the host instead of a dozen crossings per packet (the per-call path in
-// src/workloads/nic.ts). The host still decides what happens: it takes the dma-direct path
-// only where no buffer bounces, and passes the arch's cache operations for each step as
-// RING_OP_* bits, in the kernel's order (src/workloads/nic-batched.ts). The steps do the line
+// src/workloads/nic.ts). The host still decides what happens: it passes the arch's cache
+// operations for each step as RING_OP_* bits, in the kernel's order, and where the kernel's work
+// is per packet (an IOMMU, swiotlb=force) it makes those calls itself and hands over what the
+// step needs: each slot's DMA address, where the device's access lands (RING_BUS_TABLE) and
+// swiotlb's bounce copies (RING_BOUNCE) (src/workloads/nic-batched.ts). The steps do the line
 // and byte work with the same functions the per-call path reaches one crossing at a time
 // (cache.ts, bus.ts, copy.ts), in the same order, so both paths leave the same RAM, the same
 // cache lines, the same counters and the same random stream behind. Where a step knows more
@@ -15,7 +17,7 @@
 // Everything a step reads is in the host's ring area (src/layout.ts), described by a ring block
 // (abi-ring.ts RB_*):
 //
-//   ring block --> slots  [ buf | desc | dma lo | dma hi ] x size     (RS_*)
+//   ring block --> slots  [ buf | desc | dma lo | dma hi | bus | bounce ] x size   (RS_*)
 //              --> banks  [ base lo | base hi | size | offset ] x n    (RBANK_*)
 //              --> pattern: the payload bytes, packet seq at (seq + seq base) * STRIDE % PERIOD
 //              --> tmp:     max(len, DESC_BYTES) bytes the CPU and the device read into
@@ -32,10 +34,11 @@ import {
   DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, NIC_PAYLOAD_PERIOD,
   NIC_PAYLOAD_STRIDE, RB_BANKS, RB_CORRUPTED, RB_FAULTS, RB_FLAGS, RB_LEN, RB_NBANKS, RB_PATTERN, RB_SEQ_BASE,
   RB_SIZE, RB_SLOTS, RB_TMP, RB_VERIFIED, RBANK_BASE_HI, RBANK_BASE_LO, RBANK_BYTES, RBANK_OFFSET, RBANK_SIZE,
-  RING_COHERENT, RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE, RING_OP_FILL, RING_OP_INVAL, RING_OP_VERIFY,
-  RS_BUF, RS_BYTES, RS_DESC, RS_DMA_HI, RS_DMA_LO,
+  BOUNCE_IN, BOUNCE_OUT, RING_BOUNCE, RING_BUS_TABLE, RING_COHERENT, RING_DESC_CACHED, RING_OP_CLEAN, RING_OP_DEV_WRITE,
+  RING_OP_FILL, RING_OP_INVAL, RING_OP_VERIFY, RS_BOUNCE, RS_BUF, RS_BUS, RS_BYTES, RS_DESC, RS_DMA_HI, RS_DMA_LO,
 } from './abi-ring';
 import { devCompare, devRead } from './bus';
+import { cpuCopy } from './copy';
 import {
   clean, copyBytes, count, cpuCompare, cpuRead32, cpuRead32Again, cpuWrite, cpuWrite32x4, cpuWrite32x4Again, cpuWriteInLine, inOneLine,
   invalPoc, lineBytes, newestSurvives, noLoadEffects, residentData, snoopedSource, snoopInvalidate, snoopInvalidateInLine,
@@ -67,8 +70,8 @@ import {
 
 /**
  * The WASM offset a bus access to [addr, addr + len) lands on, or -1 when no RAM bank holds the
- * whole range (the device takes a DMA fault). Bus and physical addresses are one on the
- * batched path (no dma_range_map, no IOMMU).
+ * whole range (the device takes a DMA fault). Bus and physical addresses are one here (no
+ * dma_range_map; behind an IOMMU the host translates, RING_BUS_TABLE).
  */
 // @ts-ignore: decorator
 @inline function busOffset(banks: usize, n: u32, lo: u32, hi: u32, len: usize): i64 {
@@ -88,8 +91,10 @@ import {
 
 /**
  * The driver posts n descriptors from packet `first` on: per packet, in this order, what `ops`
- * asks of the buffer (RING_OP_INVAL: sync_for_cpu's invalidate; RING_OP_FILL: the CPU writes the
- * payload; RING_OP_CLEAN: map's or sync_for_device's clean), then the descriptor's address and
+ * asks of the buffer (RING_OP_INVAL: sync_for_cpu's invalidate; with RING_BOUNCE, the slot's
+ * BOUNCE_IN copy back from its bounce slot; RING_OP_FILL: the CPU writes the payload; the slot's
+ * BOUNCE_OUT copy to its bounce slot; RING_OP_CLEAN: map's or sync_for_device's clean), then the
+ * descriptor's address and
  * length, then its OWN flag (the dma_wmb() between them orders nothing more here: the host
  * counts it, and takes this path only without a store buffer). Each descriptor word is a
  * writel(): through the cache, or through the uncached alias.
@@ -102,10 +107,11 @@ export function ringPost(ring: usize, first: u32, n: u32, ops: u32): u32 {
   const cached = (load<u32>(ring, RB_FLAGS) & RING_DESC_CACHED) != 0;
   const tmp = <usize>load<u32>(ring, RB_TMP);
   const pattern = <usize>load<u32>(ring, RB_PATTERN);
+  const bounce = (load<u32>(ring, RB_FLAGS) & RING_BOUNCE) != 0;
   // With no buffer work and no load effects, nothing but the descriptor writes touches the
   // cache: a descriptor in the line the previous one left resident and dirty is a hit on the
   // same slot (cpuWrite32x4Again()). `lastLine` is that line (~0: none), `lineData` its data.
-  const again = cached && ops == 0 && noLoadEffects();
+  const again = cached && ops == 0 && !bounce && noLoadEffects();
   const fillInLine = inOneLine(0, len) && len > 0;
   const lineMask = lineBytes() - 1;
   let lastLine: usize = ~(<usize>0);
@@ -117,7 +123,9 @@ export function ringPost(ring: usize, first: u32, n: u32, ops: u32): u32 {
   for (let k: u32 = 0; k < n; k++) {
     const s = slots + <usize>idx * RS_BYTES;
     const buf = <usize>load<u32>(s, RS_BUF);
+    const copies = bounce ? load<u32>(s, RS_BOUNCE) : 0;
     if (ops & RING_OP_INVAL) invalPoc(buf, len);
+    if (copies & BOUNCE_IN) cpuCopy(buf, <usize>load<u32>(s, RS_BUS), len);
     if (ops & RING_OP_FILL) {
       // cpuWrite(), inline for a packet inside one line; its bytes are counted at the end.
       if (fillInLine && inOneLine(buf, len)) {
@@ -127,6 +135,7 @@ export function ringPost(ring: usize, first: u32, n: u32, ops: u32): u32 {
         cpuWrite(buf, len, pattern + <usize>at);
       }
     }
+    if (copies & BOUNCE_OUT) cpuCopy(<usize>load<u32>(s, RS_BUS), buf, len);
     if (ops & RING_OP_CLEAN) clean(buf, len > 0 ? len : 1);
     const d = <usize>load<u32>(s, RS_DESC);
     const lo = load<u32>(s, RS_DMA_LO);
@@ -160,8 +169,9 @@ export function ringPost(ring: usize, first: u32, n: u32, ops: u32): u32 {
 
 /**
  * The device walks up to n descriptors from packet `first` on, stopping at the first it does
- * not own: it reads the descriptor, then writes the payload at the descriptor's address
- * (RING_OP_DEV_WRITE, receive) or reads and checks it (transmit), then hands the descriptor back
+ * not own: it reads the descriptor, then writes the payload at the descriptor's address (or
+ * where the slot's RS_BUS says, RING_BUS_TABLE) (RING_OP_DEV_WRITE, receive) or reads and
+ * checks it (transmit), then hands the descriptor back
  * with DONE. An address that reaches no RAM is a DMA fault (and, on transmit, a corrupted
  * packet); the walk goes on.
  *
@@ -180,6 +190,7 @@ export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
   const banks = <usize>load<u32>(ring, RB_BANKS);
   const nbanks = load<u32>(ring, RB_NBANKS);
   const write = (ops & RING_OP_DEV_WRITE) != 0;
+  const table = (load<u32>(ring, RB_FLAGS) & RING_BUS_TABLE) != 0;
   let idx = first % size;
   let at = payloadAt(ring, first);
   let read: u64 = 0;
@@ -192,7 +203,8 @@ export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
   let snoops: u64 = 0;
   const payloadInLine = inOneLine(0, len) && len > 0;
   for (; done < n; done++) {
-    const d = <usize>load<u32>(slots + <usize>idx * RS_BYTES, RS_DESC);
+    const s = slots + <usize>idx * RS_BYTES;
+    const d = <usize>load<u32>(s, RS_DESC);
     let desc = d;
     if (!coherent) {
       read += DESC_BYTES;
@@ -205,7 +217,7 @@ export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
       desc = tmp;
     }
     if ((load<u32>(desc, DESC_FLAGS) & DESC_OWN) == 0) break;
-    const to = busOffset(banks, nbanks, load<u32>(desc, DESC_ADDR_LO), load<u32>(desc, DESC_ADDR_HI), len);
+    const to = table ? <i64>load<i32>(s, RS_BUS) : busOffset(banks, nbanks, load<u32>(desc, DESC_ADDR_LO), load<u32>(desc, DESC_ADDR_HI), len);
     const payload = pattern + <usize>at;
     if (to < 0) {
       faults++;
@@ -245,8 +257,9 @@ export function ringDevice(ring: usize, first: u32, n: u32, ops: u32): u32 {
 /**
  * The driver reaps up to n descriptors from packet `first` on, stopping at the first the device
  * has not handed back: per packet, the DONE flag (a readl(), cached or not), then what `ops`
- * asks (RING_OP_INVAL: unmap's or sync_for_cpu's invalidate; RING_OP_VERIFY: the CPU reads the
- * buffer and checks the payload).
+ * asks (RING_OP_INVAL: unmap's or sync_for_cpu's invalidate; with RING_BOUNCE, the slot's
+ * BOUNCE_IN copy back from its bounce slot; RING_OP_VERIFY: the CPU reads the buffer and checks
+ * the payload).
  * @returns the descriptors reaped
  */
 export function ringReap(ring: usize, first: u32, n: u32, ops: u32): u32 {
@@ -256,13 +269,14 @@ export function ringReap(ring: usize, first: u32, n: u32, ops: u32): u32 {
   const cached = (load<u32>(ring, RB_FLAGS) & RING_DESC_CACHED) != 0;
   const tmp = <usize>load<u32>(ring, RB_TMP);
   const pattern = <usize>load<u32>(ring, RB_PATTERN);
+  const bounce = (load<u32>(ring, RB_FLAGS) & RING_BOUNCE) != 0;
   // A descriptor in the line the previous flags read left resident is a hit on the same slot
   // (cpuRead32Again()) when nothing in between can have pushed that line out: no load effects,
-  // no invalidate, and no more buffer lines read than newestSurvives() allows. `lastLine` is
-  // that line (~0: none), `lineData` its data.
+  // no invalidate, no bounce, and no more buffer lines read than newestSurvives() allows.
+  // `lastLine` is that line (~0: none), `lineData` its data.
   const lineMask = lineBytes() - 1;
   const bufLines = (len + 2 * lineMask) / (lineMask + 1);
-  const again = cached && (ops & RING_OP_INVAL) == 0 && noLoadEffects() &&
+  const again = cached && (ops & RING_OP_INVAL) == 0 && !bounce && noLoadEffects() &&
     ((ops & RING_OP_VERIFY) == 0 || newestSurvives(bufLines));
   let lastLine: usize = ~(<usize>0);
   let lineData: usize = 0;
@@ -296,6 +310,7 @@ export function ringReap(ring: usize, first: u32, n: u32, ops: u32): u32 {
     if ((flags & DESC_DONE) == 0) break;
     const buf = <usize>load<u32>(s, RS_BUF);
     if (ops & RING_OP_INVAL) invalPoc(buf, len);
+    if (bounce && (load<u32>(s, RS_BOUNCE) & BOUNCE_IN)) cpuCopy(buf, <usize>load<u32>(s, RS_BUS), len);
     if (ops & RING_OP_VERIFY) {
       if (cpuCompare(buf, len, pattern + <usize>at)) verified++;
       else corrupted++;

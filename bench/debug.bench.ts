@@ -5,6 +5,8 @@
 // pool is full. On a coherent x86_64 device and on a non-coherent arm64 device, TO_DEVICE and
 // FROM_DEVICE (the latter also exercises the active-cacheline tracker). Ratios are to the same
 // workload with the checkers off; each figure is the median of 3 runs, each in a process of its own.
+// Also what dma-debug adds to a boot (dma_debug_init()'s 2,048 pages of entries), as a ratio to
+// the same machine booted without it.
 
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -86,8 +88,22 @@ async function child(arch: 'arm64' | 'x86_64', dir: DmaDirection, mode: Mode): P
   process.stdout.write(`${ns.get(mode) ?? NaN}\n`);
 }
 
+const BOOTS = 30;
+/** The bench's machine booted BOOTS times: the median time of one boot, in ms. */
+async function boots(debug: boolean): Promise<void> {
+  const ms: number[] = [];
+  for (let i = 0; i < BOOTS; i++) {
+    const t0 = performance.now();
+    await createMachine({ arch: 'arm64', ram: [{ base: 0x4000_0000, size: 64 << 20 }, { base: 0x1_0000_0000, size: 256 << 20 }], config: { DMA_API_DEBUG: debug } });
+    ms.push(performance.now() - t0);
+  }
+  process.stdout.write(`${ms.sort((a, b) => a - b)[BOOTS >> 1] ?? NaN}\n`);
+}
+
 if (process.argv[2] === 'child') {
   await child(process.argv[3] as 'arm64' | 'x86_64', Number(process.argv[4]) as DmaDirection, process.argv[5] as Mode);
+} else if (process.argv[2] === 'boot') {
+  await boots(process.argv[3] === 'dma-debug');
 } else {
   const rows: Row[] = [];
   const self = fileURLToPath(import.meta.url);
@@ -106,5 +122,14 @@ if (process.argv[2] === 'child') {
     rows.push({ suite: SUITE, name: `${name}, DMA_API_DEBUG`, value: dbg, unit: 'ns/pair', ratio: dbg / off, baseline: 'of off', goal: '<= 1.5x' });
     rows.push({ suite: SUITE, name: `${name}, data checker`, value: dc, unit: 'ns/pair', ratio: dc / off, baseline: 'of off', goal: '<= 1.5x' });
   }
+  const boot = (mode: Mode): number => Number(execFileSync(process.execPath, [self, 'boot', mode], { encoding: 'utf8' }).trim());
+  const bootSamples: [number[], number[]] = [[], []];
+  for (let k = 0; k < ROUNDS; k++) {
+    bootSamples[0].push(boot('off'));
+    bootSamples[1].push(boot('dma-debug'));
+  }
+  const [plain, debug] = bootSamples.map(median) as [number, number];
+  rows.push({ suite: SUITE, name: 'boot, checkers off', value: plain, unit: 'ms' });
+  rows.push({ suite: SUITE, name: 'boot, DMA_API_DEBUG', value: debug, unit: 'ms', ratio: debug / plain, baseline: 'of off' });
   report(rows);
 }

@@ -9,7 +9,10 @@
 //       invalidate since;
 //   (c) lost DMA data: a dirty cacheline written back (by eviction, clean, or the clean+invalidate
 //       of a partial line) over bytes the device wrote;
-//   (d) stale DMA read: a device read of RAM that is older than a dirty cacheline.
+//   (d) stale DMA read: a device read of RAM that is older than a dirty cacheline;
+//   (g) lost CPU data: a CPU write to a buffer it owned (after sync_for_cpu), never cleaned by a
+//       sync_for_device, discarded by the invalidation of the next sync_for_cpu or the unmap
+//       (arch/arm64/mm/dma-mapping.c arch_sync_dma_for_cpu(): dcache_inval_poc(), DC IVAC).
 //
 // It is host-side only. The engine's per-line directory (one byte per RAM line: way and dirty
 // bit) and the cache data array sit in the shared memory, so the checker reads a line's state and
@@ -46,10 +49,11 @@ import { KERN_ERR, type KernelLog } from '../lib/printk.js';
 import { callerLocation } from '../lib/caller.js';
 import { sg_phys, type Scatterlist } from '../dma/scatterlist.js';
 import { x016 } from '../lib/vsprintf.js';
+import { DataCheckRegions, F_BLIND, F_CPU_WROTE_IN_BUFFER, F_CPU_WROTE_OWNED, F_DEV_WROTE, F_LIVE, F_REPORTED_READ, F_REPORTED_SHARED, F_REPORTED_WRITE, NONE, pageOf } from './dma-data-regions.js';
 
 export type DataCheckKind =
   | 'cpu-access-device-owned' | 'cpu-write-shared-cacheline' | 'stale-cpu-read' | 'writeback-over-dma-data' | 'device-read-stale-ram'
-  | 'device-overrun' | 'bounce-data-lost';
+  | 'device-overrun' | 'bounce-data-lost' | 'cpu-write-discarded';
 
 /** The mapping a report is about, as it stood when the report was made. */
 export interface DataCheckMapping {
@@ -71,7 +75,7 @@ export interface DataCheckMapping {
 export interface DataCheckAccess {
   /** 'CPU', the device ("<driver> <name>"), or what wrote a line back. */
   readonly by: string;
-  readonly op: 'read' | 'write' | 'writeback';
+  readonly op: 'read' | 'write' | 'writeback' | 'invalidate';
   readonly phys: number;
   readonly size: number;
   readonly dma?: number;
@@ -93,6 +97,21 @@ export interface DataCheckReport {
   readonly lines: readonly string[];
 }
 
+/** A dirty line an invalidation is about to reach, holding bytes the CPU wrote to a buffer it owned. */
+interface DiscardCandidate {
+  /** WASM offset of the line, and the CPU's part of the buffer in it [lo, hi). */
+  readonly off: number;
+  readonly lo: number;
+  readonly hi: number;
+  /** The cached bytes before the invalidation. */
+  readonly snap: Uint8Array;
+  /** Held in the table until the candidate is settled. */
+  readonly region: number;
+  /** The invalidated range. */
+  readonly evOff: number;
+  readonly evLen: number;
+}
+
 /** What the checker needs from the machine it watches, handed in by machine.ts. */
 export interface DataCheckHost {
   readonly log: KernelLog;
@@ -109,10 +128,6 @@ const K_MAP = 0;
 const K_SG = 1;
 const K_PAGES = 2;
 
-/** Bits of Region.reported: one report of each kind per ownership period. */
-const R_WRITE = 1;
-const R_READ = 2;
-const R_SHARED = 4;
 
 /** What ran since the previous hook (see lastEvent()). */
 const EV_NONE = 0;
@@ -136,89 +151,6 @@ const UNMAP_OF: Readonly<Record<string, string>> = {
   dma_alloc_pages: 'dma_free_pages', dma_alloc_noncoherent: 'dma_free_noncoherent',
 };
 
-/** The 4 KiB page of a WASM offset: a multiply by the exact reciprocal (PAGE_SIZE is a bundled `var`, a divide by it is not folded). */
-const PAGE_SCALE = 1 / PAGE_SIZE;
-function pageOf(off: number): number {
-  return Math.floor(off * PAGE_SCALE);
-}
-
-/** The CPU owns nothing of a region yet: one empty list for all of them. */
-const NO_RANGES: readonly number[] = [];
-
-/** A live mapping (or dma_alloc_pages() buffer) as the checker follows it. */
-class Region {
-  live = true;
-  /** Neighbours in the checker's list of live regions (insertion order). */
-  prevLive: Region | null = null;
-  nextLive: Region | null = null;
-  /** Sub-ranges the CPU owns, as sorted disjoint [lo, hi) pairs relative to the start (replaced, never changed in place). */
-  cpu: readonly number[] = NO_RANGES;
-  reported = 0;
-  visit = 0;
-  /** The last CPU write into the region's cachelines while the device owned them (phys, or -1). */
-  cpuWroteAt = -1;
-  cpuWroteInBuffer = false;
-  /** Made while the device's syncs were skipped unseen: its ownership cannot be followed. */
-  blind = false;
-  /** The device wrote the region since the CPU last took it (sync_for_cpu): data in flight. */
-  devWrote = false;
-
-  constructor(
-    readonly dev: Device, readonly call: string, readonly kind: number, readonly dma: number, readonly size: number,
-    readonly dir: DmaDirection, readonly attrs: number, readonly phys: number, readonly origOff: number,
-    readonly dmaPhys: number, readonly dmaOff: number,
-  ) {}
-
-  get bounced(): boolean {
-    return this.dmaPhys !== this.phys;
-  }
-
-  /** Whether the device owns any byte of [lo, hi) (relative). */
-  deviceOwns(lo: number, hi: number): boolean {
-    lo = Math.max(lo, 0);
-    hi = Math.min(hi, this.size);
-    if (hi <= lo) return false;
-    let covered = 0;
-    const c = this.cpu;
-    for (let i = 0; i < c.length; i += 2) covered += Math.max(0, Math.min(hi, c[i + 1] as number) - Math.max(lo, c[i] as number));
-    return covered < hi - lo;
-  }
-
-  /** Hands [lo, hi) to the CPU (sync_for_cpu) or back to the device (sync_for_device). */
-  give(lo: number, hi: number, toCpu: boolean): void {
-    lo = Math.max(lo, 0);
-    hi = Math.min(hi, this.size);
-    const out: number[] = [];
-    const c = this.cpu;
-    let nlo = lo;
-    let nhi = hi;
-    for (let i = 0; i < c.length; i += 2) {
-      const a = c[i] as number;
-      const b = c[i + 1] as number;
-      if (toCpu) {
-        if (b < nlo || a > nhi) out.push(a, b);
-        else { nlo = Math.min(nlo, a); nhi = Math.max(nhi, b); }
-      } else {
-        if (b <= lo || a >= hi) { out.push(a, b); continue; }
-        if (a < lo) out.push(a, lo);
-        if (b > hi) out.push(hi, b);
-      }
-    }
-    if (toCpu && nhi > nlo) out.push(nlo, nhi);
-    if (toCpu) this.devWrote = false;
-    for (let i = 0; i < out.length; i += 2) {
-      for (let j = i + 2; j < out.length; j += 2) {
-        if ((out[j] as number) < (out[i] as number)) {
-          [out[i], out[j]] = [out[j] as number, out[i] as number];
-          [out[i + 1], out[j + 1]] = [out[j + 1] as number, out[i + 1] as number];
-        }
-      }
-    }
-    this.cpu = out;
-    this.reported = 0;
-  }
-}
-
 /** A line the device wrote while the CPU cache held an older copy of it. */
 interface StaleLine {
   readonly li: number;
@@ -228,7 +160,8 @@ interface StaleLine {
   readonly ramSnap: Uint8Array;
   /** 1 for each byte a device wrote since the line became stale. */
   readonly devMask: Uint8Array;
-  region: Region | null;
+  /** The region it was written through (NONE: none), held in the table (retain/release). */
+  region: number;
   dev: Device;
   /** The device wrote bytes the CPU owned at the time (after sync_for_cpu, or with no mapping). */
   devOwned: boolean;
@@ -244,16 +177,12 @@ export class DmaDataCheck implements DmaDebugHooks {
   private readonly lineSize: number;
   private readonly ramStart: number;
   private readonly port: EnginePort;
-  /**
-   * Regions by the 4 KiB page (of WASM offsets) they touch: per page an array used as a bag (its
-   * first pageCount[p] slots), never shrunk, so a map and unmap allocate nothing but the region.
-   */
-  private readonly byPage: (Region[] | null)[];
-  private readonly pageCount: Int32Array;
-  private regionCount = 0;
-  private stamp = 0;
+  /** The live regions, by id (and the unmapped ones a stale line still names). */
+  private readonly regions: DataCheckRegions;
   private readonly stale = new Map<number, StaleLine>();
   private readonly suspects = new Set<StaleLine>();
+  /** Lines an invalidation is about to reach; looked at by the next hook, once it ran (g). */
+  private discards: DiscardCandidate[] = [];
   /** What ran since the previous hook: the access or cache operation a write-back is blamed on. */
   private evKind = EV_NONE;
   private evOff = 0;
@@ -261,13 +190,6 @@ export class DmaDataCheck implements DmaDebugHooks {
   private evDev: Device | null = null;
   private pendingCall: string | null = null;
   private readonly list: DataCheckReport[] = [];
-  /**
-   * Every live region in the order they were made, for the nearest-mapping search of an overrun:
-   * a list through the regions themselves (a Set of tens of thousands of regions spent most of a
-   * map+unmap in its hash table).
-   */
-  private liveHead: Region | null = null;
-  private liveTail: Region | null = null;
   /** Live coherent allocations (dma_alloc_coherent() and friends): the device may use them freely. */
   private readonly coherent: { dev: Device; dma: number; size: number; phys: number }[] = [];
 
@@ -277,10 +199,7 @@ export class DmaDataCheck implements DmaDebugHooks {
     this.u8 = m.port.u8;
     this.lineSize = m.cache.lineSize;
     this.ramStart = m.layout.ramStart;
-    this.pageCount = new Int32Array(Math.ceil(m.layout.totalBytes / PAGE_SIZE));
-    // Every page's slot exists from the start: an array written at scattered high indices
-    // turns into a dictionary, and every access then hashes.
-    this.byPage = new Array<Region[] | null>(this.pageCount.length).fill(null);
+    this.regions = new DataCheckRegions(Math.ceil(m.layout.totalBytes / PAGE_SIZE));
   }
 
   /** Every report so far (write-backs since the last hook are found first). */
@@ -320,87 +239,37 @@ export class DmaDataCheck implements DmaDebugHooks {
 
   // ---- regions ----------------------------------------------------------------------------
 
-  private pages(off: number, len: number, fn: (p: number) => void): void {
-    const last = pageOf(off + Math.max(len, 1) - 1);
-    for (let p = pageOf(off); p <= last; p++) fn(p);
-  }
-
-  /** Adds a region to (or removes it from) the lists of the pages it touches; emptied lists stay for reuse. */
-  private index(r: Region, add: boolean): void {
-    this.indexRange(r, r.origOff, add);
-    if (r.dmaOff >= 0 && r.dmaOff !== r.origOff) this.indexRange(r, r.dmaOff, add);
-  }
-
-  private indexRange(r: Region, off: number, add: boolean): void {
-    const last = pageOf(off + Math.max(r.size, 1) - 1);
-    const counts = this.pageCount;
-    for (let p = pageOf(off); p <= last; p++) {
-      const n = counts[p] as number;
-      if (add) {
-        let list = this.byPage[p];
-        if (list === null || list === undefined) this.byPage[p] = list = [];
-        if (n > 0 && list[n - 1] === r) continue;
-        list[n] = r;
-        counts[p] = n + 1;
-      } else if (n > 0) {
-        const list = this.byPage[p] as Region[];
-        let i = n - 1;
-        while (i >= 0 && list[i] !== r) i--;
-        if (i < 0) continue;
-        list[i] = list[n - 1] as Region;
-        counts[p] = n - 1;
-      }
-    }
-  }
-
   private addRegion(dev: Device, kind: number, call: string, phys: number, dma: number, size: number, dir: DmaDirection, attrs: number, cpuOwned: boolean): void {
     if (dev.dma_iommu) return;
     const m = this.m;
     const origOff = m.physToOffset(phys, Math.max(size, 1));
     if (origOff < 0) return;
     const dmaPhys = dev.dmaToPhys(dma, Math.max(size, 1));
-    const dmaOff = dmaPhys < 0 ? -1 : m.physToOffset(dmaPhys, Math.max(size, 1));
-    const r = new Region(dev, call, kind, dma, size, dir, attrs, phys, origOff, dmaPhys < 0 ? phys : dmaPhys, dmaOff);
-    if (cpuOwned && size > 0) r.cpu = [0, size];
-    r.blind = !this.observable(dev);
-    this.index(r, true);
-    r.prevLive = this.liveTail;
-    if (this.liveTail === null) this.liveHead = r;
-    else this.liveTail.nextLive = r;
-    this.liveTail = r;
-    this.regionCount++;
+    const dmaOff = dmaPhys < 0 ? -1 : dmaPhys === phys ? origOff : m.physToOffset(dmaPhys, Math.max(size, 1));
+    this.regions.add(dev, call, kind, dma, size, dir, attrs, phys, origOff, dmaPhys < 0 ? phys : dmaPhys, dmaOff, cpuOwned, !this.observable(dev));
   }
 
-  /** The live region of `dev` that starts at (exact) or contains [dma, dma + size). */
-  private findRegion(dev: Device, dma: number, size: number, exact: boolean, kind: number): Region | null {
-    if (dma === DMA_MAPPING_ERROR) return null;
+  /** The live region of `dev` that starts at (exact) or contains [dma, dma + size), or NONE. */
+  private findRegion(dev: Device, dma: number, size: number, exact: boolean, kind: number): number {
+    if (dma === DMA_MAPPING_ERROR) return NONE;
     const phys = dev.dmaToPhys(dma, 1);
     const off = phys < 0 ? -1 : this.m.physToOffset(phys, 1);
-    if (off < 0) return null;
+    if (off < 0) return NONE;
+    const t = this.regions;
     const p = pageOf(off);
-    const n = this.pageCount[p] as number;
-    const list = this.byPage[p] as Region[];
-    for (let i = 0; i < n; i++) {
-      const r = list[i] as Region;
-      if (r.dev !== dev || (kind >= 0 && r.kind !== kind)) continue;
-      if (exact ? r.dma === dma : r.dma <= dma && dma + size <= r.dma + r.size) return r;
+    const start = t.pageStart[p] as number;
+    const end = start + (t.pageCount[p] as number);
+    for (let i = start; i < end; i++) {
+      const r = t.pool[i] as number;
+      if (t.dev[r] !== dev || (kind >= 0 && t.kind[r] !== kind)) continue;
+      const rdma = t.dma[r] as number;
+      if (exact ? rdma === dma : rdma <= dma && dma + size <= rdma + (t.size[r] as number)) return r;
     }
-    return null;
+    return NONE;
   }
 
-  private removeRegion(r: Region | null): void {
-    if (r === null) return;
-    if (r.live) {
-      const { prevLive: p, nextLive: n } = r;
-      if (p === null) this.liveHead = n;
-      else p.nextLive = n;
-      if (n === null) this.liveTail = p;
-      else n.prevLive = p;
-      r.prevLive = r.nextLive = null;
-    }
-    r.live = false;
-    this.index(r, false);
-    this.regionCount--;
+  private removeRegion(r: number): void {
+    if (r !== NONE) this.regions.remove(r);
   }
 
   private takeCall(fallback: string): string {
@@ -411,9 +280,12 @@ export class DmaDataCheck implements DmaDebugHooks {
 
   // ---- stale lines --------------------------------------------------------------------------
 
+  /** Forgets a stale line, and its hold on the region it names (a second drop does nothing). */
   private drop(s: StaleLine): void {
     this.stale.delete(s.li);
     this.suspects.delete(s);
+    this.regions.release(s.region);
+    s.region = NONE;
   }
 
   private dropRange(off: number, len: number): void {
@@ -456,7 +328,11 @@ export class DmaDataCheck implements DmaDebugHooks {
    * back over it (c); a line no longer cached is forgotten; a clean one is no longer suspect.
    */
   private settle(): void {
-    if (this.suspects.size === 0) return;
+    if (this.suspects.size !== 0) this.settleSuspects();
+    if (this.discards.length !== 0) this.settleDiscards();
+  }
+
+  private settleSuspects(): void {
     const u8 = this.u8;
     for (const s of [...this.suspects]) {
       let changed = 0;
@@ -523,9 +399,10 @@ export class DmaDataCheck implements DmaDebugHooks {
       return;
     }
     this.event(write ? EV_CPU_WRITE : EV_CPU_READ, off, len, null);
-    if (this.regionCount === 0 && this.stale.size === 0) return;
-    const staleRegion = !write && this.stale.size > 0 ? this.checkStaleRead(off, len, 'CPU 0') : undefined;
-    if (this.regionCount > 0) this.checkOwnership(off, len, write, staleRegion);
+    const regions = this.regions.count;
+    if (regions === 0 && this.stale.size === 0) return;
+    const staleRegion = !write && this.stale.size > 0 ? this.checkStaleRead(off, len, 'CPU 0') : NONE;
+    if (regions > 0) this.checkOwnership(off, len, write, staleRegion);
     if (write && this.stale.size > 0) this.markWritten(off, len);
   }
 
@@ -563,6 +440,7 @@ export class DmaDataCheck implements DmaDebugHooks {
   maintenance(kind: 'clean' | 'inval', off: number, len: number): void {
     this.settle();
     this.event(kind === 'clean' ? EV_CLEAN : EV_INVAL, off, len, null);
+    if (kind === 'inval' && this.regions.cpuWrites > 0) this.noteDiscards(off, len);
     if (this.stale.size === 0) return;
     this.staleIn(off, len, (s) => {
       if (!s.suspect) {
@@ -572,9 +450,75 @@ export class DmaDataCheck implements DmaDebugHooks {
     });
   }
 
+  /**
+   * (g) Before an invalidation: the dirty lines of [off, off + len) holding bytes the CPU wrote
+   * to a part of a mapped buffer it owns. Whether the operation discards them (DC IVAC) or writes
+   * them back first (DC CIVAC, as dcache_inval_poc() does to a partial line at either edge) shows
+   * once it ran: settleDiscards() compares RAM with the bytes kept here.
+   */
+  private noteDiscards(off: number, len: number): void {
+    const t = this.regions;
+    const n = t.collect(off, len);
+    for (let k = 0; k < n; k++) {
+      const r = t.found[k] as number;
+      if (!((t.flags[r] as number) & F_CPU_WROTE_OWNED) || t.bounced(r)) continue;
+      const origOff = t.origOff[r] as number;
+      const lo = Math.max(off, origOff);
+      const hi = Math.min(off + len, origOff + (t.size[r] as number));
+      if (lo < hi) this.noteRegionDiscards(r, lo, hi, off, len);
+    }
+  }
+
+  /** noteDiscards() of region r's part [lo, hi) of the invalidated range [off, off + len). */
+  private noteRegionDiscards(r: number, lo: number, hi: number, off: number, len: number): void {
+    const t = this.regions;
+    const L = this.lineSize;
+    const u8 = this.u8;
+    const origOff = t.origOff[r] as number;
+    const last = this.lineIndex(hi - 1);
+    for (let li = this.lineIndex(lo); li <= last; li++) {
+      const d = this.dirByte(li);
+      if (!(d & LD_DIRTY)) continue;
+      const lineOff = this.ramStart + li * L;
+      const a = Math.max(lo, lineOff);
+      const b = Math.min(hi, lineOff + L);
+      // A part the device owns: the CPU's write there was reported as a data race (a).
+      if (t.deviceOwns(r, a - origOff, b - origOff) || this.discards.some((c) => c.off === lineOff)) continue;
+      const at = this.cachedAt(li, d);
+      let differs = false;
+      for (let o = a; o < b && !differs; o++) differs = u8[at + (o - lineOff)] !== u8[o];
+      if (!differs) continue;
+      t.retain(r);
+      this.discards.push({ off: lineOff, lo: a, hi: b, snap: u8.slice(at, at + L), region: r, evOff: off, evLen: len });
+    }
+  }
+
+  /** (g) After the invalidation: a line whose RAM does not hold the CPU's bytes lost them. */
+  private settleDiscards(): void {
+    const list = this.discards;
+    this.discards = [];
+    const u8 = this.u8;
+    for (const c of list) {
+      const d = this.dirByte(this.lineIndex(c.off));
+      const at = (d & LD_WAY_MASK) === 0 ? -1 : this.cachedAt(this.lineIndex(c.off), d);
+      let lost = 0;
+      let first = -1;
+      for (let o = c.lo; o < c.hi; o++) {
+        const cpu = c.snap[o - c.off] as number;
+        // Still cached with the CPU's byte (the operation did not reach it), or in RAM: not lost.
+        if (u8[o] === cpu || (at >= 0 && u8[at + (o - c.off)] === cpu)) continue;
+        lost++;
+        if (first < 0) first = o;
+      }
+      if (lost > 0) this.reportDiscard(c, lost, first);
+      this.regions.release(c.region);
+    }
+  }
+
   /** A non-coherent device write: every line the cache holds now has an older copy there. */
   private deviceWrote(dev: Device, dma: number, off: number, len: number, data: Uint8Array | null, fill: number): void {
     const region = this.regionFor(dev, dma, len);
+    const t = this.regions;
     const L = this.lineSize;
     const u8 = this.u8;
     const first = this.lineIndex(off);
@@ -589,7 +533,7 @@ export class DmaDataCheck implements DmaDebugHooks {
       const lineOff = this.ramStart + li * L;
       if (s === undefined) {
         s = {
-          li, off: lineOff, cacheSnap: new Uint8Array(L), ramSnap: new Uint8Array(L), devMask: new Uint8Array(L), region, dev, devOwned: true,
+          li, off: lineOff, cacheSnap: new Uint8Array(L), ramSnap: new Uint8Array(L), devMask: new Uint8Array(L), region: NONE, dev, devOwned: true,
           suspect: false, readReported: false, dirtied: D_NONE, dirtiedAt: -1,
         };
         this.stale.set(li, s);
@@ -602,14 +546,16 @@ export class DmaDataCheck implements DmaDebugHooks {
       if (data === null) s.ramSnap.fill(fill, lo - lineOff, hi - lineOff);
       else s.ramSnap.set(data.subarray(lo - off, hi - off), lo - lineOff);
       s.devMask.fill(1, lo - lineOff, hi - lineOff);
+      t.retain(region);
+      t.release(s.region);
       s.region = region;
       s.dev = dev;
-      s.devOwned = region !== null && region.deviceOwns(this.relOf(region, lo), this.relOf(region, lo) + (hi - lo));
+      s.devOwned = region !== NONE && t.deviceOwns(region, this.relOf(region, lo), this.relOf(region, lo) + (hi - lo));
       s.readReported = false;
       if (d & LD_DIRTY) {
-        if (s.dirtied === D_NONE && region !== null && region.cpuWroteAt >= 0) {
-          s.dirtied = region.cpuWroteInBuffer ? D_CPU_WRITE_IN_BUFFER : D_CPU_WRITE_NEAR_BUFFER;
-          s.dirtiedAt = region.cpuWroteAt;
+        if (s.dirtied === D_NONE && region !== NONE && (t.cpuWroteAt[region] as number) >= 0) {
+          s.dirtied = (t.flags[region] as number) & F_CPU_WROTE_IN_BUFFER ? D_CPU_WRITE_IN_BUFFER : D_CPU_WRITE_NEAR_BUFFER;
+          s.dirtiedAt = t.cpuWroteAt[region] as number;
         } else if (s.dirtied === D_NONE) {
           s.dirtied = D_BEFORE_DEVICE_WRITE;
         }
@@ -620,14 +566,18 @@ export class DmaDataCheck implements DmaDebugHooks {
   }
 
   /** An offset inside a region's CPU buffer or its DMA'd range, relative to the region's start. */
-  private relOf(r: Region, off: number): number {
-    if (off >= r.origOff && off < r.origOff + r.size) return off - r.origOff;
-    if (r.dmaOff >= 0 && off >= r.dmaOff && off < r.dmaOff + r.size) return off - r.dmaOff;
+  private relOf(r: number, off: number): number {
+    const t = this.regions;
+    const origOff = t.origOff[r] as number;
+    const dmaOff = t.dmaOff[r] as number;
+    const size = t.size[r] as number;
+    if (off >= origOff && off < origOff + size) return off - origOff;
+    if (dmaOff >= 0 && off >= dmaOff && off < dmaOff + size) return off - dmaOff;
     return 0;
   }
 
   /** The live region of the device covering its access (by the DMA'd range). */
-  private regionFor(dev: Device, dma: number, len: number): Region | null {
+  private regionFor(dev: Device, dma: number, len: number): number {
     return this.findRegion(dev, dma, len, false, -1);
   }
 
@@ -637,14 +587,15 @@ export class DmaDataCheck implements DmaDebugHooks {
    * is no buffer it could have overrun). A write inside a region marks its data as in flight.
    */
   private checkBounds(dev: Device, dma: number, len: number, write: boolean): void {
+    const t = this.regions;
     const r = this.regionFor(dev, dma, len);
-    if (r !== null) {
-      if (write) r.devWrote = true;
+    if (r !== NONE) {
+      if (write) t.flags[r] = (t.flags[r] as number) | F_DEV_WROTE;
       return;
     }
-    let nearest: { dma: number; size: number; region: Region | null; phys: number } | null = null;
+    let nearest: { dma: number; size: number; region: number; phys: number } | null = null;
     let dist = Infinity;
-    const consider = (lo: number, size: number, region: Region | null, phys: number): boolean => {
+    const consider = (lo: number, size: number, region: number, phys: number): boolean => {
       if (dma >= lo && dma + len <= lo + size) return true;
       const d = dma + len <= lo ? lo - (dma + len) : dma >= lo + size ? dma - (lo + size) : 0;
       if (d < dist) {
@@ -653,22 +604,22 @@ export class DmaDataCheck implements DmaDebugHooks {
       }
       return false;
     };
-    for (const c of this.coherent) if (c.dev === dev && consider(c.dma, c.size, null, c.phys)) return;
-    for (let x = this.liveHead; x !== null; x = x.nextLive) if (x.dev === dev && consider(x.dma, x.size, x, x.phys)) return;
+    for (const c of this.coherent) if (c.dev === dev && consider(c.dma, c.size, NONE, c.phys)) return;
+    for (let x = t.head; x !== NONE; x = t.nextLive[x] as number) if (t.dev[x] === dev && consider(t.dma[x] as number, t.size[x] as number, x, t.phys[x] as number)) return;
     if (nearest !== null) this.reportOverrun(dev, dma, len, write, nearest);
   }
 
-  private reportOverrun(dev: Device, dma: number, len: number, write: boolean, near: { dma: number; size: number; region: Region | null; phys: number }): void {
+  private reportOverrun(dev: Device, dma: number, len: number, write: boolean, near: { dma: number; size: number; region: number; phys: number }): void {
     const by = `${dev.driver} ${dev.name}`;
     const rel = dma - near.dma;
     const what = [`${write ? 'Write' : 'Read'} of size ${len} at dma 0x${x016(dma)} by device ${by}, at offset ${rel < 0 ? '-' : '+'}${Math.abs(rel)} of its nearest buffer (size ${near.size})`];
     const missing = `the device was given an address or length beyond its buffer: program it with the mapped size (dma=0x${x016(near.dma)}, size=${near.size})`;
     const access: DataCheckAccess = { by, op: write ? 'write' : 'read', phys: dev.dmaToPhys(dma, 1), size: len, dma };
-    if (near.region !== null) {
+    if (near.region !== NONE) {
       this.emit('device-overrun', `DMA overrun: device ${write ? 'write' : 'read'} outside every buffer mapped for it`, what, access, near.region, 0, missing, len);
       return;
     }
-    this.emit('device-overrun', `DMA overrun: device ${write ? 'write' : 'read'} outside every buffer mapped for it`, what, access, null, 0, missing, len,
+    this.emit('device-overrun', `DMA overrun: device ${write ? 'write' : 'read'} outside every buffer mapped for it`, what, access, NONE, 0, missing, len,
       `Mapping: dma_alloc_coherent(${by}, dma=0x${x016(near.dma)}, size=${near.size}) of the buffer at phys 0x${x016(near.phys)}`);
   }
 
@@ -696,17 +647,18 @@ export class DmaDataCheck implements DmaDebugHooks {
       }
     }
     if (bad === 0) return;
+    const t = this.regions;
     const r = this.regionFor(dev, dma, len);
-    const rel = r === null ? 0 : this.relOf(r, firstBad);
+    const rel = r === NONE ? 0 : this.relOf(r, firstBad);
     let missing: string;
-    if (r === null) {
+    if (r === NONE) {
       missing = 'dma_map_single() (or a sync for the device) before the device reads: no live mapping covers this range, and the CPU\'s newer data is still in a dirty cacheline';
-    } else if (!r.deviceOwns(rel, rel + 1)) {
+    } else if (!t.deviceOwns(r, rel, rel + 1)) {
       missing = `${this.syncName(r, false)}() before the device reads: the CPU owns this part of the buffer and has not cleaned what it wrote`;
-    } else if (r.attrs & DMA_ATTR_SKIP_CPU_SYNC) {
-      missing = `${this.syncName(r, false)}(): the mapping was made with DMA_ATTR_SKIP_CPU_SYNC, so ${r.call}() did not clean the CPU's writes`;
+    } else if ((t.attrs[r] as number) & DMA_ATTR_SKIP_CPU_SYNC) {
+      missing = `${this.syncName(r, false)}(): the mapping was made with DMA_ATTR_SKIP_CPU_SYNC, so ${t.call[r]}() did not clean the CPU's writes`;
     } else {
-      missing = `${this.syncName(r, true)}() before and ${this.syncName(r, false)}() after the CPU writes a buffer the device owns: it wrote after ${r.call}() cleaned the buffer`;
+      missing = `${this.syncName(r, true)}() before and ${this.syncName(r, false)}() after the CPU writes a buffer the device owns: it wrote after ${t.call[r]}() cleaned the buffer`;
     }
     const who = `${dev.driver} ${dev.name}`;
     this.emit('device-read-stale-ram', 'stale DMA read: device read of RAM older than a dirty cacheline', [
@@ -715,8 +667,8 @@ export class DmaDataCheck implements DmaDebugHooks {
     ], { by: who, op: 'read', phys: this.physOf(off), size: len, dma }, r, rel, missing, bad);
   }
 
-  /** (b): stale bytes among [off, off + len); returns the region reported (if any). */
-  private checkStaleRead(off: number, len: number, by: string): Region | null | undefined {
+  /** (b): stale bytes among [off, off + len); returns the region reported (NONE if none). */
+  private checkStaleRead(off: number, len: number, by: string): number {
     const L = this.lineSize;
     const u8 = this.u8;
     let bad = 0;
@@ -745,21 +697,22 @@ export class DmaDataCheck implements DmaDebugHooks {
       bad += n;
       rec ??= s;
     });
-    if (rec === undefined) return undefined;
+    if (rec === undefined) return NONE;
     const s = rec;
+    const t = this.regions;
     const r = s.region;
-    const rel = r === null ? 0 : this.relOf(r, firstBad);
+    const rel = r === NONE ? 0 : this.relOf(r, firstBad);
     let missing: string;
-    if (r === null) {
+    if (r === NONE) {
       missing = `dma_map_single() and a sync for the CPU: ${s.dev.driver} ${s.dev.name} wrote memory no live mapping covered, so nothing invalidated the CPU's copy`;
     } else if (!s.devOwned) {
       missing = `${this.syncName(r, false)}() before the device writes: it wrote a part of the buffer the CPU owned (after ${this.syncName(r, true)}()), so nothing invalidated the CPU's copy`;
-    } else if (r.live && r.deviceOwns(rel, rel + 1)) {
-      missing = `${this.syncName(r, true)}() (or ${UNMAP_OF[r.call] ?? 'the unmap'}()) before the CPU reads`;
-    } else if (r.live) {
-      missing = `${this.syncName(r, true)}() with ${dir2name[r.dir]} or DMA_BIDIRECTIONAL: the sync for the CPU that was made did not invalidate the line`;
+    } else if (t.isLive(r) && t.deviceOwns(r, rel, rel + 1)) {
+      missing = `${this.syncName(r, true)}() (or ${this.unmapName(r)}()) before the CPU reads`;
+    } else if (t.isLive(r)) {
+      missing = `${this.syncName(r, true)}() with ${dir2name[t.dir[r] as number]} or DMA_BIDIRECTIONAL: the sync for the CPU that was made did not invalidate the line`;
     } else {
-      missing = `${this.syncName(r, true)}() before ${UNMAP_OF[r.call] ?? 'the unmap'}(..., DMA_ATTR_SKIP_CPU_SYNC): nothing invalidated the line after the device wrote it`;
+      missing = `${this.syncName(r, true)}() before ${this.unmapName(r)}(..., DMA_ATTR_SKIP_CPU_SYNC): nothing invalidated the line after the device wrote it`;
     }
     this.emit('stale-cpu-read', 'stale read: CPU read of a cacheline the device wrote, not invalidated since', [
       `Read of size ${len} at phys 0x${x016(this.physOf(off))} by ${by}`,
@@ -769,51 +722,56 @@ export class DmaDataCheck implements DmaDebugHooks {
   }
 
   /** (a): the CPU touches a buffer (or, writing, a cacheline of one) the device owns. */
-  private checkOwnership(off: number, len: number, write: boolean, skip: Region | null | undefined): void {
-    const stamp = ++this.stamp;
+  private checkOwnership(off: number, len: number, write: boolean, skip: number): void {
+    const t = this.regions;
+    const n = t.collect(off, len);
+    for (let k = 0; k < n; k++) {
+      const r = t.found[k] as number;
+      if (((t.flags[r] as number) & (F_LIVE | F_BLIND)) !== F_LIVE || !this.observable(t.dev[r] as Device)) continue;
+      this.checkRegionAccess(r, off, len, write, skip);
+    }
+  }
+
+  /** checkOwnership() of one region. */
+  private checkRegionAccess(r: number, off: number, len: number, write: boolean, skip: number): void {
+    const t = this.regions;
     const L = this.lineSize;
     const end = off + len;
-    this.pages(off, len, (p) => {
-      const n = this.pageCount[p] as number;
-      const list = this.byPage[p] as Region[];
-      for (let i = 0; i < n; i++) {
-        const r = list[i] as Region;
-        if (r.visit === stamp) continue;
-        r.visit = stamp;
-        if (!r.live || r.blind || !this.observable(r.dev)) continue;
-        const bLo = Math.max(off, r.origOff);
-        const bHi = Math.min(end, r.origOff + r.size);
-        if (bLo < bHi) {
-          if (r === skip) continue;
-          const rel = bLo - r.origOff;
-          if (!r.deviceOwns(rel, bHi - r.origOff)) continue;
-          if (write) {
-            r.cpuWroteAt = this.physOf(bLo);
-            r.cpuWroteInBuffer = true;
-            if (!(r.reported & R_WRITE)) {
-              r.reported |= R_WRITE;
-              this.reportOwned(r, off, len, true, rel);
-            }
-          } else if (r.dir !== DMA_TO_DEVICE && !(r.reported & R_READ)) {
-            r.reported |= R_READ;
-            this.reportOwned(r, off, len, false, rel);
-          }
-        } else if (write && !r.bounced && r.dir !== DMA_TO_DEVICE && !r.dev.dma_coherent) {
-          const headLine = Math.floor(r.origOff / L) * L;
-          const tailLine = Math.floor((r.origOff + Math.max(r.size, 1) - 1) / L) * L;
-          const head = off < r.origOff && end > headLine;
-          const tail = end > r.origOff + r.size && off < tailLine + L;
-          if ((head && r.deviceOwns(0, headLine + L - r.origOff)) || (tail && r.deviceOwns(tailLine - r.origOff, r.size))) {
-            r.cpuWroteAt = this.physOf(head ? Math.max(off, headLine) : Math.max(off, r.origOff + r.size));
-            r.cpuWroteInBuffer = false;
-            if (!(r.reported & R_SHARED)) {
-              r.reported |= R_SHARED;
-              this.reportShared(r, off, len, head ? headLine : tailLine);
-            }
-          }
+    const origOff = t.origOff[r] as number;
+    const size = t.size[r] as number;
+    const bLo = Math.max(off, origOff);
+    const bHi = Math.min(end, origOff + size);
+    const flags = t.flags[r] as number;
+    if (bLo < bHi) {
+      if (r === skip) return;
+      const rel = bLo - origOff;
+      if (!t.deviceOwns(r, rel, bHi - origOff)) {
+        if (write) t.markCpuWrote(r);
+        return;
+      }
+      if (write) {
+        t.cpuWroteAt[r] = this.physOf(bLo);
+        t.flags[r] = flags | F_CPU_WROTE_IN_BUFFER | F_REPORTED_WRITE;
+        if (!(flags & F_REPORTED_WRITE)) {
+          this.reportOwned(r, off, len, true, rel);
+        }
+      } else if (t.dir[r] !== DMA_TO_DEVICE && !(flags & F_REPORTED_READ)) {
+        t.flags[r] = flags | F_REPORTED_READ;
+        this.reportOwned(r, off, len, false, rel);
+      }
+    } else if (write && !t.bounced(r) && t.dir[r] !== DMA_TO_DEVICE && !(t.dev[r] as Device).dma_coherent) {
+      const headLine = Math.floor(origOff / L) * L;
+      const tailLine = Math.floor((origOff + Math.max(size, 1) - 1) / L) * L;
+      const head = off < origOff && end > headLine;
+      const tail = end > origOff + size && off < tailLine + L;
+      if ((head && t.deviceOwns(r, 0, headLine + L - origOff)) || (tail && t.deviceOwns(r, tailLine - origOff, size))) {
+        t.cpuWroteAt[r] = this.physOf(head ? Math.max(off, headLine) : Math.max(off, origOff + size));
+        t.flags[r] = (flags & ~F_CPU_WROTE_IN_BUFFER) | F_REPORTED_SHARED;
+        if (!(flags & F_REPORTED_SHARED)) {
+          this.reportShared(r, off, len, head ? headLine : tailLine);
         }
       }
-    });
+    }
   }
 
   /** A CPU write to stale lines: those still stale become suspects, the rest are forgotten. */
@@ -826,7 +784,8 @@ export class DmaDataCheck implements DmaDebugHooks {
       }
       if (s.dirtied === D_NONE) {
         const r = s.region;
-        const inBuffer = r !== null && off < r.origOff + r.size && off + len > r.origOff;
+        const t = this.regions;
+        const inBuffer = r !== NONE && off < (t.origOff[r] as number) + (t.size[r] as number) && off + len > (t.origOff[r] as number);
         s.dirtied = inBuffer ? D_CPU_WRITE_IN_BUFFER : D_CPU_WRITE_NEAR_BUFFER;
         s.dirtiedAt = this.physOf(Math.max(off, s.off));
       }
@@ -839,18 +798,26 @@ export class DmaDataCheck implements DmaDebugHooks {
 
   // ---- reports ----------------------------------------------------------------------------
 
-  private syncName(r: Region, toCpu: boolean): string {
+  private syncName(r: number, toCpu: boolean): string {
     const to = toCpu ? 'cpu' : 'device';
-    if (r.kind === K_SG) return r.call === 'dma_map_sgtable' ? `dma_sync_sgtable_for_${to}` : `dma_sync_sg_for_${to}`;
+    const t = this.regions;
+    if (t.kind[r] === K_SG) return t.call[r] === 'dma_map_sgtable' ? `dma_sync_sgtable_for_${to}` : `dma_sync_sg_for_${to}`;
     return `dma_sync_single_for_${to}`;
   }
 
-  private mapping(r: Region | null, rel: number): DataCheckMapping | null {
-    if (r === null) return null;
-    const state = !r.live ? 'unmapped' : r.deviceOwns(rel, rel + 1) ? 'owned by the device' : 'owned by the CPU';
+  /** The call that ends region r: dma_unmap_single for dma_map_single, ... */
+  private unmapName(r: number): string {
+    return UNMAP_OF[this.regions.call[r] as string] ?? 'the unmap';
+  }
+
+  private mapping(r: number, rel: number): DataCheckMapping | null {
+    if (r === NONE) return null;
+    const t = this.regions;
+    const dev = t.dev[r] as Device;
+    const state = !t.isLive(r) ? 'unmapped' : t.deviceOwns(r, rel, rel + 1) ? 'owned by the device' : 'owned by the CPU';
     return {
-      device: r.dev.name, driver: r.dev.driver, call: r.call, dma: r.dma, size: r.size, dir: dir2name[r.dir] ?? '',
-      phys: r.phys, dmaPhys: r.dmaPhys, bounced: r.bounced, state,
+      device: dev.name, driver: dev.driver, call: t.call[r] as string, dma: t.dma[r] as number, size: t.size[r] as number, dir: dir2name[t.dir[r] as number] ?? '',
+      phys: t.phys[r] as number, dmaPhys: t.dmaPhys[r] as number, bounced: t.bounced(r), state,
     };
   }
 
@@ -860,7 +827,7 @@ export class DmaDataCheck implements DmaDebugHooks {
     return `Mapping: ${mp.call}(${mp.driver} ${mp.device}, dma=0x${x016(mp.dma)}, size=${mp.size}, ${mp.dir}) of the buffer at phys 0x${x016(mp.phys)}${bounce}, ${mp.state}`;
   }
 
-  private emit(kind: DataCheckKind, title: string, what: string[], access: DataCheckAccess, r: Region | null, rel: number, missing: string, bytes: number, mappingText?: string): void {
+  private emit(kind: DataCheckKind, title: string, what: string[], access: DataCheckAccess, r: number, rel: number, missing: string, bytes: number, mappingText?: string): void {
     const mapping = this.mapping(r, rel);
     const caller = callerLocation();
     const lines = [SEP, `BUG: DMA-API ${title}`, ...what, mappingText ?? this.mappingLine(mapping), `Missing: ${missing}`, `Caller: ${caller}`, SEP];
@@ -868,10 +835,10 @@ export class DmaDataCheck implements DmaDebugHooks {
     this.list.push({ kind, title, access, mapping, missing, bytes, caller, lines });
   }
 
-  private reportOwned(r: Region, off: number, len: number, write: boolean, rel: number): void {
+  private reportOwned(r: number, off: number, len: number, write: boolean, rel: number): void {
     const phys = this.physOf(off);
-    const unmap = UNMAP_OF[r.call] ?? 'the unmap';
-    const missing = r.kind === K_PAGES
+    const unmap = this.unmapName(r);
+    const missing = this.regions.kind[r] === K_PAGES
       ? `${this.syncName(r, true)}() before the CPU ${write ? 'writes' : 'reads'} (the buffer was handed to the device)`
       : `${this.syncName(r, true)}() (or ${unmap}()) before the CPU ${write ? 'writes' : 'reads'}`;
     this.emit('cpu-access-device-owned', `data race: CPU ${write ? 'write to' : 'read of'} a DMA buffer the device owns`, [
@@ -879,26 +846,26 @@ export class DmaDataCheck implements DmaDebugHooks {
     ], { by: 'CPU 0', op: write ? 'write' : 'read', phys, size: len }, r, rel, missing, len);
   }
 
-  private reportShared(r: Region, off: number, len: number, lineOff: number): void {
+  private reportShared(r: number, off: number, len: number, lineOff: number): void {
     const phys = this.physOf(off);
     this.emit('cpu-write-shared-cacheline', 'data race: CPU write to a cacheline shared with a DMA buffer the device owns', [
       `Write of size ${len} at phys 0x${x016(phys)} by CPU 0, in cacheline 0x${x016(this.physOf(lineOff))}`,
     ], { by: 'CPU 0', op: 'write', phys, size: len }, r, 0,
-    `the CPU must leave every cacheline of a ${dir2name[r.dir]} buffer alone until ${UNMAP_OF[r.call] ?? 'the unmap'}(): align and size DMA buffers to dma_get_cache_alignment() (ARCH_DMA_MINALIGN)`, len);
+    `the CPU must leave every cacheline of a ${dir2name[this.regions.dir[r] as number]} buffer alone until ${this.unmapName(r)}(): align and size DMA buffers to dma_get_cache_alignment() (ARCH_DMA_MINALIGN)`, len);
   }
 
   private reportWriteback(s: StaleLine, changed: number, first: number): void {
     const cause = this.lastEvent();
     const r = s.region;
     const phys = this.physOf(s.off);
-    const rel = r === null ? 0 : this.relOf(r, s.off + first);
+    const rel = r === NONE ? 0 : this.relOf(r, s.off + first);
     let missing: string;
     if (s.dirtied === D_CPU_WRITE_NEAR_BUFFER) {
       missing = `the CPU wrote phys 0x${x016(s.dirtiedAt)}, outside the buffer but in one of its cachelines, while the device owned it: align and size DMA buffers to dma_get_cache_alignment() (ARCH_DMA_MINALIGN)`;
-    } else if (s.dirtied === D_CPU_WRITE_IN_BUFFER && r !== null) {
+    } else if (s.dirtied === D_CPU_WRITE_IN_BUFFER && r !== NONE) {
       missing = `${this.syncName(r, true)}() before the CPU wrote the buffer at phys 0x${x016(s.dirtiedAt)}: it dirtied a line holding data from before the device wrote`;
-    } else if (r !== null) {
-      missing = `a clean before the device wrote: the CPU's dirty line was never cleaned (${r.attrs & DMA_ATTR_SKIP_CPU_SYNC ? `${r.call}() had DMA_ATTR_SKIP_CPU_SYNC; ` : ''}${this.syncName(r, false)}() after the CPU's last write)`;
+    } else if (r !== NONE) {
+      missing = `a clean before the device wrote: the CPU's dirty line was never cleaned (${(this.regions.attrs[r] as number) & DMA_ATTR_SKIP_CPU_SYNC ? `${this.regions.call[r]}() had DMA_ATTR_SKIP_CPU_SYNC; ` : ''}${this.syncName(r, false)}() after the CPU's last write)`;
     } else {
       missing = 'dma_map_single() (which cleans) before the device writes: no live mapping covered the line, and the CPU\'s dirty copy was never cleaned';
     }
@@ -906,6 +873,17 @@ export class DmaDataCheck implements DmaDebugHooks {
       `Write-back of cacheline 0x${x016(phys)} by ${cause}`,
       `${changed} byte${changed === 1 ? '' : 's'} ${s.dev.driver} ${s.dev.name} wrote from phys 0x${x016(this.physOf(s.off + first))} were overwritten with older CPU data`,
     ], { by: cause, op: 'writeback', phys, size: this.lineSize }, r, rel, missing, changed);
+  }
+
+  private reportDiscard(c: DiscardCandidate, lost: number, first: number): void {
+    const r = c.region;
+    const phys = this.physOf(c.off);
+    const dir = dir2name[this.regions.dir[r] as number];
+    this.emit('cpu-write-discarded', 'lost CPU data: dirty cacheline invalidated before it was cleaned', [
+      `Invalidation of cacheline 0x${x016(phys)} by dcache_inval_poc() of [0x${x016(this.physOf(c.evOff))}, +${c.evLen})`,
+      `${lost} byte${lost === 1 ? '' : 's'} the CPU wrote from phys 0x${x016(this.physOf(first))}, in a part of the buffer it owned, were never cleaned to RAM and are gone`,
+    ], { by: 'dcache_inval_poc()', op: 'invalidate', phys, size: this.lineSize }, r, this.relOf(r, first),
+    `${this.syncName(r, false)}() after the CPU writes the buffer: ${this.syncName(r, true)}() and ${this.unmapName(r)}() of a ${dir} buffer invalidate it for the CPU (arch_sync_dma_for_cpu()), which discards a dirty line the CPU never cleaned`, lost);
   }
 
   // ---- DmaDebugHooks: the mappings and their ownership ----------------------------------------
@@ -928,7 +906,8 @@ export class DmaDataCheck implements DmaDebugHooks {
   unmap_phys(dev: Device, addr: number, _size: number, _dir: DmaDirection, attrs = 0): void {
     this.settle();
     const r = this.findRegion(dev, addr, 0, true, K_MAP);
-    if (r !== null && (attrs & DMA_ATTR_SKIP_CPU_SYNC) && r.bounced && r.dir !== DMA_TO_DEVICE && r.devWrote) this.reportBounceLost(r);
+    const t = this.regions;
+    if (r !== NONE && (attrs & DMA_ATTR_SKIP_CPU_SYNC) && t.bounced(r) && t.dir[r] !== DMA_TO_DEVICE && ((t.flags[r] as number) & F_DEV_WROTE)) this.reportBounceLost(r);
     this.removeRegion(r);
   }
 
@@ -936,12 +915,17 @@ export class DmaDataCheck implements DmaDebugHooks {
    * (f) swiotlb_tbl_unmap_single() copies the slot back only without DMA_ATTR_SKIP_CPU_SYNC: an
    * unmap with it, after the device wrote and with no sync_for_cpu since, loses the data.
    */
-  private reportBounceLost(r: Region): void {
-    const by = `${r.dev.driver} ${r.dev.name}`;
+  private reportBounceLost(r: number): void {
+    const t = this.regions;
+    const dev = t.dev[r] as Device;
+    const by = `${dev.driver} ${dev.name}`;
+    const dma = t.dma[r] as number;
+    const dmaPhys = t.dmaPhys[r] as number;
+    const size = t.size[r] as number;
     this.emit('bounce-data-lost', 'lost DMA data: the device\'s data stayed in the swiotlb slot', [
-      `${UNMAP_OF[r.call] ?? 'The unmap'}(..., DMA_ATTR_SKIP_CPU_SYNC) of dma 0x${x016(r.dma)} freed the slot at phys 0x${x016(r.dmaPhys)} without copying what ${by} wrote to the buffer at phys 0x${x016(r.phys)}`,
-    ], { by, op: 'write', phys: r.dmaPhys, size: r.size, dma: r.dma }, r, 0,
-    `${this.syncName(r, true)}() before ${UNMAP_OF[r.call] ?? 'the unmap'}(..., DMA_ATTR_SKIP_CPU_SYNC): with the attribute swiotlb does not bounce the slot back`, r.size);
+      `${UNMAP_OF[t.call[r] as string] ?? 'The unmap'}(..., DMA_ATTR_SKIP_CPU_SYNC) of dma 0x${x016(dma)} freed the slot at phys 0x${x016(dmaPhys)} without copying what ${by} wrote to the buffer at phys 0x${x016(t.phys[r] as number)}`,
+    ], { by, op: 'write', phys: dmaPhys, size, dma }, r, 0,
+    `${this.syncName(r, true)}() before ${this.unmapName(r)}(..., DMA_ATTR_SKIP_CPU_SYNC): with the attribute swiotlb does not bounce the slot back`, size);
   }
 
   mapping_error(): void {}
@@ -1005,7 +989,9 @@ export class DmaDataCheck implements DmaDebugHooks {
 
   private sync(dev: Device, addr: number, size: number, toCpu: boolean): void {
     const r = this.findRegion(dev, addr, size, false, -1);
-    if (r !== null) r.give(addr - r.dma, addr - r.dma + size, toCpu);
+    if (r === NONE) return;
+    const start = this.regions.dma[r] as number;
+    this.regions.give(r, addr - start, addr - start + size, toCpu);
   }
 
   sync_single_for_cpu(dev: Device, addr: number, size: number): void {
@@ -1034,6 +1020,6 @@ export class DmaDataCheck implements DmaDebugHooks {
 
   /** Live mappings the checker follows (for tests and tools). */
   get liveRegions(): number {
-    return this.regionCount;
+    return this.regions.count;
   }
 }

@@ -17,6 +17,11 @@
 //   nx/pv: the entry's list_head, on a bucket list (doubly linked, insertion order) or on the free
 //   list (singly linked through nx, LIFO as list_add() makes it).
 //
+// The pool's entries are numbered as they are first handed out: the free list holds the entries
+// given back, and behind them the ones never used yet, a range that needs no threading (the
+// kernel threads each page's entries onto the list when it allocates the page). Which free entry
+// is taken is never visible, only how many there are.
+//
 // What dmasim cannot have, and what stands in for it:
 // - stack_trace_save(): there is no kernel stack to save. Each entry records which API entry
 //   point created it, and "Mapped at:" prints a synthetic call chain for it: the frames debug.c's
@@ -37,7 +42,7 @@ import {
 } from '../include/dma-mapping.js';
 import { kstrtoull, type Debugfs, type DebugfsFile } from '../lib/debugfs.js';
 import { GFP_ATOMIC, GFP_KERNEL } from '../mm/gfp.js';
-import { __pa, __va, archIsVmallocAddr, isLinearMapAddress, isVmallocAddr, PAGE_SIZE } from '../mm/memory.js';
+import { __pa, __va, archIsVmallocAddr, isLinearMapAddress, isVmallocAddr, PAGE_OFFSET, PAGE_SIZE, PHYS_ADDR_LIMIT } from '../mm/memory.js';
 import { KERN_INFO, KERN_WARNING, type KernelLog, type Site } from '../lib/printk.js';
 import { WARN_SITES } from '../lib/warn-sites.js';
 import { sg_phys, type Scatterlist } from './scatterlist.js';
@@ -79,6 +84,11 @@ const MAP_ERR_CHECKED = 2;
 export const maperr2str: readonly string[] = ['dma map error check not applicable', 'dma map error not checked', 'dma map error checked'];
 
 const NIL = -1;
+
+/** is_cache_clean: DMA_ATTR_DEBUGGING_IGNORE_CACHELINES or DMA_ATTR_REQUIRE_COHERENT, at bit 7 of an entry's meta. */
+function cacheClean(attrs: number): number {
+  return attrs & (DMA_ATTR_DEBUGGING_IGNORE_CACHELINES | DMA_ATTR_REQUIRE_COHERENT) ? 1 << 7 : 0;
+}
 
 /** The synthetic "Mapped at:" chains, innermost first (see the file header). */
 const CALL_CHAINS: Readonly<Record<DmaApiCall, readonly string[]>> = {
@@ -181,16 +191,6 @@ export interface DmaDebugEnv {
   readonly stackPfns: readonly number[];
 }
 
-interface Ref {
-  dev: Device;
-  addr: number;
-  size: number;
-  type: number;
-  dir: number;
-  sgCall: number;
-  paddr: number;
-}
-
 /**
  * The dma-debug state of one machine (debug.c's statics) and its hooks. Created at boot when
  * CONFIG_DMA_API_DEBUG is set; it runs dma_debug_init() and dma_debug_fs_init() from its
@@ -226,7 +226,9 @@ export class DmaDebug implements DmaDebugHooks {
   private entSgMapped = new Int32Array(0);
   private nx = new Int32Array(0);
   private pv = new Int32Array(0);
+  /** The free list: entries given back (LIFO), then the never used ones from `fresh` up. */
   private freeHead = NIL;
+  private fresh = 0;
   private readonly bucketHead = new Int32Array(HASH_SIZE).fill(NIL);
   private readonly bucketTail = new Int32Array(HASH_SIZE).fill(NIL);
   /**
@@ -235,6 +237,13 @@ export class DmaDebug implements DmaDebugHooks {
    * first, and a driver that checks its mappings leaves none behind).
    */
   private readonly bucketUnchecked = new Int32Array(HASH_SIZE);
+  /**
+   * The bucket's newest entry added MAP_ERR_NOT_CHECKED while it stays on the bucket (NIL once it
+   * leaves). When it is still unchecked and the bucket's only one, it is the one entry
+   * debug_dma_mapping_error() can mark, found without a walk: the driver's dma_mapping_error()
+   * right after its map.
+   */
+  private readonly bucketUncheckedNewest = new Int32Array(HASH_SIZE).fill(NIL);
   /** Pages handed to the entry pool (never freed, as in the kernel). */
   readonly pagesUsed: number[] = [];
 
@@ -243,6 +252,8 @@ export class DmaDebug implements DmaDebugHooks {
   private clnEntry = new Int32Array(64);
   private clnOverlap = new Uint8Array(64);
   private clnCount = 0;
+  /** 32 - log2(the table's size): clnHome() keeps the product's top bits. */
+  private clnShift = 32 - 6;
 
   private pendingCall = -1;
   private readonly ptrKey: number;
@@ -256,6 +267,9 @@ export class DmaDebug implements DmaDebugHooks {
   private readonly textEnd: number;
   private readonly rodataStart: number;
   private readonly rodataEnd: number;
+  /** Whether the linear map covers any of text and rodata, so that check_for_illegal_area() can fire. */
+  private readonly imageInLinearMap: boolean;
+  private readonly kimageInVmalloc: boolean;
 
   constructor(private readonly m: DmaHost, env: DmaDebugEnv) {
     this.globalDisable = env.boot.disabled;
@@ -268,6 +282,9 @@ export class DmaDebug implements DmaDebugHooks {
     this.ptrKey = ptrHashKey(m.seed);
     [this.textStart, this.textEnd] = m.kimage.bounds('text');
     [this.rodataStart, this.rodataEnd] = m.kimage.bounds('rodata');
+    this.imageInLinearMap = this.textStart < PAGE_OFFSET + PHYS_ADDR_LIMIT && this.textEnd > PAGE_OFFSET
+      || (this.rodataStart < PAGE_OFFSET + PHYS_ADDR_LIMIT && this.rodataEnd > PAGE_OFFSET);
+    this.kimageInVmalloc = m.arch.kimageInVmalloc;
     this.init();
     this.registerDebugfs(m.debugfs);
   }
@@ -290,8 +307,6 @@ export class DmaDebug implements DmaDebugHooks {
     // Every page the kernel asks for; once the allocator is dry, every further request fails the
     // same way and warn_alloc() is rate-limited to silence, so dmasim stops asking.
     let failures = 0;
-    // Room for the default pool at once, rather than a dozen doublings each copying the last.
-    this.reserve(Math.min(nrPages * DMA_DEBUG_DYNAMIC_ENTRIES, PREALLOC_DMA_DEBUG_ENTRIES));
     for (let i = 0; i < nrPages && failures <= 10; ++i) if (!this.createEntries(GFP_KERNEL)) failures++;
     if (this.numFreeEntries >= this.nrPreallocEntries) {
       log.pr_info(`DMA-API: preallocated ${this.nrTotalEntries} debug entries`);
@@ -308,28 +323,24 @@ export class DmaDebug implements DmaDebugHooks {
     log.pr_info('DMA-API: debugging enabled by kernel config');
   }
 
-  /** dma_debug_create_entries(): one page of entries onto the tail of the free list. */
+  /**
+   * dma_debug_create_entries(): one page of entries onto the tail of the free list. The new
+   * entries join the never used range (see the file header); the list is empty whenever the pool
+   * grows after boot, so its order is the kernel's.
+   */
   private createEntries(gfp: number): boolean {
     const pfn = this.m.pages.alloc_pages(gfp, 0);
     if (pfn < 0) return false;
     this.pagesUsed.push(pfn);
-    const first = this.nrTotalEntries;
-    const n = DMA_DEBUG_DYNAMIC_ENTRIES;
-    this.reserve(first + n);
-    for (let i = first; i < first + n; i++) this.nx[i] = i + 1 < first + n ? i + 1 : NIL;
-    // list_add_tail(): after boot the list is empty whenever entries are created (num_free_entries
-    // is 0); at boot it holds entries 0 .. first - 1 in order, so its tail is first - 1.
-    if (this.freeHead === NIL) this.freeHead = first;
-    else this.nx[first - 1] = first;
-    this.numFreeEntries += n;
-    this.nrTotalEntries += n;
+    this.numFreeEntries += DMA_DEBUG_DYNAMIC_ENTRIES;
+    this.nrTotalEntries += DMA_DEBUG_DYNAMIC_ENTRIES;
     return true;
   }
 
-  /** Grows the typed arrays (geometrically) to hold `n` entries. */
-  private reserve(n: number): void {
-    if (n <= this.cap) return;
-    const cap = Math.max(n, this.cap * 2, 64);
+  /** Grows the typed arrays (geometrically) to hold entry `e`. */
+  private reserve(e: number): void {
+    if (e < this.cap) return;
+    const cap = Math.max(e + 1, this.cap * 2, 256);
     const grow = <T extends Float64Array | Uint8Array | Int32Array>(a: T, make: (k: number) => T): T => {
       const b = make(cap);
       b.set(a);
@@ -367,8 +378,9 @@ export class DmaDebug implements DmaDebugHooks {
 
   /** __dma_entry_alloc() */
   private entryTake(): number {
-    const e = this.freeHead;
-    this.freeHead = this.nx[e] as number;
+    let e = this.freeHead;
+    if (e !== NIL) this.freeHead = this.nx[e] as number;
+    else this.reserve(e = this.fresh++);
     // memset(entry, 0, sizeof(*entry)): dev, dev_addr, size, paddr and the packed type, direction,
     // map_err_type and flags are set by every caller, so only the sg counts need zeroing here.
     this.entSgCall[e] = 0;
@@ -404,8 +416,12 @@ export class DmaDebug implements DmaDebugHooks {
 
   /** hash_bucket_add(): list_add_tail() */
   private bucketAdd(e: number, b: number): void {
-    this.entMeta[e] = ((this.entMeta[e] as number) & 0xffff) | (b << 16);
-    if ((((this.entMeta[e] as number) >> 5) & 3) === MAP_ERR_NOT_CHECKED) this.bucketUnchecked[b] = (this.bucketUnchecked[b] as number) + 1;
+    const meta = ((this.entMeta[e] as number) & 0xffff) | (b << 16);
+    this.entMeta[e] = meta;
+    if (((meta >> 5) & 3) === MAP_ERR_NOT_CHECKED) {
+      this.bucketUnchecked[b] = (this.bucketUnchecked[b] as number) + 1;
+      this.bucketUncheckedNewest[b] = e;
+    }
     const tail = this.bucketTail[b] as number;
     this.pv[e] = tail;
     this.nx[e] = NIL;
@@ -416,8 +432,10 @@ export class DmaDebug implements DmaDebugHooks {
 
   /** hash_bucket_del() */
   private bucketDel(e: number): void {
-    const b = (this.entMeta[e] as number) >>> 16;
-    if ((((this.entMeta[e] as number) >> 5) & 3) === MAP_ERR_NOT_CHECKED) this.bucketUnchecked[b] = (this.bucketUnchecked[b] as number) - 1;
+    const meta = this.entMeta[e] as number;
+    const b = meta >>> 16;
+    if (((meta >> 5) & 3) === MAP_ERR_NOT_CHECKED) this.bucketUnchecked[b] = (this.bucketUnchecked[b] as number) - 1;
+    if (this.bucketUncheckedNewest[b] === e) this.bucketUncheckedNewest[b] = NIL;
     const p = this.pv[e] as number;
     const n = this.nx[e] as number;
     if (p === NIL) this.bucketHead[b] = n;
@@ -427,27 +445,29 @@ export class DmaDebug implements DmaDebugHooks {
   }
 
   /** containing_match(ref, entry), with the u64 wrap of a DMA_MAPPING_ERROR reference. */
-  private contains(e: number, ref: Ref): boolean {
+  private contains(e: number, addr: number, size: number): boolean {
     const a = this.entAddr[e] as number;
     const end = a + (this.entSize[e] as number);
-    if (ref.addr === DMA_MAPPING_ERROR) return end >= ref.size - 1 && ref.size > 0;
-    return a <= ref.addr && end >= ref.addr + ref.size;
+    if (addr === DMA_MAPPING_ERROR) return end >= size - 1 && size > 0;
+    return a <= addr && end >= addr + size;
   }
 
-  /** __hash_bucket_find(): best fit, NULL when several entries match and none perfectly. */
-  private bucketFind(b: number, ref: Ref, contain: boolean): number {
+  /**
+   * __hash_bucket_find(): best fit, NULL when several entries match and none perfectly.
+   * `contain` picks containing_match(), else exact_match().
+   */
+  private bucketFind(b: number, contain: boolean, dev: Device, addr: number, size: number, type: number, dir: number, sgCall: number): number {
     let ret = NIL;
     let matches = 0;
     let lastLvl = -1;
-    const addr = this.entAddr;
     const nx = this.nx;
     for (let e = this.bucketHead[b] as number; e !== NIL; e = nx[e] as number) {
-      if (contain ? !this.contains(e, ref) : addr[e] !== ref.addr) continue;
-      if (this.entDev[e] !== ref.dev) continue;
+      if (contain ? !this.contains(e, addr, size) : this.entAddr[e] !== addr) continue;
+      if (this.entDev[e] !== dev) continue;
       matches++;
       const meta = this.entMeta[e] as number;
-      const lvl = (this.entSize[e] === ref.size ? 1 : 0) + ((meta & 7) === ref.type ? 1 : 0)
-        + (((meta >> 3) & 3) === ref.dir ? 1 : 0) + (this.entSgCall[e] === ref.sgCall ? 1 : 0);
+      const lvl = (this.entSize[e] === size ? 1 : 0) + ((meta & 7) === type ? 1 : 0)
+        + (((meta >> 3) & 3) === dir ? 1 : 0) + (this.entSgCall[e] === sgCall ? 1 : 0);
       if (lvl === 4) return e;
       if (lvl > lastLvl) {
         lastLvl = lvl;
@@ -457,20 +477,25 @@ export class DmaDebug implements DmaDebugHooks {
     return matches === 1 ? ret : NIL;
   }
 
+  /** bucket_find_exact() */
+  private findExact(dev: Device, addr: number, size: number, type: number, dir: number, sgCall: number): number {
+    return this.bucketFind(DmaDebug.bucketOf(addr), false, dev, addr, size, type, dir, sgCall);
+  }
+
   /** bucket_find_contain(): this bucket, then earlier ones, 8 KiB at a time. */
-  private findContain(ref: Ref): number {
-    const b0 = DmaDebug.bucketOf(ref.addr);
-    const limit = ref.addr === DMA_MAPPING_ERROR ? HASH_SIZE : Math.min(HASH_SIZE, Math.floor(ref.addr / 8192) + 1);
+  private findContain(dev: Device, addr: number, size: number, type: number, dir: number, sgCall: number): number {
+    const b0 = DmaDebug.bucketOf(addr);
+    const limit = addr === DMA_MAPPING_ERROR ? HASH_SIZE : Math.min(HASH_SIZE, Math.floor(addr / 8192) + 1);
     for (let i = 0; i < limit; i++) {
-      const e = this.bucketFind((b0 - i) & HASH_FN_MASK, ref, true);
+      const e = this.bucketFind((b0 - i) & HASH_FN_MASK, true, dev, addr, size, type, dir, sgCall);
       if (e !== NIL) return e;
     }
     return NIL;
   }
 
-  /** add_dma_entry() */
-  private addEntry(e: number, attrs: number): void {
-    this.bucketAdd(e, DmaDebug.bucketOf(this.entAddr[e] as number));
+  /** add_dma_entry(): `b` is the bucket of its dev_addr. */
+  private addEntry(e: number, b: number, attrs: number): void {
+    this.bucketAdd(e, b);
     // active_cacheline_insert() returns 0 at once for DMA_TO_DEVICE.
     if ((((this.entMeta[e] as number) >> 3) & 3) === DMA_TO_DEVICE) return;
     if (this.activeCachelineInsert(e) === -1) this.overlap(e, attrs);
@@ -493,9 +518,17 @@ export class DmaDebug implements DmaDebugHooks {
     return Math.floor(paddr * (1 / L1_CACHE_BYTES));
   }
 
+  /**
+   * A line's home slot: Fibonacci hashing, the top bits of the product (its low bits follow the
+   * key's, and the lines of buffers a power of two apart share those).
+   */
+  private clnHome(key: number): number {
+    return Math.imul((key >>> 0) ^ ((key / 0x1_0000_0000) >>> 0), 0x9e3779b1) >>> this.clnShift;
+  }
+
   private clnSlot(key: number): number {
     const mask = this.clnKey.length - 1;
-    let i = (Math.imul((key >>> 0) ^ ((key / 0x1_0000_0000) >>> 0), 0x9e3779b1) >>> 0) & mask;
+    let i = this.clnHome(key);
     for (;;) {
       const k = this.clnKey[i] as number;
       if (k === key || k === -1) return i;
@@ -510,6 +543,7 @@ export class DmaDebug implements DmaDebugHooks {
     this.clnKey = new Float64Array(oldKey.length * 2).fill(-1);
     this.clnEntry = new Int32Array(oldKey.length * 2);
     this.clnOverlap = new Uint8Array(oldKey.length * 2);
+    this.clnShift--;
     for (let i = 0; i < oldKey.length; i++) {
       const k = oldKey[i] as number;
       if (k === -1) continue;
@@ -569,7 +603,7 @@ export class DmaDebug implements DmaDebugHooks {
     this.clnCount--;
     for (let i = (hole + 1) & mask; this.clnKey[i] !== -1; i = (i + 1) & mask) {
       const k = this.clnKey[i] as number;
-      const home = (Math.imul((k >>> 0) ^ ((k / 0x1_0000_0000) >>> 0), 0x9e3779b1) >>> 0) & mask;
+      const home = this.clnHome(k);
       if (((i - home) & mask) >= ((i - hole) & mask)) {
         this.clnKey[hole] = k;
         this.clnEntry[hole] = this.clnEntry[i] as number;
@@ -620,19 +654,19 @@ export class DmaDebug implements DmaDebugHooks {
 
   // ---- the checks ---------------------------------------------------------------------------
 
-  /** check_unmap() */
-  private checkUnmap(ref: Ref): void {
-    const e = this.bucketFind(DmaDebug.bucketOf(ref.addr), ref, false);
+  /** check_unmap(): `paddr` counts for coherent and noncoherent entries, `sgCall` for sg ones. */
+  private checkUnmap(dev: Device, addr: number, size: number, type: number, dir: number, sgCall: number, paddr: number): void {
+    const e = this.findExact(dev, addr, size, type, dir, sgCall);
     if (e === NIL) {
-      this.unmapUnknown(ref);
+      this.unmapUnknown(dev, addr, size);
       return;
     }
     const meta = this.entMeta[e] as number;
-    const type = meta & 7;
-    if (ref.size !== this.entSize[e] || ref.type !== type || ref.dir !== ((meta >> 3) & 3) || ((meta >> 5) & 3) === MAP_ERR_NOT_CHECKED
-      || ((type === T_COHERENT || type === T_NONCOHERENT) && ref.paddr !== this.entPaddr[e])
-      || (ref.sgCall !== 0 && ref.type === T_SG && ref.sgCall !== this.entSgCall[e])) {
-      this.unmapErrors(e, ref);
+    const eType = meta & 7;
+    if (size !== this.entSize[e] || type !== eType || dir !== ((meta >> 3) & 3) || ((meta >> 5) & 3) === MAP_ERR_NOT_CHECKED
+      || ((eType === T_COHERENT || eType === T_NONCOHERENT) && paddr !== this.entPaddr[e])
+      || (sgCall !== 0 && type === T_SG && sgCall !== this.entSgCall[e])) {
+      this.unmapErrors(e, dev, addr, size, type, dir, sgCall, paddr);
     }
     // The entry goes, errors or not.
     this.bucketDel(e);
@@ -640,39 +674,37 @@ export class DmaDebug implements DmaDebugHooks {
   }
 
   /** check_unmap() without an exact (best-fit) match. */
-  private unmapUnknown(ref: Ref): void {
-    const dev = ref.dev;
+  private unmapUnknown(dev: Device, addr: number, size: number): void {
     // dma_mapping_error(), which marks as it checks.
-    this.mapping_error(dev, ref.addr);
-    if (ref.addr === DMA_MAPPING_ERROR) {
+    this.mapping_error(dev, addr);
+    if (addr === DMA_MAPPING_ERROR) {
       this.err(dev, NIL, WARN_SITES.debugUnmapInvalid, 'device driver tries to free an invalid DMA memory address\n');
     } else {
-      this.err(dev, NIL, WARN_SITES.debugUnmapNotAllocated, `device driver tries to free DMA memory it has not allocated [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes]\n`);
+      this.err(dev, NIL, WARN_SITES.debugUnmapNotAllocated, `device driver tries to free DMA memory it has not allocated [device address=0x${x016(addr)}] [size=${size} bytes]\n`);
     }
   }
 
   /** check_unmap()'s reports, in its order, for an entry that differs from the reference. */
-  private unmapErrors(e: number, ref: Ref): void {
-    const dev = ref.dev;
+  private unmapErrors(e: number, dev: Device, addr: number, size: number, type: number, dir: number, sgCall: number, paddr: number): void {
     const eSize = this.entSize[e] as number;
     const eType = ((this.entMeta[e] as number) & 7);
     const eDir = (((this.entMeta[e] as number) >> 3) & 3);
-    if (ref.size !== eSize) {
-      this.err(dev, e, WARN_SITES.debugUnmapSize, `device driver frees DMA memory with different size [device address=0x${x016(ref.addr)}] [map size=${eSize} bytes] [unmap size=${ref.size} bytes]\n`);
+    if (size !== eSize) {
+      this.err(dev, e, WARN_SITES.debugUnmapSize, `device driver frees DMA memory with different size [device address=0x${x016(addr)}] [map size=${eSize} bytes] [unmap size=${size} bytes]\n`);
     }
-    if (ref.type !== eType) {
-      this.err(dev, e, WARN_SITES.debugUnmapType, `device driver frees DMA memory with wrong function [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [mapped as ${type2name[eType]}] [unmapped as ${type2name[ref.type]}]\n`);
-    } else if ((eType === T_COHERENT || eType === T_NONCOHERENT) && ref.paddr !== this.entPaddr[e]) {
-      this.err(dev, e, WARN_SITES.debugUnmapCpuAddr, `device driver frees DMA memory with different CPU address [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [cpu alloc address=0x${pa(this.entPaddr[e] as number)}] [cpu free address=0x${pa(ref.paddr)}]`);
+    if (type !== eType) {
+      this.err(dev, e, WARN_SITES.debugUnmapType, `device driver frees DMA memory with wrong function [device address=0x${x016(addr)}] [size=${size} bytes] [mapped as ${type2name[eType]}] [unmapped as ${type2name[type]}]\n`);
+    } else if ((eType === T_COHERENT || eType === T_NONCOHERENT) && paddr !== this.entPaddr[e]) {
+      this.err(dev, e, WARN_SITES.debugUnmapCpuAddr, `device driver frees DMA memory with different CPU address [device address=0x${x016(addr)}] [size=${size} bytes] [cpu alloc address=0x${pa(this.entPaddr[e] as number)}] [cpu free address=0x${pa(paddr)}]`);
     }
-    if (ref.sgCall !== 0 && ref.type === T_SG && ref.sgCall !== this.entSgCall[e]) {
-      this.err(dev, e, WARN_SITES.debugUnmapSgCount, `device driver frees DMA sg list with different entry count [map count=${this.entSgCall[e]}] [unmap count=${ref.sgCall}]\n`);
+    if (sgCall !== 0 && type === T_SG && sgCall !== this.entSgCall[e]) {
+      this.err(dev, e, WARN_SITES.debugUnmapSgCount, `device driver frees DMA sg list with different entry count [map count=${this.entSgCall[e]}] [unmap count=${sgCall}]\n`);
     }
-    if (ref.dir !== eDir) {
-      this.err(dev, e, WARN_SITES.debugUnmapDirection, `device driver frees DMA memory with different direction [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [mapped with ${dir2name[eDir]}] [unmapped with ${dir2name[ref.dir]}]\n`);
+    if (dir !== eDir) {
+      this.err(dev, e, WARN_SITES.debugUnmapDirection, `device driver frees DMA memory with different direction [device address=0x${x016(addr)}] [size=${size} bytes] [mapped with ${dir2name[eDir]}] [unmapped with ${dir2name[dir]}]\n`);
     }
     if ((((this.entMeta[e] as number) >> 5) & 3) === MAP_ERR_NOT_CHECKED) {
-      this.err(dev, e, WARN_SITES.debugUnmapNotChecked, `device driver failed to check map error[device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [mapped as ${type2name[eType]}]`);
+      this.err(dev, e, WARN_SITES.debugUnmapNotChecked, `device driver failed to check map error[device address=0x${x016(addr)}] [size=${size} bytes] [mapped as ${type2name[eType]}]`);
     }
   }
 
@@ -692,9 +724,11 @@ export class DmaDebug implements DmaDebugHooks {
   /**
    * check_for_illegal_area(dev, phys_to_virt(phys), len): the linear-map alias against
    * _stext.._etext and __start_rodata..__end_rodata. arm64 and x86_64 map the image apart from
-   * the linear map, so the two ranges never meet and the kernel never reports this there.
+   * the linear map, so the two ranges never meet and the kernel never reports this there (known
+   * once, at boot: imageInLinearMap).
    */
   private checkForIllegalArea(dev: Device, phys: number, len: number): void {
+    if (!this.imageInLinearMap) return;
     const addr = __va(phys);
     if ((addr < this.textEnd && addr + len > this.textStart) || (addr < this.rodataEnd && addr + len > this.rodataStart)) {
       this.err(dev, NIL, WARN_SITES.debugIllegalArea, `device driver maps memory from kernel text or rodata [addr=${this.hashPtr(addr)}] [len=${len}]\n`);
@@ -702,28 +736,28 @@ export class DmaDebug implements DmaDebugHooks {
   }
 
   /** check_sync() */
-  private checkSync(dev: Device, ref: Ref, toCpu: boolean): void {
-    const e = this.findContain(ref);
+  private checkSync(dev: Device, addr: number, size: number, type: number, dir: number, sgCall: number, toCpu: boolean): void {
+    const e = this.findContain(dev, addr, size, type, dir, sgCall);
     if (e === NIL) {
-      this.err(dev, NIL, WARN_SITES.debugSyncNotAllocated, `device driver tries to sync DMA memory it has not allocated [device address=0x${x016(ref.addr)}] [size=${ref.size} bytes]\n`);
+      this.err(dev, NIL, WARN_SITES.debugSyncNotAllocated, `device driver tries to sync DMA memory it has not allocated [device address=0x${x016(addr)}] [size=${size} bytes]\n`);
       return;
     }
     const eSize = this.entSize[e] as number;
-    if (ref.size > eSize) {
-      this.err(dev, e, WARN_SITES.debugSyncRange, `device driver syncs DMA memory outside allocated range [device address=0x${x016(this.entAddr[e] as number)}] [allocation size=${eSize} bytes] [sync offset+size=${ref.size}]\n`);
+    if (size > eSize) {
+      this.err(dev, e, WARN_SITES.debugSyncRange, `device driver syncs DMA memory outside allocated range [device address=0x${x016(this.entAddr[e] as number)}] [allocation size=${eSize} bytes] [sync offset+size=${size}]\n`);
     }
     const eDir = (((this.entMeta[e] as number) >> 3) & 3);
     if (eDir === DMA_BIDIRECTIONAL) return;
-    const fields = `[device address=0x${x016(ref.addr)}] [size=${eSize} bytes] [mapped with ${dir2name[eDir]}] [synced with ${dir2name[ref.dir]}]\n`;
-    if (ref.dir !== eDir) this.err(dev, e, WARN_SITES.debugSyncDirection, `device driver syncs DMA memory with different direction ${fields}`);
-    if (toCpu && eDir !== DMA_FROM_DEVICE && ref.dir !== DMA_TO_DEVICE) {
+    const fields = `[device address=0x${x016(addr)}] [size=${eSize} bytes] [mapped with ${dir2name[eDir]}] [synced with ${dir2name[dir]}]\n`;
+    if (dir !== eDir) this.err(dev, e, WARN_SITES.debugSyncDirection, `device driver syncs DMA memory with different direction ${fields}`);
+    if (toCpu && eDir !== DMA_FROM_DEVICE && dir !== DMA_TO_DEVICE) {
       this.err(dev, e, WARN_SITES.debugSyncReadOnly, `device driver syncs device read-only DMA memory for cpu ${fields}`);
     }
-    if (!toCpu && eDir !== DMA_TO_DEVICE && ref.dir !== DMA_FROM_DEVICE) {
+    if (!toCpu && eDir !== DMA_TO_DEVICE && dir !== DMA_FROM_DEVICE) {
       this.err(dev, e, WARN_SITES.debugSyncWriteOnly, `device driver syncs device write-only DMA memory to device ${fields}`);
     }
-    if (ref.sgCall !== 0 && ref.type === T_SG && ref.sgCall !== this.entSgCall[e]) {
-      this.err(dev, e, WARN_SITES.debugSyncSgCount, `device driver syncs DMA sg list with different entry count [map count=${this.entSgCall[e]}] [sync count=${ref.sgCall}]\n`);
+    if (sgCall !== 0 && type === T_SG && sgCall !== this.entSgCall[e]) {
+      this.err(dev, e, WARN_SITES.debugSyncSgCount, `device driver syncs DMA sg list with different entry count [map count=${this.entSgCall[e]}] [sync count=${sgCall}]\n`);
     }
   }
 
@@ -770,12 +804,13 @@ export class DmaDebug implements DmaDebugHooks {
   /** debug_dma_map_single() */
   map_single(dev: Device, ptr: number, size: number): void {
     this.pendingCall = CALL_CODE.dma_map_single as number;
-    if (this.disabled) return;
-    // dma_map_single() has checked that a linear-map address is RAM before calling here.
-    if (!isLinearMapAddress(ptr) && !this.virtAddrValid(ptr)) {
+    // dma_map_single() has checked that a linear-map address is RAM before calling here, and the
+    // linear map is neither vmalloc nor the kernel image: nothing to report.
+    if (this.disabled || isLinearMapAddress(ptr)) return;
+    if (!this.virtAddrValid(ptr)) {
       this.err(dev, NIL, WARN_SITES.debugMapSingleInvalid, `device driver maps memory from invalid area [addr=${this.hashPtr(ptr)}] [len=${size}]\n`);
     }
-    if (archIsVmallocAddr(ptr, this.m.arch.kimageInVmalloc)) {
+    if (archIsVmallocAddr(ptr, this.kimageInVmalloc)) {
       this.err(dev, NIL, WARN_SITES.debugMapSingleVmalloc, `device driver maps memory from vmalloc area [addr=${this.hashPtr(ptr)}] [len=${size}]\n`);
     }
   }
@@ -788,26 +823,35 @@ export class DmaDebug implements DmaDebugHooks {
       this.pendingCall = -1;
       return;
     }
-    this.markChecked(dev, addr); // the same, for a valid address
+    // The same, for a valid address: nothing to do in a bucket without an unchecked entry.
+    const b = DmaDebug.bucketOf(addr);
+    if (this.bucketUnchecked[b] !== 0) this.markChecked(dev, addr);
     const call = this.takeCall(T_PHY);
     const e = this.entryAlloc();
     if (e === NIL) return;
-    this.entDev[e] = dev;
-    this.entPaddr[e] = phys;
-    this.entAddr[e] = addr;
-    this.entSize[e] = size;
-    this.entMeta[e] = T_PHY | (dir << 3) | (MAP_ERR_NOT_CHECKED << 5) | (attrs & (DMA_ATTR_DEBUGGING_IGNORE_CACHELINES | DMA_ATTR_REQUIRE_COHERENT) ? 1 << 7 : 0) | (call << 8);
-    if (attrs & DMA_ATTR_MMIO) {
-      // dma_map_resource() of RAM (pfn_valid() and not PageReserved()) is reported here since
-      // 7.1; the mapping itself is made, and the entry recorded.
-      if (this.m.isRam(phys, 1) && !this.m.memblock.isReserved(phys)) {
-        this.err(dev, e, WARN_SITES.debugMapResourceRam, `dma_map_resource called for RAM address ${pa(phys)}\n`);
-      }
-    } else {
+    this.fill(e, dev, phys, addr, size, T_PHY | (dir << 3) | (MAP_ERR_NOT_CHECKED << 5) | cacheClean(attrs) | (call << 8));
+    if (attrs & DMA_ATTR_MMIO) this.checkResource(dev, e, phys);
+    else {
       if (phys < this.stackHi && phys >= this.stackLo) this.checkForStack(dev, phys);
       this.checkForIllegalArea(dev, phys, size);
     }
-    this.addEntry(e, attrs);
+    this.addEntry(e, b, attrs);
+  }
+
+  /** dma_map_resource() of RAM (pfn_valid() and not PageReserved()) is reported since 7.1; the mapping is made and recorded. */
+  private checkResource(dev: Device, e: number, phys: number): void {
+    if (this.m.isRam(phys, 1) && !this.m.memblock.isReserved(phys)) {
+      this.err(dev, e, WARN_SITES.debugMapResourceRam, `dma_map_resource called for RAM address ${pa(phys)}\n`);
+    }
+  }
+
+  /** The fields every debug_dma_*() that makes an entry sets (the rest stay as __dma_entry_alloc() zeroed them). */
+  private fill(e: number, dev: Device, paddr: number, addr: number, size: number, meta: number): void {
+    this.entDev[e] = dev;
+    this.entPaddr[e] = paddr;
+    this.entAddr[e] = addr;
+    this.entSize[e] = size;
+    this.entMeta[e] = meta;
   }
 
   /** debug_dma_mapping_error(): the first exact match still NOT_CHECKED becomes CHECKED. */
@@ -818,37 +862,32 @@ export class DmaDebug implements DmaDebugHooks {
 
   private markChecked(dev: Device, addr: number): void {
     const b = DmaDebug.bucketOf(addr);
-    if (this.bucketUnchecked[b] === 0) return;
+    const unchecked = this.bucketUnchecked[b] as number;
+    if (unchecked === 0) return;
+    const newest = this.bucketUncheckedNewest[b] as number;
+    if (unchecked === 1 && newest !== NIL && (((this.entMeta[newest] as number) >> 5) & 3) === MAP_ERR_NOT_CHECKED) {
+      if (this.entAddr[newest] === addr && this.entDev[newest] === dev) this.setChecked(newest, b);
+      return;
+    }
     for (let e = this.bucketHead[b] as number; e !== NIL; e = this.nx[e] as number) {
       if (this.entAddr[e] !== addr || this.entDev[e] !== dev) continue;
-      const meta = this.entMeta[e] as number;
-      if (((meta >> 5) & 3) === MAP_ERR_NOT_CHECKED) {
-        this.entMeta[e] = (meta & ~(3 << 5)) | (MAP_ERR_CHECKED << 5);
-        this.bucketUnchecked[b] = (this.bucketUnchecked[b] as number) - 1;
+      if ((((this.entMeta[e] as number) >> 5) & 3) === MAP_ERR_NOT_CHECKED) {
+        this.setChecked(e, b);
         break;
       }
     }
   }
 
-  /** The struct dma_debug_entry ref on the stack of the kernel's hooks: one, reused (nothing re-enters). */
-  private readonly scratch: Ref = { dev: null as unknown as Device, addr: 0, size: 0, type: 0, dir: 0, sgCall: 0, paddr: 0 };
-
-  private ref(dev: Device, addr: number, size: number, type: number, dir: number, sgCall: number, paddr: number): Ref {
-    const r = this.scratch;
-    r.dev = dev;
-    r.addr = addr;
-    r.size = size;
-    r.type = type;
-    r.dir = dir;
-    r.sgCall = sgCall;
-    r.paddr = paddr;
-    return r;
+  /** map_err_type = MAP_ERR_CHECKED, for an entry of bucket `b` that was not checked. */
+  private setChecked(e: number, b: number): void {
+    this.entMeta[e] = ((this.entMeta[e] as number) & ~(3 << 5)) | (MAP_ERR_CHECKED << 5);
+    this.bucketUnchecked[b] = (this.bucketUnchecked[b] as number) - 1;
   }
 
   /** debug_dma_unmap_phys() */
   unmap_phys(dev: Device, addr: number, size: number, dir: DmaDirection): void {
     if (this.disabled) return;
-    this.checkUnmap(this.ref(dev, addr, size, T_PHY, dir, 0, 0));
+    this.checkUnmap(dev, addr, size, T_PHY, dir, 0, 0);
   }
 
   /** debug_dma_map_sg(): area checks on all nents, entries for the mapped ones. */
@@ -865,26 +904,18 @@ export class DmaDebug implements DmaDebugHooks {
       const s = sgl[i] as Scatterlist;
       const e = this.entryAlloc();
       if (e === NIL) return;
-      this.entDev[e] = dev;
-      this.entPaddr[e] = sg_phys(s);
-      this.entSize[e] = s.dma_length;
-      this.entAddr[e] = s.dma_address;
-      this.entMeta[e] = T_SG | (dir << 3) | (attrs & (DMA_ATTR_DEBUGGING_IGNORE_CACHELINES | DMA_ATTR_REQUIRE_COHERENT) ? 1 << 7 : 0) | (call << 8);
+      this.fill(e, dev, sg_phys(s), s.dma_address, s.dma_length, T_SG | (dir << 3) | cacheClean(attrs) | (call << 8));
       this.entSgCall[e] = nents;
       this.entSgMapped[e] = mapped;
       this.checkSgSegment(dev, s);
-      this.addEntry(e, attrs);
+      this.addEntry(e, DmaDebug.bucketOf(s.dma_address), attrs);
     }
   }
 
-  /** get_nr_mapped_entries() */
-  private nrMappedEntries(ref: Ref): number {
-    const e = this.bucketFind(DmaDebug.bucketOf(ref.addr), ref, false);
+  /** get_nr_mapped_entries() of the list's first element. */
+  private nrMappedEntries(dev: Device, s: Scatterlist, dir: number, nelems: number): number {
+    const e = this.findExact(dev, s.dma_address, s.dma_length, T_SG, dir, nelems);
     return e === NIL ? 0 : this.entSgMapped[e] as number;
-  }
-
-  private sgRef(dev: Device, s: Scatterlist, dir: number, nelems: number): Ref {
-    return this.ref(dev, s.dma_address, s.dma_length, T_SG, dir, nelems, sg_phys(s));
   }
 
   /** debug_dma_unmap_sg() */
@@ -892,10 +923,10 @@ export class DmaDebug implements DmaDebugHooks {
     if (this.disabled) return;
     let mapped = 0;
     for (let i = 0; i < nelems; i++) {
-      const ref = this.sgRef(dev, sgl[i] as Scatterlist, dir, nelems);
+      const s = sgl[i] as Scatterlist;
       if (mapped !== 0 && i >= mapped) break;
-      if (i === 0) mapped = this.nrMappedEntries(ref);
-      this.checkUnmap(ref);
+      if (i === 0) mapped = this.nrMappedEntries(dev, s, dir, nelems);
+      this.checkUnmap(dev, s.dma_address, s.dma_length, T_SG, dir, nelems, sg_phys(s));
     }
   }
 
@@ -906,12 +937,8 @@ export class DmaDebug implements DmaDebugHooks {
     if (virt === 0 || (!isVmallocAddr(virt) && !this.virtAddrValid(virt))) return;
     const e = this.entryAlloc();
     if (e === NIL) return;
-    this.entDev[e] = dev;
-    this.entPaddr[e] = this.virtToPaddr(virt);
-    this.entSize[e] = size;
-    this.entAddr[e] = handle;
-    this.entMeta[e] = T_COHERENT | (DMA_BIDIRECTIONAL << 3) | (attrs & (DMA_ATTR_DEBUGGING_IGNORE_CACHELINES | DMA_ATTR_REQUIRE_COHERENT) ? 1 << 7 : 0) | (call << 8);
-    this.addEntry(e, attrs);
+    this.fill(e, dev, this.virtToPaddr(virt), handle, size, T_COHERENT | (DMA_BIDIRECTIONAL << 3) | cacheClean(attrs) | (call << 8));
+    this.addEntry(e, DmaDebug.bucketOf(handle), attrs);
   }
 
   /** debug_dma_free_coherent() */
@@ -919,7 +946,7 @@ export class DmaDebug implements DmaDebugHooks {
     if (!isVmallocAddr(virt) && !this.virtAddrValid(virt)) return;
     const paddr = this.virtToPaddr(virt);
     if (this.disabled) return;
-    this.checkUnmap(this.ref(dev, handle, size, T_COHERENT, DMA_BIDIRECTIONAL, 0, paddr));
+    this.checkUnmap(dev, handle, size, T_COHERENT, DMA_BIDIRECTIONAL, 0, paddr);
   }
 
   /** debug_dma_alloc_pages() */
@@ -928,28 +955,24 @@ export class DmaDebug implements DmaDebugHooks {
     const call = this.takeCall(T_NONCOHERENT);
     const e = this.entryAlloc();
     if (e === NIL) return;
-    this.entDev[e] = dev;
-    this.entPaddr[e] = phys;
-    this.entSize[e] = size;
-    this.entAddr[e] = handle;
-    this.entMeta[e] = T_NONCOHERENT | (dir << 3) | (call << 8);
-    this.addEntry(e, 0);
+    this.fill(e, dev, phys, handle, size, T_NONCOHERENT | (dir << 3) | (call << 8));
+    this.addEntry(e, DmaDebug.bucketOf(handle), 0);
   }
 
   /** debug_dma_free_pages() */
   free_pages(dev: Device, phys: number, size: number, dir: DmaDirection, handle: number): void {
     if (this.disabled) return;
-    this.checkUnmap(this.ref(dev, handle, size, T_NONCOHERENT, dir, 0, phys));
+    this.checkUnmap(dev, handle, size, T_NONCOHERENT, dir, 0, phys);
   }
 
   sync_single_for_cpu(dev: Device, addr: number, size: number, dir: DmaDirection): void {
     if (this.disabled) return;
-    this.checkSync(dev, this.ref(dev, addr, size, T_SINGLE, dir, 0, 0), true);
+    this.checkSync(dev, addr, size, T_SINGLE, dir, 0, true);
   }
 
   sync_single_for_device(dev: Device, addr: number, size: number, dir: DmaDirection): void {
     if (this.disabled) return;
-    this.checkSync(dev, this.ref(dev, addr, size, T_SINGLE, dir, 0, 0), false);
+    this.checkSync(dev, addr, size, T_SINGLE, dir, 0, false);
   }
 
   /** debug_dma_sync_sg_for_cpu/device(): the first entry says how many were mapped; none, nothing checked. */
@@ -957,10 +980,10 @@ export class DmaDebug implements DmaDebugHooks {
     if (this.disabled) return;
     let mapped = 0;
     for (let i = 0; i < nelems; i++) {
-      const ref = this.sgRef(dev, sgl[i] as Scatterlist, dir, nelems);
-      if (i === 0) mapped = this.nrMappedEntries(ref);
+      const s = sgl[i] as Scatterlist;
+      if (i === 0) mapped = this.nrMappedEntries(dev, s, dir, nelems);
       if (i >= mapped) break;
-      this.checkSync(dev, ref, toCpu);
+      this.checkSync(dev, s.dma_address, s.dma_length, T_SG, dir, nelems, toCpu);
     }
   }
 

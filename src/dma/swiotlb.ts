@@ -7,6 +7,15 @@
 //   +------------+------------+------+-----------+
 //   | orig_addr  | alloc_size | list | pad_slots |   orig_addr: INVALID_PHYS_ADDR (-1) when free
 //   +------------+------------+------+-----------+   list: free slots from here to the segment end
+//
+// The kernel stores `list` in every slot and rewrites the free slots before a run on every map
+// and unmap (up to 127 of them). In every state but one those numbers say no more than which
+// slots are in use: a free slot's number is its free run to the next used slot or the segment's
+// end. So dmasim keeps a used flag per slot and derives the numbers (listAt()), which makes a
+// map and an unmap O(slots of the buffer). The one exception is a release that runs past its
+// segment's end (nr_slots(alloc_size + offset) of a stale address, after a double unmap on a
+// min_align_mask device): the kernel then writes numbers no used flag gives. From that release on
+// the pool stores the kernel's numbers and runs its loops exactly (storeList()).
 
 import type { Device, DmaHost } from './device.js';
 import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE, type DmaDirection } from '../include/dma-mapping.js';
@@ -149,11 +158,24 @@ export class Swiotlb {
   readonly forceBounce: boolean;
   readonly origAddr: Float64Array;
   readonly allocSize: Uint32Array;
-  readonly list: Uint8Array;
+  /** slots[i].list != 0: the slot is free (kept in both ways of holding `list`). */
+  private readonly free: Uint8Array;
+  /** The kernel's slots[i].list, stored once a release has run past its segment (else null: derived). */
+  private list: Uint8Array | null = null;
   readonly padSlots: Uint16Array;
   private readonly areas: Area[];
+  /** boundary(): the device it was computed for, the pool start's DMA address masked, the boundary in slots. */
+  private boundaryDev: Device | null = null;
+  private tblDmaAddr = 0;
+  private maxSlots = Infinity;
   totalUsed = 0;
   usedHiwater = 0;
+  /**
+   * Where swiotlb_bounce() hands its memcpy (WASM offsets) instead of making it; null: it makes
+   * it. The batched NIC path takes the copies of its DMA API calls this way and makes each on
+   * the engine at its place in the ring step.
+   */
+  bounceCopy: ((dstOff: number, srcOff: number, n: number) => void) | null = null;
 
   constructor(private readonly m: DmaHost, start: number, nslabs: number, nareas: number, force: boolean) {
     this.start = start;
@@ -165,8 +187,7 @@ export class Swiotlb {
     this.origAddr = new Float64Array(nslabs).fill(INVALID_PHYS_ADDR);
     this.allocSize = new Uint32Array(nslabs);
     this.padSlots = new Uint16Array(nslabs);
-    this.list = new Uint8Array(nslabs);
-    for (let i = 0; i < nslabs; i++) this.list[i] = Math.min(IO_TLB_SEGSIZE - (i % IO_TLB_SEGSIZE), nslabs - i);
+    this.free = new Uint8Array(nslabs).fill(1);
     this.areas = Array.from({ length: nareas }, () => ({ used: 0, index: 0 }));
   }
 
@@ -190,24 +211,49 @@ export class Swiotlb {
     return index >= this.areaNslabs ? 0 : index;
   }
 
+  /** slots[index].list: the free slots from here to the next used one or the segment's end (0: used). */
+  listAt(index: number): number {
+    if (this.list !== null) return this.list[index] ?? 0;
+    const end = Math.min(alignUp(index + 1, IO_TLB_SEGSIZE), this.nslabs);
+    let i = index;
+    while (i < end && this.free[i] === 1) i++;
+    return i - index;
+  }
+
+  /** slots[index].list >= nslots, in O(nslots) while the numbers are derived. */
+  private listFits(index: number, nslots: number): boolean {
+    if (this.list !== null) return (this.list[index] as number) >= nslots;
+    if (index + nslots > Math.min(alignUp(index + 1, IO_TLB_SEGSIZE), this.nslabs)) return false;
+    for (let i = index; i < index + nslots; i++) if (this.free[i] === 0) return false;
+    return true;
+  }
+
+  /** The kernel's numbers, stored from now on (see the file's head): the derived ones to start with. */
+  private storeList(): Uint8Array {
+    if (this.list === null) this.list = Uint8Array.from({ length: this.nslabs }, (_, i) => this.listAt(i));
+    return this.list;
+  }
+
   /**
    * The device's segment boundary as swiotlb_search_pool_area() uses it: the pool start's
    * DMA address masked by it, and the boundary in slots. The default (ULONG_MAX) needs no u64
    * arithmetic: no run can span it.
    */
-  private boundary(dev: Device): { tblDmaAddr: number; maxSlots: number } {
+  private boundary(dev: Device): void {
+    // Kept for the last device asked: its dma_parms and dma_range_map never change.
+    if (dev === this.boundaryDev) return;
     const mask = dev.dma_parms?.segment_boundary_mask ?? 0n;
-    if (mask === 0n || mask === (1n << 64n) - 1n) return { tblDmaAddr: dev.physToDma(this.start), maxSlots: Infinity };
-    return {
-      tblDmaAddr: Number(BigInt(dev.physToDma(this.start)) & mask),
-      maxSlots: Number((mask >> BigInt(IO_TLB_SHIFT)) + 1n),
-    };
+    const unbounded = mask === 0n || mask === U64;
+    this.tblDmaAddr = unbounded ? dev.physToDma(this.start) : Number(BigInt(dev.physToDma(this.start)) & mask);
+    this.maxSlots = unbounded ? Infinity : Number((mask >> BigInt(IO_TLB_SHIFT)) + 1n);
+    this.boundaryDev = dev;
   }
 
   /** swiotlb_search_pool_area(): the first slot of a free run in one area, or -1. */
   private swiotlb_search_pool_area(dev: Device, areaIndex: number, orig: number, allocSize: number, allocAlignMask: number): number {
     const area = this.areas[areaIndex] as Area;
-    const { tblDmaAddr, maxSlots } = this.boundary(dev);
+    this.boundary(dev);
+    const { tblDmaAddr, maxSlots } = this;
     let iotlbAlignMask = dev.dma_parms?.min_align_mask ?? 0;
     const nslots = nrSlots(allocSize);
     if (nslots === 0) this.m.log.bug(WARN_SITES.swiotlbSearchNoSlots, 'BUG_ON(!nslots)');
@@ -218,7 +264,6 @@ export class Swiotlb {
     const stride = (Math.max(allocAlignMask, iotlbAlignMask) >>> IO_TLB_SHIFT) + 1;
     if (nslots > this.areaNslabs - area.used) return -1;
     const slotBase = areaIndex * this.areaNslabs;
-    const list = this.list;
     let index = area.index;
     let slotIndex = -1;
     for (let checked = 0; checked < this.areaNslabs;) {
@@ -230,7 +275,7 @@ export class Swiotlb {
         checked++;
         continue;
       }
-      if ((list[slotIndex] as number) >= nslots && !spansBoundary(slotIndex, nslots, nrSlots(tblDmaAddr), maxSlots)) {
+      if (this.listFits(slotIndex, nslots) && !spansBoundary(slotIndex, nslots, nrSlots(tblDmaAddr), maxSlots)) {
         return this.take(area, slotIndex, index, nslots, allocSize, offset);
       }
       index = this.wrap_area_index(index + stride);
@@ -241,14 +286,16 @@ export class Swiotlb {
 
   /** The `found:` path of swiotlb_search_pool_area(). */
   private take(area: Area, slotIndex: number, index: number, nslots: number, allocSize: number, offset: number): number {
-    const list = this.list;
     const sizes = this.allocSize;
     for (let i = slotIndex; i < slotIndex + nslots; i++) {
-      list[i] = 0;
+      this.free[i] = 0;
       sizes[i] = allocSize - (offset + (i - slotIndex) * IO_TLB_SIZE);
     }
-    let count = 0;
-    for (let i = slotIndex - 1; i >= 0 && (i & SEG_MASK) !== SEG_MASK && list[i] !== 0; i--) list[i] = ++count;
+    const list = this.list;
+    if (list !== null) {
+      list.fill(0, slotIndex, slotIndex + nslots);
+      relist(list, slotIndex - 1, 0);
+    }
     area.index = this.wrap_area_index(index + nslots);
     area.used += nslots;
     this.totalUsed += nslots;
@@ -339,11 +386,10 @@ export class Swiotlb {
     const tlbOff = m.physToOffset(tlbAddr, size);
     const origOff = m.physToOffset(orig, size);
     if (size <= 0 || tlbOff < 0 || origOff < 0) return;
-    if (dir === DMA_TO_DEVICE) {
-      m.port.cpuCopy(tlbOff, origOff, size);
-    } else {
-      m.port.cpuCopy(origOff, tlbOff, size);
-    }
+    const dst = dir === DMA_TO_DEVICE ? tlbOff : origOff;
+    const src = dir === DMA_TO_DEVICE ? origOff : tlbOff;
+    if (this.bounceCopy !== null) this.bounceCopy(dst, src, size);
+    else m.port.cpuCopy(dst, src, size);
   }
 
   /** __swiotlb_sync_single_for_device(): only TO_DEVICE and BIDIRECTIONAL copy. */
@@ -376,15 +422,19 @@ export class Swiotlb {
     index -= this.padSlots[index] as number;
     const nslots = nrSlots((this.allocSize[index] as number) + offset);
     const area = this.areas[Math.floor(index / this.areaNslabs)] as Area;
-    const list = this.list;
-    let count = index + nslots < alignUp(index + 1, IO_TLB_SEGSIZE) ? (list[index + nslots] as number) : 0;
-    for (let i = index + nslots - 1; i >= index; i--) {
-      list[i] = ++count;
+    const segmentEnd = alignUp(index + 1, IO_TLB_SEGSIZE);
+    const list = index + nslots > segmentEnd ? this.storeList() : this.list;
+    for (let i = index; i < index + nslots; i++) {
+      this.free[i] = 1;
       this.origAddr[i] = INVALID_PHYS_ADDR;
       this.allocSize[i] = 0;
       this.padSlots[i] = 0;
     }
-    for (let i = index - 1; i >= 0 && (i & SEG_MASK) !== SEG_MASK && list[i] !== 0; i--) list[i] = ++count;
+    if (list !== null) {
+      let count = index + nslots < segmentEnd ? (list[index + nslots] as number) : 0;
+      for (let i = index + nslots - 1; i >= index; i--) list[i] = ++count;
+      relist(list, index - 1, count);
+    }
     area.used -= nslots;
     this.totalUsed -= nslots;
   }
@@ -408,8 +458,18 @@ export function swiotlb_max_mapping_size(dev: Device): number {
   return IO_TLB_SIZE * IO_TLB_SEGSIZE - minAlign;
 }
 
+/**
+ * The free slots before a run that was taken or released count on from `count`, back to the
+ * segment's start or the first used slot (the loops of swiotlb_search_pool_area()'s `found:`
+ * and of swiotlb_release_slots()).
+ */
+function relist(list: Uint8Array, from: number, count: number): void {
+  for (let i = from; i >= 0 && (i & SEG_MASK) !== SEG_MASK && list[i] !== 0; i--) list[i] = ++count;
+}
+
 /** iommu_is_span_boundary(): would [index, index + nr) cross a boundary_size-slot boundary? */
 function spansBoundary(index: number, nr: number, shift: number, boundarySize: number): boolean {
+  if (boundarySize === Infinity) return false;
   const s = (shift + index) % boundarySize;
   return s + nr > boundarySize;
 }

@@ -18,7 +18,7 @@
 //           +--------------------------+
 //           | line directory (u8/line) |  one byte per line from the first window to the last
 //           +--------------------------+
-//           | ring area (152 KiB)      |  the batched entry points' tables, payload pattern and
+//           | ring area (216 KiB)      |  the batched entry points' tables, payload pattern and
 //           +--------------------------+  results (assembly/ring.ts); touches no RAM or cache
 
 import { PAGE_SIZE } from '../include/page.js';
@@ -30,7 +30,7 @@ const COUNTERS_AT = 0x10000;
 const SCRATCH_AT = 0x11000;
 export const SCRATCH_BYTES = 0x10000;
 /** Bytes of the work area of the batched ring-step entry points (assembly/ring.ts). */
-export const RING_AREA_BYTES = 0x26000;
+export const RING_AREA_BYTES = 0x36000;
 
 export interface BankSpec {
   readonly base: number;

@@ -294,7 +294,7 @@ export class EnginePort {
     }
   }
 
-  /** A register-sized CPU store (1, 2 or 4 bytes, little endian). */
+  /** A register-sized CPU store (1, 2, 4 or 8 bytes, little endian; 8 takes an integer below 2^53). */
   cpuStore(off: number, size: number, value: number): void {
     this.stage(size, value);
     this.probe?.cpuAccess(off, size, true, true);
@@ -340,7 +340,7 @@ export class EnginePort {
     this.commitStore(off, data);
   }
 
-  /** A register-sized uncached store, straight to RAM. */
+  /** A register-sized uncached store (as cpuStore()), straight to RAM. */
   uncachedStore(off: number, size: number, value: number): void {
     this.stage(size, value);
     this.probe?.cpuAccess(off, size, true, false);
@@ -475,7 +475,11 @@ export class EnginePort {
   private stage(size: number, value: number): void {
     if (size === 1) this.view.setUint8(this.scratch, value);
     else if (size === 2) this.view.setUint16(this.scratch, value, true);
-    else this.view.setUint32(this.scratch, value, true);
+    else if (size === 4) this.view.setUint32(this.scratch, value, true);
+    else {
+      this.view.setUint32(this.scratch, value % 0x1_0000_0000, true);
+      this.view.setUint32(this.scratch + 4, Math.floor(value / 0x1_0000_0000), true);
+    }
   }
 
   private scratchValue(size: number): number {

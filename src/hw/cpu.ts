@@ -396,7 +396,7 @@ export class Cpu implements StoreBuffer {
         return;
       }
     }
-    if (off < 0 || size === 8 || (!this.lastCached && this.reorder > 0)) {
+    if (off < 0 || (!this.lastCached && this.reorder > 0)) {
       // put() checks the range, then takes the access's one interleaving point.
       const bytes = new Uint8Array(size);
       for (let i = 0, v = value; i < size; i++, v = Math.floor(v / 256)) bytes[i] = v & 0xff;

@@ -89,8 +89,18 @@ function iommu_pgsize(iova: number, paddr: number, size: number): number {
   return IOMMU_PAGE_SIZE;
 }
 
-/** The IOTLB entries of [start, end) dropped (an IOTLB with nothing cached costs nothing to sync). */
+/**
+ * The IOTLB entries of [start, end) dropped (an IOTLB with nothing cached costs nothing to sync).
+ * A range of fewer pages than the IOTLB holds entries is dropped page by page, else the entries
+ * are scanned: the same entries go either way, and the rest keep their fill order.
+ */
 function invalidateRange(tlb: Map<number, number>, start: number, end: number): void {
+  const first = Math.ceil(start / IOMMU_PAGE_SIZE);
+  const last = Math.ceil(end / IOMMU_PAGE_SIZE);
+  if (last - first < tlb.size) {
+    for (let pfn = first; pfn < last; pfn++) tlb.delete(pfn);
+    return;
+  }
   for (const pfn of tlb.keys()) {
     const a = pfn * IOMMU_PAGE_SIZE;
     if (a >= start && a < end) tlb.delete(pfn);
@@ -125,6 +135,8 @@ declare module '../dma/device.js' {
     readonly sid: number;
     /** dev->iommu->iommu_dev: the IOMMU the device sits behind. */
     readonly iommu_dev: Iommu;
+    /** translate() of an access inside one IOMMU page: its RAM offset (Iommu.translatePage()). */
+    translatePage(dev: Device, iova: number, len: number, write: boolean): number;
   }
 }
 
@@ -149,6 +161,10 @@ class DevIommuState implements DevIommu {
 
   translate(dev: Device, iova: number, len: number, write: boolean): readonly number[] {
     return this.iommu_dev.translate(dev, this, iova, len, write);
+  }
+
+  translatePage(dev: Device, iova: number, len: number, write: boolean): number {
+    return this.iommu_dev.translatePage(dev, this, iova, len, write);
   }
 }
 
@@ -374,19 +390,38 @@ export class Iommu {
     const end = iova + len;
     let a = iova;
     do {
-      const pte = a > d.domain.aperture_end ? 0 : this.lookup(d.domain, Math.floor(a / IOMMU_PAGE_SIZE));
-      if (pte === 0 || !(pte & need)) this.fault(dev, d, a, len, write, pte === 0);
       const pageEnd = Math.min(end, (Math.floor(a / IOMMU_PAGE_SIZE) + 1) * IOMMU_PAGE_SIZE);
-      const phys = pte - pageOffset(pte) + pageOffset(a);
       const n = Math.max(pageEnd - a, 0);
+      const off = this.translateInPage(dev, d, a, n, len, need);
       const last = runs.length - 3;
-      const off = this.m.physToOffset(phys, Math.max(n, 1));
-      if (off < 0) throw new DmaFaultError(dev.name, a, n, `IOVA ${sharpX(a)} translates to ${sharpX(phys)}, which is not RAM`);
       if (last >= 0 && (runs[last] as number) + (runs[last + 1] as number) === off) runs[last + 1] = (runs[last + 1] as number) + n;
       else runs.push(off, n, a);
       a = pageEnd;
     } while (a < end);
     return runs;
+  }
+
+  /**
+   * translate() of an access that stays inside one IOMMU page: the RAM offset it lands on, with
+   * the same IOTLB lookup and the same fault. The batched NIC path translates its device's
+   * accesses with it, one per packet buffer and descriptor, without the runs.
+   */
+  translatePage(dev: Device, d: DevIommu, iova: number, len: number, write: boolean): number {
+    return this.translateInPage(dev, d, iova, len, len, write ? IOMMU_WRITE : IOMMU_READ);
+  }
+
+  /**
+   * One page of an access of `len` bytes: the `n` bytes from `a`, which need `need`. The IOTLB
+   * or the walk gives the entry; no entry or no permission is a fault, an entry outside RAM a
+   * DmaFaultError.
+   */
+  private translateInPage(dev: Device, d: DevIommu, a: number, n: number, len: number, need: number): number {
+    const pte = a > d.domain.aperture_end ? 0 : this.lookup(d.domain, Math.floor(a / IOMMU_PAGE_SIZE));
+    if (pte === 0 || !(pte & need)) this.fault(dev, d, a, len, need === IOMMU_WRITE, pte === 0);
+    const phys = pte - pageOffset(pte) + pageOffset(a);
+    const off = this.m.physToOffset(phys, Math.max(n, 1));
+    if (off < 0) throw new DmaFaultError(dev.name, a, n, `IOVA ${sharpX(a)} translates to ${sharpX(phys)}, which is not RAM`);
+    return off;
   }
 
   /** An IOTLB hit, or a walk of the page tables that fills the IOTLB (0: no translation). */

@@ -8,8 +8,8 @@
 // The default path, 'model', is the dmasim_nic driver (nic-driver.ts) of the NIC device model:
 // probe, interrupts, NAPI. The by-hand paths below play driver and device in turns and run the
 // same driver two ways: 'per-call' makes every DMA API call, CPU access and device access from
-// JS; 'batched' (nic-batched.ts) hands each ring step of a burst to the engine in one call, where
-// dma-direct maps without bouncing, and leaves the machine in the same state.
+// JS; 'batched' (nic-batched.ts) hands each ring step of a burst to the engine in one call,
+// where it can leave the machine in the same state.
 
 import {
   DESC_ADDR_HI, DESC_ADDR_LO, DESC_BYTES, DESC_DONE, DESC_FLAGS, DESC_LEN, DESC_OWN, NIC_PAYLOAD_PERIOD,
@@ -39,8 +39,9 @@ export type NicBug = 'none' | 'no-sync-for-cpu' | 'no-sync-for-device' | 'no-dma
  * NAPI polling, frames arriving at the NIC's line rate. The two older paths drive the rings by
  * hand, the driver's and the device's steps taking turns: 'per-call', every DMA API call, CPU
  * access and device access from JS; 'batched', one engine call per ring step of a burst
- * (assembly/ring.ts), on dma-direct without bouncing, no dma-debug, no data checker and no store
- * buffer, else the run falls back to 'per-call'. Those two leave the machine in the same state,
+ * (assembly/ring.ts), on dma-direct without bouncing, a coherent NIC behind an IOMMU or with
+ * swiotlb=force; no dma-debug, no data checker and no store buffer, else the run falls back to
+ * 'per-call' (batchedFallback() says why). Those two leave the machine in the same state,
  * and 'batched' is the line-rate path.
  */
 export type NicApi = 'batched' | 'per-call' | 'model';
@@ -231,7 +232,8 @@ export class Nic implements NicSteps {
     for (const s of ring.slots) s.dma = this.map(s.buf, DMA_BIDIRECTIONAL);
   }
 
-  private map(buf: number, dir: DmaDirection): number {
+  /** dma_map_single() and dma_mapping_error(), as the driver maps a packet buffer. */
+  map(buf: number, dir: DmaDirection): number {
     const h = dma_map_single(this.dev, buf, this.o.packetSize, dir);
     if (dma_mapping_error(this.dev, h)) probeFailed('dma_map_single');
     return h;
@@ -256,10 +258,18 @@ export class Nic implements NicSteps {
   private rxRefillOne(ring: Ring, seq: number): void {
     const i = ring.head % ring.size;
     const s = ring.slots[i] as Slot;
-    if (this.o.mode === 'map') s.dma = this.map(s.buf, DMA_FROM_DEVICE);
-    else if (this.o.bug !== 'no-sync-for-device' || seq < ring.size) dma_sync_single_for_device(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
+    this.rxGive(ring, s, seq);
     this.post(ring.descs[i] as Desc, s.dma, this.o.packetSize);
     ring.head++;
+  }
+
+  /**
+   * The DMA API calls that give RX buffer `seq` to the device: mapped, or synced for the device
+   * when recycled. The batched path makes these same calls where they are per packet.
+   */
+  rxGive(ring: Ring, s: Slot, seq: number): void {
+    if (this.o.mode === 'map') s.dma = this.map(s.buf, DMA_FROM_DEVICE);
+    else if (this.o.bug !== 'no-sync-for-device' || seq < ring.size) dma_sync_single_for_device(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
   }
 
   /**
@@ -302,14 +312,19 @@ export class Nic implements NicSteps {
       if (!(this.m.cpu.readl(desc.vaddr + DESC_FLAGS) & DESC_DONE)) break;
       this.m.cpu.dma_rmb();
       const s = ring.slots[i] as Slot;
-      if (this.o.mode === 'map') dma_unmap_single(this.dev, s.dma, this.o.packetSize, DMA_FROM_DEVICE);
-      else if (this.o.bug !== 'no-sync-for-cpu') dma_sync_single_for_cpu(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
+      this.rxTake(s);
       this.m.cpu.readInto(s.buf, this.packet);
       this.count(same(this.packet, this.payload(firstSeq + n)));
       ring.tail++;
       n++;
     }
     return n;
+  }
+
+  /** The DMA API call that takes a received buffer back from the device: unmapped, or synced for the CPU. */
+  rxTake(s: Slot): void {
+    if (this.o.mode === 'map') dma_unmap_single(this.dev, s.dma, this.o.packetSize, DMA_FROM_DEVICE);
+    else if (this.o.bug !== 'no-sync-for-cpu') dma_sync_single_for_cpu(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
   }
 
   // ---- TX (the per-call path) -------------------------------------------------------------
@@ -321,14 +336,25 @@ export class Nic implements NicSteps {
   private txPostOne(ring: Ring, seq: number): void {
     const i = ring.head % ring.size;
     const s = ring.slots[i] as Slot;
-    // A recycled buffer is mapped, so the device's until the driver takes it back, even to
-    // overwrite it.
-    if (this.o.mode === 'recycle' && this.o.bug !== 'no-sync-for-cpu') dma_sync_single_for_cpu(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
+    this.txFill(s);
     this.m.cpu.write(s.buf, this.payload(seq + NIC_TX_SEQ_BASE));
-    if (this.o.mode === 'map') s.dma = this.map(s.buf, DMA_TO_DEVICE);
-    else if (this.o.bug !== 'no-sync-for-device') dma_sync_single_for_device(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
+    this.txGive(s);
     this.post(ring.descs[i] as Desc, s.dma, this.o.packetSize);
     ring.head++;
+  }
+
+  /**
+   * The DMA API call before the CPU writes a TX packet: a recycled buffer is mapped, so the
+   * device's until the driver takes it back, even to overwrite it.
+   */
+  txFill(s: Slot): void {
+    if (this.o.mode === 'recycle' && this.o.bug !== 'no-sync-for-cpu') dma_sync_single_for_cpu(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
+  }
+
+  /** The DMA API call that gives a written TX packet to the device: mapped, or synced for the device. */
+  txGive(s: Slot): void {
+    if (this.o.mode === 'map') s.dma = this.map(s.buf, DMA_TO_DEVICE);
+    else if (this.o.bug !== 'no-sync-for-device') dma_sync_single_for_device(this.dev, s.dma, this.o.packetSize, DMA_BIDIRECTIONAL);
   }
 
   /** The device sends what the driver posted, checking each payload against the packet sent. */
@@ -345,11 +371,15 @@ export class Nic implements NicSteps {
     while (ring.tail < ring.head) {
       const i = ring.tail % ring.size;
       if (!(this.m.cpu.readl((ring.descs[i] as Desc).vaddr + DESC_FLAGS) & DESC_DONE)) break;
-      const s = ring.slots[i] as Slot;
-      if (this.o.mode === 'map') dma_unmap_single(this.dev, s.dma, this.o.packetSize, DMA_TO_DEVICE);
+      this.txTake(ring.slots[i] as Slot);
       ring.tail++;
     }
     return ring.tail - first;
+  }
+
+  /** The DMA API call that takes a sent buffer back: unmapped (a recycled one stays mapped). */
+  txTake(s: Slot): void {
+    if (this.o.mode === 'map') dma_unmap_single(this.dev, s.dma, this.o.packetSize, DMA_TO_DEVICE);
   }
 
   private count(ok: boolean): void {

@@ -24,3 +24,15 @@ test('a parameter of code that is not built is unknown: dma_debug_entries= witho
   const m = await smallMachine({ arch: 'x86_64', cmdline: 'dma_debug_entries=4096 coherent_pool=1M' });
   expect(m.dmesg()).toContain('Unknown kernel command line parameters "dma_debug_entries=4096 coherent_pool=1M", will be passed to user space.');
 });
+
+test('the parameters every kernel claims are not unknown (init/main.c debug, quiet, loglevel=, init=; do_mounts.c root=, ro, rootwait; printk.c console=)', async () => {
+  const m = await smallMachine({ cmdline: 'console=ttyAMA0,115200 root=/dev/vda2 ro rootwait quiet debug loglevel=7 ignore_loglevel init=/sbin/init' });
+  expect(m.dmesg()).not.toContain('Unknown kernel command line parameters');
+  expect(m.dmesg()).not.toContain('Malformed early option');
+});
+
+test('loglevel= needs a number (get_option(), else -EINVAL), and "console" or "ro=1" match no __setup() entry', async () => {
+  const m = await smallMachine({ cmdline: 'loglevel=high console ro=1' });
+  expect(m.dmesg()).toContain("Malformed early option 'loglevel'");
+  expect(m.dmesg()).toContain('Unknown kernel command line parameters "console ro=1", will be passed to user space.');
+});

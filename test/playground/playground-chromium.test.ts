@@ -1,14 +1,16 @@
 // The playground in a real headless Chromium (Debian's chromium package, driven by
 // playwright-core; no downloaded browser): the page loads, a preset runs and draws the cache
 // lines of its buffers, a bug preset shows its data-check report, a program that never ends is
-// stopped without freezing the page, and a screenshot is saved to docs/playground.png. Outside CI
-// the test is skipped when /usr/bin/chromium is missing; in CI (CI=true) it must run.
+// stopped without freezing the page, and a screenshot is saved (docs/playground.png under
+// `npm run screenshots`). Outside CI the test is skipped when /usr/bin/chromium is missing; in CI
+// (CI=true) it must run.
 import { existsSync, mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { screenshotPath } from '../support/screenshot.js';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -72,7 +74,7 @@ test.skipIf(!run)('a bug preset shows its data-check report, and a screenshot is
   expect(await page.textContent('#call')).toMatch(/ m\.cpu\.read\(/);
   expect(await page.locator('#buffers .lines i.device').count()).toBeGreaterThan(0);
   expect(await page.textContent('#reports')).toContain('BUG: DMA-API stale read');
-  await page.screenshot({ path: join(root, 'docs', 'playground.png'), fullPage: true });
+  await page.screenshot({ path: screenshotPath('playground.png'), fullPage: true });
 }, 120_000);
 
 test.skipIf(!run)('a program that never ends is stopped and the page stays usable', async () => {

@@ -20,7 +20,7 @@ import { warning } from '../support/warn.js';
 
 function snapshot(s: Swiotlb): unknown {
   return {
-    list: Array.from(s.list), origAddr: Array.from(s.origAddr), allocSize: Array.from(s.allocSize),
+    list: Array.from({ length: s.nslabs }, (_, i) => s.listAt(i)), origAddr: Array.from(s.origAddr), allocSize: Array.from(s.allocSize),
     padSlots: Array.from(s.padSlots), totalUsed: s.totalUsed, usedHiwater: s.usedHiwater,
   };
 }

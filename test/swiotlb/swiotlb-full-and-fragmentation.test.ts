@@ -72,7 +72,7 @@ describe('swiotlb full', () => {
     for (let i = 0; i < 512; i++) t.push(s.swiotlb_tbl_map_single(dev, orig, 100, 0, 0));
     for (let i = 0; i < 512; i += 2) s.swiotlb_tbl_unmap_single(dev, t[i] as number, 100, DMA_TO_DEVICE, 0);
     expect(s.totalUsed).toBe(256);
-    expect(Array.from(s.list.subarray(0, 6))).toEqual([1, 0, 1, 0, 1, 0]);
+    expect(Array.from({ length: 6 }, (_, i) => s.listAt(i))).toEqual([1, 0, 1, 0, 1, 0]);
     expect(s.swiotlb_tbl_map_single(dev, orig, 3000, 0, 0)).toBe(DMA_MAPPING_ERROR);
     expect(fullLines(m)).toEqual(['fullnic 0000:09:00.0: swiotlb buffer is full (sz: 3000 bytes), total 512 (slots), used 256 (slots)']);
     expect(s.swiotlb_tbl_map_single(dev, orig, 2048, 0, 0)).not.toBe(DMA_MAPPING_ERROR); // one slot still fits

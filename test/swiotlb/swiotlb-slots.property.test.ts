@@ -48,7 +48,7 @@ function check(ok: boolean, what: () => string): void {
 /** Checks every slot and counter of dmasim's pool against the model (plain checks: this runs ~20000 times). */
 function compare(s: Swiotlb, model: RefSwiotlb, live: readonly Live[], devs: readonly Device[]): void {
   for (let i = 0; i < s.nslabs; i++) {
-    check(s.list[i] === model.freeRun(i), () => `list[${i}] = ${s.list[i]}, model free run ${model.freeRun(i)}`);
+    check(s.listAt(i) === model.freeRun(i), () => `list[${i}] = ${s.listAt(i)}, model free run ${model.freeRun(i)}`);
   }
   check(s.totalUsed === model.totalUsed, () => `totalUsed ${s.totalUsed}, model ${model.totalUsed}`);
   check(s.usedHiwater === model.hiwater, () => `usedHiwater ${s.usedHiwater}, model ${model.hiwater}`);
@@ -64,7 +64,7 @@ function compare(s: Swiotlb, model: RefSwiotlb, live: readonly Live[], devs: rea
     for (let j = idx; j < idx + nslots; j++) {
       check(owner[j] === -1, () => `slot ${j} belongs to two live buffers (${owner[j]} and ${n})`);
       owner[j] = n;
-      check(s.list[j] === 0, () => `slot ${j} is in use but list = ${s.list[j]}`);
+      check(s.listAt(j) === 0, () => `slot ${j} is in use but list = ${s.listAt(j)}`);
       // alloc_size is a size_t: the kernel's value modulo 2^32 in dmasim's Uint32Array.
       const want = (l.ref.size - l.ref.offset0 - (j - idx) * IO_TLB_SIZE) >>> 0;
       check(s.allocSize[j] === want, () => `allocSize[${j}] = ${s.allocSize[j]}, kernel ${want}`);

@@ -3,12 +3,14 @@
 // Chromium (Debian's chromium, driven by playwright-core): a row per thread track and per
 // counter track of the trace-event JSON, every complete event of those tracks a slice, the
 // data-check reports as instants with their flow arrows; the screenshot goes to
-// docs/timeline.png. Outside CI the test is skipped when /usr/bin/chromium is missing.
+// docs/timeline.png under `npm run screenshots`. Outside CI the test is skipped when
+// /usr/bin/chromium is missing.
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect, test } from 'vitest';
+import { screenshotPath } from '../support/screenshot.js';
 import { chromium } from 'playwright-core';
 import { createMachine } from '../../src/index.js';
 import { runNic } from '../../src/workloads/nic.js';
@@ -52,7 +54,7 @@ test.skipIf(!run)('a NIC run with a missing sync, drawn track by track, and a sc
       counters: counters.size,
       flows: ev.filter((e) => e.ph === 'f').length,
     });
-    await tab.screenshot({ path: join(root, 'docs', 'timeline.png'), fullPage: true });
+    await tab.screenshot({ path: screenshotPath('timeline.png'), fullPage: true });
   } finally {
     await browser.close();
   }

@@ -1,6 +1,7 @@
 // The batched path (--api batched) runs only where it reproduces the per-call path: with
-// dma-debug, the data-aware checker, a store buffer, or any buffer that would bounce through
-// swiotlb, the run falls back to the per-call path and the report says why.
+// dma-debug, the data-aware checker, a store buffer, any buffer that would bounce through
+// swiotlb, or an IOMMU the batched path cannot follow exactly, the run falls back to the
+// per-call path and the report says why.
 import { expect, test } from 'vitest';
 import { createMachine, type MachineOptions } from '../../src/machine.js';
 import { runNic, type NicOptions } from '../../src/workloads/nic.js';
@@ -27,10 +28,15 @@ const fallbacks: [string, MachineOptions, Partial<NicOptions>, RegExp][] = [
   ['CONFIG_DMA_API_DEBUG', { config: { DMA_API_DEBUG: true } }, {}, /DMA_API_DEBUG/],
   ['the data-aware checker', { dataCheck: true }, {}, /data-aware checker/],
   ['store reordering', { load: { storeReordering: 0.5 } }, {}, /store/],
-  ['swiotlb=force', { cmdline: 'swiotlb=force' }, {}, /swiotlb=force/],
+  ['swiotlb=force on a non-coherent NIC', { cmdline: 'swiotlb=force' }, {}, /swiotlb=force on a non-coherent device/],
+  ['swiotlb=force with dma-debug', { arch: 'x86_64', cmdline: 'swiotlb=force', config: { DMA_API_DEBUG: true } }, {}, /swiotlb=force with dma-debug/],
+  ['swiotlb=force with rings that could fill the pool', { arch: 'x86_64', cmdline: 'swiotlb=256,force' }, { ringSize: 64, packetSize: 2100 }, /fill the pool/],
   ['a 32-bit mask with buffers above 4 GiB (dma_capable)', {}, { dmaBits: 32 }, /bounces through swiotlb/],
   ['a small kmalloc buffer that is not whole cache lines (kmalloc bounce)', {}, { packetSize: 70 }, /bounces through swiotlb/],
   ['the same, recycled (mapped DMA_BIDIRECTIONAL)', {}, { packetSize: 70, mode: 'recycle' }, /bounces through swiotlb/],
+  ['a non-coherent device behind an IOMMU (its cache maintenance is priced where the IOMMU timers read the clock)', {}, { iommu: true }, /non-coherent device behind an IOMMU/],
+  ['an IOMMU with dirty write-backs priced', { arch: 'x86_64', costModel: { writeBackNs: 1 } }, { iommu: true }, /write-backs/],
+  ['an IOMMU and buffers across its pages', { arch: 'x86_64' }, { iommu: true, packetSize: 9000 }, /crosses an IOMMU page/],
 ];
 
 for (const [name, machine, opts, reason] of fallbacks) {
