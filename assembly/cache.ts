@@ -46,12 +46,15 @@ let pressureThreshold: u32 = 0;
 let speculationThreshold: u32 = 0;
 
 /**
- * Binds the engine to the regions the host laid out, and empties the cache.
+ * Binds the engine to the regions the host laid out, and empties the cache. The memory is new
+ * (createMachine() makes one per machine, and a WebAssembly.Memory starts zeroed), so the LRU
+ * stamps and the line directory are already 0: only the tags, whose empty value is all ones,
+ * are written. Zeroing the others again would touch (and fault in) about 2 MiB per boot.
  * @returns 0
  */
 export function init(
   tagsAt: usize, stampsAt: usize, dataAt: usize, lineDirAt: usize, countersAt: usize,
-  ramStartAt: usize, ramBytes: usize, sets: u32, nWays: u32, shift: u32, pgShift: u32,
+  ramStartAt: usize, sets: u32, nWays: u32, shift: u32, pgShift: u32,
   policy: i32, seed: u32,
 ): i32 {
   tags = tagsAt; stamps = stampsAt; data = dataAt; lineDir = lineDirAt; counters = countersAt;
@@ -61,8 +64,6 @@ export function init(
   tick = 0;
   reseed(seed);
   memory.fill(tags, 0xff, <usize>nSlots << 2);
-  memory.fill(stamps, 0, <usize>nSlots << 3);
-  memory.fill(lineDir, 0, ramBytes >> shift);
   return 0;
 }
 

@@ -20,7 +20,7 @@ export interface CoreExports {
   abiRingFingerprint(): number;
   init(
     tags: number, stamps: number, data: number, lineDir: number, counters: number,
-    ramStart: number, ramBytes: number, sets: number, ways: number, lineShift: number,
+    ramStart: number, sets: number, ways: number, lineShift: number,
     pageShift: number, policy: number, seed: number,
   ): number;
   reseed(seed: number): void;

@@ -134,7 +134,7 @@ export class EnginePort {
     this.setMask = layout.sets - 1;
     core.init(
       layout.tags, layout.stamps, layout.cacheData, layout.lineDir, layout.counters,
-      layout.ramStart, layout.ramSpan, layout.sets, cfg.ways, Math.log2(cfg.lineSize),
+      layout.ramStart, layout.sets, cfg.ways, Math.log2(cfg.lineSize),
       PAGE_SHIFT, cfg.replacement === 'random' ? REPL_RANDOM : REPL_LRU, cfg.seed,
     );
   }

@@ -34,7 +34,7 @@ export const IOMMU_DOMAIN_DMA_FQ = __IOMMU_DOMAIN_PAGING | __IOMMU_DOMAIN_DMA_AP
 
 /**
  * Translations the IOTLB holds. The capacity is implementation defined; this is a small SMMU TLB.
- * The oldest fill is dropped first.
+ * The oldest fill is dropped first (Iotlb).
  */
 const IOTLB_ENTRIES = 128;
 /** enum iommu_resv_type (include/linux/iommu.h), the two dmasim's IOMMUs report. */
@@ -74,10 +74,122 @@ export class IommuDomain {
   /** domain->iova_cookie: dma-iommu's state (iova domain, flush queue), set by iommu_dma_init_domain(). */
   cookie: IommuDmaCookie | null = null;
   /** Cached translations: IOVA page number -> entry, in fill order. */
-  readonly iotlb = new Map<number, number>();
+  readonly iotlb = new Iotlb();
 
   /** @param pgtbl the io_pgtable_ops the domain maps through (arm_smmu_domain_finalise()) */
   constructor(readonly type: number, readonly id: number, readonly pgtbl: ArmLpaeIoPgtable) {}
+}
+
+/** Buckets of the IOTLB's index (twice its entries, so that a probe is short), and their mask. */
+const IOTLB_BUCKETS = 2 * IOTLB_ENTRIES;
+const BUCKET_MASK = IOTLB_BUCKETS - 1;
+
+/**
+ * The IOTLB's entries: IOVA page number -> page-table entry, kept in fill order (the oldest is
+ * dropped first). What a Map in insertion order would hold, in typed arrays: an IOTLB fills and
+ * drops an entry for nearly every packet, and a Map's table churn and boxed entries made that
+ * the IOMMU path's largest allocation. Entries sit in slots; an index of linear-probing buckets
+ * (with deletion by backward shift) finds a page's slot, and a list through the slots keeps the
+ * fill order.
+ */
+export class Iotlb {
+  private readonly pfns = new Float64Array(IOTLB_ENTRIES);
+  private readonly ptes = new Float64Array(IOTLB_ENTRIES);
+  /** Fill order: the next newer and older slot (-1: none), the oldest and newest slot. */
+  private readonly newer = new Int16Array(IOTLB_ENTRIES);
+  private readonly older = new Int16Array(IOTLB_ENTRIES);
+  private oldest = -1;
+  private newest = -1;
+  /** Bucket -> slot + 1 (0: empty). */
+  private readonly buckets = new Int16Array(IOTLB_BUCKETS);
+  /** Free slots, a stack. */
+  private readonly freeSlots = new Int16Array(IOTLB_ENTRIES);
+  private nfree = IOTLB_ENTRIES;
+  size = 0;
+
+  constructor() {
+    for (let i = 0; i < IOTLB_ENTRIES; i++) this.freeSlots[i] = IOTLB_ENTRIES - 1 - i;
+  }
+
+  /** The entry cached for a page, or 0 (no entry caches 0: it is no translation). */
+  get(pfn: number): number {
+    const b = this.bucketOf(pfn);
+    return b < 0 ? 0 : (this.ptes[(this.buckets[b] as number) - 1] as number);
+  }
+
+  /** Caches a page's entry (the page has none), dropping the oldest entry when the IOTLB is full. */
+  fill(pfn: number, pte: number): void {
+    if (this.size >= IOTLB_ENTRIES) this.delete(this.pfns[this.oldest] as number);
+    const slot = this.freeSlots[--this.nfree] as number;
+    this.pfns[slot] = pfn;
+    this.ptes[slot] = pte;
+    let b = pfn & BUCKET_MASK;
+    while (this.buckets[b] !== 0) b = (b + 1) & BUCKET_MASK;
+    this.buckets[b] = slot + 1;
+    this.older[slot] = this.newest;
+    this.newer[slot] = -1;
+    if (this.newest >= 0) this.newer[this.newest] = slot;
+    else this.oldest = slot;
+    this.newest = slot;
+    this.size++;
+  }
+
+  /** Drops a page's entry, if cached. */
+  delete(pfn: number): void {
+    const b = this.bucketOf(pfn);
+    if (b < 0) return;
+    const slot = (this.buckets[b] as number) - 1;
+    this.unindex(b);
+    const o = this.older[slot] as number;
+    const n = this.newer[slot] as number;
+    if (o >= 0) this.newer[o] = n;
+    else this.oldest = n;
+    if (n >= 0) this.older[n] = o;
+    else this.newest = o;
+    this.freeSlots[this.nfree++] = slot;
+    this.size--;
+  }
+
+  /** Drops every entry. */
+  clear(): void {
+    while (this.oldest >= 0) this.delete(this.pfns[this.oldest] as number);
+  }
+
+  /** The cached pages, oldest first (a copy: the caller may delete as it goes). */
+  pages(): number[] {
+    const out: number[] = [];
+    for (let s = this.oldest; s >= 0; s = this.newer[s] as number) out.push(this.pfns[s] as number);
+    return out;
+  }
+
+  /** [page, entry] pairs, oldest first. */
+  *[Symbol.iterator](): IterableIterator<[number, number]> {
+    for (const pfn of this.pages()) yield [pfn, this.get(pfn)];
+  }
+
+  /** The bucket that indexes a page, or -1. */
+  private bucketOf(pfn: number): number {
+    for (let b = pfn & BUCKET_MASK; ; b = (b + 1) & BUCKET_MASK) {
+      const e = this.buckets[b] as number;
+      if (e === 0) return -1;
+      if (this.pfns[e - 1] === pfn) return b;
+    }
+  }
+
+  /** Empties bucket `hole`, shifting back the entries of its probe run that may no longer reach theirs. */
+  private unindex(hole: number): void {
+    this.buckets[hole] = 0;
+    for (let b = (hole + 1) & BUCKET_MASK; this.buckets[b] !== 0; b = (b + 1) & BUCKET_MASK) {
+      const e = this.buckets[b] as number;
+      const home = (this.pfns[e - 1] as number) & BUCKET_MASK;
+      // The entry stays unless its home lies cyclically in (hole, b].
+      const stays = hole <= b ? home > hole && home <= b : home > hole || home <= b;
+      if (stays) continue;
+      this.buckets[hole] = e;
+      this.buckets[b] = 0;
+      hole = b;
+    }
+  }
 }
 
 /**
@@ -94,14 +206,14 @@ function iommu_pgsize(iova: number, paddr: number, size: number): number {
  * A range of fewer pages than the IOTLB holds entries is dropped page by page, else the entries
  * are scanned: the same entries go either way, and the rest keep their fill order.
  */
-function invalidateRange(tlb: Map<number, number>, start: number, end: number): void {
+function invalidateRange(tlb: Iotlb, start: number, end: number): void {
   const first = Math.ceil(start / IOMMU_PAGE_SIZE);
   const last = Math.ceil(end / IOMMU_PAGE_SIZE);
   if (last - first < tlb.size) {
     for (let pfn = first; pfn < last; pfn++) tlb.delete(pfn);
     return;
   }
-  for (const pfn of tlb.keys()) {
+  for (const pfn of tlb.pages()) {
     const a = pfn * IOMMU_PAGE_SIZE;
     if (a >= start && a < end) tlb.delete(pfn);
   }
@@ -428,11 +540,9 @@ export class Iommu {
   private lookup(domain: IommuDomain, pfn: number): number {
     const tlb = domain.iotlb;
     const hit = tlb.get(pfn);
-    if (hit !== undefined) return hit;
+    if (hit !== 0) return hit;
     const pte = domain.pgtbl.pte(pfn * IOMMU_PAGE_SIZE);
-    if (pte === 0) return 0;
-    if (tlb.size >= IOTLB_ENTRIES) tlb.delete(tlb.keys().next().value as number);
-    tlb.set(pfn, pte);
+    if (pte !== 0) tlb.fill(pfn, pte);
     return pte;
   }
 

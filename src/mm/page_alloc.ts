@@ -30,6 +30,15 @@ const PGTY_BUDDY = 0xf0;
 
 const NIL = -1;
 
+/** A byte table's entry: stored plus one, so that 0 (a new table) reads NIL. */
+function get8(t: Int8Array, idx: number): number {
+  return (t[idx] ?? 0) - 1;
+}
+
+function set8(t: Int8Array, idx: number, value: number): void {
+  t[idx] = value + 1;
+}
+
 /** A zone as the arch's zone_sizes_init() lays it out: pfns [startPfn, endPfn). */
 export interface ZoneSpec {
   /** ZONE_DMA, ZONE_DMA32 or ZONE_NORMAL. */
@@ -101,13 +110,17 @@ export class PageAllocator {
   private readonly byId: (Zone | undefined)[] = [];
   private readonly basePfn: number;
   private readonly spanPages: number;
-  /** Per pfn (minus basePfn): list links, the zone, and what the page is. */
+  /**
+   * Per pfn (minus basePfn): list links, the zone, and what the page is. The byte tables hold
+   * their value plus one (get8()/set8()), so that a new table reads NIL everywhere without a
+   * fill that would touch every page of the span.
+   */
   private readonly next: Int32Array;
   private readonly prev: Int32Array;
   private readonly zoneOfIdx: Int8Array;
-  /** buddy_order() of a free block's first page, else -1 (PageBuddy clear). */
+  /** buddy_order() of a free block's first page, else NIL (PageBuddy clear). */
   private readonly buddyOrder: Int8Array;
-  /** The order of an allocated block at its first page, else -1 (refcount 0 or a tail). */
+  /** The order of an allocated block at its first page, else NIL (refcount 0 or a tail). */
   private readonly allocOrder: Int8Array;
   /** 1 for pages memblock_free_all() handed over; the rest stay PG_reserved with refcount 1. */
   private readonly managedMap: Uint8Array;
@@ -130,9 +143,9 @@ export class PageAllocator {
     // and the hole between) are never touched, which keeps a boot from faulting in megabytes.
     this.next = new Int32Array(this.spanPages);
     this.prev = new Int32Array(this.spanPages);
-    this.zoneOfIdx = new Int8Array(this.spanPages).fill(NIL);
-    this.buddyOrder = new Int8Array(this.spanPages).fill(NIL);
-    this.allocOrder = new Int8Array(this.spanPages).fill(NIL);
+    this.zoneOfIdx = new Int8Array(this.spanPages);
+    this.buddyOrder = new Int8Array(this.spanPages);
+    this.allocOrder = new Int8Array(this.spanPages);
     this.managedMap = new Uint8Array(this.spanPages);
     for (const spec of zones) this.addZone(spec);
     for (const r of opts.freeRanges) this.freeBootRange(r);
@@ -164,7 +177,7 @@ export class PageAllocator {
   zoneOf(pfn: number): ZoneId | -1 {
     const idx = this.index(pfn);
     if (idx === NIL) return -1;
-    const id = this.zoneOfIdx[idx] ?? NIL;
+    const id = get8(this.zoneOfIdx, idx);
     return id === NIL ? -1 : (id as ZoneId);
   }
 
@@ -176,7 +189,7 @@ export class PageAllocator {
   /** The order of the allocated block whose first page is pfn, or -1. */
   allocatedOrder(pfn: number): number {
     const idx = this.index(pfn);
-    return idx === NIL ? -1 : (this.allocOrder[idx] ?? NIL);
+    return idx === NIL ? -1 : get8(this.allocOrder, idx);
   }
 
   /** free_area[order] of a zone, first entry first: what the next allocations will take. */
@@ -224,7 +237,7 @@ export class PageAllocator {
     checkInteger('free_pages', 'order', order, 0);
     const idx = this.index(pfn);
     if (idx === NIL) return this.reportPoisoned(pfn);
-    const allocated = this.allocOrder[idx] ?? NIL;
+    const allocated = get8(this.allocOrder, idx);
     if (allocated !== NIL && order <= allocated) this.ownerChanged?.(pfn * PAGE_SIZE, pow2(order) * PAGE_SIZE);
     if (allocated === order) return this.freeBlock(idx, order);
     if (allocated !== NIL && order < allocated) return this.freeHeadOnly(idx, order, allocated);
@@ -238,7 +251,7 @@ export class PageAllocator {
    * buddy-aligned pieces they form, so that the free lists stay exact.
    */
   private freeHeadOnly(idx: number, order: number, allocated: number): void {
-    for (let o = order; o < allocated; o++) this.allocOrder[idx + pow2(o)] = o;
+    for (let o = order; o < allocated; o++) set8(this.allocOrder, idx + pow2(o), o);
     this.freeBlock(idx, order);
   }
 
@@ -253,7 +266,7 @@ export class PageAllocator {
     } else {
       const refcount = this.refcount(idx);
       this.log.pr_warn(`page: refcount:${refcount} mapcount:0 mapping:${x016(0)} index:0x0 pfn:${sharpX(pfn)}`);
-      if ((this.buddyOrder[idx] ?? NIL) !== NIL) this.log.pr_warn(`page_type: ${PGTY_BUDDY.toString(16)}(buddy)`);
+      if (get8(this.buddyOrder, idx) !== NIL) this.log.pr_warn(`page_type: ${PGTY_BUDDY.toString(16)}(buddy)`);
     }
     this.log.pr_warn(`page dumped because: ${reason}`);
   }
@@ -268,7 +281,7 @@ export class PageAllocator {
       freePages: 0,
       managed: 0,
     };
-    if (spec.endPfn > spec.startPfn) this.zoneOfIdx.fill(spec.id, spec.startPfn - this.basePfn, spec.endPfn - this.basePfn);
+    if (spec.endPfn > spec.startPfn) this.zoneOfIdx.fill(spec.id + 1, spec.startPfn - this.basePfn, spec.endPfn - this.basePfn);
     this.zoneList.push(zone);
     this.byId[spec.id] = zone;
   }
@@ -323,7 +336,7 @@ export class PageAllocator {
       if (idx === NIL) continue;
       this.delFromFreeList(zone, idx, current);
       this.expand(zone, idx, order, current);
-      this.allocOrder[idx] = order;
+      set8(this.allocOrder, idx, order);
       return this.basePfn + idx;
     }
     return NIL;
@@ -336,7 +349,7 @@ export class PageAllocator {
 
   private freeBlock(idx: number, order: number): void {
     const zone = this.zoneAt(this.basePfn + idx) as Zone;
-    this.allocOrder[idx] = NIL;
+    set8(this.allocOrder, idx, NIL);
     this.freeOnePage(zone, idx, order, false);
   }
 
@@ -361,7 +374,7 @@ export class PageAllocator {
   /** page_is_buddy(): a free block's first page, of this order, in this zone. */
   private isBuddy(zone: Zone, pfn: number, order: number): boolean {
     const idx = this.index(pfn);
-    return idx !== NIL && this.buddyOrder[idx] === order && this.zoneOfIdx[idx] === zone.spec.id;
+    return idx !== NIL && get8(this.buddyOrder, idx) === order && get8(this.zoneOfIdx, idx) === zone.spec.id;
   }
 
   /**
@@ -393,7 +406,7 @@ export class PageAllocator {
       this.prev[idx] = NIL;
       zone.head[order] = idx;
     }
-    this.buddyOrder[idx] = order;
+    set8(this.buddyOrder, idx, order);
     zone.freePages += pow2(order);
   }
 
@@ -404,7 +417,7 @@ export class PageAllocator {
     else this.next[before] = after;
     if (after === NIL) zone.tail[order] = before;
     else this.prev[after] = before;
-    this.buddyOrder[idx] = NIL;
+    set8(this.buddyOrder, idx, NIL);
     zone.freePages -= pow2(order);
   }
 
@@ -413,7 +426,7 @@ export class PageAllocator {
   private index(pfn: number): number {
     const idx = pfn - this.basePfn;
     if (!Number.isSafeInteger(idx) || idx < 0 || idx >= this.spanPages) return NIL;
-    return this.zoneOfIdx[idx] === NIL ? NIL : idx;
+    return get8(this.zoneOfIdx, idx) === NIL ? NIL : idx;
   }
 
   private zoneAt(pfn: number): Zone | undefined {
@@ -423,14 +436,14 @@ export class PageAllocator {
 
   /** page_ref_count(): allocated heads and reserved pages hold a reference, the rest none. */
   private refcount(idx: number): number {
-    return (this.allocOrder[idx] ?? NIL) !== NIL || this.managedMap[idx] === 0 ? 1 : 0;
+    return get8(this.allocOrder, idx) !== NIL || this.managedMap[idx] === 0 ? 1 : 0;
   }
 
   /** The first pfn of the allocated block containing pfn, or NIL. */
   private allocatedHead(pfn: number): number {
     for (let order = 0; order <= MAX_PAGE_ORDER; order++) {
       const idx = this.index(blockStart(pfn, order));
-      if (idx !== NIL && (this.allocOrder[idx] ?? NIL) >= order) return this.basePfn + idx;
+      if (idx !== NIL && get8(this.allocOrder, idx) >= order) return this.basePfn + idx;
     }
     return NIL;
   }
@@ -442,14 +455,14 @@ export class PageAllocator {
   private badReason(idx: number): string | null {
     if (this.managedMap[idx] === 0) return 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set';
     if (this.refcount(idx) !== 0) return 'nonzero _refcount';
-    if ((this.buddyOrder[idx] ?? NIL) !== NIL) return 'nonzero mapcount';
+    if (get8(this.buddyOrder, idx) !== NIL) return 'nonzero mapcount';
     return null;
   }
 
   // ---- reports -------------------------------------------------------------------------------
 
   private reportBadFree(pfn: number, idx: number, order: number): void {
-    const allocated = this.allocOrder[idx] ?? NIL;
+    const allocated = get8(this.allocOrder, idx);
     if (this.managedMap[idx] === 0) return this.bad_page(pfn, 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set');
     // put_page_testzero(): a page nobody holds (free, a tail, never allocated) has refcount 0.
     if (allocated === NIL) return this.vmBugOnPage(pfn, 'page_ref_count(page) == 0', WARN_SITES.freePageRefcountBug);

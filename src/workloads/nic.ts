@@ -39,10 +39,10 @@ export type NicBug = 'none' | 'no-sync-for-cpu' | 'no-sync-for-device' | 'no-dma
  * NAPI polling, frames arriving at the NIC's line rate. The two older paths drive the rings by
  * hand, the driver's and the device's steps taking turns: 'per-call', every DMA API call, CPU
  * access and device access from JS; 'batched', one engine call per ring step of a burst
- * (assembly/ring.ts), on dma-direct without bouncing, a coherent NIC behind an IOMMU or with
- * swiotlb=force; no dma-debug, no data checker and no store buffer, else the run falls back to
- * 'per-call' (batchedFallback() says why). Those two leave the machine in the same state,
- * and 'batched' is the line-rate path.
+ * (assembly/ring.ts), on dma-direct without bouncing, or for a coherent NIC behind an IOMMU,
+ * with swiotlb=force or with dma-debug; no data checker, no tracing and no store buffer, else
+ * the run falls back to 'per-call' (batchedFallback() says why). Those two leave the machine in
+ * the same state, and 'batched' is the line-rate path.
  */
 export type NicApi = 'batched' | 'per-call' | 'model';
 
