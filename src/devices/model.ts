@@ -173,7 +173,7 @@ export abstract class DeviceModel implements AttachableModel<Device> {
  */
 export function write64(old: number, offsetInReg: number, size: number, value: number): number {
   if (size === 8) return value;
-  const lo = old % 0x1_0000_0000;
+  const lo = old >>> 0; // the value modulo 2^32, exact below 2^53 (`%` of a double is fmod)
   const hi = Math.floor(old / 0x1_0000_0000);
   return offsetInReg === 0 ? hi * 0x1_0000_0000 + value : value * 0x1_0000_0000 + lo;
 }
@@ -181,5 +181,5 @@ export function write64(old: number, offsetInReg: number, size: number, value: n
 /** The 32-bit half (or all 64 bits) of a 64-bit register that a read at `offsetInReg` returns. */
 export function read64(v: number, offsetInReg: number, size: number): number {
   if (size === 8) return v;
-  return offsetInReg === 0 ? v % 0x1_0000_0000 : Math.floor(v / 0x1_0000_0000);
+  return offsetInReg === 0 ? v >>> 0 : Math.floor(v / 0x1_0000_0000);
 }

@@ -477,7 +477,7 @@ export class EnginePort {
     else if (size === 2) this.view.setUint16(this.scratch, value, true);
     else if (size === 4) this.view.setUint32(this.scratch, value, true);
     else {
-      this.view.setUint32(this.scratch, value % 0x1_0000_0000, true);
+      this.view.setUint32(this.scratch, value >>> 0, true);
       this.view.setUint32(this.scratch + 4, Math.floor(value / 0x1_0000_0000), true);
     }
   }

@@ -97,7 +97,8 @@ export class Mmio {
    * one reused pair (read it before the next access): a register access allocates nothing.
    */
   resolve(fn: string, area: VmArea, virt: number, size: number): readonly [MmioWindow, number] {
-    if (virt % size !== 0) throw new DmaSimRangeError(fn, 'addr', `0x${virt.toString(16)} is not ${size}-byte aligned (alignment fault on Device memory)`);
+    // The low bits of virt >>> 0 are virt's (a power-of-two size); `%` of a double is fmod.
+    if (((virt >>> 0) & (size - 1)) !== 0) throw new DmaSimRangeError(fn, 'addr', `0x${virt.toString(16)} is not ${size}-byte aligned (alignment fault on Device memory)`);
     const off = virt - area.start;
     const phys = (area.pfns[Math.floor(off / PAGE_SIZE)] as number) * PAGE_SIZE + (off % PAGE_SIZE);
     const w = this.windowAt(phys, size);

@@ -83,6 +83,16 @@ export class IommuDomain {
 /** Buckets of the IOTLB's index (twice its entries, so that a probe is short), and their mask. */
 const IOTLB_BUCKETS = 2 * IOTLB_ENTRIES;
 const BUCKET_MASK = IOTLB_BUCKETS - 1;
+const BUCKET_SHIFT = 32 - Math.log2(IOTLB_BUCKETS);
+
+/**
+ * A page's home bucket, by Fibonacci hashing of its low 32 bits: IOVAs come from the top of the
+ * space down, in runs of consecutive pages, and their low bits alone would pile every entry into
+ * one probe run that each deletion then walks and shifts.
+ */
+function homeBucket(pfn: number): number {
+  return Math.imul(pfn | 0, 0x9e37_79b1) >>> BUCKET_SHIFT;
+}
 
 /**
  * The IOTLB's entries: IOVA page number -> page-table entry, kept in fill order (the oldest is
@@ -123,7 +133,7 @@ export class Iotlb {
     const slot = this.freeSlots[--this.nfree] as number;
     this.pfns[slot] = pfn;
     this.ptes[slot] = pte;
-    let b = pfn & BUCKET_MASK;
+    let b = homeBucket(pfn);
     while (this.buckets[b] !== 0) b = (b + 1) & BUCKET_MASK;
     this.buckets[b] = slot + 1;
     this.older[slot] = this.newest;
@@ -169,7 +179,7 @@ export class Iotlb {
 
   /** The bucket that indexes a page, or -1. */
   private bucketOf(pfn: number): number {
-    for (let b = pfn & BUCKET_MASK; ; b = (b + 1) & BUCKET_MASK) {
+    for (let b = homeBucket(pfn); ; b = (b + 1) & BUCKET_MASK) {
       const e = this.buckets[b] as number;
       if (e === 0) return -1;
       if (this.pfns[e - 1] === pfn) return b;
@@ -181,7 +191,7 @@ export class Iotlb {
     this.buckets[hole] = 0;
     for (let b = (hole + 1) & BUCKET_MASK; this.buckets[b] !== 0; b = (b + 1) & BUCKET_MASK) {
       const e = this.buckets[b] as number;
-      const home = (this.pfns[e - 1] as number) & BUCKET_MASK;
+      const home = homeBucket(this.pfns[e - 1] as number);
       // The entry stays unless its home lies cyclically in (hole, b].
       const stays = hole <= b ? home > hole && home <= b : home > hole || home <= b;
       if (stays) continue;

@@ -334,7 +334,8 @@ export class NicBatched implements NicSteps {
 
   /** A slot's DMA address, as the driver writes it into the descriptor. */
   private setDma(slot: number, dma: number): void {
-    this.set(slot + RS_DMA_LO, dma % U32);
+    // `>>> 0` is the address modulo 2^32, exact below 2^53; `%` of a double is a C call (fmod).
+    this.set(slot + RS_DMA_LO, dma >>> 0);
     this.set(slot + RS_DMA_HI, Math.floor(dma / U32));
   }
 

@@ -242,7 +242,7 @@ export class Nic implements NicSteps {
   /** Hands a descriptor to the device: address and length first, then the OWN flag. */
   private post(desc: Desc, dma: number, len: number): void {
     const cpu = this.m.cpu;
-    cpu.writel(desc.vaddr + DESC_ADDR_LO, dma % 0x1_0000_0000);
+    cpu.writel(desc.vaddr + DESC_ADDR_LO, dma >>> 0);
     cpu.writel(desc.vaddr + DESC_ADDR_HI, Math.floor(dma / 0x1_0000_0000));
     cpu.writel(desc.vaddr + DESC_LEN, len);
     if (this.o.bug !== 'no-dma-wmb') cpu.dma_wmb();
