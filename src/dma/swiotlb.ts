@@ -214,7 +214,7 @@ export class Swiotlb {
   /** slots[index].list: the free slots from here to the next used one or the segment's end (0: used). */
   listAt(index: number): number {
     if (this.list !== null) return this.list[index] ?? 0;
-    const end = Math.min(alignUp(index + 1, IO_TLB_SEGSIZE), this.nslabs);
+    const end = this.runEnd(index);
     let i = index;
     while (i < end && this.free[i] === 1) i++;
     return i - index;
@@ -223,9 +223,14 @@ export class Swiotlb {
   /** slots[index].list >= nslots, in O(nslots) while the numbers are derived. */
   private listFits(index: number, nslots: number): boolean {
     if (this.list !== null) return (this.list[index] as number) >= nslots;
-    if (index + nslots > Math.min(alignUp(index + 1, IO_TLB_SEGSIZE), this.nslabs)) return false;
+    if (index + nslots > this.runEnd(index)) return false;
     for (let i = index; i < index + nslots; i++) if (this.free[i] === 0) return false;
     return true;
+  }
+
+  /** Where a free run from slot `index` must end: its segment's end, or the pool's (slot indices fit in 31 bits). */
+  private runEnd(index: number): number {
+    return Math.min((index | SEG_MASK) + 1, this.nslabs);
   }
 
   /** The kernel's numbers, stored from now on (see the file's head): the derived ones to start with. */
