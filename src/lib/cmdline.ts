@@ -16,6 +16,27 @@ export interface BootParam {
   readonly setup: ParamHandler;
 }
 
+/**
+ * Parameters every kernel claims, which dmasim accepts and leaves without effect because it has
+ * no console (dmesg shows every level) and no root file system or init to start; without them a
+ * common command line would list them as unknown. init/main.c: early_param("debug"),
+ * early_param("quiet") (console_loglevel only), early_param("loglevel") (get_option() must find a
+ * number, else -EINVAL: "Malformed early option"), __setup("init=") and __setup("rdinit=");
+ * init/do_mounts.c: __setup("root="), __setup("ro"), __setup("rw"), __setup("rootwait") and
+ * __setup("rootwait=") (since 6.4);
+ * kernel/printk/printk.c: __setup("console=") (console_setup() claims any value, but plain
+ * "console" matches no "console=" entry) and early_param("ignore_loglevel").
+ */
+export const CORE_BOOT_PARAMS: ReadonlyMap<string, BootParam> = new Map<string, BootParam>([
+  ['debug', { early: true, setup: () => true }],
+  ['quiet', { early: true, setup: () => true }],
+  ['loglevel', { early: true, setup: (value) => value !== undefined && /^-?\d/.test(value) }],
+  ['ignore_loglevel', { early: true, setup: () => true }],
+  ...['init', 'rdinit', 'root', 'console'].map((n): [string, BootParam] => [n, { early: false, setup: (value) => value !== undefined }]),
+  ...['ro', 'rw'].map((n): [string, BootParam] => [n, { early: false, setup: (value) => value === undefined }]),
+  ['rootwait', { early: false, setup: () => true }],
+]);
+
 interface Arg {
   readonly param: string;
   readonly value: string | undefined;
